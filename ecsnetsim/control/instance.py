@@ -1,0 +1,144 @@
+"""Container instances as the ECS agent registers them, and the tasks they run.
+
+Registration follows the agent: CPU = vCPUs x 1024; memory = the OS's MemTotal
+(the type's MiB less what the kernel keeps) minus ``ECS_RESERVED_MEMORY``; reserved
+ports; the dynamic port range; the built-in attributes. ENI slots are the type's
+maximum ENIs (all network cards), the primary ENI taking one; a trunked instance
+also holds a trunk ENI and offers VLAN branch ENIs up to the trunking table's limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from ..catalog import InstanceType
+from .ipam import AddressPool, SubnetPool, docker0_pool
+from .ports import PortTable
+
+
+@dataclass
+class Binding:
+    """Where a placed task can be reached, filled in by its network mode."""
+
+    ip: str | None = None  # awsvpc: the task ENI's (or branch's) subnet IP
+    eni: str | None = None  # "eni" | "branch" (awsvpc)
+    bridge_ip: str | None = None  # bridge: the container's docker0 address
+    host_ports: dict[tuple[int, str], int] = field(default_factory=dict)  # container -> host
+    subnet: object = None  # awsvpc: the SubnetPool the IP came from
+
+
+@dataclass
+class Task:
+    """One ECS task of a service."""
+
+    id: str
+    service: str
+    group: str  # "service:<name>"
+    mode: str
+    cpu: int
+    memory: int
+    state: str = "PENDING"  # PENDING (unplaced) -> PROVISIONING -> ACTIVATING -> RUNNING, STOPPED
+    instance: ContainerInstance | None = None
+    binding: Binding = field(default_factory=Binding)
+    placed_at: float | None = None
+    running_at: float | None = None
+    stopped_at: float | None = None
+    stopped_reason: str | None = None
+    last_failure: str | None = None  # ECS reason of the closest instance when unplaced
+    why_not: dict[str, str] = field(default_factory=dict)  # instance id -> reason
+    closest: tuple | None = None  # (instance id, Rejection) that ECS's message names
+
+
+def instance_id(scenario: str, group: str, index: int) -> str:
+    """A stable EC2-style id (``i-`` and 17 hex digits) for reproducible results."""
+    digest = hashlib.sha256(f"{scenario}/{group}/{index}".encode()).hexdigest()
+    return "i-0" + digest[:16]
+
+
+class ContainerInstance:
+    """An EC2 instance registered to the cluster, with its ENIs, IPs, ports and tasks."""
+
+    def __init__(
+        self, *, id: str, group: str, index: int, itype: InstanceType, os: str,
+        subnet: SubnetPool, reserved_ports: list[int], reserved_ports_udp: list[int],
+        dynamic_range: tuple[int, int], reserved_memory: int, memory_overhead_percent: float,
+        trunk_tasks: int | None, attributes: dict[str, str],
+        eni_attach_delay: float, branch_attach_delay: float, container_start_delay: float,
+    ) -> None:
+        self.id = id
+        self.group = group
+        self.index = index
+        self.type = itype
+        self.os = os
+        self.subnet = subnet
+        self.az = subnet.az
+        self.cpu_limit = itype.vcpus * 1024
+        mem_total = int(itype.memory_mib * (1 - memory_overhead_percent / 100))
+        self.memory_limit = max(0, mem_total - reserved_memory)
+        self.cpu_used = 0
+        self.memory_used = 0
+        self.ports = PortTable(reserved_ports, reserved_ports_udp, dynamic_range)
+        self.eni_limit = itype.max_enis
+        self.eni_used = 0
+        self.trunk_tasks = trunk_tasks  # branch limit when trunked, else None
+        self.trunked = False
+        self.branch_used = 0
+        self.primary_ip: str | None = None
+        self.trunk_ip: str | None = None
+        self.docker0: AddressPool = docker0_pool()
+        self.tasks: list[Task] = []
+        self.eni_attach_delay = eni_attach_delay
+        self.branch_attach_delay = branch_attach_delay
+        self.container_start_delay = container_start_delay
+        self.status = "REGISTERING"
+        self.attributes = {
+            "ecs.instance-type": itype.name,
+            "ecs.availability-zone": subnet.az,
+            "ecs.subnet-id": subnet.name,
+            "ecs.os-type": os,
+            "ecs.cpu-architecture": itype.cpu_architecture,
+            "ecs.capability.task-eni": "true",
+            **attributes,
+        }
+
+    def register(self) -> str | None:
+        """Take the primary IP (and the trunk ENI when eligible); return a failure or None."""
+        self.primary_ip = self.subnet.allocate()
+        if self.primary_ip is None:
+            self.status = "FAILED"
+            return (f"instance {self.id} could not launch: InsufficientFreeAddressesInSubnet "
+                    f"({self.subnet.name} has no free IP for its primary ENI)")
+        self.eni_used = 1
+        if self.trunk_tasks is not None:
+            self.trunk_ip = self.subnet.allocate()
+            if self.trunk_ip is None:
+                self.status = "REGISTRATION_FAILED"
+                return (f"instance {self.id} REGISTRATION_FAILED: the trunk ENI could not be "
+                        f"created, {self.subnet.name} has no free IP")
+            self.trunked = True
+            self.eni_used = 2
+            self.attributes["ecs.awsvpc-trunk-id"] = "eni-trunk-" + self.id[2:10]
+            self.attributes["ecs.capability.task-eni-trunking"] = "true"
+        self.status = "ACTIVE"
+        return None
+
+    @property
+    def branch_limit(self) -> int:
+        return self.trunk_tasks if self.trunked else 0
+
+    @property
+    def running_tasks(self) -> list[Task]:
+        return [t for t in self.tasks if t.state != "STOPPED"]
+
+    def add(self, task: Task) -> None:
+        self.tasks.append(task)
+        self.cpu_used += task.cpu
+        self.memory_used += task.memory
+        task.instance = self
+
+    def remove(self, task: Task) -> None:
+        if task in self.tasks:
+            self.tasks.remove(task)
+            self.cpu_used -= task.cpu
+            self.memory_used -= task.memory

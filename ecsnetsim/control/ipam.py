@@ -1,0 +1,79 @@
+"""IP address management: VPC subnets and the docker0 bridge network.
+
+A VPC subnet reserves five addresses (the first four and the last: network, VPC
+router, DNS, future use, broadcast), so it offers 2^(32-prefix) - 5. Every instance
+primary IP, trunk ENI IP and awsvpc task IP is drawn here; exhaustion is what stops
+awsvpc tasks and instances alike.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+#: Addresses AWS reserves in every subnet (Amazon VPC User Guide, subnet sizing).
+VPC_RESERVED_PER_SUBNET = 5
+#: Docker's default bridge network, the first local-scope pool in libnetwork's ipamutils.
+DOCKER0_CIDR = "172.17.0.0/16"
+
+
+class AddressPool:
+    """Hands out the lowest free address of a network, skipping reserved ones."""
+
+    def __init__(self, cidr: str, reserved_low: int, reserved_high: int, taken: int = 0) -> None:
+        self.network = ipaddress.IPv4Network(cidr)
+        self._base = int(self.network.network_address)
+        self._first = reserved_low
+        self._last = self.network.num_addresses - 1 - reserved_high
+        self.capacity = max(0, self._last - self._first + 1 - taken)
+        self._next = self._first + taken
+        self._free: list[int] = []  # released offsets, reused lowest first
+        self._used: set[int] = set()
+
+    @property
+    def used(self) -> int:
+        return len(self._used)
+
+    @property
+    def free(self) -> int:
+        return self.capacity - len(self._used)
+
+    def allocate(self) -> str | None:
+        """The next free address, or ``None`` when the pool is exhausted."""
+        if self._free:
+            self._free.sort()
+            off = self._free.pop(0)
+        elif self._next <= self._last and len(self._used) < self.capacity:
+            off = self._next
+            self._next += 1
+        else:
+            return None
+        self._used.add(off)
+        return str(ipaddress.IPv4Address(self._base + off))
+
+    def release(self, ip: str) -> None:
+        off = int(ipaddress.IPv4Address(ip)) - self._base
+        if off in self._used:
+            self._used.remove(off)
+            self._free.append(off)
+
+
+class SubnetPool(AddressPool):
+    """A VPC subnet: name, AZ and the 2^(32-prefix) - 5 usable addresses."""
+
+    def __init__(self, name: str, cidr: str, az: str, reserved_ips: int = 0) -> None:
+        # first four (network, router, DNS, future use) and the last (broadcast)
+        super().__init__(cidr, reserved_low=4, reserved_high=1, taken=reserved_ips)
+        self.name = name
+        self.az = az
+        self.cidr = str(self.network)
+        self.other_consumers = reserved_ips
+
+    @property
+    def usable(self) -> int:
+        """2^(32 - prefix) - 5: what AWS lets ENIs use in this subnet."""
+        return self.network.num_addresses - VPC_RESERVED_PER_SUBNET
+
+
+def docker0_pool() -> AddressPool:
+    """docker0's 172.17.0.0/16: .0 network, .1 the bridge itself, last broadcast."""
+    return AddressPool(DOCKER0_CIDR, reserved_low=2, reserved_high=1)

@@ -1,0 +1,142 @@
+"""ECS task placement: filter by resources, then constraints, then rank by strategies.
+
+One task at a time, in ECS's order (Amazon ECS Developer Guide, task placement):
+1. instances with the task's CPU, memory, ports and ENI/branch (and a subnet IP);
+2. instances that satisfy the constraints (``distinctInstance``, ``memberOf``);
+3. strategies, applied in the order listed, each narrowing the ties of the previous
+   (``binpack`` cpu|memory, ``spread`` instanceId/host/attribute, ``random``);
+4. one instance is selected; remaining ties are broken at random (seeded).
+Every rejected instance keeps its reason so that "why not here?" has an answer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..modes import NetworkMode, Rejection, TaskSpec
+from ..scenario.schema import PlacementConstraint, PlacementStrategy
+from . import query
+from .instance import ContainerInstance
+
+#: A service with no strategy spreads over Availability Zones (ECS default).
+DEFAULT_SERVICE_STRATEGY = (PlacementStrategy(type="spread", field="attribute:ecs.availability-zone"),)
+
+#: Filter stages in ECS's order; a later stage means a closer match.
+_STAGE = {"AGENT": 0, "ATTRIBUTE": 1, "LOCATION": 2, "RESOURCE:CPU": 3, "RESOURCE:MEMORY": 4,
+          "RESOURCE:PORTS": 5, "RESOURCE:ENI": 6, "RESOURCE:IP": 7, "CONSTRAINT": 8}
+
+
+@dataclass
+class Decision:
+    """The outcome of placing one task."""
+
+    instance: ContainerInstance | None
+    rejected: dict[str, Rejection] = field(default_factory=dict)  # instance id -> why not
+
+    @property
+    def closest(self) -> tuple[str, Rejection] | None:
+        """The rejected instance that got furthest through the filters (ECS names it).
+
+        Among equals, the first in cluster order.
+        """
+        best = None
+        for item in self.rejected.items():
+            if best is None or _STAGE.get(item[1].reason, 9) > _STAGE.get(best[1].reason, 9):
+                best = item
+        return best
+
+
+def check_resources(inst: ContainerInstance, spec: TaskSpec, mode: NetworkMode) -> Rejection | None:
+    """Stage 1: can this instance hold the task at all?"""
+    if inst.status != "ACTIVE":
+        return Rejection("AGENT", f"instance is {inst.status}")
+    if inst.os not in mode.supported_os:
+        return Rejection("ATTRIBUTE", f"ecs.os-type is {inst.os}; network mode {mode.name} "
+                         f"needs {' or '.join(mode.supported_os)}")
+    free_cpu = inst.cpu_limit - inst.cpu_used
+    if spec.cpu > free_cpu:
+        return Rejection("RESOURCE:CPU", f"needs {spec.cpu} CPU units, {free_cpu} of "
+                         f"{inst.cpu_limit} free")
+    free_mem = inst.memory_limit - inst.memory_used
+    if spec.memory > free_mem:
+        return Rejection("RESOURCE:MEMORY", f"needs {spec.memory} MiB, {free_mem} of "
+                         f"{inst.memory_limit} free")
+    return mode.why_not(inst, spec)
+
+
+def _view(inst: ContainerInstance) -> query.InstanceView:
+    live = inst.running_tasks
+    return query.InstanceView(
+        ec2_instance_id=inst.id, attributes=inst.attributes, running_tasks_count=len(live),
+        task_groups=frozenset(t.group for t in live))
+
+
+def check_constraints(inst: ContainerInstance, group: str,
+                      constraints: list[PlacementConstraint]) -> Rejection | None:
+    """Stage 2: binding constraints."""
+    for c in constraints:
+        if c.type == "distinctInstance":
+            if any(t.group == group for t in inst.running_tasks):
+                return Rejection("CONSTRAINT", "DistinctInstance placement constraint "
+                                 f"unsatisfied: a task of {group} already runs here")
+        elif c.type == "memberOf" and not query.matches(c.expression, _view(inst)):
+            return Rejection("CONSTRAINT", f"MemberOf placement constraint unsatisfied: "
+                             f"{c.expression}")
+    return None
+
+
+def _group_count(inst: ContainerInstance, group: str) -> int:
+    return sum(1 for t in inst.running_tasks if t.group == group)
+
+
+def rank(candidates: list[ContainerInstance], strategies, group: str,
+         cluster: list[ContainerInstance], rng: np.random.Generator) -> ContainerInstance:
+    """Stage 3-4: narrow the candidates strategy by strategy; break ties at random."""
+    for st in strategies:
+        if len(candidates) <= 1:
+            break
+        if st.type == "binpack":
+            if st.field == "cpu":
+                left = {i.id: i.cpu_limit - i.cpu_used for i in candidates}
+            else:
+                left = {i.id: i.memory_limit - i.memory_used for i in candidates}
+            low = min(left.values())
+            candidates = [i for i in candidates if left[i.id] == low]
+        elif st.type == "spread":
+            if st.field in ("instanceId", "host"):
+                per = {i.id: _group_count(i, group) for i in candidates}
+                low = min(per.values())
+                candidates = [i for i in candidates if per[i.id] == low]
+            else:
+                attr = st.field.removeprefix("attribute:")
+                counts: Counter = Counter()
+                for inst in cluster:
+                    if inst.status == "ACTIVE":
+                        counts[inst.attributes.get(attr)] += _group_count(inst, group)
+                low = min(counts[i.attributes.get(attr)] for i in candidates)
+                candidates = [i for i in candidates if counts[i.attributes.get(attr)] == low]
+        elif st.type == "random":
+            candidates = [candidates[int(rng.integers(len(candidates)))]]
+    if len(candidates) == 1:
+        return candidates[0]
+    return candidates[int(rng.integers(len(candidates)))]
+
+
+def place(spec: TaskSpec, group: str, mode: NetworkMode, cluster: list[ContainerInstance],
+          strategies, constraints: list[PlacementConstraint],
+          rng: np.random.Generator) -> Decision:
+    """Choose an instance for one task, or say for every instance why not."""
+    decision = Decision(instance=None)
+    candidates = []
+    for inst in cluster:
+        why = check_resources(inst, spec, mode) or check_constraints(inst, group, constraints)
+        if why is None:
+            candidates.append(inst)
+        else:
+            decision.rejected[inst.id] = why
+    if candidates:
+        decision.instance = rank(candidates, strategies, group, cluster, rng)
+    return decision

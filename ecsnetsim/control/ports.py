@@ -1,0 +1,103 @@
+"""Host ports of a container instance, kept the way the ECS agent and scheduler do.
+
+* Reserved ports (``ECS_RESERVED_PORTS``, default 22, 2375, 2376, 51678, 51679) are
+  never handed out.
+* Static host ports (bridge ``hostPort``, every host-mode container port) are held
+  per instance and per protocol until the task stops; together with the reserved
+  ports they may not exceed 100 per instance ("too many ports registered").
+* Dynamic host ports come from the dynamic range the way the agent picks them
+  (``ephemeral_ports.go``): scan on from just after the last port handed out, wrap
+  around, skip ports in use. They do not count toward the 100.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: ECS: an instance holds at most 100 reserved ports at a time, defaults included.
+MAX_RESERVED_PORTS = 100
+
+
+@dataclass(frozen=True)
+class PortClaim:
+    """What a task asks of the instance's port table."""
+
+    static: tuple[tuple[int, str], ...] = ()  # (port, protocol)
+    dynamic: tuple[str, ...] = ()  # one protocol per dynamic mapping
+
+
+class PortTable:
+    def __init__(self, reserved_tcp, reserved_udp, dynamic_range: tuple[int, int]) -> None:
+        self.reserved = {"tcp": set(reserved_tcp), "udp": set(reserved_udp)}
+        self.static: dict[tuple[int, str], str] = {}  # (port, proto) -> task id
+        self.dynamic: dict[tuple[int, str], str] = {}
+        self.range = dynamic_range
+        self._last = {"tcp": dynamic_range[0] - 1, "udp": dynamic_range[0] - 1}
+
+    # --- questions -------------------------------------------------------------------
+    def in_use(self, port: int, proto: str) -> bool:
+        key = (port, proto)
+        return port in self.reserved[proto] or key in self.static or key in self.dynamic
+
+    @property
+    def reserved_count(self) -> int:
+        """Ports ECS counts against the 100 limit: reserved set plus static host ports."""
+        return len(self.reserved["tcp"]) + len(self.reserved["udp"]) + len(self.static)
+
+    def why_not(self, claim: PortClaim) -> str | None:
+        """``None`` if the claim fits, else a human reason (the ECS reason is RESOURCE:PORTS)."""
+        seen = set()
+        for port, proto in claim.static:
+            if (port, proto) in seen:
+                return f"the task maps host port {port}/{proto} twice"
+            seen.add((port, proto))
+            if port in self.reserved[proto]:
+                return f"host port {port}/{proto} is reserved by the agent"
+            if (port, proto) in self.static or (port, proto) in self.dynamic:
+                owner = self.static.get((port, proto)) or self.dynamic.get((port, proto))
+                return f"host port {port}/{proto} is already used by task {owner}"
+        if claim.static and self.reserved_count + len(claim.static) > MAX_RESERVED_PORTS:
+            return (f"too many ports registered: {self.reserved_count} reserved and static "
+                    f"ports held, {len(claim.static)} more would exceed {MAX_RESERVED_PORTS}")
+        for proto in set(claim.dynamic):
+            need = claim.dynamic.count(proto)
+            free = self._free_dynamic(proto, exclude=seen)
+            if free < need:
+                return (f"a host port is unavailable: {need} dynamic {proto} port(s) needed, "
+                        f"{free} free in {self.range[0]}-{self.range[1]}")
+        return None
+
+    def _free_dynamic(self, proto: str, exclude=()) -> int:
+        lo, hi = self.range
+        taken = sum(1 for (p, pr) in self.static if pr == proto and lo <= p <= hi)
+        taken += sum(1 for (p, pr) in self.dynamic if pr == proto)
+        taken += sum(1 for p in self.reserved[proto] if lo <= p <= hi)
+        taken += sum(1 for (p, pr) in exclude if pr == proto and lo <= p <= hi)
+        return (hi - lo + 1) - taken
+
+    # --- changes ---------------------------------------------------------------------
+    def claim(self, claim: PortClaim, task_id: str) -> list[int]:
+        """Hold the claim for ``task_id``; return the dynamic ports in mapping order."""
+        for port, proto in claim.static:
+            self.static[(port, proto)] = task_id
+        return [self._next_dynamic(proto, task_id) for proto in claim.dynamic]
+
+    def _next_dynamic(self, proto: str, task_id: str) -> int:
+        lo, hi = self.range
+        span = hi - lo + 1
+        start = self._last[proto] + 1
+        for i in range(span):
+            port = lo + (start - lo + i) % span
+            if not self.in_use(port, proto):
+                self.dynamic[(port, proto)] = task_id
+                self._last[proto] = port
+                return port
+        raise RuntimeError("no dynamic port free; why_not() should have said so")
+
+    def release(self, task_id: str) -> None:
+        for table in (self.static, self.dynamic):
+            for key in [k for k, owner in table.items() if owner == task_id]:
+                del table[key]
+
+    def static_ports(self) -> list[str]:
+        return sorted(f"{p}/{proto}" for (p, proto) in self.static)

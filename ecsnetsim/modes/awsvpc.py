@@ -1,0 +1,62 @@
+"""``awsvpc``: each task gets its own ENI and subnet IP; no host ports are held.
+
+Without trunking a task ENI takes one of the instance's ENI slots (the primary ENI
+holds one, so a c5.large with 3 runs 2 tasks). With trunking the instance holds a
+trunk ENI and each task takes a VLAN branch ENI up to the trunking table's limit.
+Either way the task's IP comes from one of its subnets in the instance's AZ.
+"""
+
+from __future__ import annotations
+
+from ..control.instance import ContainerInstance, Task
+from .base import NetworkMode, Rejection, TaskSpec
+
+
+class AwsvpcMode(NetworkMode):
+    name = "awsvpc"
+    supported_os = ("linux", "windows")
+
+    def _subnet_for(self, inst: ContainerInstance, spec: TaskSpec):
+        in_az = [s for s in spec.subnets if s.az == inst.az]
+        return in_az, next((s for s in in_az if s.free > 0), None)
+
+    def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
+        in_az, subnet = self._subnet_for(inst, spec)
+        if not in_az:
+            return Rejection("LOCATION", f"instance is in {inst.az}; the task's subnets are in "
+                             f"{sorted({s.az for s in spec.subnets})}")
+        if inst.trunked:
+            if inst.branch_used >= inst.branch_limit:
+                return Rejection("RESOURCE:ENI", f"all {inst.branch_limit} trunk branch ENIs "
+                                 "in use")
+        elif inst.eni_used >= inst.eni_limit:
+            return Rejection("RESOURCE:ENI", f"all {inst.eni_limit} ENI attachments in use "
+                             f"(primary ENI + {inst.eni_used - 1} task ENIs)")
+        if subnet is None:
+            return Rejection("RESOURCE:IP", "InsufficientFreeAddressesInSubnet: no free IP in "
+                             + ", ".join(s.name for s in in_az))
+        return None
+
+    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> None:
+        super().attach(inst, task, spec)
+        _in_az, subnet = self._subnet_for(inst, spec)
+        task.binding.ip = subnet.allocate()
+        task.binding.subnet = subnet
+        if inst.trunked:
+            inst.branch_used += 1
+            task.binding.eni = "branch"
+        else:
+            inst.eni_used += 1
+            task.binding.eni = "eni"
+
+    def release(self, inst: ContainerInstance, task: Task) -> None:
+        super().release(inst, task)
+        if task.binding.ip:
+            task.binding.subnet.release(task.binding.ip)
+        if task.binding.eni == "branch":
+            inst.branch_used -= 1
+        elif task.binding.eni == "eni":
+            inst.eni_used -= 1
+
+    def attach_delay(self, inst: ContainerInstance, task: Task) -> float:
+        return inst.branch_attach_delay if inst.trunked else inst.eni_attach_delay

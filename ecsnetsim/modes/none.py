@@ -1,0 +1,13 @@
+"""``none``: the task has only a loopback interface; nothing can reach it.
+
+It takes no port, ENI or IP; placement is bound by CPU and memory alone. Every
+packet addressed to it is counted unreachable.
+"""
+
+from __future__ import annotations
+
+from .base import NetworkMode
+
+
+class NoneMode(NetworkMode):
+    name = "none"

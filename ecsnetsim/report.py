@@ -1,0 +1,76 @@
+"""The compact human summary that ``ecsnetsim run`` prints."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .results import Results
+
+
+def _fmt_failures(failures: dict) -> str:
+    return ", ".join(f"{k}×{v}" for k, v in failures.items()) or "-"
+
+
+def summary(results: Results) -> str:
+    doc = results.document
+    out = [f"scenario {doc['scenario']['name']}  seed {doc['seed']}  "
+           f"variants {len(doc['variants'])}"]
+    for v in doc["variants"]:
+        out.append("")
+        out.append(f"== variant {v['name']}  (steady at {v['steady_at']:.1f}s, "
+                   f"ran to {v['end']:.1f}s)")
+        out.append(f"  {'service':<16}{'mode':<8}{'desired':>8}{'running':>8}{'pending':>8}"
+                   "  failures")
+        for s in v["placement"]["services"]:
+            out.append(f"  {s['name']:<16}{s['network_mode']:<8}{s['desired']:>8}"
+                       f"{s['running']:>8}{s['pending']:>8}  {_fmt_failures(s['failures'])}")
+        by_type = defaultdict(list)
+        for inst in v["placement"]["instances"]:
+            by_type[inst["type"]].append(inst)
+        out.append(f"  {'instance type':<16}{'n':>3}{'tasks':>7}{'ENIs':>10}{'branches':>10}"
+                   f"{'IPs':>6}{'static ports':>13}{'dyn':>5}{'CPU':>12}{'MiB':>14}")
+        for itype, insts in by_type.items():
+            def tot(key, sub, insts=insts):
+                return sum(i[key][sub] for i in insts)
+            static = sum(len(i["ports"]["static"]) for i in insts)
+            out.append(
+                f"  {itype:<16}{len(insts):>3}{sum(i['tasks'] for i in insts):>7}"
+                f"{tot('eni', 'used'):>5}/{tot('eni', 'limit'):<4}"
+                f"{tot('branch_eni', 'used'):>5}/{tot('branch_eni', 'limit'):<4}"
+                f"{sum(i['ips_used'] for i in insts):>6}{static:>13}"
+                f"{sum(i['ports']['dynamic_used'] for i in insts):>5}"
+                f"{tot('cpu', 'used'):>6}/{tot('cpu', 'limit'):<5}"
+                f"{tot('memory', 'used'):>7}/{tot('memory', 'limit'):<6}")
+        for sn in v["placement"]["subnets"]:
+            out.append(f"  subnet {sn['name']} {sn['cidr']}: {sn['ips_used']} IPs used, "
+                       f"{sn['ips_free']} free")
+        flows = v["flows"]
+        if flows:
+            out.append(f"  {'flow':<16}{'sent':>9}{'deliv':>9}{'drop':>7}{'unreach':>8}"
+                       f"{'hops':>6}{'mean us':>10}{'p99 us':>10}")
+            for f in flows:
+                lat = f["latency_us"]
+                out.append(f"  {f['name']:<16}{f['sent']:>9}{f['delivered']:>9}"
+                           f"{f['dropped']:>7}{f['unreachable']:>8}"
+                           f"{_num(f['hops']['mean']):>6}{_num(lat['mean']):>10}"
+                           f"{_num(lat['p99']):>10}")
+        last = [e for e in v["placement"]["events"] if "unable" in e["message"]]
+        for e in last[-3:]:
+            out.append(f"  event t={e['t']:.1f}s: {e['message']}")
+    comp = doc.get("comparison") or {}
+    if comp.get("flows"):
+        out.append("")
+        out.append(f"== comparison against {comp['baseline']}")
+        for row in comp["flows"]:
+            if row["extra_hops"] is None:
+                out.append(f"  {row['name']:<16}{row['variant']:<18} {row['note']}")
+                continue
+            ov = row["latency_overhead_us"]
+            out.append(f"  {row['name']:<16}{row['variant']:<18} extra hops "
+                       f"{row['extra_hops']:+.2f}  latency +{ov['mean']:.1f}us mean, "
+                       f"+{ov['p99']:.1f}us p99, ×{row['latency_ratio']:.2f}")
+    return "\n".join(out)
+
+
+def _num(x) -> str:
+    return "-" if x is None else f"{x:.1f}"

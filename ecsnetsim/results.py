@@ -1,0 +1,149 @@
+"""Results of a run: the ``results.json`` document and its CSV tables.
+
+The same tables that ``run`` writes as CSV are available in Python as lists of
+dicts (and as pandas DataFrames when pandas is installed). Files are written
+atomically: into a temporary directory beside OUTDIR first, then moved in, so a
+failed run leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+PLACEMENT_COLUMNS = [
+    "variant", "instance", "group", "type", "az", "subnet", "trunked", "tasks",
+    "eni_used", "eni_limit", "branch_used", "branch_limit", "ips_used", "static_ports",
+    "dynamic_ports_used", "cpu_used", "cpu_limit", "memory_used", "memory_limit",
+]
+FLOW_COLUMNS = [
+    "variant", "name", "from", "to", "via", "sent", "delivered", "dropped", "unreachable",
+    "hops_mean", "hops_min", "hops_max", "latency_us_mean", "latency_us_p50", "latency_us_p90",
+    "latency_us_p99", "latency_us_max", "throughput_pps", "path",
+]
+DEVICE_COLUMNS = ["variant", "id", "kind", "host", "packets", "utilization", "mean_wait_us",
+                  "drops"]
+
+
+class _Table(list):
+    """A list of row dicts that can become a DataFrame."""
+
+    def to_dataframe(self):
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("to_dataframe() needs pandas: pip install 'ecsnetsim[pandas]'") \
+                from exc
+        return pd.DataFrame(list(self))
+
+
+class Results:
+    """What ``simulate`` returns: the document plus table views of it."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+
+    @property
+    def variants(self) -> list[dict]:
+        return self.document["variants"]
+
+    def variant(self, name: str) -> dict:
+        for v in self.variants:
+            if v["name"] == name:
+                return v
+        raise KeyError(f"no variant {name!r}; have {[v['name'] for v in self.variants]}")
+
+    @property
+    def comparison(self) -> dict:
+        return self.document.get("comparison", {})
+
+    @property
+    def placement(self) -> _Table:
+        rows = _Table()
+        for v in self.variants:
+            for inst in v["placement"]["instances"]:
+                rows.append({
+                    "variant": v["name"], "instance": inst["id"], "group": inst["group"],
+                    "type": inst["type"], "az": inst["az"], "subnet": inst["subnet"],
+                    "trunked": inst["trunked"], "tasks": inst["tasks"],
+                    "eni_used": inst["eni"]["used"], "eni_limit": inst["eni"]["limit"],
+                    "branch_used": inst["branch_eni"]["used"],
+                    "branch_limit": inst["branch_eni"]["limit"], "ips_used": inst["ips_used"],
+                    "static_ports": " ".join(inst["ports"]["static"]),
+                    "dynamic_ports_used": inst["ports"]["dynamic_used"],
+                    "cpu_used": inst["cpu"]["used"], "cpu_limit": inst["cpu"]["limit"],
+                    "memory_used": inst["memory"]["used"], "memory_limit": inst["memory"]["limit"],
+                })
+        return rows
+
+    @property
+    def services(self) -> _Table:
+        return _Table({"variant": v["name"], **s} for v in self.variants
+                      for s in v["placement"]["services"])
+
+    @property
+    def flows(self) -> _Table:
+        rows = _Table()
+        for v in self.variants:
+            for f in v["flows"]:
+                rows.append({
+                    "variant": v["name"], "name": f["name"], "from": f["from"], "to": f["to"],
+                    "via": f["via"], "sent": f["sent"], "delivered": f["delivered"],
+                    "dropped": f["dropped"], "unreachable": f["unreachable"],
+                    **{f"hops_{k}": f["hops"][k] for k in ("mean", "min", "max")},
+                    **{f"latency_us_{k}": f["latency_us"][k]
+                       for k in ("mean", "p50", "p90", "p99", "max")},
+                    "throughput_pps": f["throughput_pps"], "path": " > ".join(f["path"]),
+                })
+        return rows
+
+    @property
+    def devices(self) -> _Table:
+        return _Table({"variant": v["name"], **d} for v in self.variants for d in v["devices"])
+
+    def to_json(self) -> str:
+        return json.dumps(self.document, indent=2, sort_keys=False) + "\n"
+
+    def save(self, outdir: str | Path) -> list[Path]:
+        """Write results.json and the CSV tables into ``outdir`` atomically."""
+        out = Path(outdir)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        files = {
+            "results.json": self.to_json(),
+            "placement.csv": _csv(self.placement, PLACEMENT_COLUMNS),
+            "flows.csv": _csv(self.flows, FLOW_COLUMNS),
+            "devices.csv": _csv(self.devices, DEVICE_COLUMNS),
+        }
+        tmp = Path(tempfile.mkdtemp(prefix=".ecsnetsim-", dir=out.parent))
+        try:
+            for name, text in files.items():
+                (tmp / name).write_text(text, encoding="utf-8")
+            out.mkdir(parents=True, exist_ok=True)
+            written = []
+            for name in files:
+                os.replace(tmp / name, out / name)
+                written.append(out / name)
+            return written
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, outdir: str | Path) -> Results:
+        return cls(json.loads((Path(outdir) / "results.json").read_text(encoding="utf-8")))
+
+
+def _csv(rows: list[dict], columns: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for row in rows:
+        w.writerow(row)
+    return buf.getvalue()

@@ -1,0 +1,139 @@
+"""Checks across fields: references between sections and what AWS itself rejects.
+
+Each check yields ``(field path, message)``; the loader reports the first with its
+line. Messages for AWS-invalid combinations give AWS's reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import catalog
+from ..control import query
+from .schema import Scenario
+
+Problem = tuple[tuple, str]
+
+
+def _unique(items, loc: tuple, what: str) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item.name in seen:
+            yield loc + (i, "name"), f"two {what} are named {item.name!r}; names must be unique"
+        seen.add(item.name)
+
+
+def _check_cluster(sc: Scenario) -> Iterator[Problem]:
+    subnet_names = {s.name for s in sc.vpc.subnets}
+    for i, g in enumerate(sc.cluster.instance_groups):
+        loc = ("cluster", "instance_groups", i)
+        try:
+            catalog.get(g.type)
+        except catalog.UnknownInstanceType as exc:
+            yield loc + ("type",), str(exc)
+        if g.subnet is not None and g.subnet not in subnet_names:
+            yield loc + ("subnet",), (f"no subnet named {g.subnet!r}; expected one of "
+                                      f"{sorted(subnet_names)}")
+        if g.os == "windows" and (sc.account.awsvpc_trunking or g.trunk_tasks is not None):
+            where = loc + (("trunk_tasks",) if g.trunk_tasks is not None else ("os",))
+            yield where, ("ENI trunking is not supported on Windows container instances "
+                          "(Amazon ECS supports awsvpcTrunking on Linux only); turn off "
+                          "account.awsvpc_trunking or use Linux instances")
+
+
+def _check_ports(sc: Scenario, i: int) -> Iterator[Problem]:
+    svc = sc.services[i]
+    mode = svc.network_mode
+    for c_i, c in enumerate(svc.containers):
+        for p_i, pm in enumerate(c.port_mappings):
+            loc = ("services", i, "containers", c_i, "port_mappings", p_i)
+            if mode == "none":
+                yield loc, ("port mappings are not supported when networkMode is 'none': "
+                            "a task in none mode has no external connectivity")
+            elif mode in ("host", "awsvpc") and pm.host_port is not None and (
+                    pm.host_port != pm.container_port):
+                yield loc + ("host_port",), (
+                    f"when networkMode={mode}, the hostPort must be left empty or equal the "
+                    f"containerPort (containerPort {pm.container_port}, hostPort "
+                    f"{pm.host_port}); dynamic host ports exist only in bridge mode")
+
+
+def _check_service(sc: Scenario, i: int, subnet_names: set[str]) -> Iterator[Problem]:
+    svc = sc.services[i]
+    loc = ("services", i)
+    if svc.launch_type == "FARGATE":
+        if svc.network_mode != "awsvpc":
+            yield loc + ("network_mode",), (
+                f"Fargate only supports network mode 'awsvpc' (got {svc.network_mode!r})")
+        if svc.placement_strategy or svc.placement_constraints:
+            yield loc + ("placement_strategy" if svc.placement_strategy else
+                         "placement_constraints",), (
+                "Fargate does not support task placement strategies or constraints")
+    yield from _check_ports(sc, i)
+    for s_i, name in enumerate(svc.subnets or []):
+        if name not in subnet_names:
+            yield loc + ("subnets", s_i), (f"no subnet named {name!r}; expected one of "
+                                           f"{sorted(subnet_names)}")
+    if svc.subnets is not None and len(svc.subnets) > 16:
+        yield loc + ("subnets",), "awsVpcConfiguration allows at most 16 subnets"
+    for s_i, st in enumerate(svc.placement_strategy or []):
+        sloc = loc + ("placement_strategy", s_i)
+        if st.type == "binpack" and st.field not in ("cpu", "memory"):
+            yield sloc + ("field",), f"binpack needs field cpu or memory (got {st.field!r})"
+        if st.type == "spread" and not (
+                st.field in ("instanceId", "host") or (st.field or "").startswith("attribute:")):
+            yield sloc + ("field",), ("spread needs field instanceId, host or attribute:<name> "
+                                      f"(got {st.field!r})")
+        if st.type == "random" and st.field is not None:
+            yield sloc + ("field",), "random takes no field"
+    for c_i, pc in enumerate(svc.placement_constraints):
+        cloc = loc + ("placement_constraints", c_i)
+        if pc.type == "distinctInstance" and pc.expression is not None:
+            yield cloc + ("expression",), "distinctInstance takes no expression"
+        if pc.type == "memberOf":
+            if not pc.expression:
+                yield cloc, "memberOf needs an expression in the cluster query language"
+                continue
+            try:
+                query.parse(pc.expression)
+            except query.QueryError as exc:
+                yield cloc + ("expression",), f"invalid cluster query: {exc}"
+
+
+def _check_traffic(sc: Scenario) -> Iterator[Problem]:
+    services = {s.name: s for s in sc.services}
+    for i, f in enumerate(sc.traffic):
+        loc = ("traffic", i)
+        if f.to not in services:
+            yield loc + ("to",), f"no service named {f.to!r}; expected one of {sorted(services)}"
+            continue
+        if f.from_ != "client" and f.from_ not in services:
+            yield loc + ("from",), (f"expected 'client' or a service name, one of "
+                                    f"{sorted(services)} (got {f.from_!r})")
+        ports = {pm.container_port for c in services[f.to].containers for pm in c.port_mappings}
+        if f.port is not None and ports and f.port not in ports:
+            yield loc + ("port",), (f"service {f.to!r} maps no container port {f.port}; "
+                                    f"expected one of {sorted(ports)}")
+        if f.via != "direct" and f.from_ != "client":
+            pass  # an internal load balancer between services is allowed
+        if f.start is not None and f.stop is not None and f.stop <= f.start:
+            yield loc + ("stop",), "stop must come after start"
+
+
+def check_scenario(sc: Scenario) -> Iterator[Problem]:
+    """Yield every cross-field problem of ``sc``, in file order."""
+    yield from _unique(sc.vpc.subnets, ("vpc", "subnets"), "subnets")
+    yield from _unique(sc.cluster.instance_groups, ("cluster", "instance_groups"),
+                       "instance groups")
+    yield from _unique(sc.services, ("services",), "services")
+    yield from _unique(sc.traffic, ("traffic",), "flows")
+    if sc.warmup >= sc.duration and sc.duration > 0:
+        yield ("warmup",), "warmup must be shorter than duration"
+    yield from _check_cluster(sc)
+    subnet_names = {s.name for s in sc.vpc.subnets}
+    for i in range(len(sc.services)):
+        yield from _check_service(sc, i, subnet_names)
+    yield from _check_traffic(sc)
+    from ..net import calibration  # noqa: PLC0415  (data plane registers device kinds)
+
+    yield from calibration.check_overrides(sc.calibration)

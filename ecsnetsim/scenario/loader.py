@@ -1,0 +1,344 @@
+"""Load, override, validate and expand scenarios, with errors that point at the line.
+
+``load_scenario`` is the one entry point: YAML file or dict in, a validated
+:class:`Scenario` out, with its variants (``compare``) already checked so that an
+invalid variant is reported before anything runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import InputError, ScenarioError
+from .checks import check_scenario
+from .overrides import apply_overrides, set_path
+from .schema import NETWORK_MODES, Scenario
+from .yamlsrc import Lines, format_path, line_of, read_yaml_file
+
+
+@dataclass
+class Source:
+    """Where a scenario came from, to name it in errors and results."""
+
+    path: str | None = None
+    sha256: str | None = None
+    raw: dict = field(default_factory=dict)
+    lines: Lines = field(default_factory=dict)
+
+
+@dataclass
+class VariantSpec:
+    """One run of a scenario: a name, the overrides that make it, the validated scenario."""
+
+    name: str
+    overrides: dict[str, Any]
+    scenario: Scenario
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The model class found by following ``loc`` through the schema, if any."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            args = get_args(current)
+            current = args[0] if args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            fields = current.model_fields
+            f = fields.get(part) or next(
+                (f for f in fields.values() if f.alias == part), None)
+            if f is None:
+                return None
+            current = f.annotation
+        else:
+            return None
+        # unwrap Optional[...] / list[...] wrappers until a model or a list
+        while get_origin(current) is not None and get_origin(current) is not list:
+            inner = [a for a in get_args(current) if a is not type(None)]
+            current = inner[0] if inner else None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _describe(err: dict, loc: tuple) -> str:
+    kind = err.get("type", "")
+    msg = err.get("msg", "")
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind == "extra_forbidden":
+        parent = _model_at(Scenario, loc[:-1])
+        expected = f"; expected one of: {', '.join(_field_names(parent))}" if parent else ""
+        return f"unknown key {loc[-1]!r}{expected}"
+    if kind == "missing":
+        return "required field is missing"
+    got = err.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    if kind.startswith("literal_error"):
+        return "expected " + msg.removeprefix("Input should be ") + shown
+    if msg.startswith("Input should be"):
+        return "expected " + msg.removeprefix("Input should be ") + shown
+    return msg
+
+
+def _raise_validation(exc: ValidationError, source: Source, variant: str | None) -> None:
+    errors = exc.errors()
+    lines = []
+    for err in errors:
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        lines.append((loc, _describe(err, loc)))
+    first_loc, first_msg = lines[0]
+    extra = ""
+    if len(lines) > 1:
+        rest = [
+            f"  {format_path(loc)} (line {line_of(source.lines, loc)}): {msg}"
+            for loc, msg in lines[1:6]
+        ]
+        more = f"\n  ... and {len(lines) - 6} more" if len(lines) > 6 else ""
+        extra = "\nalso:\n" + "\n".join(rest) + more
+    prefix = f"in variant {variant!r}: " if variant else ""
+    raise ScenarioError(prefix + first_msg + extra, file=source.path,
+                        path=format_path(first_loc), line=line_of(source.lines, first_loc))
+
+
+def _read_task_definition(path: Path, service_loc: tuple, source: Source) -> dict:
+    """Read an ECS task definition JSON (``describe-task-definition`` output or bare)."""
+    where = format_path(service_loc + ("task_definition",))
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"task definition file {str(path)!r} not found", file=source.path,
+                            path=where, line=line_of(source.lines, service_loc)) from None
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+    if isinstance(doc, dict) and "taskDefinition" in doc:
+        doc = doc["taskDefinition"]
+    if not isinstance(doc, dict) or "containerDefinitions" not in doc:
+        raise ScenarioError("expected an ECS task definition with containerDefinitions",
+                            file=str(path))
+    out: dict[str, Any] = {}
+    if "networkMode" in doc:
+        out["network_mode"] = doc["networkMode"]
+    for key in ("cpu", "memory"):
+        if doc.get(key) is not None:
+            try:
+                out[key] = int(str(doc[key]).split()[0])
+            except ValueError:
+                raise ScenarioError(f"{key} {doc[key]!r} is not a number of units/MiB",
+                                    file=str(path)) from None
+    containers = []
+    for c in doc["containerDefinitions"]:
+        maps = []
+        for pm in c.get("portMappings", []) or []:
+            m = {"container_port": pm.get("containerPort")}
+            if "hostPort" in pm:
+                m["host_port"] = pm["hostPort"]
+            if "protocol" in pm:
+                m["protocol"] = pm["protocol"]
+            maps.append(m)
+        containers.append({"name": c.get("name", "app"), "port_mappings": maps})
+    out["containers"] = containers
+    if "FARGATE" in (doc.get("requiresCompatibilities") or []) and "EC2" not in (
+            doc.get("requiresCompatibilities") or []):
+        out["launch_type"] = "FARGATE"
+    constraints = [
+        {"type": pc["type"], "expression": pc.get("expression")}
+        for pc in doc.get("placementConstraints", []) or []
+    ]
+    if constraints:
+        out["placement_constraints"] = constraints
+    return out
+
+
+def _merge_task_definitions(raw: dict, source: Source) -> dict:
+    services = raw.get("services")
+    if not isinstance(services, list):
+        return raw
+    base = Path(source.path).parent if source.path else Path.cwd()
+    for i, svc in enumerate(services):
+        if not isinstance(svc, dict) or not isinstance(svc.get("task_definition"), str):
+            continue
+        loc = ("services", i)
+        td = _read_task_definition(base / svc["task_definition"], loc, source)
+        if "containers" in svc:
+            raise ScenarioError("give either containers or task_definition, not both",
+                                file=source.path, path=format_path(loc + ("containers",)),
+                                line=line_of(source.lines, loc + ("containers",)))
+        for key, value in td.items():
+            svc.setdefault(key, value)
+    return raw
+
+
+def _validate(raw: Any, source: Source, variant: str | None = None) -> Scenario:
+    if not isinstance(raw, dict):
+        raise ScenarioError("expected a mapping of scenario fields at the top level "
+                            "(version, name, vpc, cluster, services, ...)", file=source.path,
+                            line=1)
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        _raise_validation(exc, source, variant)
+    for loc, message in check_scenario(scenario):
+        prefix = f"in variant {variant!r}: " if variant else ""
+        raise ScenarioError(prefix + message, file=source.path, path=format_path(loc),
+                            line=line_of(source.lines, loc))
+    return scenario
+
+
+def _adapt_mode(raw: dict, mode: Any) -> dict:
+    """Convert every service to ``mode`` the way its task definition must be rewritten.
+
+    ``none`` allows no port mappings; ``host`` and ``awsvpc`` need host_port equal to
+    container_port. Used only by the ``compare: {network_mode: [...]}`` shorthand, so
+    that one scenario can be compared across modes.
+    """
+    out = copy.deepcopy(raw)
+    for svc in out.get("services") or []:
+        if not isinstance(svc, dict):
+            continue
+        svc["network_mode"] = mode
+        for c in svc.get("containers") or []:
+            if not isinstance(c, dict):
+                continue
+            maps = c.get("port_mappings") or []
+            if mode == "none":
+                c["port_mappings"] = []
+            elif mode in ("host", "awsvpc"):
+                for m in maps:
+                    if isinstance(m, dict):
+                        m["host_port"] = m.get("container_port")
+    return out
+
+
+def _show(value: Any) -> str:
+    """A value as YAML spells it (``true``, not ``True``), for variant names."""
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+
+
+def _variant_raws(raw: dict, source: Source) -> list[tuple[str, dict, dict]]:
+    compare = raw.get("compare") or {}
+    if not isinstance(compare, dict) or not compare:
+        return [("base", {}, raw)]
+    out = []
+    explicit = compare.get("variants")
+    axes = {k: v for k, v in compare.items() if k != "variants"}
+    if axes:
+        keys = list(axes)
+        for key in keys:
+            if not isinstance(axes[key], list) or not axes[key]:
+                raise ScenarioError("expected a non-empty list of values to compare",
+                                    file=source.path, path=f"compare.{key}",
+                                    line=line_of(source.lines, ("compare", key)))
+        for combo in itertools.product(*(axes[k] for k in keys)):
+            data = raw
+            overrides = {}
+            for key, value in zip(keys, combo, strict=True):
+                overrides[key] = value
+                try:
+                    if key == "network_mode":
+                        data = _adapt_mode(data, value)
+                    else:
+                        data = set_path(data, key, value)
+                except InputError as exc:
+                    raise ScenarioError(exc.message, file=source.path, path=f"compare.{key}",
+                                        line=line_of(source.lines, ("compare", key))) from None
+            if len(keys) == 1 and keys[0] == "network_mode":
+                name = str(combo[0])
+            else:
+                name = ",".join(f"{k}={_show(v)}" for k, v in overrides.items())
+            out.append((name, overrides, data))
+    for i, item in enumerate(explicit or []):
+        loc = ("compare", "variants", i)
+        if not isinstance(item, dict) or "name" not in item:
+            raise ScenarioError("expected {name: ..., set: {path: value}}", file=source.path,
+                                path=format_path(loc), line=line_of(source.lines, loc))
+        unknown = set(item) - {"name", "set"}
+        if unknown:
+            raise ScenarioError(f"unknown key {sorted(unknown)[0]!r}; expected one of: name, set",
+                                file=source.path, path=format_path(loc),
+                                line=line_of(source.lines, loc))
+        data = raw
+        sets = item.get("set") or {}
+        for key, value in sets.items():
+            try:
+                data = _adapt_mode(data, value) if key == "network_mode" else set_path(
+                    data, key, value)
+            except InputError as exc:
+                raise ScenarioError(exc.message, file=source.path,
+                                    path=format_path(loc + ("set", key)),
+                                    line=line_of(source.lines, loc + ("set", key))) from None
+        out.append((str(item["name"]), dict(sets), data))
+    names = [n for n, _, _ in out]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ScenarioError(f"two variants are named {sorted(dup)[0]!r}", file=source.path,
+                            path="compare", line=line_of(source.lines, ("compare",)))
+    return out
+
+
+def load_scenario(
+    source: str | Path | dict | Scenario, overrides: list[str] | None = None
+) -> Scenario:
+    """Load and validate a scenario from a YAML path, a dict or a Scenario.
+
+    ``overrides`` are ``PATH=VALUE`` strings applied before validation. Every variant
+    of ``compare`` is validated too. Raises :class:`ScenarioError` with file, field
+    path and line.
+    """
+    if isinstance(source, Scenario):
+        raw = source.model_dump(by_alias=True, exclude_none=True)
+        src = Source(path=getattr(source, "_path", None))
+    elif isinstance(source, dict):
+        raw = copy.deepcopy(source)
+        src = Source()
+    else:
+        data, lines, text = read_yaml_file(source)
+        src = Source(path=str(source), sha256=hashlib.sha256(text.encode()).hexdigest(),
+                     lines=lines)
+        if data is None:
+            raise ScenarioError("the file is empty; expected a scenario (version: 1, name, vpc, "
+                                "cluster, services, ...)", file=str(source), line=1)
+        raw = data
+    if overrides:
+        try:
+            raw = apply_overrides(raw if isinstance(raw, dict) else {}, overrides)
+        except InputError as exc:
+            raise ScenarioError(exc.message, file=src.path) from None
+    if isinstance(raw, dict):
+        raw = _merge_task_definitions(raw, src)
+    scenario = _validate(raw, src)
+    if src.sha256 is None:
+        src.sha256 = hashlib.sha256(
+            json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
+    src.raw = raw
+    scenario._source = src
+    scenario._variants = [
+        VariantSpec(name, ov, _validate(data, src, name) if ov else scenario)
+        for name, ov, data in _variant_raws(raw, src)
+    ]
+    return scenario
+
+
+def variants_of(scenario: Scenario) -> list[VariantSpec]:
+    """The validated variants of a loaded scenario (``[base]`` without ``compare``)."""
+    if getattr(scenario, "_variants", None) is None:
+        scenario = load_scenario(scenario)
+    return scenario._variants
+
+
+def source_of(scenario: Scenario) -> Source:
+    if getattr(scenario, "_source", None) is None:
+        scenario = load_scenario(scenario)
+    return scenario._source
+
+
+__all__ = ["load_scenario", "variants_of", "source_of", "VariantSpec", "Source", "NETWORK_MODES"]

@@ -1,0 +1,105 @@
+"""Field paths such as ``services[0].containers[0].port_mappings[0].host_port``.
+
+Used by ``--set PATH=VALUE`` and by ``compare`` variants. A list of named items may
+also be addressed by name (``services.web.desired_count``), which keeps overrides
+readable and stable when items are reordered.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import yaml
+
+from ..errors import InputError
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(text: str) -> list[str | int]:
+    """Split a dotted field path into keys and list indexes."""
+    parts: list[str | int] = []
+    pos = 0
+    text = text.strip()
+    if not text:
+        raise InputError("empty field path")
+    while pos < len(text):
+        if text[pos] == "." and parts:
+            pos += 1
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise InputError(f"cannot read field path {text!r} at position {pos}; expected "
+                             "something like services[0].desired_count")
+        parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        pos = m.end()
+    return parts
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value is read as a YAML scalar or flow collection (``[a, b]``)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _resolve_name(items: list, name: str, where: str) -> int:
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == name:
+            return i
+    names = [str(it.get("name")) for it in items if isinstance(it, dict)]
+    raise InputError(f"no item named {name!r} in {where or 'the scenario'}; "
+                     f"expected an index or one of {names}")
+
+
+def set_path(data: dict, path: str | list, value: Any) -> dict:
+    """Return a deep copy of ``data`` with ``path`` set to ``value``.
+
+    Missing mapping keys are created (validation later rejects unknown ones, with the
+    path); list indexes must exist.
+    """
+    parts = parse_path(path) if isinstance(path, str) else list(path)
+    out = copy.deepcopy(data)
+    node: Any = out
+    where = ""
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if isinstance(part, str):
+                if part.isdigit():
+                    part = int(part)
+                else:
+                    part = _resolve_name(node, part, where)
+            if not 0 <= part < len(node):
+                raise InputError(f"{where or 'list'} has {len(node)} items; index {part} "
+                                 "does not exist")
+            where += f"[{part}]"
+        elif isinstance(node, dict):
+            if not isinstance(part, str):
+                raise InputError(f"{where or 'the scenario'} is a mapping; expected a key, "
+                                 f"not [{part}]")
+            where += ("." if where else "") + part
+            if not last and (part not in node or node[part] is None):
+                node[part] = {} if not isinstance(parts[i + 1], int) else []
+        else:
+            raise InputError(f"{where} is a single value; it has no field {part!r}")
+        if last:
+            node[part] = value
+        else:
+            node = node[part]
+    return out
+
+
+def apply_overrides(data: dict, assignments: list[str]) -> dict:
+    """Apply ``PATH=VALUE`` strings in order."""
+    for text in assignments:
+        if "=" not in text:
+            raise InputError(f"--set expects PATH=VALUE, got {text!r}")
+        path, _, value = text.partition("=")
+        try:
+            data = set_path(data, path.strip(), parse_value(value))
+        except InputError as exc:
+            raise InputError(f"--set {text}: {exc.message}") from None
+    return data

@@ -1,0 +1,208 @@
+"""The scenario format, version 1, as typed models.
+
+Every field a user can write is declared here with its default and its meaning;
+unknown keys are errors. Checks that need more than one field (names that refer to
+other sections, combinations that AWS itself rejects) live in ``checks.py`` so that
+they can name the exact field and line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
+
+from ..units import parse_bandwidth, parse_duration, parse_rate
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Rate = Annotated[float, BeforeValidator(parse_rate)]
+Bandwidth = Annotated[float, BeforeValidator(parse_bandwidth)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+NetworkMode = Literal["awsvpc", "bridge", "host", "none"]
+NETWORK_MODES: tuple[str, ...] = ("awsvpc", "bridge", "host", "none")
+
+#: ECS agent defaults (amazon-ecs-agent ``config_unix.go`` / ``config_windows.go``).
+LINUX_RESERVED_PORTS = [22, 2375, 2376, 51678, 51679]
+WINDOWS_RESERVED_PORTS = [53, 135, 139, 445, 2375, 2376, 3389, 5985, 5986, 51678, 51679]
+#: Linux ``ip_local_port_range`` default, mirrored by the agent (``ephemeral_ports.go``).
+LINUX_DYNAMIC_PORT_RANGE = "32768-60999"
+#: Agent default on Windows (``ephemeral_ports_windows.go``).
+WINDOWS_DYNAMIC_PORT_RANGE = "49152-65535"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+
+
+class Account(Model):
+    """ECS account settings."""
+
+    awsvpc_trunking: bool = Field(False, description="The awsvpcTrunking account setting.")
+
+
+class Subnet(Model):
+    name: str = Field(min_length=1)
+    cidr: str = Field(description="IPv4 CIDR between /16 and /28, e.g. 10.0.1.0/24.")
+    az: str = Field("us-east-1a", description="Availability Zone of the subnet.")
+    reserved_ips: int = Field(
+        0, ge=0,
+        description="IPs already taken by other ENIs in the subnet (load balancers, endpoints).",
+    )
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(v, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"expected an IPv4 CIDR such as 10.0.1.0/24 ({exc})") from None
+        if not 16 <= net.prefixlen <= 28:
+            raise ValueError(
+                f"a VPC subnet must be between /16 and /28 (got /{net.prefixlen})"
+            )
+        return str(net)
+
+
+class Vpc(Model):
+    subnets: list[Subnet] = Field(min_length=1)
+
+
+class Agent(Model):
+    """ECS container agent settings; the defaults are the agent's own."""
+
+    reserved_ports: list[Port] | None = Field(
+        None, description="ECS_RESERVED_PORTS; default [22, 2375, 2376, 51678, 51679] on Linux.")
+    reserved_ports_udp: list[Port] = Field(
+        default_factory=list, description="ECS_RESERVED_PORTS_UDP; default none.")
+    dynamic_port_range: str | None = Field(
+        None, description="ECS_DYNAMIC_HOST_PORT_RANGE 'start-end'; default 32768-60999 on Linux "
+                          "(the kernel's ip_local_port_range).")
+    reserved_memory: int = Field(0, ge=0, description="ECS_RESERVED_MEMORY in MiB; default 0.")
+    eni_attach_delay: Duration = Field(
+        5.0, description="Time for ECS to create and attach a task ENI (assumption: AWS says "
+                         "'several seconds').")
+    branch_attach_delay: Duration = Field(
+        7.0, description="Time to attach a trunk branch ENI (assumption: AWS says trunking "
+                         "makes startup slower, without a figure).")
+    container_start_delay: Duration = Field(
+        1.0, description="Time from PENDING to RUNNING once networking is ready (assumption).")
+
+    @field_validator("dynamic_port_range")
+    @classmethod
+    def _range(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            lo, hi = (int(x) for x in str(v).split("-"))
+        except ValueError:
+            raise ValueError("expected 'start-end', e.g. 32768-60999") from None
+        if not 1 <= lo <= hi <= 65535:
+            raise ValueError("expected 1 <= start <= end <= 65535")
+        return f"{lo}-{hi}"
+
+
+class InstanceGroup(Model):
+    name: str = Field(min_length=1)
+    type: str = Field(description="An EC2 instance type from the catalog, e.g. c5.large.")
+    count: int = Field(1, ge=0, le=10000)
+    os: Literal["linux", "windows"] = "linux"
+    subnet: str | None = Field(None, description="Subnet name; default the first subnet.")
+    agent: Agent = Field(default_factory=Agent)
+    attributes: dict[str, str] = Field(default_factory=dict, description="Custom attributes.")
+    trunk_tasks: int | None = Field(
+        None, ge=0, le=1000,
+        description="Override the ECS trunking table: awsvpc tasks per instance with trunking.")
+    memory_overhead_percent: float = Field(
+        2.53, ge=0, le=50,
+        description="Share of the type's memory that the OS keeps (MemTotal below nominal). "
+                    "Derived from the ECS guide's m4.large example: 8192 MiB registers 7985.")
+
+
+class Cluster(Model):
+    instance_groups: list[InstanceGroup] = Field(default_factory=list)
+
+
+class PortMapping(Model):
+    container_port: Port
+    host_port: int | None = Field(
+        None, ge=0, le=65535, description="0 or absent: a dynamic host port (bridge).")
+    protocol: Literal["tcp", "udp"] = "tcp"
+
+
+class Container(Model):
+    name: str = Field(min_length=1)
+    port_mappings: list[PortMapping] = Field(default_factory=list)
+
+
+class PlacementStrategy(Model):
+    type: Literal["binpack", "spread", "random"]
+    field: str | None = Field(
+        None, description="binpack: cpu | memory; spread: instanceId, host or attribute:<name>.")
+
+
+class PlacementConstraint(Model):
+    type: Literal["distinctInstance", "memberOf"]
+    expression: str | None = None
+
+
+class Service(Model):
+    name: str = Field(min_length=1)
+    desired_count: int = Field(1, ge=0, le=100000)
+    network_mode: NetworkMode = "bridge"
+    launch_type: Literal["EC2", "FARGATE"] = "EC2"
+    cpu: int = Field(256, ge=0, description="Task CPU units (1024 = one vCPU).")
+    memory: int = Field(512, ge=0, description="Task memory in MiB.")
+    subnets: list[str] | None = Field(
+        None, description="awsvpc only; default the subnets of the cluster's instances.")
+    containers: list[Container] = Field(default_factory=list)
+    placement_strategy: list[PlacementStrategy] | None = Field(
+        None, max_length=5,
+        description="Default for services: spread over attribute:ecs.availability-zone.")
+    placement_constraints: list[PlacementConstraint] = Field(default_factory=list, max_length=10)
+    task_definition: str | None = Field(
+        None, description="Path to an ECS task definition JSON (as the AWS CLI prints it).")
+
+
+class Flow(Model):
+    name: str = Field(min_length=1)
+    from_: str = Field("client", alias="from", description="client or a service name.")
+    to: str
+    port: Port | None = Field(None, description="Container port; default the first mapped one.")
+    via: Literal["alb", "nlb", "direct"] = "direct"
+    rate: Rate = 1000.0
+    size: int = Field(1200, ge=1, le=65535, description="Bytes per packet.")
+    arrival: Literal["poisson", "constant"] = "poisson"
+    start: Duration | None = None
+    stop: Duration | None = None
+
+
+class Variant(Model):
+    name: str = Field(min_length=1)
+    set: dict[str, Any] = Field(default_factory=dict)
+
+
+class Scenario(Model):
+    """A whole scenario: the cluster, its services, traffic, and what to compare."""
+
+    version: Literal[1]
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str | None = None
+    seed: int = Field(0, ge=0)
+    duration: Duration = 10.0
+    warmup: Duration = 0.0
+    account: Account = Field(default_factory=Account)
+    vpc: Vpc
+    cluster: Cluster = Field(default_factory=Cluster)
+    services: list[Service] = Field(default_factory=list)
+    traffic: list[Flow] = Field(default_factory=list)
+    compare: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="field -> values: one variant per value (network_mode applies to every "
+                    "service); or variants: [{name, set: {path: value}}].")
+    calibration: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    # Set by the loader: where the scenario came from and its validated variants.
+    _source: Any = PrivateAttr(None)
+    _variants: Any = PrivateAttr(None)
