@@ -81,7 +81,8 @@ def run_variant(variant: VariantSpec, seed: int) -> dict:
 
     plane = DataPlane(sc, env, cluster, np.random.default_rng(streams[STREAM_TRAFFIC]),
                       start=steady_at)
-    env.run(until=steady_at + sc.duration)
+    if sc.duration > 0:
+        env.run(until=steady_at + sc.duration)
     return {
         "name": variant.name,
         "overrides": variant.overrides,

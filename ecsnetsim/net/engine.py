@@ -348,10 +348,6 @@ class Device:
             self.packets += 1
             self.cpu_busy += s
             self.wait += start - now
-        if self._two_stage:
-            p.callbacks = self._link_cbs
-            heappush(self._q, (done, _NORMAL, next(self._eid), p))
-            return None
         h = p.hop + 1
         p.hop = h
         p.callbacks = p.path[h]

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Engine, FlowStats, Route
+from .engine import Engine, FlowStats, Route, sampler
 
 __all__ = ["ARRIVALS", "Source"]
 
@@ -78,7 +78,8 @@ class Source:
 
     __slots__ = (
         "env", "engine", "rng", "rate_per_s", "arrival", "size_bytes", "start", "stop",
-        "pick_route", "max_packets", "stats", "block", "callbacks", "_cbs", "emitted", "_gaps", "_i", "_q", "_eid",
+        "pick_route", "max_packets", "stats", "block", "emitted", "callbacks", "_cbs", "_gap",
+        "_send", "_i", "_q", "_eid",
     )
     _ok = True  # the source is its own simpy event, rescheduled once per packet
     _value = None
@@ -131,10 +132,12 @@ class Source:
         self._q = env._queue
         self._eid = env._eid
         self._i = 0
+        self._send = engine.send
         if arrival == "poisson":
-            self._gaps = iter(())
+            scale = 1.0 / self.rate_per_s
+            self._gap = sampler(lambda n: rng.exponential(scale, n), self.block)
             self._cbs = [self._fire_poisson]
-            first = max(self.start, env.now) + self._next_gap()
+            first = max(self.start, env.now) + self._gap()
         else:
             self._cbs = [self._fire_constant]
             # the first packet at or after both `start` and now
@@ -144,36 +147,32 @@ class Source:
         if first < self.stop and self.max_packets > 0:
             heappush(self._q, (first, _NORMAL, next(self._eid), self))
 
-    def _next_gap(self) -> float:
-        try:
-            return next(self._gaps)
-        except StopIteration:
-            self._gaps = iter(self.rng.exponential(1.0 / self.rate_per_s, self.block).tolist())
-            return next(self._gaps)
+    def _emit(self) -> None:
+        route = self.pick_route()
+        if route is None:
+            self.engine.unreachable(self.stats)
+        else:
+            self._send(route, self.size_bytes)
 
-    def _emit(self) -> bool:
-        """Send one packet; return whether the source may send another."""
+    def _fire_poisson(self, _ev: Any) -> None:
         self.emitted += 1
         route = self.pick_route()
         if route is None:
             self.engine.unreachable(self.stats)
         else:
-            self.engine.send(route, self.size_bytes)
-        return self.emitted < self.max_packets
-
-    def _fire_poisson(self, _ev: Any) -> None:
-        if not self._emit():
-            return
-        t = self.env._now + self._next_gap()
-        if t < self.stop:
-            self.callbacks = self._cbs
-            heappush(self._q, (t, _NORMAL, next(self._eid), self))
+            self._send(route, self.size_bytes)
+        if self.emitted < self.max_packets:
+            t = self.env._now + self._gap()
+            if t < self.stop:
+                self.callbacks = self._cbs
+                heappush(self._q, (t, _NORMAL, next(self._eid), self))
 
     def _fire_constant(self, _ev: Any) -> None:
-        if not self._emit():
-            return
-        self._i += 1
-        t = self.start + self._i / self.rate_per_s
-        if t < self.stop:
-            self.callbacks = self._cbs
-            heappush(self._q, (t, _NORMAL, next(self._eid), self))
+        self.emitted += 1
+        self._emit()
+        if self.emitted < self.max_packets:
+            self._i += 1
+            t = self.start + self._i / self.rate_per_s
+            if t < self.stop:
+                self.callbacks = self._cbs
+                heappush(self._q, (t, _NORMAL, next(self._eid), self))

@@ -1,0 +1,33 @@
+"""Shared helpers: small scenarios built as dicts, and the scenarios directory."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+
+def make_scenario(**over) -> dict:
+    """A one-subnet, one-group, one-service scenario; keyword overrides replace sections."""
+    base = {
+        "version": 1,
+        "name": "t",
+        "duration": 0,
+        "vpc": {"subnets": [{"name": "a", "cidr": "10.0.0.0/16", "az": "us-east-1a"}]},
+        "cluster": {"instance_groups": [{"name": "g", "type": "c5.large", "count": 1,
+                                         "subnet": "a"}]},
+        "services": [{"name": "s", "desired_count": 1, "network_mode": "bridge", "cpu": 0,
+                      "memory": 1}],
+    }
+    out = copy.deepcopy(base)
+    out.update(copy.deepcopy(over))
+    return out
+
+
+@pytest.fixture
+def scenario_dir() -> Path:
+    return SCENARIOS
