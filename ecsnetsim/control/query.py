@@ -688,7 +688,7 @@ class _Parser:
         elif last is not None and last.operator in _UNARY_OPERATORS:
             message += f" ({last.operator!r} takes no argument)"
         elif last is not None and isinstance(last.argument, str):
-            if not after_space and char not in "()":
+            if not after_space and char in _DELIMITERS and char not in "()":
                 message += f" (quote values that contain {char!r})"
             elif after_space and char not in _DELIMITERS:
                 message += " (quote values that contain spaces)"

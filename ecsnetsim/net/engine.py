@@ -338,8 +338,7 @@ class Device:
     def _cpu1(self, p: Packet) -> float | None:
         now = self._env._now
         pool = self.cpu
-        sampler = self.service_sampler
-        s = self.service if sampler is None else sampler()
+        s = self.service
         free = pool._free
         start = free if free > now else now
         done = start + s
