@@ -338,7 +338,8 @@ class Device:
     def _cpu1(self, p: Packet) -> float | None:
         now = self._env._now
         pool = self.cpu
-        s = self.service
+        sampler = self.service_sampler
+        s = self.service if sampler is None else sampler()
         free = pool._free
         start = free if free > now else now
         done = start + s
@@ -347,6 +348,10 @@ class Device:
             self.packets += 1
             self.cpu_busy += s
             self.wait += start - now
+        if self._two_stage:
+            p.callbacks = self._link_cbs
+            heappush(self._q, (done, _NORMAL, next(self._eid), p))
+            return None
         h = p.hop + 1
         p.hop = h
         p.callbacks = p.path[h]
