@@ -41,6 +41,8 @@ def summary(results: Results) -> str:
                 f"{sum(i['ports']['dynamic_used'] for i in insts):>5}"
                 f"{tot('cpu', 'used'):>6}/{tot('cpu', 'limit'):<5}"
                 f"{tot('memory', 'used'):>7}/{tot('memory', 'limit'):<6}")
+        spread = " ".join(str(i["tasks"]) for i in v["placement"]["instances"])
+        out.append(f"  tasks per instance: {spread or '-'}")
         for sn in v["placement"]["subnets"]:
             out.append(f"  subnet {sn['name']} {sn['cidr']}: {sn['ips_used']} IPs used, "
                        f"{sn['ips_free']} free")

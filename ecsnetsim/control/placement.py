@@ -22,7 +22,9 @@ from . import query
 from .instance import ContainerInstance
 
 #: A service with no strategy spreads over Availability Zones (ECS default).
-DEFAULT_SERVICE_STRATEGY = (PlacementStrategy(type="spread", field="attribute:ecs.availability-zone"),)
+DEFAULT_SERVICE_STRATEGY = (
+    PlacementStrategy(type="spread", field="attribute:ecs.availability-zone"),
+)
 
 #: Filter stages in ECS's order; a later stage means a closer match.
 _STAGE = {"AGENT": 0, "ATTRIBUTE": 1, "LOCATION": 2, "RESOURCE:CPU": 3, "RESOURCE:MEMORY": 4,

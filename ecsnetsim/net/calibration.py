@@ -44,7 +44,8 @@ def _parse_field(name: str, value: Any) -> Any:
         if value is None and name == "buffer":
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"expected a positive whole number of {'packets' if name == 'buffer' else 'servers'}")
+            what = "packets" if name == "buffer" else "servers"
+            raise ValueError(f"expected a positive whole number of {what}")
         return value
     raise ValueError(f"unknown calibration field {name!r}")
 

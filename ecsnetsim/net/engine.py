@@ -78,7 +78,7 @@ class Server:
         use it.
     """
 
-    __slots__ = ("name", "servers", "bandwidth", "devices", "_free", "_heap", "_engine")
+    __slots__ = ("name", "servers", "bandwidth", "devices", "_heap", "_engine")
 
     def __init__(self, name: str, servers: int = 1, bandwidth: float | None = None) -> None:
         if int(servers) != servers or servers < 1:
@@ -91,8 +91,8 @@ class Server:
         self.devices: list[Device] = []
         """Devices that use this pool (as CPU or as link)."""
         self._engine: Engine | None = None
-        self._free = 0.0
         self._heap = [0.0] * self.servers
+        """Free times of the servers (a heap: the earliest first)."""
 
     def __repr__(self) -> str:
         return f"Server({self.name!r}, servers={self.servers})"
@@ -120,7 +120,6 @@ class Server:
         if self._engine is not None:
             raise ValueError(f"server pool {self.name!r} is already used by another engine")
         self._engine = engine
-        self._free = 0.0
         self._heap = [0.0] * self.servers
 
 
@@ -192,8 +191,8 @@ class Device:
     __slots__ = (
         "name", "kind", "host", "service", "latency", "bandwidth", "buffer", "cpu", "link",
         "service_sampler", "packets", "drops", "cpu_busy", "link_busy", "wait",
-        "_engine", "_env", "_q", "_eid", "_cbs", "_link_cbs", "_stage", "_link_stage",
-        "_occ", "_n", "_two_stage",
+        "_engine", "_env", "_q", "_eid", "_cbs", "_link_cbs", "_stage",
+        "_occ", "_n",
     )
 
     def __init__(
@@ -309,24 +308,19 @@ class Device:
         self._eid = env._eid
         self._occ: list[float] = []
         self._n = 0
-        self._two_stage = self.cpu is not None and self.link is not None
         if self.cpu is not None:
-            stage = self._cpu1 if self.cpu.servers == 1 else self._cpuk
+            stage = self._cpu if self.link is None else self._cpu_then_link
         elif self.link is not None:
-            stage = self._link1 if self.link.servers == 1 else self._linkk
+            stage = self._link_only
         else:
             stage = self._delay
         self._stage = stage
-        if self.link is not None:
-            self._link_stage = self._link1 if self.link.servers == 1 else self._linkk
         if self.buffer is None:
             self._cbs[:] = [stage]
-            if self._two_stage:
-                self._link_cbs[:] = [self._link_stage]
+            self._link_cbs[:] = [self._link]
         else:
             self._cbs[:] = [self._arrive_buffered]
-            if self._two_stage:
-                self._link_cbs[:] = [self._link_buffered]
+            self._link_cbs[:] = [self._link_buffered]
         engine.devices.append(self)
 
     # ------------------------------------------------------------------ hot path
@@ -335,30 +329,8 @@ class Device:
     # the packet's next event. It returns the time the packet leaves the device when this
     # is the device's last stage (used only for the occupancy of a finite buffer).
 
-    def _cpu1(self, p: Packet) -> float | None:
-        now = self._env._now
-        pool = self.cpu
-        sampler = self.service_sampler
-        s = self.service if sampler is None else sampler()
-        free = pool._free
-        start = free if free > now else now
-        done = start + s
-        pool._free = done
-        if p.measured:
-            self.packets += 1
-            self.cpu_busy += s
-            self.wait += start - now
-        if self._two_stage:
-            p.callbacks = self._link_cbs
-            heappush(self._q, (done, _NORMAL, next(self._eid), p))
-            return None
-        h = p.hop + 1
-        p.hop = h
-        p.callbacks = p.path[h]
-        heappush(self._q, (done + self.latency, _NORMAL, next(self._eid), p))
-        return done
-
-    def _cpuk(self, p: Packet) -> float | None:
+    def _cpu(self, p: Packet) -> float:
+        """CPU stage of a one-stage device; the packet then goes to the next device."""
         now = self._env._now
         heap = self.cpu._heap
         sampler = self.service_sampler
@@ -371,36 +343,31 @@ class Device:
             self.packets += 1
             self.cpu_busy += s
             self.wait += start - now
-        if self._two_stage:
-            p.callbacks = self._link_cbs
-            heappush(self._q, (done, _NORMAL, next(self._eid), p))
-            return None
         h = p.hop + 1
         p.hop = h
         p.callbacks = p.path[h]
         heappush(self._q, (done + self.latency, _NORMAL, next(self._eid), p))
         return done
 
-    def _link1(self, p: Packet) -> float:
+    def _cpu_then_link(self, p: Packet) -> None:
+        """CPU stage of a two-stage device; the packet then reaches the link at ``done``."""
         now = self._env._now
-        link = self.link
-        s = p.size / self.bandwidth
-        free = link._free
+        heap = self.cpu._heap
+        sampler = self.service_sampler
+        s = self.service if sampler is None else sampler()
+        free = heap[0]
         start = free if free > now else now
         done = start + s
-        link._free = done
+        heapreplace(heap, done)
         if p.measured:
-            if not self._two_stage:
-                self.packets += 1
-            self.link_busy += s
+            self.packets += 1
+            self.cpu_busy += s
             self.wait += start - now
-        h = p.hop + 1
-        p.hop = h
-        p.callbacks = p.path[h]
-        heappush(self._q, (done + self.latency, _NORMAL, next(self._eid), p))
-        return done
+        p.callbacks = self._link_cbs
+        heappush(self._q, (done, _NORMAL, next(self._eid), p))
 
-    def _linkk(self, p: Packet) -> float:
+    def _link(self, p: Packet) -> float:
+        """Link stage (serialization); the packet then goes to the next device."""
         now = self._env._now
         heap = self.link._heap
         s = p.size / self.bandwidth
@@ -409,8 +376,25 @@ class Device:
         done = start + s
         heapreplace(heap, done)
         if p.measured:
-            if not self._two_stage:
-                self.packets += 1
+            self.link_busy += s
+            self.wait += start - now
+        h = p.hop + 1
+        p.hop = h
+        p.callbacks = p.path[h]
+        heappush(self._q, (done + self.latency, _NORMAL, next(self._eid), p))
+        return done
+
+    def _link_only(self, p: Packet) -> float:
+        """Link stage of a device without a CPU stage (counts the packet too)."""
+        now = self._env._now
+        heap = self.link._heap
+        s = p.size / self.bandwidth
+        free = heap[0]
+        start = free if free > now else now
+        done = start + s
+        heapreplace(heap, done)
+        if p.measured:
+            self.packets += 1
             self.link_busy += s
             self.wait += start - now
         h = p.hop + 1
@@ -420,6 +404,7 @@ class Device:
         return done
 
     def _delay(self, p: Packet) -> float:
+        """A device without stages: a pure delay of ``latency``."""
         now = self._env._now
         if p.measured:
             self.packets += 1
@@ -448,7 +433,7 @@ class Device:
             heappush(occ, left)
 
     def _link_buffered(self, p: Packet) -> None:
-        heappush(self._occ, self._link_stage(p))
+        heappush(self._occ, self._link(p))
 
 
 class FlowStats:

@@ -34,7 +34,8 @@ def _walk(node: yaml.Node, path: tuple, lines: Lines, constructor, file: str | N
             out[key] = _walk(value_node, path + (key,), lines, constructor, file)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, path + (i,), lines, constructor, file) for i, item in enumerate(node.value)]
+        return [_walk(item, path + (i,), lines, constructor, file)
+                for i, item in enumerate(node.value)]
     return constructor.construct_object(node, deep=True)
 
 
@@ -68,7 +69,8 @@ def read_yaml_file(path: str | Path) -> tuple[object, Lines, str]:
     except FileNotFoundError:
         raise ScenarioError("no such file", file=str(path)) from None
     except IsADirectoryError:
-        raise ScenarioError("is a directory, expected a scenario YAML file", file=str(path)) from None
+        raise ScenarioError("is a directory, expected a scenario YAML file",
+                            file=str(path)) from None
     except UnicodeDecodeError:
         raise ScenarioError("not a UTF-8 text file", file=str(path)) from None
     data, lines = load_yaml(text, str(path))
