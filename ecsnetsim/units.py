@@ -8,6 +8,7 @@ simulation never has to think about units again.
 
 from __future__ import annotations
 
+import math
 import re
 
 _DURATION_UNITS = {
@@ -32,10 +33,22 @@ _BANDWIDTH_UNITS = {
     "mb/s": 1e6,
     "gb/s": 1e9,
 }
-_NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+_NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"  # signed: "-5s" is negative
 _DURATION_RE = re.compile(rf"^\s*{_NUMBER}\s*([a-zµ]*)\s*$")
 _RATE_RE = re.compile(rf"^\s*{_NUMBER}\s*(?:/\s*([a-z]+))?\s*$")
 _BW_RE = re.compile(rf"^\s*{_NUMBER}\s*([a-z/]*)\s*$", re.IGNORECASE)
+
+
+def _finite(value: float, expected: str) -> float:
+    """``value`` as a float, or ``ValueError`` for NaN, infinities and numbers beyond a float."""
+    try:
+        out = float(value)
+    except OverflowError:
+        out = math.inf
+    if not math.isfinite(out):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ValueError(f"expected {expected}, a finite number (got {shown})")
+    return out
 
 
 def parse_duration(value: object) -> float:
@@ -43,7 +56,7 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30s, 500us, 2min or a number of seconds")
     if isinstance(value, int | float):
-        seconds = float(value)
+        seconds = _finite(value, "a duration")
     elif isinstance(value, str):
         m = _DURATION_RE.match(value)
         if not m or (m.group(2) or "s") not in _DURATION_UNITS:
@@ -51,7 +64,7 @@ def parse_duration(value: object) -> float:
                 f"expected a duration such as 30s, 500us, 20ms, 2min (got {value!r}; "
                 f"units: {', '.join(k for k in _DURATION_UNITS if k != 'µs')})"
             )
-        seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2) or "s"]
+        seconds = _finite(m.group(1), "a duration") * _DURATION_UNITS[m.group(2) or "s"]
     else:
         raise ValueError("expected a duration such as 30s, 500us, 2min or a number of seconds")
     if seconds < 0:
@@ -64,12 +77,12 @@ def parse_rate(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a rate such as 2000/s, 120/min or a number per second")
     if isinstance(value, int | float):
-        rate = float(value)
+        rate = _finite(value, "a rate")
     elif isinstance(value, str):
         m = _RATE_RE.match(value)
         if not m or (m.group(2) or "s") not in _RATE_UNITS:
             raise ValueError(f"expected a rate such as 2000/s or 120/min (got {value!r})")
-        rate = float(m.group(1)) * _RATE_UNITS[m.group(2) or "s"]
+        rate = _finite(m.group(1), "a rate") * _RATE_UNITS[m.group(2) or "s"]
     else:
         raise ValueError("expected a rate such as 2000/s, 120/min or a number per second")
     if rate < 0:
@@ -82,13 +95,13 @@ def parse_bandwidth(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a bandwidth such as 10Gbps, 500MB/s or bytes per second")
     if isinstance(value, int | float):
-        bw = float(value)
+        bw = _finite(value, "a bandwidth")
     elif isinstance(value, str):
         m = _BW_RE.match(value)
         unit = (m.group(2) if m else "").lower() or "b/s"
         if not m or unit not in _BANDWIDTH_UNITS:
             raise ValueError(f"expected a bandwidth such as 10Gbps or 500MB/s (got {value!r})")
-        bw = float(m.group(1)) * _BANDWIDTH_UNITS[unit]
+        bw = _finite(m.group(1), "a bandwidth") * _BANDWIDTH_UNITS[unit]
     else:
         raise ValueError("expected a bandwidth such as 10Gbps, 500MB/s or bytes per second")
     if bw <= 0:

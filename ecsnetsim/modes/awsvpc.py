@@ -60,3 +60,29 @@ class AwsvpcMode(NetworkMode):
 
     def attach_delay(self, inst: ContainerInstance, task: Task) -> float:
         return inst.branch_attach_delay if inst.trunked else inst.eni_attach_delay
+
+    # ---- data plane: the task's own ENI, or a VLAN branch on the trunk ENI ----------
+    def wire(self, topo, task):
+        host = task.instance.id
+        stack = topo.device(f"{task.id}/stack", "task_stack", host)
+        if task.binding.eni == "branch":
+            rx, tx = topo.eni(f"{host}/trunk", host, kind="trunk_eni")
+            vlan = topo.device(f"{task.id}/vlan", "vlan_branch", host)
+            topo.chain(rx, vlan, stack)
+            topo.chain(stack, vlan, tx)
+        else:
+            rx, tx = topo.eni(f"{task.id}/eni", host)
+            topo.chain(rx, stack)
+            topo.chain(stack, tx)
+
+    def inbound(self, topo, task):
+        host = task.instance.id
+        if task.binding.eni == "branch":
+            return [f"{host}/trunk:rx", f"{task.id}/vlan", f"{task.id}/stack"]
+        return [f"{task.id}/eni:rx", f"{task.id}/stack"]
+
+    def outbound(self, topo, task):
+        host = task.instance.id
+        if task.binding.eni == "branch":
+            return [f"{task.id}/stack", f"{task.id}/vlan", f"{host}/trunk:tx"]
+        return [f"{task.id}/stack", f"{task.id}/eni:tx"]

@@ -75,3 +75,32 @@ class NetworkMode:
     def attach_delay(self, inst: ContainerInstance, task: Task) -> float:
         """Seconds between placement and the task's network being ready."""
         return 0.0
+
+    # ---- data plane ----------------------------------------------------------------
+    # Walks are lists of topology node names (see ``net/topology.py``).
+    def wire(self, topo, task: Task) -> None:
+        """Add the task's devices and links to the topology."""
+
+    def inbound(self, topo, task: Task) -> list[str] | None:
+        """From the ENI that receives (rx side) to the task's application; None: unreachable."""
+        return None
+
+    def outbound(self, topo, task: Task) -> list[str] | None:
+        """From the task's application to the ENI that sends (tx side); None: no way out."""
+        return None
+
+    def to_host_namespace(self, topo, task: Task) -> list[str] | None:
+        """From the application into its instance's host namespace, if it has a way there."""
+        return None
+
+    def local(self, topo, src: Task, dst: Task) -> list[str] | None:
+        """A whole walk from ``src`` to this mode's ``dst`` on the same instance, when the
+        mode has a path that stays inside the host; None: out through the card and back."""
+        return None
+
+
+def mode_of(task: Task) -> NetworkMode:
+    """The mode object of a task (the registry lives in ``modes/__init__``)."""
+    from . import MODES  # noqa: PLC0415 (the registry imports the mode modules)
+
+    return MODES[task.mode]

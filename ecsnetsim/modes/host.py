@@ -8,6 +8,7 @@ primary ENI and the host stack.
 from __future__ import annotations
 
 from ..control.ports import PortClaim
+from . import base
 from .base import NetworkMode, TaskSpec
 
 
@@ -16,3 +17,25 @@ class HostMode(NetworkMode):
 
     def port_claim(self, spec: TaskSpec) -> PortClaim:
         return PortClaim(static=tuple((c, proto) for c, _h, proto in spec.port_mappings))
+
+    def inbound(self, topo, task):
+        host = task.instance.id
+        rx, _tx = topo.primary_eni(host)
+        return [rx, topo.host_stack(host)]
+
+    def outbound(self, topo, task):
+        host = task.instance.id
+        _rx, tx = topo.primary_eni(host)
+        return [topo.host_stack(host), tx]
+
+    def to_host_namespace(self, topo, task):
+        return [topo.host_stack(task.instance.id)]
+
+    def local(self, topo, src, dst):
+        """Same instance: the source enters the host namespace and the host stack delivers."""
+        path = base.mode_of(src).to_host_namespace(topo, src)
+        if path is None:
+            return None
+        stack = topo.host_stack(dst.instance.id)
+        topo.chain(path[-1], stack)
+        return path + [stack]

@@ -11,3 +11,7 @@ from .base import NetworkMode
 
 class NoneMode(NetworkMode):
     name = "none"
+
+    def wire(self, topo, task):
+        """A task in none mode has a loopback device and nothing that leads to it."""
+        topo.device(f"{task.id}/loopback", "loopback", task.instance.id)

@@ -191,7 +191,7 @@ class Device:
     __slots__ = (
         "name", "kind", "host", "service", "latency", "bandwidth", "buffer", "cpu", "link",
         "service_sampler", "packets", "drops", "cpu_busy", "link_busy", "wait",
-        "_engine", "_env", "_q", "_eid", "_cbs", "_link_cbs", "_stage",
+        "_engine", "_env", "_q", "_eid", "_cbs", "_link_cbs",
         "_occ", "_n",
     )
 
@@ -314,24 +314,43 @@ class Device:
             stage = self._link_only
         else:
             stage = self._delay
-        self._stage = stage
-        if self.buffer is None:
-            self._cbs[:] = [stage]
-            self._link_cbs[:] = [self._link]
-        else:
-            self._cbs[:] = [self._arrive_buffered]
-            self._link_cbs[:] = [self._link_buffered]
+        self._cbs[:] = [stage]
+        self._link_cbs[:] = [self._link]
         engine.devices.append(self)
 
     # ------------------------------------------------------------------ hot path
-    # Each stage handler is a simpy callback: it runs at the time the packet reaches the
-    # stage, reserves the stage, updates the counters of a measured packet and schedules
-    # the packet's next event. It returns the time the packet leaves the device when this
-    # is the device's last stage (used only for the occupancy of a finite buffer).
+    # Each handler is a simpy callback run when the packet reaches a stage: it reserves
+    # the stage, updates the counters of a measured packet and schedules the packet's next
+    # event (the next device's arrival, with the latency folded into its time).
+    #
+    # Finite buffer: ``_n`` counts the packets accepted and not known to have left, and
+    # ``_occ`` is a heap of the times at which they leave (pushed when known: at the last
+    # stage). Departed packets are only settled when ``_n`` reaches the buffer, so a
+    # device that is not full pays one comparison and one heap push per packet.
 
-    def _cpu(self, p: Packet) -> float:
+    def _full(self, p: Packet, now: float) -> bool:
+        """Settle departures; if the buffer is still full, drop ``p`` and return True."""
+        occ = self._occ
+        n = self._n
+        while occ and occ[0] <= now:
+            heappop(occ)
+            n -= 1
+        self._n = n
+        if n < self.buffer:
+            return False
+        if p.measured:
+            self.drops += 1
+            p.route.stats.dropped += 1
+        return True
+
+    def _cpu(self, p: Packet) -> None:
         """CPU stage of a one-stage device; the packet then goes to the next device."""
         now = self._env._now
+        buf = self.buffer
+        if buf is not None:
+            if self._n >= buf and self._full(p, now):
+                return
+            self._n += 1
         heap = self.cpu._heap
         sampler = self.service_sampler
         s = self.service if sampler is None else sampler()
@@ -347,11 +366,17 @@ class Device:
         p.hop = h
         p.callbacks = p.path[h]
         heappush(self._q, (done + self.latency, _NORMAL, next(self._eid), p))
-        return done
+        if buf is not None:
+            heappush(self._occ, done)
 
     def _cpu_then_link(self, p: Packet) -> None:
         """CPU stage of a two-stage device; the packet then reaches the link at ``done``."""
         now = self._env._now
+        buf = self.buffer
+        if buf is not None:
+            if self._n >= buf and self._full(p, now):
+                return
+            self._n += 1
         heap = self.cpu._heap
         sampler = self.service_sampler
         s = self.service if sampler is None else sampler()
@@ -366,8 +391,8 @@ class Device:
         p.callbacks = self._link_cbs
         heappush(self._q, (done, _NORMAL, next(self._eid), p))
 
-    def _link(self, p: Packet) -> float:
-        """Link stage (serialization); the packet then goes to the next device."""
+    def _link(self, p: Packet) -> None:
+        """Link stage after the CPU stage; the packet then goes to the next device."""
         now = self._env._now
         heap = self.link._heap
         s = p.size / self.bandwidth
@@ -382,11 +407,17 @@ class Device:
         p.hop = h
         p.callbacks = p.path[h]
         heappush(self._q, (done + self.latency, _NORMAL, next(self._eid), p))
-        return done
+        if self.buffer is not None:
+            heappush(self._occ, done)
 
-    def _link_only(self, p: Packet) -> float:
-        """Link stage of a device without a CPU stage (counts the packet too)."""
+    def _link_only(self, p: Packet) -> None:
+        """Link stage of a device without a CPU stage."""
         now = self._env._now
+        buf = self.buffer
+        if buf is not None:
+            if self._n >= buf and self._full(p, now):
+                return
+            self._n += 1
         heap = self.link._heap
         s = p.size / self.bandwidth
         free = heap[0]
@@ -401,39 +432,17 @@ class Device:
         p.hop = h
         p.callbacks = p.path[h]
         heappush(self._q, (done + self.latency, _NORMAL, next(self._eid), p))
-        return done
+        if buf is not None:
+            heappush(self._occ, done)
 
-    def _delay(self, p: Packet) -> float:
-        """A device without stages: a pure delay of ``latency``."""
-        now = self._env._now
+    def _delay(self, p: Packet) -> None:
+        """A device without stages: a pure delay of ``latency`` (it never holds a packet)."""
         if p.measured:
             self.packets += 1
         h = p.hop + 1
         p.hop = h
         p.callbacks = p.path[h]
-        heappush(self._q, (now + self.latency, _NORMAL, next(self._eid), p))
-        return now
-
-    def _arrive_buffered(self, p: Packet) -> None:
-        now = self._env._now
-        occ = self._occ
-        n = self._n
-        while occ and occ[0] <= now:
-            heappop(occ)
-            n -= 1
-        if n >= self.buffer:
-            self._n = n
-            if p.measured:
-                self.drops += 1
-                p.route.stats.dropped += 1
-            return
-        self._n = n + 1
-        left = self._stage(p)
-        if left is not None:
-            heappush(occ, left)
-
-    def _link_buffered(self, p: Packet) -> None:
-        heappush(self._occ, self._link(p))
+        heappush(self._q, (self._env._now + self.latency, _NORMAL, next(self._eid), p))
 
 
 class FlowStats:
@@ -605,6 +614,8 @@ class Engine:
     def __init__(self, env: Any, warmup: float = 0.0) -> None:
         if not warmup >= 0:
             raise ValueError("warmup must be >= 0 seconds")
+        if not (hasattr(env, "_queue") and hasattr(env, "_eid") and hasattr(env, "_now")):
+            raise TypeError("env must be a simpy 4 Environment")
         self.env = env
         self.warmup = float(warmup)
         self.devices: list[Device] = []
@@ -612,11 +623,16 @@ class Engine:
         self.flows: list[FlowStats] = []
         """Flows in the order the engine first used them."""
 
-    def attach(self, route: Route) -> Route:
-        """Bind a route's devices and sink to this engine (done by :meth:`send` if needed)."""
-        if route._engine is not self:
-            route._attach(self)
-        return route
+    def attach(self, item: Route | FlowStats) -> None:
+        """Bind a route (its devices and sink) or a flow to this engine.
+
+        :meth:`send` binds a route on first use; attaching a flow up front lists it in
+        :attr:`flows` even if none of its packets is ever routed.
+        """
+        if isinstance(item, FlowStats):
+            item._attach(self)
+        elif item._engine is not self:
+            item._attach(self)
 
     def send(self, route: Route, size: float = 1500) -> None:
         """Inject one packet of ``size`` bytes at the route's first device at ``env.now``."""

@@ -128,6 +128,7 @@ class Source:
         self.emitted = 0
         """Packets sent (routed or not) so far."""
         self.stats = stats if stats is not None else FlowStats(name)
+        engine.attach(self.stats)
         self.block = int(block)
         self._q = env._queue
         self._eid = env._eid

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -32,6 +33,16 @@ class Source:
     sha256: str | None = None
     raw: dict = field(default_factory=dict)
     lines: Lines = field(default_factory=dict)
+    #: Fields that do not come from the file itself (``--set``, a task definition):
+    #: field path -> (line to report, what set them).
+    origins: dict[tuple, tuple[int | None, str]] = field(default_factory=dict)
+
+    def locate(self, loc: tuple) -> tuple[int | None, str]:
+        """The line to report for ``loc`` and a note naming what set it, if not the file."""
+        for prefix, (line, note) in self.origins.items():
+            if tuple(loc[:len(prefix)]) == prefix:
+                return line, note
+        return line_of(self.lines, loc), ""
 
 
 @dataclass
@@ -82,7 +93,16 @@ def _describe(err: dict, loc: tuple) -> str:
     if kind == "missing":
         return "required field is missing"
     got = err.get("input")
-    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    if isinstance(got, dict | list) or got is None:
+        shown = ""
+    elif isinstance(got, str | int | float):
+        shown = f" (got {got!r})"
+    else:  # a date or time that YAML read from an unquoted value
+        shown = f" (got {str(got)!r}, which YAML reads as a {type(got).__name__})"
+    msg = re.sub(r" or instance of \w+", "", msg)
+    if kind == "string_pattern_mismatch" and loc == ("name",):
+        return ("expected letters, digits, '.', '_' or '-', starting with a letter or digit "
+                "(it names the results directory)" + shown)
     if kind.startswith("literal_error"):
         return "expected " + msg.removeprefix("Input should be ") + shown
     if msg.startswith("Input should be"):
@@ -90,7 +110,21 @@ def _describe(err: dict, loc: tuple) -> str:
     return msg
 
 
-def _raise_validation(exc: ValidationError, source: Source, variant: str | None) -> None:
+def _where(source: Source, loc: tuple, variant: tuple[str, tuple] | None):
+    """Line and message prefix for a problem at ``loc``.
+
+    In a variant, the line is the variant's own (the base scenario is valid, so the
+    variant is what made it invalid); otherwise the line of the field, or of what set it.
+    """
+    if variant is not None:
+        name, vloc = variant
+        return line_of(source.lines, vloc), f"in variant {name!r} ({format_path(vloc)}): "
+    line, note = source.locate(loc)
+    return line, f"{note}: " if note else ""
+
+
+def _raise_validation(exc: ValidationError, source: Source,
+                      variant: tuple[str, tuple] | None) -> None:
     errors = exc.errors()
     lines = []
     for err in errors:
@@ -99,46 +133,89 @@ def _raise_validation(exc: ValidationError, source: Source, variant: str | None)
     first_loc, first_msg = lines[0]
     extra = ""
     if len(lines) > 1:
-        rest = [
-            f"  {format_path(loc)} (line {line_of(source.lines, loc)}): {msg}"
-            for loc, msg in lines[1:6]
-        ]
+        rest = []
+        for loc, msg in lines[1:6]:
+            line, note = _where(source, loc, None)
+            at = f" (line {line})" if line is not None and variant is None else ""
+            rest.append(f"  {format_path(loc)}{at}: {note if variant is None else ''}{msg}")
         more = f"\n  ... and {len(lines) - 6} more" if len(lines) > 6 else ""
         extra = "\nalso:\n" + "\n".join(rest) + more
-    prefix = f"in variant {variant!r}: " if variant else ""
+    line, prefix = _where(source, first_loc, variant)
     raise ScenarioError(prefix + first_msg + extra, file=source.path,
-                        path=format_path(first_loc), line=line_of(source.lines, first_loc))
+                        path=format_path(first_loc) or None, line=line)
+
+
+def _td_units(value: Any, key: str, file: str) -> int:
+    """Task-level ``cpu``/``memory`` as registered: ``"256"``, ``"1 vCPU"``, ``"2 GB"``."""
+    text = str(value).strip().lower()
+    scale = 1
+    for unit, factor in (("vcpu", 1024), ("gb", 1024), ("mb", 1), ("mib", 1), ("gib", 1024)):
+        if text.endswith(unit):
+            text, scale = text[: -len(unit)].strip(), factor
+            break
+    try:
+        number = float(text)
+    except ValueError:
+        number = -1.0
+    if isinstance(value, bool) or number < 0 or number * scale != int(number * scale):
+        what = "CPU units or vCPU" if key == "cpu" else "MiB or GB"
+        raise ScenarioError(f"{key} {value!r} is not a number of {what}", file=file)
+    return int(number * scale)
+
+
+def _td_list(doc: dict, key: str, file: str, where: str = "") -> list[dict]:
+    """``doc[key]`` as a list of JSON objects, or an error naming the key."""
+    items = doc.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ScenarioError(f"{where}{key}: expected a list of JSON objects", file=file)
+    return items
 
 
 def _read_task_definition(path: Path, service_loc: tuple, source: Source) -> dict:
     """Read an ECS task definition JSON (``describe-task-definition`` output or bare)."""
-    where = format_path(service_loc + ("task_definition",))
+    where = service_loc + ("task_definition",)
+    file = str(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ScenarioError(f"task definition file {str(path)!r} not found", file=source.path,
-                            path=where, line=line_of(source.lines, service_loc)) from None
+        raise ScenarioError(f"task definition file {file!r} not found", file=source.path,
+                            path=format_path(where), line=line_of(source.lines, where)) from None
+    except IsADirectoryError:
+        raise ScenarioError(f"task definition {file!r} is a directory; expected a JSON file",
+                            file=source.path, path=format_path(where),
+                            line=line_of(source.lines, where)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ScenarioError(f"cannot read task definition {file!r}: {reason}",
+                            file=source.path, path=format_path(where),
+                            line=line_of(source.lines, where)) from None
     except json.JSONDecodeError as exc:
-        raise ScenarioError(f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+        raise ScenarioError(f"not valid JSON (the task definition of "
+                            f"{format_path(service_loc)}): {exc.msg}", file=file,
+                            line=exc.lineno) from None
     if isinstance(doc, dict) and "taskDefinition" in doc:
         doc = doc["taskDefinition"]
     if not isinstance(doc, dict) or "containerDefinitions" not in doc:
         raise ScenarioError("expected an ECS task definition with containerDefinitions",
-                            file=str(path))
+                            file=file)
     out: dict[str, Any] = {}
     if "networkMode" in doc:
         out["network_mode"] = doc["networkMode"]
+    container_defs = _td_list(doc, "containerDefinitions", file)
     for key in ("cpu", "memory"):
         if doc.get(key) is not None:
-            try:
-                out[key] = int(str(doc[key]).split()[0])
-            except ValueError:
-                raise ScenarioError(f"{key} {doc[key]!r} is not a number of units/MiB",
-                                    file=str(path)) from None
+            out[key] = _td_units(doc[key], key, file)
+    # Without task-level sizes (allowed on EC2), ECS reserves the sum of the containers'
+    # cpu and memoryReservation (or memory, the hard limit, when no reservation is given).
+    for key, fields in (("cpu", ("cpu",)), ("memory", ("memoryReservation", "memory"))):
+        sizes = [next((c[f] for f in fields if c.get(f) is not None), None)
+                 for c in container_defs]
+        if key not in out and any(v is not None for v in sizes):
+            out[key] = sum(_td_units(v, key, file) for v in sizes if v is not None)
     containers = []
-    for c in doc["containerDefinitions"]:
+    for i, c in enumerate(container_defs):
         maps = []
-        for pm in c.get("portMappings", []) or []:
+        for pm in _td_list(c, "portMappings", file, f"containerDefinitions[{i}]."):
             m = {"container_port": pm.get("containerPort")}
             if "hostPort" in pm:
                 m["host_port"] = pm["hostPort"]
@@ -151,8 +228,9 @@ def _read_task_definition(path: Path, service_loc: tuple, source: Source) -> dic
             doc.get("requiresCompatibilities") or []):
         out["launch_type"] = "FARGATE"
     constraints = [
-        {"type": pc["type"], "expression": pc.get("expression")}
-        for pc in doc.get("placementConstraints", []) or []
+        {k: v for k, v in (("type", pc.get("type")), ("expression", pc.get("expression")))
+         if v is not None}
+        for pc in _td_list(doc, "placementConstraints", file)
     ]
     if constraints:
         out["placement_constraints"] = constraints
@@ -173,12 +251,16 @@ def _merge_task_definitions(raw: dict, source: Source) -> dict:
             raise ScenarioError("give either containers or task_definition, not both",
                                 file=source.path, path=format_path(loc + ("containers",)),
                                 line=line_of(source.lines, loc + ("containers",)))
+        note = f"from task definition {str(base / svc['task_definition'])!r}"
+        line = line_of(source.lines, loc + ("task_definition",))
         for key, value in td.items():
-            svc.setdefault(key, value)
+            if key not in svc:
+                svc[key] = value
+                source.origins[loc + (key,)] = (line, note)
     return raw
 
 
-def _validate(raw: Any, source: Source, variant: str | None = None) -> Scenario:
+def _validate(raw: Any, source: Source, variant: tuple[str, tuple] | None = None) -> Scenario:
     if not isinstance(raw, dict):
         raise ScenarioError("expected a mapping of scenario fields at the top level "
                             "(version, name, vpc, cluster, services, ...)", file=source.path,
@@ -188,9 +270,9 @@ def _validate(raw: Any, source: Source, variant: str | None = None) -> Scenario:
     except ValidationError as exc:
         _raise_validation(exc, source, variant)
     for loc, message in check_scenario(scenario):
-        prefix = f"in variant {variant!r}: " if variant else ""
-        raise ScenarioError(prefix + message, file=source.path, path=format_path(loc),
-                            line=line_of(source.lines, loc))
+        line, prefix = _where(source, loc, variant)
+        raise ScenarioError(prefix + message, file=source.path, path=format_path(loc) or None,
+                            line=line)
     return scenario
 
 
@@ -224,10 +306,11 @@ def _show(value: Any) -> str:
     return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
 
 
-def _variant_raws(raw: dict, source: Source) -> list[tuple[str, dict, dict]]:
+def _variant_raws(raw: dict, source: Source) -> list[tuple[str, dict, dict, tuple]]:
+    """``(name, overrides, raw data, where the variant is defined)`` for every variant."""
     compare = raw.get("compare") or {}
     if not isinstance(compare, dict) or not compare:
-        return [("base", {}, raw)]
+        return [("base", {}, raw, ())]
     out = []
     explicit = compare.get("variants")
     axes = {k: v for k, v in compare.items() if k != "variants"}
@@ -255,12 +338,15 @@ def _variant_raws(raw: dict, source: Source) -> list[tuple[str, dict, dict]]:
                 name = str(combo[0])
             else:
                 name = ",".join(f"{k}={_show(v)}" for k, v in overrides.items())
-            out.append((name, overrides, data))
+            out.append((name, overrides, data, ("compare", keys[0]) if len(keys) == 1 else
+                        ("compare",)))
     for i, item in enumerate(explicit or []):
         loc = ("compare", "variants", i)
-        if not isinstance(item, dict) or "name" not in item:
-            raise ScenarioError("expected {name: ..., set: {path: value}}", file=source.path,
-                                path=format_path(loc), line=line_of(source.lines, loc))
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str | int) or (
+                isinstance(item.get("name"), bool)) or item.get("name") == "":
+            raise ScenarioError("expected {name: ..., set: {path: value}} with a name",
+                                file=source.path, path=format_path(loc),
+                                line=line_of(source.lines, loc))
         unknown = set(item) - {"name", "set"}
         if unknown:
             raise ScenarioError(f"unknown key {sorted(unknown)[0]!r}; expected one of: name, set",
@@ -268,6 +354,11 @@ def _variant_raws(raw: dict, source: Source) -> list[tuple[str, dict, dict]]:
                                 line=line_of(source.lines, loc))
         data = raw
         sets = item.get("set") or {}
+        if not isinstance(sets, dict):
+            raise ScenarioError("expected a mapping of field paths to values, e.g. "
+                                "{services[0].desired_count: 8}", file=source.path,
+                                path=format_path(loc + ("set",)),
+                                line=line_of(source.lines, loc + ("set",)))
         for key, value in sets.items():
             try:
                 data = _adapt_mode(data, value) if key == "network_mode" else set_path(
@@ -276,12 +367,15 @@ def _variant_raws(raw: dict, source: Source) -> list[tuple[str, dict, dict]]:
                 raise ScenarioError(exc.message, file=source.path,
                                     path=format_path(loc + ("set", key)),
                                     line=line_of(source.lines, loc + ("set", key))) from None
-        out.append((str(item["name"]), dict(sets), data))
-    names = [n for n, _, _ in out]
+        out.append((str(item["name"]), dict(sets), data, loc))
+    names = [n for n, _, _, _ in out]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
-        raise ScenarioError(f"two variants are named {sorted(dup)[0]!r}", file=source.path,
-                            path="compare", line=line_of(source.lines, ("compare",)))
+        name = sorted(dup)[0]
+        second = [vloc for n, _, _, vloc in out if n == name][1]
+        raise ScenarioError(f"two variants are named {name!r}; variant names must be unique",
+                            file=source.path, path=format_path(second) or "compare",
+                            line=line_of(source.lines, second or ("compare",)))
     return out
 
 
@@ -308,11 +402,13 @@ def load_scenario(
             raise ScenarioError("the file is empty; expected a scenario (version: 1, name, vpc, "
                                 "cluster, services, ...)", file=str(source), line=1)
         raw = data
-    if overrides:
+    if overrides and isinstance(raw, dict):
+        origins: dict[tuple, str] = {}
         try:
-            raw = apply_overrides(raw if isinstance(raw, dict) else {}, overrides)
+            raw = apply_overrides(raw, overrides, origins)
         except InputError as exc:
             raise ScenarioError(exc.message, file=src.path) from None
+        src.origins.update({loc: (None, f"--set {text}") for loc, text in origins.items()})
     if isinstance(raw, dict):
         raw = _merge_task_definitions(raw, src)
     scenario = _validate(raw, src)
@@ -322,8 +418,8 @@ def load_scenario(
     src.raw = raw
     scenario._source = src
     scenario._variants = [
-        VariantSpec(name, ov, _validate(data, src, name) if ov else scenario)
-        for name, ov, data in _variant_raws(raw, src)
+        VariantSpec(name, ov, _validate(data, src, (name, vloc)) if ov else scenario)
+        for name, ov, data, vloc in _variant_raws(raw, src)
     ]
     return scenario
 

@@ -54,11 +54,12 @@ def _resolve_name(items: list, name: str, where: str) -> int:
                      f"expected an index or one of {names}")
 
 
-def set_path(data: dict, path: str | list, value: Any) -> dict:
+def set_path(data: dict, path: str | list, value: Any, resolved: list | None = None) -> dict:
     """Return a deep copy of ``data`` with ``path`` set to ``value``.
 
     Missing mapping keys are created (validation later rejects unknown ones, with the
-    path); list indexes must exist.
+    path); list indexes must exist. ``resolved``, if given, receives the path with
+    names turned into indexes (``services[0].desired_count`` for ``services.web...``).
     """
     parts = parse_path(path) if isinstance(path, str) else list(path)
     out = copy.deepcopy(data)
@@ -76,6 +77,7 @@ def set_path(data: dict, path: str | list, value: Any) -> dict:
                 raise InputError(f"{where or 'list'} has {len(node)} items; index {part} "
                                  "does not exist")
             where += f"[{part}]"
+            parts[i] = part
         elif isinstance(node, dict):
             if not isinstance(part, str):
                 raise InputError(f"{where or 'the scenario'} is a mapping; expected a key, "
@@ -89,17 +91,26 @@ def set_path(data: dict, path: str | list, value: Any) -> dict:
             node[part] = value
         else:
             node = node[part]
+    if resolved is not None:
+        resolved.extend(parts)
     return out
 
 
-def apply_overrides(data: dict, assignments: list[str]) -> dict:
-    """Apply ``PATH=VALUE`` strings in order."""
+def apply_overrides(data: dict, assignments: list[str],
+                    origins: dict[tuple, str] | None = None) -> dict:
+    """Apply ``PATH=VALUE`` strings in order.
+
+    ``origins``, if given, maps each field path that was set to its ``PATH=VALUE``.
+    """
     for text in assignments:
         if "=" not in text:
             raise InputError(f"--set expects PATH=VALUE, got {text!r}")
         path, _, value = text.partition("=")
+        resolved: list = []
         try:
-            data = set_path(data, path.strip(), parse_value(value))
+            data = set_path(data, path.strip(), parse_value(value), resolved)
         except InputError as exc:
             raise InputError(f"--set {text}: {exc.message}") from None
+        if origins is not None:
+            origins[tuple(resolved)] = text
     return data

@@ -9,9 +9,17 @@ they can name the exact field and line.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+)
 
 from ..units import parse_bandwidth, parse_duration, parse_rate
 
@@ -32,8 +40,34 @@ LINUX_DYNAMIC_PORT_RANGE = "32768-60999"
 WINDOWS_DYNAMIC_PORT_RANGE = "49152-65535"
 
 
+def _numeric(annotation: Any) -> bool:
+    """Whether a field's type is or contains a plain number (``int``, ``list[Port]``, ...).
+
+    Types with their own parser (durations, rates) say themselves what they expect.
+    """
+    if annotation in (int, float):
+        return True
+    if any(isinstance(m, BeforeValidator) for m in getattr(annotation, "__metadata__", ())):
+        return False
+    if get_origin(annotation) is Literal:
+        return any(isinstance(a, int) and not isinstance(a, bool) for a in get_args(annotation))
+    return any(_numeric(a) for a in get_args(annotation))
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # YAML reads yes/no/on/off/true/false as booleans, which would pass as 1 and 0.
+        items = value if isinstance(value, list) else [value]
+        flag = next((v for v in items if isinstance(v, bool)), None)
+        f = cls.model_fields[info.field_name]
+        if flag is not None and _numeric(f.annotation) and not any(
+                isinstance(m, BeforeValidator) for m in f.metadata):
+            raise ValueError(f"expected a number, not {str(flag).lower()}")
+        return value
 
 
 class Account(Model):
@@ -89,9 +123,9 @@ class Agent(Model):
     container_start_delay: Duration = Field(
         1.0, description="Time from PENDING to RUNNING once networking is ready (assumption).")
 
-    @field_validator("dynamic_port_range")
+    @field_validator("dynamic_port_range", mode="before")
     @classmethod
-    def _range(cls, v: str | None) -> str | None:
+    def _range(cls, v: Any) -> str | None:
         if v is None:
             return v
         try:

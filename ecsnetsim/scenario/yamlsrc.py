@@ -25,7 +25,16 @@ def _walk(node: yaml.Node, path: tuple, lines: Lines, constructor, file: str | N
             key = constructor.construct_object(key_node, deep=True)
             if isinstance(key, list | dict):
                 raise ScenarioError("a key must be a plain value", file=file,
-                                    path=format_path(path), line=key_node.start_mark.line + 1)
+                                    path=format_path(path) or None,
+                                    line=key_node.start_mark.line + 1)
+            if not isinstance(key, str):
+                # YAML reads on/off/yes/no/true/false as booleans and 80 as a number.
+                what = {bool: "a boolean", int: "a number", float: "a number",
+                        type(None): "null"}.get(type(key), f"a {type(key).__name__}")
+                raise ScenarioError(f"expected a field name, got {key_node.value!r}, which YAML "
+                                    f"reads as {what}; quote it to use it as a name", file=file,
+                                    path=format_path(path) or None,
+                                    line=key_node.start_mark.line + 1)
             if key in out:
                 raise ScenarioError(f"duplicate key {key!r}", file=file,
                                     path=format_path(path + (key,)),
@@ -51,6 +60,11 @@ def load_yaml(text: str, file: str | None = None) -> tuple[object, Lines]:
             data = _walk(node, (), lines, loader, file)
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ScenarioError(f"not valid YAML: unacceptable character #x{char:04x} "
+                            "(YAML allows printable text only)", file=file, line=line) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -73,6 +87,9 @@ def read_yaml_file(path: str | Path) -> tuple[object, Lines, str]:
                             file=str(path)) from None
     except UnicodeDecodeError:
         raise ScenarioError("not a UTF-8 text file", file=str(path)) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read the file: {exc.strerror or exc}",
+                            file=str(path)) from None
     data, lines = load_yaml(text, str(path))
     return data, lines, text
 
