@@ -94,6 +94,12 @@ def run_variant(variant: VariantSpec, seed: int) -> dict:
     }
 
 
+def _by_kind(mine: dict, base: dict) -> dict:
+    """Measured time per device kind in a variant minus the baseline's, nonzero only."""
+    out = {k: round(mine.get(k, 0.0) - base.get(k, 0.0), 6) for k in sorted(set(mine) | set(base))}
+    return {k: v for k, v in out.items() if v}
+
+
 def _comparison(variants: list[dict], baseline: str | None) -> dict:
     """Per flow, each variant against the baseline: extra hops and latency overhead."""
     names = [v["name"] for v in variants]
@@ -118,6 +124,8 @@ def _comparison(variants: list[dict], baseline: str | None) -> dict:
                 "latency_overhead_us": {k: round(f["latency_us"][k] - b["latency_us"][k], 6)
                                         for k in ("mean", "p50", "p99")},
                 "latency_ratio": round(f["latency_us"]["mean"] / b["latency_us"]["mean"], 6),
+                "overhead_by_kind_us": _by_kind(f.get("breakdown_us", {}),
+                                                b.get("breakdown_us", {})),
             })
     return {"baseline": baseline, "flows": rows}
 

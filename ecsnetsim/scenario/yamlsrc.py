@@ -17,8 +17,15 @@ from ..errors import ScenarioError
 Lines = dict[tuple, int]
 
 
-def _walk(node: yaml.Node, path: tuple, lines: Lines, constructor, file: str | None):
+def _walk(node: yaml.Node, path: tuple, lines: Lines, constructor, file: str | None,
+          active: frozenset = frozenset()):
     lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.CollectionNode):
+        if id(node) in active:  # an alias inside the collection it names: `a: &x [*x]`
+            raise ScenarioError("an alias refers to a mapping or list that contains it",
+                                file=file, path=format_path(path) or None,
+                                line=node.start_mark.line + 1)
+        active = active | {id(node)}
     if isinstance(node, yaml.MappingNode):
         out = {}
         for key_node, value_node in node.value:
@@ -40,10 +47,10 @@ def _walk(node: yaml.Node, path: tuple, lines: Lines, constructor, file: str | N
                                     path=format_path(path + (key,)),
                                     line=key_node.start_mark.line + 1)
             lines[path + (key,)] = key_node.start_mark.line + 1
-            out[key] = _walk(value_node, path + (key,), lines, constructor, file)
+            out[key] = _walk(value_node, path + (key,), lines, constructor, file, active)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, path + (i,), lines, constructor, file)
+        return [_walk(item, path + (i,), lines, constructor, file, active)
                 for i, item in enumerate(node.value)]
     return constructor.construct_object(node, deep=True)
 
