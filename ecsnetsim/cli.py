@@ -15,6 +15,16 @@ from . import __version__
 from .errors import InputError
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse exits 2 too; keep its one-line form
         self.print_usage(sys.stderr)
@@ -28,14 +38,15 @@ def _cmd_run(args) -> int:
 
     scenario = load_scenario(args.scenario, overrides=args.set)
     outdir = Path(args.output) if args.output else Path("results") / scenario.name
-    tty = sys.stderr.isatty() and not args.quiet
-
-    def progress(name: str) -> None:
-        if tty:
-            print(f"running variant {name} ...", file=sys.stderr)
-
-    results = simulate(scenario, seed=args.seed, progress=progress)
-    written = results.save(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise InputError("exists and is not a directory; expected an output directory",
+                         file=str(outdir))
+    results = simulate(scenario, seed=args.seed, progress=not args.quiet)
+    try:
+        written = results.save(outdir)
+    except OSError as exc:
+        raise InputError(f"cannot write results: {exc.strerror or exc}",
+                         file=str(outdir)) from None
     if not args.quiet:
         print(summary(results))
         print(f"\nwrote {', '.join(p.name for p in written)} to {outdir}")
@@ -100,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a scenario and write result files")
     r.add_argument("scenario")
     r.add_argument("-o", "--output", help="output directory (default results/<name>)")
-    r.add_argument("--seed", type=int, help="override the scenario's seed")
+    r.add_argument("--seed", type=_seed, help="override the scenario's seed")
     r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. services[0].desired_count=8 (repeatable)")
     r.add_argument("--quiet", action="store_true", help="print nothing on success")

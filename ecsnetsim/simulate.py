@@ -7,8 +7,12 @@ numbers), so differences between variants come from the model, not from luck.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import simpy
@@ -85,6 +89,8 @@ def run_variant(variant: VariantSpec, seed: int) -> dict:
         env.run(until=steady_at + sc.duration)
     return {
         "name": variant.name,
+        "group": variant.group,
+        "sweep": _sweep_point(variant),
         "overrides": variant.overrides,
         "steady_at": steady_at,
         "end": env.now,
@@ -94,6 +100,22 @@ def run_variant(variant: VariantSpec, seed: int) -> dict:
     }
 
 
+def _sweep_point(variant: VariantSpec) -> dict | None:
+    """The sweep field's value as written and as the model read it (a number for plots)."""
+    if not variant.sweep:
+        return None
+    from .scenario.overrides import parse_path  # noqa: PLC0415
+
+    node = variant.scenario
+    for part in parse_path(variant.sweep["path"]):
+        node = node[part] if isinstance(part, int) else getattr(node, part.replace(
+            "from", "from_") if part == "from" else part)
+    value = variant.sweep["value"]
+    return {"path": variant.sweep["path"], "value": value,
+            "number": node if isinstance(node, int | float) and not isinstance(node, bool)
+            else None}
+
+
 def _by_kind(mine: dict, base: dict) -> dict:
     """Measured time per device kind in a variant minus the baseline's, nonzero only."""
     out = {k: round(mine.get(k, 0.0) - base.get(k, 0.0), 6) for k in sorted(set(mine) | set(base))}
@@ -101,52 +123,91 @@ def _by_kind(mine: dict, base: dict) -> dict:
 
 
 def _comparison(variants: list[dict], baseline: str | None) -> dict:
-    """Per flow, each variant against the baseline: extra hops and latency overhead."""
-    names = [v["name"] for v in variants]
+    """Per flow, each variant against the baseline variant at the same sweep point:
+    extra hops, latency overhead and the overhead by device kind."""
+    groups = list(dict.fromkeys(v["group"] for v in variants))
     if baseline is None:
-        baseline = "host" if "host" in names else names[0]
-    base = next(v for v in variants if v["name"] == baseline)
-    base_flows = {f["name"]: f for f in base["flows"]}
+        baseline = "host" if "host" in groups else groups[0]
+
+    def point(v):
+        return None if v["sweep"] is None else repr(v["sweep"]["value"])
+
+    bases = {point(v): v for v in variants if v["group"] == baseline}
     rows = []
     for v in variants:
-        if v["name"] == baseline:
+        base = bases.get(point(v))
+        if v["group"] == baseline or base is None:
             continue
+        base_flows = {f["name"]: f for f in base["flows"]}
         for f in v["flows"]:
             b = base_flows.get(f["name"])
+            row = {"name": f["name"], "variant": v["name"], "baseline_variant": base["name"]}
             if not b or not f["delivered"] or not b["delivered"]:
-                rows.append({"name": f["name"], "variant": v["name"], "extra_hops": None,
-                             "latency_overhead_us": None, "latency_ratio": None,
+                rows.append({**row, "extra_hops": None, "latency_overhead_us": None,
+                             "latency_ratio": None,
                              "note": "no delivered packets in one of the two variants"})
                 continue
             rows.append({
-                "name": f["name"], "variant": v["name"],
+                **row,
                 "extra_hops": round(f["hops"]["mean"] - b["hops"]["mean"], 6),
                 "latency_overhead_us": {k: round(f["latency_us"][k] - b["latency_us"][k], 6)
                                         for k in ("mean", "p50", "p99")},
                 "latency_ratio": round(f["latency_us"]["mean"] / b["latency_us"]["mean"], 6),
-                "overhead_by_kind_us": _by_kind(f.get("breakdown_us", {}),
-                                                b.get("breakdown_us", {})),
+                "overhead_by_kind_us": _by_kind(f["breakdown_us"], b["breakdown_us"]),
             })
     return {"baseline": baseline, "flows": rows}
 
 
+def _run_all(specs: list[VariantSpec], seed: int, workers: int | None, progress) -> list[dict]:
+    """Run the variants, in parallel over the machine's cores when there are several."""
+    n = len(specs)
+    workers = min(n, workers or os.cpu_count() or 1)
+    bar = None
+    if progress is True and sys.stderr.isatty() and n > 1:
+        from tqdm import tqdm  # noqa: PLC0415
+
+        bar = tqdm(total=n, unit="variant", file=sys.stderr, leave=False)
+    try:
+        if workers <= 1:
+            out = []
+            for spec in specs:
+                out.append(run_variant(spec, seed))
+                if callable(progress):
+                    progress(spec.name)
+                if bar:
+                    bar.update()
+            return out
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as ex:
+            futures = [ex.submit(run_variant, spec, seed) for spec in specs]
+            out = []
+            for spec, fut in zip(specs, futures, strict=True):
+                out.append(fut.result())
+                if callable(progress):
+                    progress(spec.name)
+                if bar:
+                    bar.update()
+            return out
+    finally:
+        if bar:
+            bar.close()
+
+
 def simulate(scenario: Scenario | str | dict, seed: int | None = None,
-             progress: Callable[[str], None] | None = None,
-             baseline: str | None = None) -> Results:
+             progress: Callable[[str], None] | bool | None = None,
+             baseline: str | None = None, workers: int | None = None) -> Results:
     """Run every variant of ``scenario`` and return :class:`Results`.
 
     ``seed`` defaults to the scenario's ``seed``; the same scenario and seed give
-    byte-identical results.
+    byte-identical results, however many ``workers`` run the variants (default: one
+    per core; ``workers=1`` runs them in this process). ``progress=True`` shows a
+    progress bar on a terminal; a callable is called with each finished variant's name.
     """
     if not isinstance(scenario, Scenario) or getattr(scenario, "_variants", None) is None:
         scenario = load_scenario(scenario)
     seed = scenario.seed if seed is None else int(seed)
     src = source_of(scenario)
-    variants = []
-    for spec in variants_of(scenario):
-        if progress:
-            progress(spec.name)
-        variants.append(run_variant(spec, seed))
+    variants = _run_all(variants_of(scenario), seed, workers, progress)
     doc = {
         "schema_version": SCHEMA_VERSION,
         "ecsnetsim_version": __version__,

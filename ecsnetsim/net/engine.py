@@ -323,34 +323,31 @@ class Device:
     # the stage, updates the counters of a measured packet and schedules the packet's next
     # event (the next device's arrival, with the latency folded into its time).
     #
-    # Finite buffer: ``_n`` counts the packets accepted and not known to have left, and
-    # ``_occ`` is a heap of the times at which they leave (pushed when known: at the last
-    # stage). Departed packets are only settled when ``_n`` reaches the buffer, so a
-    # device that is not full pays one comparison and one heap push per packet.
+    # Finite buffer: ``_n`` counts the packets accepted and not yet settled as gone, and
+    # ``_occ`` is a heap of the times at which they leave the device (pushed at their last
+    # stage, when that time is known; a packet between its two stages is counted in ``_n``
+    # with no entry yet). An arrival first settles the departures due by now.
 
-    def _full(self, p: Packet, now: float) -> bool:
-        """Settle departures; if the buffer is still full, drop ``p`` and return True."""
-        occ = self._occ
-        n = self._n
-        while occ and occ[0] <= now:
-            heappop(occ)
-            n -= 1
-        self._n = n
-        if n < self.buffer:
-            return False
+    def _drop(self, p: Packet) -> None:
         if p.measured:
             self.drops += 1
             p.route.stats.dropped += 1
-        return True
 
     def _cpu(self, p: Packet) -> None:
         """CPU stage of a one-stage device; the packet then goes to the next device."""
         now = self._env._now
         buf = self.buffer
         if buf is not None:
-            if self._n >= buf and self._full(p, now):
+            occ = self._occ
+            n = self._n
+            while occ and occ[0] <= now:
+                heappop(occ)
+                n -= 1
+            if n >= buf:
+                self._n = n
+                self._drop(p)
                 return
-            self._n += 1
+            self._n = n + 1
         heap = self.cpu._heap
         sampler = self.service_sampler
         s = self.service if sampler is None else sampler()
@@ -374,9 +371,16 @@ class Device:
         now = self._env._now
         buf = self.buffer
         if buf is not None:
-            if self._n >= buf and self._full(p, now):
+            occ = self._occ
+            n = self._n
+            while occ and occ[0] <= now:
+                heappop(occ)
+                n -= 1
+            if n >= buf:
+                self._n = n
+                self._drop(p)
                 return
-            self._n += 1
+            self._n = n + 1
         heap = self.cpu._heap
         sampler = self.service_sampler
         s = self.service if sampler is None else sampler()
@@ -415,9 +419,16 @@ class Device:
         now = self._env._now
         buf = self.buffer
         if buf is not None:
-            if self._n >= buf and self._full(p, now):
+            occ = self._occ
+            n = self._n
+            while occ and occ[0] <= now:
+                heappop(occ)
+                n -= 1
+            if n >= buf:
+                self._n = n
+                self._drop(p)
                 return
-            self._n += 1
+            self._n = n + 1
         heap = self.link._heap
         s = p.size / self.bandwidth
         free = heap[0]

@@ -52,6 +52,8 @@ class VariantSpec:
     name: str
     overrides: dict[str, Any]
     scenario: Scenario
+    group: str = "base"  # the compare variant this run belongs to
+    sweep: dict[str, Any] | None = None  # {"path": ..., "value": ...} for a sweep point
 
 
 def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
@@ -418,10 +420,33 @@ def load_scenario(
     src.raw = raw
     scenario._source = src
     scenario._variants = [
-        VariantSpec(name, ov, _validate(data, src, (name, vloc)) if ov else scenario)
-        for name, ov, data, vloc in _variant_raws(raw, src)
+        VariantSpec(name, ov, _validate(data, src, (name, vloc)) if ov else scenario,
+                    group=group, sweep=point)
+        for name, ov, data, vloc, group, point in _with_sweep(_variant_raws(raw, src), raw, src)
     ]
     return scenario
+
+
+def _with_sweep(variants, raw: dict, source: Source):
+    """Cross every compare variant with the values of ``sweep`` (one field)."""
+    sweep = raw.get("sweep") or {}
+    if not sweep:
+        for name, ov, data, vloc in variants:
+            yield name, ov, data, vloc, name, None
+        return
+    (path, values), = sweep.items()
+    short = path.rsplit(".", 1)[-1]
+    for name, ov, data, vloc in variants:
+        for i, value in enumerate(values):
+            loc = ("sweep", path, i)
+            try:
+                point = set_path(data, path, value)
+            except InputError as exc:
+                raise ScenarioError(exc.message, file=source.path, path=f"sweep.{path}",
+                                    line=line_of(source.lines, ("sweep", path))) from None
+            label = f"{short}={_show(value)}"
+            yield (label if name == "base" else f"{name} {label}", {**ov, path: value}, point,
+                   vloc or loc, name, {"path": path, "value": value})
 
 
 def variants_of(scenario: Scenario) -> list[VariantSpec]:

@@ -235,6 +235,10 @@ class Scenario(Model):
         default_factory=dict,
         description="field -> values: one variant per value (network_mode applies to every "
                     "service); or variants: [{name, set: {path: value}}].")
+    sweep: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(
+        default_factory=dict, max_length=1,
+        description="One field path -> values, e.g. {traffic[0].rate: [1000/s, 5000/s]}; "
+                    "crossed with compare, one variant per point.")
     calibration: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     # Set by the loader: where the scenario came from and its validated variants.
