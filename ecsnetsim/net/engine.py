@@ -91,7 +91,7 @@ class Server:
         self.devices: list[Device] = []
         """Devices that use this pool (as CPU or as link)."""
         self._engine: Engine | None = None
-        self._heap = [0.0] * self.servers
+        self._heap = [-math.inf] * self.servers
         """Free times of the servers (a heap: the earliest first)."""
 
     def __repr__(self) -> str:
@@ -120,7 +120,7 @@ class Server:
         if self._engine is not None:
             raise ValueError(f"server pool {self.name!r} is already used by another engine")
         self._engine = engine
-        self._heap = [0.0] * self.servers
+        self._heap = [-math.inf] * self.servers
 
 
 class Packet:
@@ -171,7 +171,7 @@ class Device:
         finds it full is dropped. ``None`` is unbounded.
     cpu : Server, optional
         Shared CPU pool (a host's vCPUs). Without it, a device with a CPU stage gets a
-        single server of its own.
+        single server of its own; a device without a CPU stage ignores it.
     link : Server, optional
         Shared link (an instance's network card). Without it, a device with a bandwidth
         gets a link of its own.
@@ -184,14 +184,15 @@ class Device:
     -----
     Per-device statistics (counted packets only): ``packets`` accepted, ``drops``,
     ``cpu_busy`` and ``link_busy`` seconds, ``wait`` (seconds queued before its stages
-    started). Parameters are read on every packet, so they may be changed between runs,
-    but the stages a device has are fixed when an engine first uses it.
+    started). ``service``, ``latency``, ``bandwidth`` and ``service_sampler`` are read on
+    every packet and may be changed during a run; which stages a device has (CPU, link)
+    is fixed at construction.
     """
 
     __slots__ = (
         "name", "kind", "host", "service", "latency", "bandwidth", "buffer", "cpu", "link",
         "service_sampler", "packets", "drops", "cpu_busy", "link_busy", "wait",
-        "_engine", "_env", "_q", "_eid", "_cbs", "_link_cbs",
+        "_engine", "_env", "_q", "_eid", "_cbs", "_link_cbs", "_cpu_heap", "_link_heap",
         "_occ", "_n",
     )
 
@@ -308,6 +309,8 @@ class Device:
         self._eid = env._eid
         self._occ: list[float] = []
         self._n = 0
+        self._cpu_heap = self.cpu._heap if self.cpu is not None else None
+        self._link_heap = self.link._heap if self.link is not None else None
         if self.cpu is not None:
             stage = self._cpu if self.link is None else self._cpu_then_link
         elif self.link is not None:
@@ -348,7 +351,7 @@ class Device:
                 self._drop(p)
                 return
             self._n = n + 1
-        heap = self.cpu._heap
+        heap = self._cpu_heap
         sampler = self.service_sampler
         s = self.service if sampler is None else sampler()
         free = heap[0]
@@ -381,7 +384,7 @@ class Device:
                 self._drop(p)
                 return
             self._n = n + 1
-        heap = self.cpu._heap
+        heap = self._cpu_heap
         sampler = self.service_sampler
         s = self.service if sampler is None else sampler()
         free = heap[0]
@@ -398,7 +401,7 @@ class Device:
     def _link(self, p: Packet) -> None:
         """Link stage after the CPU stage; the packet then goes to the next device."""
         now = self._env._now
-        heap = self.link._heap
+        heap = self._link_heap
         s = p.size / self.bandwidth
         free = heap[0]
         start = free if free > now else now
@@ -429,7 +432,7 @@ class Device:
                 self._drop(p)
                 return
             self._n = n + 1
-        heap = self.link._heap
+        heap = self._link_heap
         s = p.size / self.bandwidth
         free = heap[0]
         start = free if free > now else now

@@ -1,0 +1,698 @@
+"""The packet engine against exact oracles and queueing theory.
+
+Exact tests feed pre-drawn arrival and service times to the engine and to an independent
+computation (the Lindley/departure recursion, a heap of server free times, SimPy's own
+``Resource``) and require the same departure times to 1e-9 s. Statistical tests compare
+long runs with M/M/1, Jackson and M/M/1/K results and Little's law, with a tolerance taken
+from a batch-means 95% confidence interval (doubled, with a small floor: about a 1 in 2000
+chance of a false failure per check) so that a correct engine passes for any seed while a
+wrong service law, a wrong queue discipline or lost packets fail.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+import pytest
+import simpy
+
+from ecsnetsim.net.engine import Device, Engine, FlowStats, Packet, Route, Server, sampler
+from ecsnetsim.net.traffic import Source
+
+T975_19 = 2.093  # Student t quantile, 0.975, 19 degrees of freedom (20 batches)
+SEED = 20240611
+
+
+# --------------------------------------------------------------------------- helpers
+def batch_ci(x, n_batches: int = 20) -> tuple[float, float]:
+    """Grand mean and 95% CI half-width of ``x`` by non-overlapping batch means."""
+    x = np.asarray(x, dtype=float)
+    b = len(x) // n_batches
+    means = x[: b * n_batches].reshape(n_batches, b).mean(axis=1)
+    return float(means.mean()), T975_19 * float(means.std(ddof=1)) / math.sqrt(n_batches)
+
+
+def batch_ci_of(values) -> tuple[float, float]:
+    """Mean and 95% CI half-width of already-formed batch values."""
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), T975_19 * float(v.std(ddof=1)) / math.sqrt(len(v))
+
+
+def assert_close_ci(estimate: float, halfwidth: float, theory: float, floor: float) -> None:
+    tol = max(2.0 * halfwidth, floor)
+    assert abs(estimate - theory) <= tol, (
+        f"estimate {estimate:.5g} vs theory {theory:.5g}: off by "
+        f"{abs(estimate - theory):.3g} > tolerance {tol:.3g} (CI half-width {halfwidth:.3g})")
+
+
+def feed(env, engine, route_of, times, sizes=None):
+    """Send packet i on ``route_of[i]`` at absolute time ``times[i]`` (times sorted)."""
+    times = list(times)
+    sizes = [100] * len(times) if sizes is None else list(sizes)
+
+    def proc():
+        for i, t in enumerate(times):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            engine.send(route_of[i], sizes[i])
+
+    env.process(proc())
+
+
+def lindley(arrivals, services):
+    """FIFO single server: D[i] = max(A[i], D[i-1]) + S[i] (arrivals in FIFO order)."""
+    out = np.empty(len(arrivals))
+    d = -math.inf
+    for i, (a, s) in enumerate(zip(arrivals, services, strict=True)):
+        d = max(a, d) + s
+        out[i] = d
+    return out
+
+
+def pool_departures(arrivals, services, k):
+    """FCFS pool of k servers: each arrival (in time order) takes the earliest free one."""
+    free = [0.0] * k
+    out = np.empty(len(arrivals))
+    for i, (a, s) in enumerate(zip(arrivals, services, strict=True)):
+        f = heapq.heappop(free)
+        d = max(a, f) + s
+        heapq.heappush(free, d)
+        out[i] = d
+    return out
+
+
+def exp_sampler(rng, mean):
+    return sampler(lambda n: rng.exponential(mean, n))
+
+
+def by_send_time(flow: FlowStats) -> tuple[np.ndarray, np.ndarray]:
+    """(send times, delivery times) of a recorded flow, sorted by send time."""
+    s = np.asarray(flow.send_times)
+    d = np.asarray(flow.delivery_times)
+    order = np.argsort(s, kind="stable")
+    return s[order], d[order]
+
+
+def snapshots(env, times, read):
+    """Record ``read()`` at each of ``times`` (an ordered list); returns the list."""
+    out = []
+
+    def proc():
+        for t in times:
+            yield env.timeout(t - env.now)
+            out.append(read())
+
+    env.process(proc())
+    return out
+
+
+# --------------------------------------------------------------------------- 1. exact oracles
+def test_chain_matches_lindley_recursion():
+    """K devices in a chain (one with its own link stage) against the departure recursion."""
+    rng = np.random.default_rng(SEED)
+    n, lam = 4000, 0.8
+    means = [0.5, 1.0, 0.3, 0.9]
+    latencies = [0.1, 0.0, 0.25, 0.05]
+    bandwidth = 400.0  # bytes/s on device 2's own link
+    arrivals = np.cumsum(rng.exponential(1 / lam, n))
+    services = [rng.exponential(m, n) for m in means]
+    sizes = rng.integers(40, 200, n)
+
+    env = simpy.Environment()
+    engine = Engine(env)
+    flow = FlowStats("chain", record=True)
+    devices = [
+        Device(f"d{k}", latency=latencies[k], service_sampler=iter(services[k].tolist()).__next__,
+               bandwidth=bandwidth if k == 2 else None)
+        for k in range(len(means))
+    ]
+    route = Route(devices, flow)
+    feed(env, engine, [route] * n, arrivals, sizes.tolist())
+    env.run()
+
+    a = arrivals
+    for k in range(len(means)):
+        d = lindley(a, services[k])
+        if k == 2:
+            d = lindley(d, sizes / bandwidth)
+        a = d + latencies[k]
+    sent, delivered = by_send_time(flow)
+    assert flow.delivered == n and flow.hops_min == flow.hops_max == len(devices)
+    np.testing.assert_allclose(sent, arrivals, rtol=0, atol=1e-9)
+    assert np.max(np.abs(delivered - a)) < 1e-9
+
+
+def test_shared_pool_matches_heap_oracle_and_simpy_resource():
+    """Two devices on one 3-server pool, fed by two routes, against two independent oracles."""
+    rng = np.random.default_rng(SEED + 1)
+    n, k = 3000, 3
+    arr = [np.cumsum(rng.exponential(1 / 1.1, n)), np.cumsum(rng.exponential(1 / 0.9, n))]
+    serv = [rng.exponential(1.6, n), rng.exponential(1.2, n)]
+
+    env = simpy.Environment()
+    engine = Engine(env)
+    pool = Server("host/cpu", servers=k)
+    flows = [FlowStats(f"f{j}", record=True) for j in range(2)]
+    routes = [Route([Device(f"d{j}", cpu=pool, service_sampler=iter(serv[j].tolist()).__next__)],
+                    flows[j]) for j in range(2)]
+    times = np.concatenate(arr)
+    which = np.repeat([0, 1], n)
+    order = np.argsort(times, kind="stable")
+    feed(env, engine, [routes[j] for j in which[order]], times[order])
+    env.run()
+
+    # heap-of-free-times oracle over the merged arrival stream
+    svc = np.concatenate(serv)[order]
+    expected = np.empty(2 * n)
+    expected[order] = pool_departures(times[order], svc, k)
+
+    # packets overtake each other on the k servers, so this is not a single-server chain
+    assert np.any(np.diff(expected[order]) < 0)
+
+    # SimPy Resource oracle: one process per packet, FIFO request queue
+    env2 = simpy.Environment()
+    res = simpy.Resource(env2, capacity=k)
+    simpy_dep = np.empty(2 * n)
+    svc_by_id = np.concatenate(serv)
+
+    def packet(i):
+        with res.request() as req:
+            yield req
+            yield env2.timeout(float(svc_by_id[i]))
+        simpy_dep[i] = env2.now
+
+    def source():
+        for i in order:
+            yield env2.timeout(times[i] - env2.now)
+            env2.process(packet(i))
+
+    env2.process(source())
+    env2.run()
+    np.testing.assert_allclose(simpy_dep, expected, rtol=0, atol=1e-9)
+
+    for j in range(2):
+        s, d = by_send_time(flows[j])
+        np.testing.assert_allclose(s, arr[j], rtol=0, atol=1e-9)
+        assert np.max(np.abs(d - expected[j * n:(j + 1) * n])) < 1e-9
+    # pool accounting: busy time is the sum of the services of both devices
+    assert pool.busy == pytest.approx(svc.sum(), rel=1e-12)
+
+
+def test_shared_link_serves_in_order_of_arrival_at_the_link():
+    """Two devices with their own CPUs share one link: FIFO by time of reaching the link."""
+    rng = np.random.default_rng(SEED + 2)
+    n, bw = 3000, 1000.0
+    arr = [np.cumsum(rng.exponential(1.0, n)), np.cumsum(rng.exponential(1.25, n))]
+    serv = [rng.exponential(0.7, n), rng.exponential(0.5, n)]
+    sizes = [rng.integers(100, 600, n), rng.integers(100, 600, n)]
+    lat = [0.2, 0.05]
+
+    env = simpy.Environment()
+    engine = Engine(env)
+    card = Server("i-1/card", servers=1, bandwidth=bw)
+    flows = [FlowStats(f"f{j}", record=True) for j in range(2)]
+    devs = [Device(f"eni{j}", latency=lat[j], link=card,
+                   service_sampler=iter(serv[j].tolist()).__next__) for j in range(2)]
+    routes = [Route([devs[j]], flows[j]) for j in range(2)]
+    times = np.concatenate(arr)
+    which = np.repeat([0, 1], n)
+    sz = np.concatenate(sizes)
+    order = np.argsort(times, kind="stable")
+    feed(env, engine, [routes[j] for j in which[order]], times[order], sz[order].tolist())
+    env.run()
+
+    cpu_done = np.concatenate([lindley(arr[j], serv[j]) for j in range(2)])
+    at_link = np.argsort(cpu_done, kind="stable")
+    link_done = np.empty(2 * n)
+    link_done[at_link] = lindley(cpu_done[at_link], sz[at_link] / bw)
+    expected = link_done + np.repeat(lat, n)
+    # the link order really differs from the order of arrival at the devices
+    assert not np.array_equal(at_link, order)
+    for j in range(2):
+        s, d = by_send_time(flows[j])
+        np.testing.assert_allclose(s, arr[j], rtol=0, atol=1e-9)
+        assert np.max(np.abs(d - expected[j * n:(j + 1) * n])) < 1e-9
+    assert devs[0].link_busy + devs[1].link_busy == pytest.approx(sz.sum() / bw, rel=1e-12)
+
+
+def test_route_that_revisits_a_pool_matches_simpy_resource():
+    """A route crossing two devices of the same 2-server pool (with a delay in between)."""
+    rng = np.random.default_rng(SEED + 3)
+    n, k = 3000, 2
+    send = np.cumsum(rng.exponential(1.0, n))
+    s1, s2 = rng.exponential(0.6, n), rng.exponential(0.8, n)
+    env = simpy.Environment()
+    engine = Engine(env)
+    pool = Server("cpu", servers=k)
+    flow = FlowStats("f", record=True)
+    route = Route([Device("a", cpu=pool, latency=0.3, service_sampler=iter(s1.tolist()).__next__),
+                   Device("wire", latency=0.5),
+                   Device("b", cpu=pool, latency=0.1, service_sampler=iter(s2.tolist()).__next__)],
+                  flow)
+    feed(env, engine, [route] * n, send)
+    env.run()
+
+    # oracle: SimPy, one process per packet; services drawn in order of arrival per device
+    env2 = simpy.Environment()
+    res = simpy.Resource(env2, capacity=k)
+    it1, it2 = iter(s1.tolist()), iter(s2.tolist())
+    dep = np.empty(n)
+
+    def packet(i):
+        req = res.request()
+        s = next(it1)  # drawn at arrival, like the engine
+        yield req
+        yield env2.timeout(s)
+        res.release(req)
+        yield env2.timeout(0.3 + 0.5)
+        req = res.request()
+        s = next(it2)
+        yield req
+        yield env2.timeout(s)
+        res.release(req)
+        yield env2.timeout(0.1)
+        dep[i] = env2.now
+
+    def source():
+        for i, t in enumerate(send):
+            yield env2.timeout(t - env2.now)
+            env2.process(packet(i))
+
+    env2.process(source())
+    env2.run()
+    s, d = by_send_time(flow)
+    assert np.max(np.abs(d - dep)) < 1e-9
+
+
+# --------------------------------------------------------------------------- 2-4. theory
+def test_mm1_sojourn_and_utilization():
+    lam, mu = 0.6, 1.0
+    rho = lam / mu
+    warmup, n_batches = 500.0, 20
+    horizon = warmup + 600_000 / lam
+    rng = np.random.default_rng(SEED + 10)
+    g_arr, g_svc = (np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(2))
+    env = simpy.Environment()
+    engine = Engine(env, warmup=warmup)
+    flow = FlowStats("mm1")
+    dev = Device("server", service_sampler=exp_sampler(g_svc, 1 / mu))
+    route = Route([dev], flow)
+    Source(env, engine, g_arr, rate_per_s=lam, stop=horizon, pick_route=lambda: route,
+           stats=flow)
+    edges = list(np.linspace(warmup, horizon, n_batches + 1))
+    busy = snapshots(env, edges, lambda: dev.cpu_busy)
+    env.run()
+
+    mean, hw = batch_ci(flow.latencies, n_batches)
+    assert_close_ci(mean, hw, 1 / (mu - lam), floor=0.005 / (mu - lam))
+    u_b = np.diff(busy) / np.diff(edges)
+    u_mean, u_hw = batch_ci_of(u_b)
+    assert_close_ci(u_mean, u_hw, rho, floor=0.003)
+    assert dev.utilization(engine.window(horizon)) == pytest.approx(u_mean, abs=0.01)
+    assert flow.summary(engine.window())["throughput_pps"] == pytest.approx(lam, rel=0.02)
+
+
+def test_jackson_tandem_line():
+    """K M/M/1 stations in tandem, service redrawn at every station: mean = K/(mu-lam)."""
+    lam, mu, k = 0.6, 1.0, 4
+    warmup = 500.0
+    horizon = warmup + 500_000 / lam
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(SEED + 11).spawn(k + 1)]
+    env = simpy.Environment()
+    engine = Engine(env, warmup=warmup)
+    flow = FlowStats("tandem")
+    route = Route([Device(f"s{j}", service_sampler=exp_sampler(streams[j + 1], 1 / mu))
+                   for j in range(k)], flow)
+    Source(env, engine, streams[0], rate_per_s=lam, stop=horizon, pick_route=lambda: route,
+           stats=flow)
+    env.run()
+    mean, hw = batch_ci(flow.latencies)
+    theory = k / (mu - lam)
+    assert_close_ci(mean, hw, theory, floor=0.005 * theory)
+    assert flow.hops_min == flow.hops_max == k
+    for d in route.devices:
+        assert d.utilization(engine.window()) == pytest.approx(lam / mu, abs=0.02)
+
+
+def test_littles_law():
+    """Time-average number in system (integrated) = throughput x mean sojourn, per batch."""
+    lam = 0.9
+    horizon, n_batches = 60_000.0, 20
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(SEED + 12).spawn(3)]
+    env = simpy.Environment()
+    engine = Engine(env)
+    flow = FlowStats("little", record=True)
+    pool = Server("cpu", servers=2)
+    route = Route([
+        Device("a", cpu=pool, service_sampler=exp_sampler(streams[1], 1.5)),
+        Device("wire", latency=0.5),
+        Device("b", service_sampler=exp_sampler(streams[2], 0.7), latency=0.2),
+    ], flow)
+    Source(env, engine, streams[0], rate_per_s=lam, stop=horizon, pick_route=lambda: route,
+           stats=flow)
+    edges = np.linspace(1000.0, horizon - 1000.0, n_batches + 1)
+    grid = np.arange(edges[0], edges[-1], 0.5)
+    sampled = snapshots(env, list(grid), lambda: flow.in_flight)
+    env.run()
+    assert flow.delivered == flow.sent
+
+    send = np.asarray(flow.send_times)
+    deliv = np.asarray(flow.delivery_times)
+    lat = np.asarray(flow.latencies)
+    d_little, d_sampled = [], []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        # integral of N(t) over [a, b]: every packet's time in system clipped to the window
+        area = np.clip(np.minimum(deliv, b) - np.maximum(send, a), 0, None).sum()
+        big_l = area / (b - a)
+        inside = (send >= a) & (send < b)
+        lam_eff = inside.sum() / (b - a)
+        d_little.append(big_l - lam_eff * lat[inside].mean())
+        in_grid = (grid >= a) & (grid < b)
+        d_sampled.append(big_l - np.mean(np.asarray(sampled)[in_grid]))
+    mean_l = np.clip(np.minimum(deliv, edges[-1]) - np.maximum(send, edges[0]), 0, None).sum()
+    mean_l /= edges[-1] - edges[0]
+    m, hw = batch_ci_of(d_little)
+    assert_close_ci(m, hw, 0.0, floor=0.001 * mean_l)
+    m, hw = batch_ci_of(d_sampled)
+    assert_close_ci(m, hw, 0.0, floor=0.001 * mean_l)
+
+
+# --------------------------------------------------------------------------- 5. finite buffers
+def test_mm1k_blocking_probability():
+    lam, mu, cap = 0.8, 1.0, 4
+    rho = lam / mu
+    warmup, n_batches = 200.0, 20
+    horizon = warmup + 500_000 / lam
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(SEED + 13).spawn(2)]
+    env = simpy.Environment()
+    engine = Engine(env, warmup=warmup)
+    flow = FlowStats("mm1k")
+    dev = Device("q", buffer=cap, service_sampler=exp_sampler(streams[1], 1 / mu))
+    route = Route([dev], flow)
+    Source(env, engine, streams[0], rate_per_s=lam, stop=horizon, pick_route=lambda: route,
+           stats=flow)
+    edges = list(np.linspace(warmup, horizon, n_batches + 1))
+    counts = snapshots(env, edges, lambda: (flow.sent, flow.dropped))
+    env.run()
+    theory = (1 - rho) * rho**cap / (1 - rho ** (cap + 1))
+    c = np.asarray(counts, dtype=float)
+    p_b = np.diff(c[:, 1]) / np.diff(c[:, 0])
+    m, hw = batch_ci_of(p_b)
+    assert_close_ci(m, hw, theory, floor=0.003)
+    assert dev.drops == flow.dropped > 0
+    assert flow.sent == flow.delivered + flow.dropped + flow.in_flight
+    # an M/M/1/K server is busy whenever it is not empty: utilization = rho (1 - P_block)
+    assert dev.utilization(engine.window(horizon)) == pytest.approx(rho * (1 - theory), abs=0.01)
+
+
+@pytest.mark.parametrize("stages", ["cpu", "cpu-pool", "link", "cpu+link"])
+def test_finite_buffer_matches_exact_oracle(stages):
+    """Which packets a full buffer drops, and when the others leave, exactly.
+
+    Oracle: packets are taken in arrival order; an arrival is dropped when the accepted
+    packets that leave the device after it arrives already fill the buffer; an accepted one
+    is served FIFO by the CPU stage (k servers) and then the link stage.
+    """
+    rng = np.random.default_rng(SEED + 15)
+    n, cap, bw, lat = 4000, 3, 500.0, 0.05
+    arrivals = np.cumsum(rng.exponential(0.5, n))
+    services = rng.exponential(0.4, n)
+    sizes = rng.integers(50, 250, n)
+    k = 2 if stages == "cpu-pool" else 1
+    has_cpu, has_link = stages != "link", stages in ("link", "cpu+link")
+    env = simpy.Environment()
+    engine = Engine(env)
+    flow = FlowStats("f", record=True)
+    dev = Device("d", buffer=cap, latency=lat, bandwidth=bw if has_link else None,
+                 cpu=Server("cpu", servers=k) if has_cpu else None,
+                 service_sampler=iter(services.tolist()).__next__ if has_cpu else None)
+    route = Route([dev], flow)
+    feed(env, engine, [route] * n, arrivals, sizes.tolist())
+    env.run()
+
+    cpu_free, link_free = [0.0] * k, 0.0
+    svc = iter(services.tolist())
+    leave, accepted_arrivals, expected = [], [], []
+    for a, size in zip(arrivals, sizes, strict=True):
+        if sum(1 for t in leave if t > a) >= cap:
+            continue
+        t = a
+        if has_cpu:
+            f = heapq.heappop(cpu_free)
+            t = max(a, f) + next(svc)
+            heapq.heappush(cpu_free, t)
+        if has_link:
+            t = link_free = max(t, link_free) + size / bw
+        leave.append(t)
+        accepted_arrivals.append(a)
+        expected.append(t + lat)
+    s, d = by_send_time(flow)
+    assert flow.dropped == dev.drops == n - len(expected) > 50
+    np.testing.assert_allclose(s, accepted_arrivals, rtol=0, atol=1e-9)
+    assert np.max(np.abs(d - np.asarray(expected))) < 1e-9
+
+
+def _packets_in_queue(env) -> int:
+    return sum(1 for *_, ev in env._queue if isinstance(ev, Packet) and ev.measured)
+
+
+def test_conservation_at_any_stop_time():
+    """sent = delivered + dropped + unreachable + in_flight, with in_flight counted directly."""
+    rng = np.random.default_rng(SEED + 14)
+    env = simpy.Environment()
+    engine = Engine(env, warmup=3.0)
+    flow = FlowStats("f")
+    cpu = Server("cpu", servers=2)
+    card = Server("card", bandwidth=2e4)
+    g_svc, g_route = (np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(2))
+    routes = [
+        Route([Device("stack", cpu=cpu, service=0.02, latency=0.01, buffer=3),
+               Device("eni", cpu=cpu, link=card, service=0.01, latency=0.05, buffer=2),
+               Device("fabric", latency=0.2),
+               Device("veth", service_sampler=exp_sampler(g_svc, 0.03), buffer=4)], flow),
+        Route([Device("eni2", link=card, buffer=2)], flow),
+    ]
+
+    def pick():
+        u = g_route.random()
+        return None if u < 0.1 else routes[0] if u < 0.7 else routes[1]
+
+    Source(env, engine, rng, rate_per_s=60.0, size_bytes=500, stop=40.0, pick_route=pick,
+           stats=flow)
+    checked = 0
+    for t in np.sort(rng.uniform(0.5, 45.0, 60)):
+        env.run(until=float(t))
+        in_queue = _packets_in_queue(env)
+        assert flow.in_flight == in_queue
+        assert flow.sent == flow.delivered + flow.dropped + flow.unreachable + in_queue
+        checked += in_queue > 0
+    env.run()
+    assert flow.in_flight == 0 and _packets_in_queue(env) == 0
+    assert checked > 10 and flow.dropped > 0 and flow.unreachable > 0 and flow.delivered > 0
+    assert flow.dropped == sum(d.drops for r in routes for d in r.devices)
+
+
+# --------------------------------------------------------------------------- 6. latency
+def _bridge_like(skip: int | None = None) -> list[Device]:
+    """A fresh bridge-mode-like path (devices belong to one engine), without device ``skip``."""
+    cpu = Server("host/cpu", servers=2)
+    card = Server("host/card", bandwidth=1.25e8)
+    devices = [
+        Device("client", kind="host_stack", service=2.5e-6, latency=1.5e-6),
+        Device("vpc", kind="vpc_fabric", latency=12e-6),
+        Device("eni", kind="eni", cpu=cpu, link=card, service=0.5e-6, latency=5e-6),
+        Device("nat", kind="iptables_nat", cpu=cpu, service=0.7e-6),
+        Device("br", kind="docker0", cpu=cpu, service=1.5e-6, buffer=10),
+        Device("veth", kind="veth", cpu=cpu, service=0.3e-6),
+        Device("nic2", kind="eni", bandwidth=1e8, latency=1e-6),
+        Device("task", kind="task_stack", cpu=cpu, service=2.5e-6, latency=1.5e-6),
+    ]
+    return [d for j, d in enumerate(devices) if j != skip]
+
+
+def _one_packet(devices, size):
+    env = simpy.Environment()
+    engine = Engine(env)
+    flow = FlowStats("one")
+    engine.send(Route(devices, flow), size)
+    env.run()
+    assert flow.delivered == 1
+    return flow.hops_max, flow.latencies[0], env
+
+
+def _cost(d: Device, size: int) -> float:
+    c = d.latency + (d.service if d.cpu is not None else 0.0)
+    return c + (size / d.bandwidth if d.bandwidth else 0.0)
+
+
+@pytest.mark.parametrize("size", [64, 1500, 9001])
+def test_single_packet_latency_is_the_sum_of_device_costs(size):
+    devices = _bridge_like()
+    hops, latency, _ = _one_packet(devices, size)
+    assert hops == len(devices)
+    assert latency == pytest.approx(sum(_cost(d, size) for d in devices), rel=1e-12)
+    # by hand for the link of the eni: 0.5 us CPU, then size / 1.25e8 s on the card
+    assert _cost(devices[2], size) == pytest.approx(0.5e-6 + size / 1.25e8 + 5e-6)
+    for j, d in enumerate(devices):
+        h, lat, _ = _one_packet(_bridge_like(skip=j), size)
+        assert h == hops - 1
+        assert latency - lat == pytest.approx(_cost(d, size), rel=1e-9, abs=1e-15)
+
+
+def test_device_counters_of_a_single_packet():
+    devices = _bridge_like()
+    _, latency, env = _one_packet(devices, 1000)
+    for d in devices:
+        assert d.packets == 1 and d.drops == 0 and d.wait == 0.0
+        assert d.busy == pytest.approx(_cost(d, 1000) - d.latency)
+    assert env.now == pytest.approx(latency)
+
+
+def test_back_to_back_packets_queue_on_a_shared_link():
+    """Two packets sent at once on two ENIs of one card: the second waits for the first."""
+    card = Server("card", bandwidth=1000.0)
+    a = Device("eni-a", link=card, latency=0.5)
+    b = Device("eni-b", link=card, latency=0.25)
+    env = simpy.Environment()
+    engine = Engine(env)
+    fa, fb = FlowStats("a"), FlowStats("b")
+    engine.send(Route([a], fa), 200)
+    engine.send(Route([b], fb), 300)
+    env.run()
+    assert fa.latencies[0] == pytest.approx(0.2 + 0.5)
+    assert fb.latencies[0] == pytest.approx(0.2 + 0.3 + 0.25)
+    assert b.wait == pytest.approx(0.2) and a.wait == 0.0
+    assert card.utilization(1.0) == pytest.approx(0.5)
+
+
+# --------------------------------------------------------------------------- 7. determinism
+def _seeded_run(seed: int) -> tuple[dict, list[float], list[dict]]:
+    ss = np.random.SeedSequence(seed)
+    g_src, g_svc, g_pick = (np.random.default_rng(s) for s in ss.spawn(3))
+    env = simpy.Environment()
+    engine = Engine(env, warmup=0.5)
+    flow = FlowStats("det")
+    cpu = Server("cpu", servers=2)
+    r1 = Route([Device("a", cpu=cpu, service_sampler=exp_sampler(g_svc, 0.01), buffer=5),
+                Device("b", cpu=cpu, service=0.004, bandwidth=1e5)], flow)
+    r2 = Route([Device("c", cpu=cpu, service=0.008, buffer=3)], flow)
+
+    def pick():
+        u = g_pick.random()
+        return None if u < 0.05 else r1 if u < 0.6 else r2
+
+    Source(env, engine, g_src, rate_per_s=150.0, size_bytes=300, stop=20.0, pick_route=pick,
+           stats=flow)
+    env.run()
+    return flow.summary(engine.window()), list(flow.latencies), engine.device_table()
+
+
+def test_same_seed_same_statistics_different_seed_different():
+    a, b, c = _seeded_run(7), _seeded_run(7), _seeded_run(8)
+    assert a == b
+    assert a[0] != c[0] and a[1] != c[1]
+    assert a[0]["dropped"] > 0 and a[0]["unreachable"] > 0
+
+
+# --------------------------------------------------------------------------- 8. warmup
+@pytest.mark.parametrize("warmup", [0.0, 4.0, 4.05])
+def test_warmup_excludes_packets_sent_before_it(warmup):
+    rate, stop = 10.0, 10.0  # constant: packets at 0.0, 0.1, ..., 9.9
+    env = simpy.Environment()
+    engine = Engine(env, warmup=warmup)
+    flow = FlowStats("w")
+    dev = Device("d", service=0.15)  # 1.5x the gap: a queue builds across the warmup
+    route = Route([dev], flow)
+    src = Source(env, engine, np.random.default_rng(0), rate_per_s=rate, arrival="constant",
+                 size_bytes=100, stop=stop, pick_route=lambda: route, stats=flow)
+    env.run()
+    expected = sum(1 for i in range(100) if i / rate >= warmup)
+    assert src.emitted == 100
+    assert flow.sent == flow.delivered == len(flow.latencies) == dev.packets == expected
+    assert dev.cpu_busy == pytest.approx(0.15 * expected)
+    # packet i leaves at 0.15 (i + 1), so its latency is 0.05 i + 0.15
+    first = 100 - expected
+    assert flow.latencies[0] == pytest.approx(0.05 * first + 0.15)
+    assert engine.window() == pytest.approx(env.now - warmup)
+
+
+# --------------------------------------------------------------------------- API details
+def test_source_counts_rate_and_unreachable():
+    rng = np.random.default_rng(SEED + 20)
+    env = simpy.Environment()
+    engine = Engine(env)
+    flow = FlowStats("s")
+    route = Route([Device("d", latency=0.001)], flow)
+    flip = iter([None, route] * 10_000)
+    src = Source(env, engine, rng, rate_per_s=500.0, start=2.0, stop=22.0,
+                 pick_route=lambda: next(flip), stats=flow)
+    env.run()
+    expected, sd = 500.0 * 20.0, math.sqrt(500.0 * 20.0)
+    assert abs(src.emitted - expected) < 4 * sd
+    assert flow.sent == src.emitted
+    assert flow.unreachable == (src.emitted + 1) // 2 and flow.delivered == src.emitted // 2
+    assert min(flow.latencies) == pytest.approx(0.001)
+
+    env = simpy.Environment()
+    src = Source(env, Engine(env), rng, rate_per_s=1e6, pick_route=lambda: None, max_packets=37)
+    env.run()
+    assert src.emitted == src.stats.sent == src.stats.unreachable == 37
+
+
+def test_constant_source_starts_at_start():
+    env = simpy.Environment()
+    engine = Engine(env)
+    flow = FlowStats("c", record=True)
+    route = Route([Device("d")], flow)
+    Source(env, engine, np.random.default_rng(0), rate_per_s=4.0, arrival="constant",
+           start=1.0, stop=2.0, pick_route=lambda: route, stats=flow)
+    env.run()
+    assert list(flow.send_times) == [1.0, 1.25, 1.5, 1.75]
+
+
+def test_flow_summary_and_device_table():
+    env = simpy.Environment()
+    engine = Engine(env)
+    flow = FlowStats("f")
+    dev = Device("d", kind="veth", host="i-1", latency=1e-6)
+    route = Route([dev], flow)
+    for t in range(100):
+        env.run(until=t + 1)
+        dev.latency = (t + 1) * 1e-6  # latency i us for the i-th packet
+        engine.send(route, 10)
+    env.run()
+    s = flow.summary(100.0)
+    lat_us = np.arange(1, 101, dtype=float)
+    assert s["delivered"] == s["sent"] == 100 and s["in_flight"] == 0
+    assert s["hops"] == {"mean": 1.0, "min": 1, "max": 1}
+    for key, q in (("p50", 50), ("p90", 90), ("p99", 99)):
+        assert s["latency_us"][key] == pytest.approx(np.percentile(lat_us, q))
+    assert s["latency_us"]["mean"] == pytest.approx(50.5)
+    assert s["latency_us"]["max"] == pytest.approx(100.0)
+    assert s["throughput_pps"] == pytest.approx(1.0)
+    (row,) = engine.device_table()
+    assert row == {"id": "d", "kind": "veth", "host": "i-1", "packets": 100,
+                   "utilization": 0.0, "mean_wait_us": 0.0, "drops": 0}
+    assert FlowStats("empty").summary(1.0)["latency_us"]["p99"] is None
+
+
+def test_invalid_parameters_and_engine_ownership():
+    with pytest.raises(ValueError):
+        Server("x", servers=0)
+    with pytest.raises(ValueError):
+        Device("x", service=-1.0)
+    with pytest.raises(ValueError):
+        Device("x", buffer=0)
+    with pytest.raises(ValueError):
+        Device("x", link=Server("card"))  # a link needs a bandwidth
+    env = simpy.Environment()
+    with pytest.raises(ValueError):
+        Source(env, Engine(env), np.random.default_rng(0), rate_per_s=1.0, arrival="burst",
+               pick_route=lambda: None)
+    route = Route([Device("d", service=1.0)], FlowStats("f"))
+    Engine(env).send(route, 1)
+    env2 = simpy.Environment()
+    with pytest.raises(ValueError, match="another engine"):
+        Engine(env2).send(route, 1)
