@@ -56,6 +56,13 @@ def summary(results: Results) -> str:
                            f"{f['dropped']:>7}{f['unreachable']:>8}"
                            f"{_num(f['hops']['mean']):>6}{_num(lat['mean']):>10}"
                            f"{_num(lat['p99']):>10}")
+        for d in v.get("deployments", []):
+            end = "-" if d["finished_at"] is None else f"{d['finished_at']:.0f}s"
+            reasons = _fmt_failures(d["failures"])
+            out.append(f"  deployment {d['service']}:{d['revision']} {d['status']}: started "
+                       f"{d['started_at']:.0f}s, finished {end}, {d['waves']} wave(s), "
+                       f"min healthy {d['min_healthy_observed']}, zero-healthy "
+                       f"{d['zero_healthy_seconds']:.0f}s, blocked by {reasons}")
         last = [e for e in v["placement"]["events"] if "unable" in e["message"]]
         for e in last[-3:]:
             out.append(f"  event t={e['t']:.1f}s: {e['message']}")

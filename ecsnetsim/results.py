@@ -29,6 +29,8 @@ FLOW_COLUMNS = [
     "hops_mean", "hops_min", "hops_max", "latency_us_mean", "latency_us_p50", "latency_us_p90",
     "latency_us_p99", "latency_us_max", "throughput_pps", "path",
 ]
+TIMELINE_COLUMNS = ["variant", "t", "service", "running_old", "running_new", "pending",
+                    "healthy"]
 DEVICE_COLUMNS = ["variant", "id", "kind", "host", "packets", "utilization", "mean_wait_us",
                   "drops"]
 
@@ -109,6 +111,16 @@ class Results:
     def devices(self) -> _Table:
         return _Table({"variant": v["name"], **d} for v in self.variants for d in v["devices"])
 
+    @property
+    def deployments(self) -> _Table:
+        return _Table({"variant": v["name"], **d} for v in self.variants
+                      for d in v.get("deployments", []))
+
+    @property
+    def timeline(self) -> _Table:
+        return _Table({"variant": v["name"], **r} for v in self.variants
+                      for r in v.get("timeline", []))
+
     def to_json(self) -> str:
         return json.dumps(self.document, indent=2, sort_keys=False) + "\n"
 
@@ -121,6 +133,7 @@ class Results:
             "placement.csv": _csv(self.placement, PLACEMENT_COLUMNS),
             "flows.csv": _csv(self.flows, FLOW_COLUMNS),
             "devices.csv": _csv(self.devices, DEVICE_COLUMNS),
+            "timeline.csv": _csv(self.timeline, TIMELINE_COLUMNS),
         }
         tmp = Path(tempfile.mkdtemp(prefix=".ecsnetsim-", dir=out.parent))
         try:

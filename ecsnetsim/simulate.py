@@ -32,13 +32,16 @@ def _placement_block(cluster: Cluster) -> dict:
     services = []
     for svc in cluster.services:
         failures = Counter(t.last_failure for t in svc.unplaced if t.last_failure)
+        running = [t for t in svc.running if not t.draining]
         services.append({
             "name": svc.name,
             "network_mode": svc.spec.network_mode,
-            "desired": svc.spec.desired_count,
-            "running": len(svc.running),
-            "pending": svc.spec.desired_count - len(svc.running),
+            "scheduling": svc.spec.scheduling,
+            "desired": svc.desired,
+            "running": len(running),
+            "pending": max(0, svc.desired - len(running)),
             "failures": dict(sorted(failures.items())),
+            "launch_failures": dict(sorted(svc.launch_failures.items())),
             "steady_at": svc.steady_at,
         })
     instances = []
@@ -87,6 +90,7 @@ def run_variant(variant: VariantSpec, seed: int) -> dict:
                       start=steady_at)
     if sc.duration > 0:
         env.run(until=steady_at + sc.duration)
+    cluster.finish()
     return {
         "name": variant.name,
         "group": variant.group,
@@ -97,6 +101,8 @@ def run_variant(variant: VariantSpec, seed: int) -> dict:
         "placement": _placement_block(cluster),
         "flows": plane.flow_results(),
         "devices": plane.device_results(),
+        "deployments": [d.as_dict() for svc in cluster.services for d in svc.deployments],
+        "timeline": cluster.timeline,
     }
 
 

@@ -48,6 +48,10 @@ class Task:
     last_failure: str | None = None  # ECS reason of the closest instance when unplaced
     why_not: dict[str, str] = field(default_factory=dict)  # instance id -> reason
     closest: tuple | None = None  # (instance id, Rejection) that ECS's message names
+    revision: int = 1  # the service revision (task definition) it runs
+    healthy: bool = False  # passed the load balancer's health check (or RUNNING without one)
+    healthy_at: float | None = None
+    draining: bool = False  # deregistering from the load balancer before it stops
 
 
 def instance_id(scenario: str, group: str, index: int) -> str:

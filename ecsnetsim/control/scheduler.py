@@ -1,14 +1,26 @@
-"""The cluster on the simpy clock: instances register, the service scheduler places tasks.
+"""The cluster on the simpy clock: instances, the service scheduler, deployments, events.
 
 Tasks go PROVISIONING (awsvpc: waiting for the ENI or branch to attach) -> PENDING
-(containers starting) -> RUNNING. A task that no instance can take stays PENDING,
-unplaced, with ECS's reason and a per-instance answer to "why not here?". The
-scheduler launches at most 250 tasks per service per minute on EC2 (Amazon ECS best
-practices, task launch), in batches.
+(containers starting) -> RUNNING, and count as healthy once the load balancer's health
+check has passed (``healthy_threshold`` checks ``interval`` apart) or, for a service
+behind no load balancer, once RUNNING. A task that no instance can take waits, unplaced,
+with ECS's reason and a per-instance answer to "why not here?".
+
+Each service is reconciled whenever something it depends on changes (a task starts,
+becomes healthy or stops; an instance registers, drains or goes away; an event). During
+a deployment the reconciler follows ECS's rolling update: at most
+``floor(desired * maximum_percent / 100)`` tasks exist, at least
+``ceil(desired * minimum_healthy_percent / 100)`` stay healthy; new tasks start up to
+the maximum, old tasks stop (draining for the deregistration delay when a load balancer
+sends them traffic) as far as the minimum allows, in waves until only the new revision
+runs. The scheduler launches at most 250 tasks per service per minute (ECS best
+practices, task launch).
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,16 +33,22 @@ from ..scenario.schema import (
     LINUX_RESERVED_PORTS,
     WINDOWS_DYNAMIC_PORT_RANGE,
     WINDOWS_RESERVED_PORTS,
+    InstanceGroup,
     Scenario,
     Service,
 )
 from .instance import ContainerInstance, Task, instance_id
 from .ipam import SubnetPool
-from .placement import DEFAULT_SERVICE_STRATEGY, place
+from .placement import DEFAULT_SERVICE_STRATEGY, check_constraints, check_resources, place
 
 #: ECS service scheduler launch rate on EC2 (best practices guide: 250 tasks/service/min).
 LAUNCH_BATCH = 250
 LAUNCH_WINDOW = 60.0
+#: Retry delays after tasks fail to start (assumption: ECS throttles retries of a service
+#: whose tasks keep failing, "unable to consistently start tasks", without a published
+#: schedule): doubling from 10 s up to 5 min.
+RETRY_FIRST = 10.0
+RETRY_MAX = 300.0
 
 _SUFFIX = {
     "RESOURCE:CPU": "has insufficient CPU units available.",
@@ -38,6 +56,9 @@ _SUFFIX = {
     "RESOURCE:PORTS": "is already using a port required by your task.",
     "ATTRIBUTE": "is missing an attribute required by your task.",
 }
+_CONFIG_BLOCKED = ("was unable to stop or start tasks during a deployment because of the "
+                   "service deployment configuration. Update the minimumHealthyPercent or "
+                   "maximumPercent value and try again.")
 
 
 @dataclass
@@ -48,13 +69,73 @@ class Event:
 
 
 @dataclass
+class Deployment:
+    """One rollout of a service to a revision, with what it measured on the way."""
+
+    service: str
+    revision: int
+    started_at: float
+    finished_at: float | None = None
+    status: str = "IN_PROGRESS"  # COMPLETED | STALLED | FAILED | ROLLED_BACK
+    waves: int = 0
+    min_healthy_observed: int | None = None
+    zero_healthy_seconds: float = 0.0
+    failures: Counter = field(default_factory=Counter)
+    failed_tasks: int = 0
+    blocked: bool = False
+    _zero_since: float | None = None
+
+    def observe(self, now: float, healthy: int) -> None:
+        if self.min_healthy_observed is None or healthy < self.min_healthy_observed:
+            self.min_healthy_observed = healthy
+        if healthy == 0 and self._zero_since is None:
+            self._zero_since = now
+        elif healthy > 0 and self._zero_since is not None:
+            self.zero_healthy_seconds += now - self._zero_since
+            self._zero_since = None
+
+    def close(self, now: float, status: str) -> None:
+        if self._zero_since is not None:  # a zero-healthy window still open ends here
+            self.zero_healthy_seconds += now - self._zero_since
+            self._zero_since = None
+        self.status = status
+        if status in ("COMPLETED", "ROLLED_BACK", "FAILED"):
+            self.finished_at = now
+
+    def as_dict(self) -> dict:
+        return {
+            "service": self.service, "revision": self.revision, "started_at": self.started_at,
+            "finished_at": self.finished_at, "status": self.status, "waves": self.waves,
+            "min_healthy_observed": self.min_healthy_observed,
+            "zero_healthy_seconds": round(self.zero_healthy_seconds, 6),
+            "failures": dict(sorted(self.failures.items())),
+        }
+
+
+@dataclass
 class ServiceState:
     spec: Service
     task_spec: TaskSpec
+    desired: int
+    load_balanced: bool
+    revision: int = 1
+    revisions: dict = field(default_factory=dict)  # revision -> (Service, TaskSpec)
     tasks: list[Task] = field(default_factory=list)
+    waiting: list[Task] = field(default_factory=list)  # wanted, not placed (PENDING)
+    launch_failures: Counter = field(default_factory=Counter)
     last_event_reason: str | None = None
     steady_at: float | None = None
     wake: simpy.Event | None = None
+    launches: list[float] = field(default_factory=list)
+    retry_at: float = 0.0
+    retry_delay: float = RETRY_FIRST
+    deployment: Deployment | None = None
+    deployments: list[Deployment] = field(default_factory=list)
+    targets: list[Task] = field(default_factory=list)  # healthy tasks traffic may reach
+    blocked: bool = False
+    awaiting_capacity: int = 0  # waiting tasks that instances being launched will take
+    last_launch_failure: str | None = None
+    throttled: bool = False  # more tasks wanted than the launch rate allows right now
 
     @property
     def name(self) -> str:
@@ -62,7 +143,8 @@ class ServiceState:
 
     @property
     def live(self) -> list[Task]:
-        return [t for t in self.tasks if t.state != "STOPPED" and t.instance is not None]
+        """Placed tasks not stopped (draining ones included: they still hold resources)."""
+        return [t for t in self.tasks if t.instance is not None and t.state != "STOPPED"]
 
     @property
     def running(self) -> list[Task]:
@@ -70,7 +152,11 @@ class ServiceState:
 
     @property
     def unplaced(self) -> list[Task]:
-        return [t for t in self.tasks if t.instance is None and t.state == "PENDING"]
+        return self.waiting
+
+    @property
+    def healthy(self) -> list[Task]:
+        return [t for t in self.tasks if t.healthy and t.state == "RUNNING" and not t.draining]
 
 
 def _range(text: str) -> tuple[int, int]:
@@ -86,50 +172,68 @@ class Cluster:
         self.env = env
         self.rng = rng
         self.events: list[Event] = []
+        self.timeline: list[dict] = []
+        self._last_row: dict[str, tuple] = {}
         self.subnets = {s.name: SubnetPool(s.name, s.cidr, s.az, s.reserved_ips)
                         for s in scenario.vpc.subnets}
         self.instances: list[ContainerInstance] = []
+        self._groups = {g.name: g for g in scenario.cluster.instance_groups}
+        self._launching: Counter = Counter()  # group -> instances on their way
         self._task_seq = 0
-        self._register_instances()
-        self.services = [self._service_state(s) for s in scenario.services]
+        for g in scenario.cluster.instance_groups:
+            for _ in range(g.count):
+                self._launch_instance(g)
+        balanced = {f.to for f in scenario.traffic if f.via in ("alb", "nlb")}
+        self.services = [self._service_state(s, s.name in balanced) for s in scenario.services]
         self.steady = env.event()
         for svc in self.services:
             env.process(self._run_service(svc))
+        for ev in sorted(scenario.events, key=lambda e: e.at):
+            env.process(self._at(ev))
         if not self.services:
             self.steady.succeed(0.0)
 
     # ---- instances ------------------------------------------------------------------
-    def _register_instances(self) -> None:
+    def _new_instance(self, g: InstanceGroup, index: int, subnet: SubnetPool
+                      ) -> ContainerInstance:
         sc = self.scenario
-        first_subnet = sc.vpc.subnets[0].name
-        for g in sc.cluster.instance_groups:
-            itype = catalog.get(g.type)
-            windows = g.os == "windows"
-            trunk = None
-            if sc.account.awsvpc_trunking and not windows:
-                trunk = g.trunk_tasks if g.trunk_tasks is not None else itype.trunk_tasks
-            agent = g.agent
-            reserved = agent.reserved_ports if agent.reserved_ports is not None else (
-                WINDOWS_RESERVED_PORTS if windows else LINUX_RESERVED_PORTS)
-            drange = agent.dynamic_port_range or (
-                WINDOWS_DYNAMIC_PORT_RANGE if windows else LINUX_DYNAMIC_PORT_RANGE)
-            for i in range(g.count):
-                inst = ContainerInstance(
-                    id=instance_id(sc.name, g.name, i), group=g.name, index=i, itype=itype,
-                    os=g.os, subnet=self.subnets[g.subnet or first_subnet],
-                    reserved_ports=reserved, reserved_ports_udp=agent.reserved_ports_udp,
-                    dynamic_range=_range(drange), reserved_memory=agent.reserved_memory,
-                    memory_overhead_percent=g.memory_overhead_percent, trunk_tasks=trunk,
-                    attributes=g.attributes, eni_attach_delay=agent.eni_attach_delay,
-                    branch_attach_delay=agent.branch_attach_delay,
-                    container_start_delay=agent.container_start_delay)
-                failure = inst.register()
-                if failure:
-                    self.events.append(Event(self.env.now, "", failure))
-                self.instances.append(inst)
+        itype = catalog.get(g.type)
+        windows = g.os == "windows"
+        trunk = None
+        if sc.account.awsvpc_trunking and not windows:
+            trunk = g.trunk_tasks if g.trunk_tasks is not None else itype.trunk_tasks
+        agent = g.agent
+        reserved = agent.reserved_ports if agent.reserved_ports is not None else (
+            WINDOWS_RESERVED_PORTS if windows else LINUX_RESERVED_PORTS)
+        drange = agent.dynamic_port_range or (
+            WINDOWS_DYNAMIC_PORT_RANGE if windows else LINUX_DYNAMIC_PORT_RANGE)
+        return ContainerInstance(
+            id=instance_id(sc.name, g.name, index), group=g.name, index=index, itype=itype,
+            os=g.os, subnet=subnet, reserved_ports=reserved,
+            reserved_ports_udp=agent.reserved_ports_udp, dynamic_range=_range(drange),
+            reserved_memory=agent.reserved_memory,
+            memory_overhead_percent=g.memory_overhead_percent, trunk_tasks=trunk,
+            attributes=g.attributes, eni_attach_delay=agent.eni_attach_delay,
+            branch_attach_delay=agent.branch_attach_delay,
+            container_start_delay=agent.container_start_delay)
+
+    def _subnet_of(self, g: InstanceGroup) -> SubnetPool:
+        return self.subnets[g.subnet or self.scenario.vpc.subnets[0].name]
+
+    def _launch_instance(self, g: InstanceGroup) -> ContainerInstance:
+        index = sum(1 for i in self.instances if i.group == g.name)
+        inst = self._new_instance(g, index, self._subnet_of(g))
+        failure = inst.register()
+        if failure:
+            self.events.append(Event(self.env.now, "", failure))
+        self.instances.append(inst)
+        return inst
+
+    def _group_instances(self, group: str) -> list[ContainerInstance]:
+        return [i for i in self.instances if i.group == group and i.status == "ACTIVE"]
 
     # ---- services -------------------------------------------------------------------
-    def _service_state(self, svc: Service) -> ServiceState:
+    def _task_spec(self, svc: Service) -> TaskSpec:
         if svc.network_mode == "awsvpc":
             names = svc.subnets or list(dict.fromkeys(i.subnet.name for i in self.instances))
             subnets = tuple(self.subnets[n] for n in names)
@@ -137,9 +241,15 @@ class Cluster:
             subnets = ()  # ignored outside awsvpc, so a scenario compares across modes
         maps = tuple((pm.container_port, pm.host_port, pm.protocol)
                      for c in svc.containers for pm in c.port_mappings)
-        spec = TaskSpec(service=svc.name, mode=svc.network_mode, cpu=svc.cpu,
+        return TaskSpec(service=svc.name, mode=svc.network_mode, cpu=svc.cpu,
                         memory=svc.memory, port_mappings=maps, subnets=subnets)
-        return ServiceState(spec=svc, task_spec=spec)
+
+    def _service_state(self, svc: Service, behind_lb: bool) -> ServiceState:
+        spec = self._task_spec(svc)
+        state = ServiceState(spec=svc, task_spec=spec, desired=svc.desired_count,
+                             load_balanced=behind_lb or svc.health_check is not None)
+        state.revisions[1] = (svc, spec)
+        return state
 
     def _event(self, svc: ServiceState, message: str) -> None:
         self.events.append(Event(self.env.now, svc.name, f"service ({svc.name}) {message}"))
@@ -147,14 +257,18 @@ class Cluster:
     def _new_task(self, svc: ServiceState) -> Task:
         self._task_seq += 1
         spec = svc.spec
-        return Task(id=f"{spec.name}-{self._task_seq:04d}", service=spec.name,
+        task = Task(id=f"{spec.name}-{self._task_seq:04d}", service=spec.name,
                     group=f"service:{spec.name}", mode=spec.network_mode, cpu=spec.cpu,
                     memory=spec.memory)
+        task.revision = svc.revision
+        return task
 
-    def _failure_message(self, svc: ServiceState, task: Task) -> str:
+    def _failure_message(self, task: Task) -> str:
         if not self.instances:
             return ("was unable to place a task. Reason: No Container Instances were found in "
                     "your cluster.")
+        if task.closest is None:
+            return f"was unable to place a task: {task.last_failure}."
         inst_id, why = task.closest
         suffix = _SUFFIX.get(why.reason, f'encountered error "{why.reason}".')
         return ("was unable to place a task because no container instance met all of its "
@@ -162,84 +276,442 @@ class Cluster:
                 "For more information, see the Troubleshooting section of the Amazon ECS "
                 "Developer Guide.")
 
+    def wake_all(self) -> None:
+        for svc in self.services:
+            if svc.wake is not None and not svc.wake.triggered:
+                svc.wake.succeed()
+
     def _run_service(self, svc: ServiceState):
         env = self.env
-        mode = modes.get(svc.spec.network_mode)
-        strategies = svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY
         while True:
-            missing = svc.spec.desired_count - len(svc.live)
-            started = []
-            blocked = None
-            for _ in range(min(missing, LAUNCH_BATCH)):
-                pending = svc.unplaced
-                task = pending[0] if pending else self._new_task(svc)
-                if not pending:
-                    svc.tasks.append(task)
-                decision = place(svc.task_spec, task.group, mode, self.instances, strategies,
-                                 svc.spec.placement_constraints, self.rng)
-                if decision.instance is None:
-                    blocked = decision
-                    break
-                self._start(svc, task, decision.instance, mode)
-                started.append(task)
-            if started:
-                ids = " ".join(f"(task {t.id})" for t in started)
-                self._event(svc, f"has started {len(started)} tasks: {ids}.")
-            if blocked is not None:
-                # every task still missing is pending, unplaced, for the same reasons
-                while len(svc.live) + len(svc.unplaced) < svc.spec.desired_count:
-                    svc.tasks.append(self._new_task(svc))
-                for task in svc.unplaced:
-                    task.why_not = {k: str(v) for k, v in blocked.rejected.items()}
-                    closest = blocked.closest
-                    task.last_failure = closest[1].reason if closest else "NO_INSTANCES"
-                    task.closest = closest
-                reason = svc.unplaced[0].last_failure
-                if reason != svc.last_event_reason:
-                    self._event(svc, self._failure_message(svc, svc.unplaced[0]))
-                    svc.last_event_reason = reason
-            elif missing <= LAUNCH_BATCH:
-                svc.last_event_reason = None
-            if blocked is None and missing > LAUNCH_BATCH:
-                yield env.timeout(LAUNCH_WINDOW)
-                continue
+            delay = self._reconcile(svc)
+            self._observe(svc)
             self._maybe_steady()
             svc.wake = env.event()
-            yield svc.wake
+            if delay is None:
+                yield svc.wake
+            else:
+                yield svc.wake | env.timeout(delay)
 
-    def _start(self, svc: ServiceState, task: Task, inst: ContainerInstance, mode) -> None:
-        mode.attach(inst, task, svc.task_spec)
+    # ---- the reconciler ---------------------------------------------------------------
+    def _eligible(self, svc: ServiceState, inst: ContainerInstance) -> bool:
+        return inst.status == "ACTIVE"
+
+    def _reconcile(self, svc: ServiceState) -> float | None:
+        """Start and stop tasks toward the desired state; return when to look again."""
+        if svc.spec.scheduling == "daemon":
+            return self._reconcile_daemon(svc)
+        live = [t for t in svc.live if not t.draining]
+        current = [t for t in live if t.revision == svc.revision
+                   and t.instance.status == "ACTIVE"]
+        old = [t for t in live if t not in current]
+        dep = svc.deployment
+        desired = svc.desired
+        changed = False
+        if dep is None and not old:
+            for t in current[desired:]:  # scale in: the newest go first
+                self._stop(svc, t, "Scaling activity initiated by (deployment ecs-svc)")
+                changed = True
+            room = desired - len(current)
+        else:
+            max_total = desired * svc.spec.deployment.maximum_percent // 100
+            min_healthy = math.ceil(desired * svc.spec.deployment.minimum_healthy_percent / 100)
+            healthy = len(svc.healthy)
+            for t in sorted(old, key=lambda t: (t.healthy, t.id)):
+                if not t.healthy:
+                    self._stop(svc, t, "Task replaced by a deployment")
+                    changed = True
+                elif healthy - 1 >= min_healthy:
+                    self._stop(svc, t, "Task replaced by a deployment")
+                    healthy -= 1
+                    changed = True
+            old = [t for t in svc.live if not t.draining and t not in current]
+            room = min(desired - len(current), max_total - len(old) - len(current))
+            if room <= 0 and old and not changed and len(current) < desired and not any(
+                    t.state != "RUNNING" or not t.healthy for t in current):
+                if dep is not None and not dep.blocked:
+                    self._event(svc, _CONFIG_BLOCKED)
+                    dep.failures["DEPLOYMENT_CONFIGURATION"] += 1
+                    dep.blocked = True
+        started, delay = self._start_tasks(svc, max(0, room))
+        if dep is not None:
+            if started:
+                dep.waves += 1
+                dep.blocked = False
+            self._check_deployment(svc)
+        if changed:
+            self.wake_all()
+        return delay
+
+    def _start_tasks(self, svc: ServiceState, count: int,
+                     only: ContainerInstance | None = None) -> tuple[int, float | None]:
+        """Place up to ``count`` tasks within the launch rate; return (started, next look)."""
+        env = self.env
+        now = env.now
+        delay = None
+        # the tasks still wanted but not placed are waiting (PENDING) with their reasons
+        while len(svc.waiting) > count:
+            svc.waiting.pop()
+        while len(svc.waiting) < count:
+            svc.waiting.append(self._new_task(svc))
+        if count and now < svc.retry_at:
+            for t in svc.waiting:  # waiting out the back-off after tasks failed to start
+                t.last_failure, t.why_not, t.closest = svc.last_launch_failure, {}, None
+            return 0, svc.retry_at - now
+        svc.launches = [t for t in svc.launches if t > now - LAUNCH_WINDOW]
+        budget = LAUNCH_BATCH - len(svc.launches)
+        svc.throttled = count > budget
+        if count > budget:
+            delay = svc.launches[0] + LAUNCH_WINDOW - now if svc.launches else LAUNCH_WINDOW
+        mode = modes.get(svc.spec.network_mode)
+        strategies = svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY
+        cluster = [only] if only is not None else self.instances
+        started = []
+        blocked = None
+        for _ in range(min(count, budget)):
+            task = svc.waiting[0]
+            task.revision = svc.revision
+            decision = place(svc.task_spec, task.group, mode, cluster, strategies,
+                             svc.spec.placement_constraints, self.rng)
+            if decision.instance is None:
+                blocked = decision
+                break
+            svc.waiting.pop(0)
+            svc.tasks.append(task)
+            svc.launches.append(now)
+            if self._start(svc, task, decision.instance, mode):
+                started.append(task)
+        if started:
+            ids = " ".join(f"(task {t.id})" for t in started)
+            self._event(svc, f"has started {len(started)} tasks: {ids}.")
+        if blocked is not None:
+            closest = blocked.closest
+            for task in svc.waiting:
+                task.why_not = {k: str(v) for k, v in blocked.rejected.items()}
+                task.last_failure = closest[1].reason if closest else "NO_INSTANCES"
+                task.closest = closest
+            reason = svc.waiting[0].last_failure
+            if svc.deployment is not None:
+                svc.deployment.failures[reason] += 1
+            if reason != svc.last_event_reason:
+                self._event(svc, self._failure_message(svc.waiting[0]))
+                svc.last_event_reason = reason
+            self._scale_out(svc)
+        elif not svc.waiting:
+            svc.last_event_reason = None
+        svc.blocked = blocked is not None
+        return len(started), delay
+
+    def _reconcile_daemon(self, svc: ServiceState) -> float | None:
+        """One task per eligible instance; on update, stop the old task before the new."""
+        changed = False
+        started_any = 0
+        delay = None
+        mode = modes.get(svc.spec.network_mode)
+        eligible = [i for i in self.instances if i.status == "ACTIVE"
+                    and i.os in mode.supported_os
+                    and check_constraints(i, "", svc.spec.placement_constraints) is None]
+        svc.desired = len(eligible)
+        for inst in eligible:
+            mine = [t for t in svc.live if t.instance is inst and not t.draining]
+            if any(t.revision != svc.revision for t in mine):
+                for t in mine:
+                    if t.revision != svc.revision:
+                        self._stop(svc, t, "Task replaced by a deployment")
+                        changed = True
+                continue
+            if not mine and not any(t.instance is inst for t in svc.live):
+                if check_resources(inst, svc.task_spec, mode) is None:
+                    n, d = self._start_tasks(svc, 1, only=inst)
+                    started_any += n
+                    delay = d if delay is None else min(delay, d or delay)
+        if svc.deployment is not None:
+            if started_any:
+                svc.deployment.waves += 1
+            self._check_deployment(svc)
+        if changed:
+            self.wake_all()
+        return delay
+
+    def _check_deployment(self, svc: ServiceState) -> None:
+        dep = svc.deployment
+        current = [t for t in svc.live if t.revision == svc.revision]
+        old = [t for t in svc.live if t.revision != svc.revision]
+        done = not old and len([t for t in current if t.healthy and not t.draining]) >= \
+            svc.desired and len(current) >= svc.desired
+        if done:
+            dep.close(self.env.now, "COMPLETED")
+            svc.deployment = None
+            self._event(svc, f"(deployment {svc.name}:{dep.revision}) deployment completed.")
+            self._event(svc, "has reached a steady state.")
+
+    # ---- task lifecycle -----------------------------------------------------------------
+    def _start(self, svc: ServiceState, task: Task, inst: ContainerInstance, mode) -> bool:
+        failure = mode.attach(inst, task, svc.task_spec)
         inst.add(task)
         task.placed_at = self.env.now
         task.why_not = {}
         task.last_failure = None
+        task.closest = None
         task.state = "PROVISIONING"
+        if failure:
+            self._fail(svc, task, failure)
+            return False
         self.env.process(self._activate(svc, task, inst, mode))
+        return True
+
+    def _fail(self, svc: ServiceState, task: Task, reason: str) -> None:
+        """A placed task that could not start: it stops, and the service retries later."""
+        self._stop(svc, task, reason, drain=False)
+        key = reason.split(":")[0]
+        svc.launch_failures[key] += 1
+        if svc.deployment is not None:
+            dep = svc.deployment
+            dep.failures[key] += 1
+            dep.failed_tasks += 1
+            self._circuit_breaker(svc)
+        svc.last_launch_failure = key
+        if svc.retry_at <= self.env.now:  # the first failure of a batch sets the back-off
+            svc.retry_at = self.env.now + svc.retry_delay
+            if svc.retry_delay > RETRY_FIRST:
+                self._event(svc, "is unable to consistently start tasks successfully.")
+            else:
+                self._event(svc, f"task {task.id} stopped: {reason}")
+            svc.retry_delay = min(RETRY_MAX, svc.retry_delay * 2)
+
+    def _circuit_breaker(self, svc: ServiceState) -> None:
+        dep = svc.deployment
+        cb = svc.spec.deployment.circuit_breaker
+        threshold = min(max(math.ceil(svc.desired / 2), 3), 200)
+        if not cb.enable or dep.failed_tasks < threshold:
+            return
+        self._event(svc, f"(deployment {svc.name}:{dep.revision}) deployment failed: tasks "
+                         "failed to start.")
+        if cb.rollback and dep.revision > 1:
+            dep.close(self.env.now, "ROLLED_BACK")
+            svc.deployment = None
+            self._deploy(svc, svc.revisions[dep.revision - 1][0], rollback=True)
+        else:
+            dep.close(self.env.now, "FAILED")
+            svc.deployment = None
 
     def _activate(self, svc: ServiceState, task: Task, inst: ContainerInstance, mode):
         delay = mode.attach_delay(inst, task)
         if delay:
             yield self.env.timeout(delay)
+        if task.state == "STOPPED":
+            return
         task.state = "PENDING"
         yield self.env.timeout(inst.container_start_delay)
+        if task.state == "STOPPED":
+            return
         task.state = "RUNNING"
         task.running_at = self.env.now
+        svc.retry_delay = RETRY_FIRST
+        if svc.load_balanced:
+            hc = svc.spec.health_check
+            interval = hc.interval if hc else 30.0
+            threshold = hc.healthy_threshold if hc else 5
+            self._refresh(svc)
+            yield self.env.timeout(interval * threshold)
+            if task.state == "STOPPED" or task.draining:
+                return
+        task.healthy = True
+        task.healthy_at = self.env.now
+        self._refresh(svc)
         self._check_steady(svc)
-        self._maybe_steady()
+        self.wake_all()
+
+    def _stop(self, svc: ServiceState, task: Task, reason: str, drain: bool = True) -> None:
+        """Stop a task; behind a load balancer a running task drains first."""
+        if task.state == "STOPPED" or task.draining:
+            return
+        if drain and svc.load_balanced and task.state == "RUNNING" and \
+                svc.spec.deregistration_delay > 0:
+            task.draining = True
+            task.healthy = False
+            self._refresh(svc)
+            self.env.process(self._drain(svc, task, reason))
+            return
+        self._release(svc, task, reason)
+
+    def _drain(self, svc: ServiceState, task: Task, reason: str):
+        yield self.env.timeout(svc.spec.deregistration_delay)
+        self._release(svc, task, reason)
+        self.wake_all()
+
+    def _release(self, svc: ServiceState, task: Task, reason: str) -> None:
+        inst = task.instance
+        if inst is not None and task.state != "STOPPED":
+            modes.get(task.mode).release(inst, task)
+            inst.remove(task)
+        task.state = "STOPPED"
+        task.healthy = False
+        task.stopped_at = self.env.now
+        task.stopped_reason = reason
+        self._refresh(svc)
+
+    def _refresh(self, svc: ServiceState) -> None:
+        svc.targets = svc.healthy
+        self._observe(svc)
+
+    def _observe(self, svc: ServiceState) -> None:
+        """Record the service's counts on the timeline when they change."""
+        now = self.env.now
+        running = [t for t in svc.tasks if t.state == "RUNNING"]
+        new = sum(1 for t in running if t.revision == svc.revision and not t.draining)
+        healthy = len(svc.healthy)
+        row = (len(running) - new, new, max(0, svc.desired - new), healthy)
+        if svc.deployment is not None:
+            svc.deployment.observe(now, healthy)
+        if self._last_row.get(svc.name) != row:
+            self._last_row[svc.name] = row
+            if self.timeline and self.timeline[-1]["t"] == now and \
+                    self.timeline[-1]["service"] == svc.name:
+                self.timeline.pop()
+            self.timeline.append({"t": round(now, 6), "service": svc.name,
+                                  "running_old": row[0], "running_new": row[1],
+                                  "pending": row[2], "healthy": row[3]})
 
     def _check_steady(self, svc: ServiceState) -> None:
-        if len(svc.running) == svc.spec.desired_count and svc.steady_at is None:
+        if len(svc.healthy) >= svc.desired and svc.steady_at is None and svc.desired > 0:
             svc.steady_at = self.env.now
             self._event(svc, "has reached a steady state.")
 
     def _maybe_steady(self) -> None:
-        """Fire ``self.steady`` once every placeable task is RUNNING."""
-        if self.steady.triggered:
+        """Fire ``self.steady`` once every task that can start is RUNNING."""
+        if self.steady.triggered or sum(self._launching.values()):
             return
         for svc in self.services:
-            if any(t.state in ("PROVISIONING", "PENDING") and t.instance is not None
-                   for t in svc.tasks):
+            if any(t.state in ("PROVISIONING", "PENDING") or not (t.healthy or t.draining)
+                   for t in svc.live):
                 return
-            if len(svc.live) < svc.spec.desired_count and not svc.unplaced:
+            if svc.throttled or (len(svc.live) < svc.desired and not (svc.blocked or
+                                                                        svc.waiting)):
                 return
         self.steady.succeed(self.env.now)
+
+    def finish(self) -> None:
+        """At the end of the run: a deployment still waiting on a blocker is STALLED."""
+        for svc in self.services:
+            dep = svc.deployment
+            if dep is not None:
+                self._observe(svc)
+                moving = sum(self._launching.values()) or any(
+                    t.draining or t.state in ("PROVISIONING", "PENDING") or not t.healthy
+                    for t in svc.live) or self.env.now < svc.retry_at
+                status = "IN_PROGRESS" if moving else "STALLED"
+                dep.close(self.env.now, status)
+                if status == "STALLED":
+                    reasons = ", ".join(dep.failures) or "no progress"
+                    self._event(svc, f"(deployment {svc.name}:{dep.revision}) is STALLED: "
+                                     f"{reasons}.")
+
+    # ---- managed scale-out ------------------------------------------------------------
+    def _scale_out(self, svc: ServiceState) -> None:
+        """Launch instances for tasks that no instance can take, counting every dimension
+        (CPU, memory, ports, ENIs, branches) by placing them on a probe instance."""
+        mode = modes.get(svc.spec.network_mode)
+        for g in self.scenario.cluster.instance_groups:
+            if g.scaling is None:
+                continue
+            have = sum(1 for i in self.instances if i.group == g.name
+                       and i.status in ("ACTIVE", "DRAINING")) + self._launching[g.name]
+            room = g.scaling.max - have
+            waiting = len(svc.waiting) - svc.awaiting_capacity
+            if room <= 0 or waiting <= 0:
+                continue
+            per_instance = self._fit_on_new(g, svc, mode, waiting)
+            if per_instance == 0:
+                continue
+            n = min(room, math.ceil(waiting / per_instance))
+            self._launching[g.name] += n
+            svc.awaiting_capacity += n * per_instance
+            self.events.append(Event(self.env.now, svc.name,
+                                     f"managed scaling launches {n} {g.type} instance(s) in "
+                                     f"{g.name} for {waiting} task(s) that cannot be placed"))
+            self.env.process(self._arrive(g, n, svc, n * per_instance))
+            return
+
+    def _fit_on_new(self, g: InstanceGroup, svc: ServiceState, mode, limit: int) -> int:
+        real = self._subnet_of(g)
+        probe_subnet = SubnetPool(real.name, real.cidr, real.az)
+        probe = self._new_instance(g, 10**6, probe_subnet)
+        if probe.register():
+            return 0
+        n = 0
+        while n < limit and check_resources(probe, svc.task_spec, mode) is None and \
+                check_constraints(probe, f"service:{svc.name}",
+                                  svc.spec.placement_constraints) is None:
+            task = Task(id=f"probe-{n}", service=svc.name, group=f"service:{svc.name}",
+                        mode=svc.spec.network_mode, cpu=svc.spec.cpu, memory=svc.spec.memory)
+            mode.attach(probe, task, svc.task_spec)
+            probe.add(task)
+            task.state = "RUNNING"
+            n += 1
+        return n
+
+    def _arrive(self, g: InstanceGroup, n: int, svc: ServiceState, expected: int):
+        yield self.env.timeout(g.scaling.launch_delay)
+        for _ in range(n):
+            self._launch_instance(g)
+        self._launching[g.name] -= n
+        svc.awaiting_capacity = max(0, svc.awaiting_capacity - expected)
+        self.wake_all()
+
+    # ---- events -------------------------------------------------------------------------
+    def _service(self, name: str) -> ServiceState:
+        return next(s for s in self.services if s.name == name)
+
+    def _deploy(self, svc: ServiceState, spec: Service, rollback: bool = False) -> None:
+        svc.revision += 1
+        svc.spec = spec
+        svc.task_spec = self._task_spec(spec)
+        svc.revisions[svc.revision] = (spec, svc.task_spec)
+        svc.waiting = []
+        svc.retry_at = 0.0
+        svc.retry_delay = RETRY_FIRST
+        if svc.deployment is not None:  # a newer deployment replaces one in progress
+            svc.deployment.close(self.env.now, "STALLED")
+        dep = Deployment(service=svc.name, revision=svc.revision, started_at=self.env.now)
+        dep.observe(self.env.now, len(svc.healthy))
+        svc.deployment = dep
+        svc.deployments.append(dep)
+        what = "rollback to the previous revision" if rollback else "new deployment"
+        self._event(svc, f"(deployment {svc.name}:{svc.revision}) {what} started.")
+
+    def _at(self, ev):
+        env = self.env
+        if ev.at > env.now:
+            yield env.timeout(ev.at - env.now)
+        if ev.deploy is not None:
+            svc = self._service(ev.deploy)
+            spec = Service.model_validate({**svc.spec.model_dump(by_alias=True), **ev.set})
+            self._deploy(svc, spec)
+        elif ev.scale is not None:
+            svc = self._service(ev.scale)
+            svc.desired = ev.desired_count
+            self._event(svc, f"desired count changed to {ev.desired_count}.")
+        else:
+            sel, drain = (ev.drain, True) if ev.drain is not None else (ev.terminate, False)
+            for inst in self._group_instances(sel.group)[:sel.count]:
+                self._retire(inst, drain)
+        self.wake_all()
+
+    def _retire(self, inst: ContainerInstance, drain: bool) -> None:
+        """Drain (tasks are replaced elsewhere first) or terminate (tasks die now)."""
+        if drain:
+            inst.status = "DRAINING"
+            self.events.append(Event(self.env.now, "", f"container instance {inst.id} is "
+                                                       "DRAINING"))
+            return
+        inst.status = "INACTIVE"
+        self.events.append(Event(self.env.now, "", f"container instance {inst.id} was "
+                                                   "terminated"))
+        for svc in self.services:
+            for t in [t for t in svc.live if t.instance is inst]:
+                t.draining = False
+                self._release(svc, t, "Host EC2 (instance " + inst.id + ") terminated.")
+        for ip in (inst.primary_ip, inst.trunk_ip):
+            if ip:
+                inst.subnet.release(ip)

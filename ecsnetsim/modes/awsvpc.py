@@ -11,18 +11,22 @@ from __future__ import annotations
 from ..control.instance import ContainerInstance, Task
 from .base import NetworkMode, Rejection, TaskSpec
 
+#: The EC2 error a task ENI hits in a full subnet; ECS reports it as the stopped reason.
+INSUFFICIENT_IPS = "InsufficientFreeAddressesInSubnet"
+
 
 class AwsvpcMode(NetworkMode):
     name = "awsvpc"
     supported_os = ("linux", "windows")
 
-    def _subnet_for(self, inst: ContainerInstance, spec: TaskSpec):
-        in_az = [s for s in spec.subnets if s.az == inst.az]
-        return in_az, next((s for s in in_az if s.free > 0), None)
+    @staticmethod
+    def _subnets_in_az(inst: ContainerInstance, spec: TaskSpec):
+        return [s for s in spec.subnets if s.az == inst.az]
 
     def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
-        in_az, subnet = self._subnet_for(inst, spec)
-        if not in_az:
+        """ENI or branch slots. Subnet IPs are not checked here: ECS does not either, the
+        task fails later when its ENI cannot be created (see ``attach``)."""
+        if not self._subnets_in_az(inst, spec):
             return Rejection("LOCATION", f"instance is in {inst.az}; the task's subnets are in "
                              f"{sorted({s.az for s in spec.subnets})}")
         if inst.trunked:
@@ -32,14 +36,19 @@ class AwsvpcMode(NetworkMode):
         elif inst.eni_used >= inst.eni_limit:
             return Rejection("RESOURCE:ENI", f"all {inst.eni_limit} ENI attachments in use "
                              f"(primary ENI + {inst.eni_used - 1} task ENIs)")
-        if subnet is None:
-            return Rejection("RESOURCE:IP", "InsufficientFreeAddressesInSubnet: no free IP in "
-                             + ", ".join(s.name for s in in_az))
         return None
 
-    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> None:
+    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
+        """Create the task's ENI (or branch) with an IP from a subnet in the instance's AZ.
+
+        With no free IP the ENI cannot be created: placement succeeded, the task did not.
+        """
         super().attach(inst, task, spec)
-        _in_az, subnet = self._subnet_for(inst, spec)
+        subnet = next((s for s in self._subnets_in_az(inst, spec) if s.free > 0), None)
+        if subnet is None:
+            names = ", ".join(s.name for s in self._subnets_in_az(inst, spec))
+            return (f"{INSUFFICIENT_IPS}: no free IP address in subnet {names} for the "
+                    "task's network interface")
         task.binding.ip = subnet.allocate()
         task.binding.subnet = subnet
         if inst.trunked:
@@ -48,6 +57,7 @@ class AwsvpcMode(NetworkMode):
         else:
             inst.eni_used += 1
             task.binding.eni = "eni"
+        return None
 
     def release(self, inst: ContainerInstance, task: Task) -> None:
         super().release(inst, task)

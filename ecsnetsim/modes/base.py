@@ -58,7 +58,8 @@ class NetworkMode:
                 return Rejection("RESOURCE:PORTS", detail)
         return None
 
-    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> None:
+    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
+        """Claim what the task holds; return why it failed to start, or None."""
         claim = self.port_claim(spec)
         dynamic = iter(inst.ports.claim(claim, task.id))
         for container_port, host_port, proto in spec.port_mappings:
@@ -68,6 +69,7 @@ class NetworkMode:
                 task.binding.host_ports[(container_port, proto)] = next(dynamic)
             else:
                 task.binding.host_ports[(container_port, proto)] = container_port
+        return None
 
     def release(self, inst: ContainerInstance, task: Task) -> None:
         inst.ports.release(task.id)

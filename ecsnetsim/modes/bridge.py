@@ -26,9 +26,10 @@ class BridgeMode(NetworkMode):
             return Rejection("RESOURCE:PORTS", "docker0 has no free address in 172.17.0.0/16")
         return rejection
 
-    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> None:
+    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
         super().attach(inst, task, spec)
         task.binding.bridge_ip = inst.docker0.allocate()
+        return None
 
     def release(self, inst: ContainerInstance, task: Task) -> None:
         super().release(inst, task)

@@ -41,22 +41,31 @@ class DataPlane:
         self.engine = Engine(env, warmup=start + scenario.warmup)
         self.topo = Topology(calibration.profile(scenario.calibration))
         self.flows: list[tuple] = []
-        for inst in cluster.instances:
-            self.topo.add_host(inst.id, inst.type.vcpus, inst.type.bandwidth_bps)
-            if inst.status == "ACTIVE":
-                self.topo.host_stack(inst.id)
-        tasks = {svc.name: svc.running for svc in cluster.services}
-        for svc_tasks in tasks.values():
-            for task in svc_tasks:
-                modes.get(task.mode).wire(self.topo, task)
+        self._wired: set[str] = set()
+        services = {svc.name: svc for svc in cluster.services}
         client_az = scenario.vpc.subnets[0].az
         streams = rng.bit_generator.seed_seq.spawn(max(1, len(scenario.traffic)))
         for flow, seq in zip(scenario.traffic, streams, strict=False):
-            self._add_flow(flow, tasks, client_az, np.random.default_rng(seq))
+            self._add_flow(flow, services, client_az, np.random.default_rng(seq))
+
+    def _wire(self, task: Task) -> None:
+        """Put a task (and its instance, the first time) into the topology."""
+        if task.id in self._wired:
+            return
+        inst = task.instance
+        if inst.id not in self._wired:
+            self.topo.add_host(inst.id, inst.type.vcpus, inst.type.bandwidth_bps)
+            self.topo.host_stack(inst.id)
+            self._wired.add(inst.id)
+        modes.get(task.mode).wire(self.topo, task)
+        self._wired.add(task.id)
 
     # ---- routes ---------------------------------------------------------------------
     def _walk(self, src, dst: Task, via: str | None) -> list[str] | None:
         topo = self.topo
+        self._wire(dst)
+        if not isinstance(src, _Client):
+            self._wire(src)
         dst_mode = modes.get(dst.mode)
         inbound = dst_mode.inbound(topo, dst)
         if inbound is None:
@@ -77,49 +86,60 @@ class DataPlane:
         middle = topo.connect(outbound[-1], inbound[0], src_az, dst.instance.az, same_host, via)
         return outbound + middle + inbound
 
-    def _add_flow(self, flow, tasks, client_az: str, rng: np.random.Generator) -> None:
+    def _add_flow(self, flow, services, client_az: str, rng: np.random.Generator) -> None:
+        """A source whose packets go to the destination's healthy tasks at their send time:
+        round robin behind an ALB, at random otherwise; none healthy: unreachable."""
         stats = FlowStats(flow.name)
         self.engine.attach(stats)
         via = None if flow.via == "direct" else flow.via
-        sources = [_Client(client_az)] if flow.from_ == "client" else tasks[flow.from_]
-        targets = tasks[flow.to]
-        cache: dict[tuple[int, int], Route | None] = {}
+        client = _Client(client_az)
+        dst_svc = services[flow.to]
+        src_svc = None if flow.from_ == "client" else services[flow.from_]
+        cache: dict[tuple[str, str], Route | None] = {}
+        turn = itertools.count()
+        draws = iter(())
 
-        def route(i: int, j: int) -> Route | None:
-            key = (i, j)
+        def uniform() -> float:
+            nonlocal draws
+            try:
+                return next(draws)
+            except StopIteration:
+                draws = iter(rng.random(4096).tolist())
+                return next(draws)
+
+        def route(src, dst: Task) -> Route | None:
+            key = ("client" if src is client else src.id, dst.id)
             if key not in cache:
-                walk = self._walk(sources[i], targets[j], via)
+                walk = self._walk(src, dst, via)
                 cache[key] = None if walk is None else Route(self.topo.devices(walk), stats)
             return cache[key]
 
-        if not sources or not targets:
-            def pick():
+        def pick() -> Route | None:
+            targets = dst_svc.targets
+            if not targets:
                 return None
-        elif flow.via == "alb" and len(sources) == 1:
-            order = itertools.cycle(range(len(targets)))
-
-            def pick():
-                return route(0, next(order))
-        else:
-            ns, nt = len(sources), len(targets)
-            draws = iter(())
-
-            def pick():
-                nonlocal draws
-                try:
-                    i, j = next(draws)
-                except StopIteration:
-                    draws = iter(zip(rng.integers(ns, size=4096).tolist(),
-                                     rng.integers(nt, size=4096).tolist(), strict=True))
-                    i, j = next(draws)
-                return route(i, j)
+            if src_svc is None:
+                src = client
+            else:
+                senders = src_svc.targets
+                if not senders:
+                    return None
+                src = senders[int(uniform() * len(senders))]
+            if flow.via == "alb":
+                dst = targets[next(turn) % len(targets)]
+            else:
+                dst = targets[int(uniform() * len(targets))]
+            return route(src, dst)
 
         start = self.start if flow.start is None else max(flow.start, self.env.now)
         stop = self.end if flow.stop is None else min(flow.stop, self.end)
         if flow.rate > 0 and stop > start:
             Source(self.env, self.engine, rng, flow.rate, flow.arrival, flow.size, start, stop,
                    pick, stats=stats)
-        typical = route(0, 0) if sources and targets else None
+        typical = None
+        if dst_svc.targets and (src_svc is None or src_svc.targets):
+            typical = route(client if src_svc is None else src_svc.targets[0],
+                            dst_svc.targets[0])
         self.flows.append((flow, stats, typical))
 
     # ---- results --------------------------------------------------------------------

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pydantic import ValidationError
+
 from .. import catalog
 from ..control import query
-from .schema import Scenario
+from .schema import Scenario, Service
+from .yamlsrc import format_path
 
 Problem = tuple[tuple, str]
 
@@ -120,6 +123,46 @@ def _check_traffic(sc: Scenario) -> Iterator[Problem]:
             yield loc + ("stop",), "stop must come after start"
 
 
+def _check_events(sc: Scenario) -> Iterator[Problem]:
+    services = {s.name: s for s in sc.services}
+    groups = {g.name: g for g in sc.cluster.instance_groups}
+    for i, ev in enumerate(sc.events):
+        loc = ("events", i)
+        kinds = [k for k in ("deploy", "scale", "drain", "terminate") if getattr(ev, k)]
+        if len(kinds) != 1:
+            yield loc, ("expected exactly one of deploy, scale, drain, terminate "
+                        f"(got {', '.join(kinds) or 'none'})")
+            continue
+        kind = kinds[0]
+        if kind in ("deploy", "scale"):
+            name = getattr(ev, kind)
+            if name not in services:
+                yield loc + (kind,), (f"no service named {name!r}; expected one of "
+                                      f"{sorted(services)}")
+                continue
+        if kind == "scale" and ev.desired_count is None:
+            yield loc, "scale needs desired_count"
+        if kind != "scale" and ev.desired_count is not None:
+            yield loc + ("desired_count",), "desired_count goes with scale"
+        if kind != "deploy" and ev.set:
+            yield loc + ("set",), "set goes with deploy"
+        if kind == "deploy" and ev.set:
+            svc = services[ev.deploy]
+            data = {**svc.model_dump(by_alias=True), **ev.set}
+            try:
+                Service.model_validate(data)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = tuple(err["loc"])
+                yield loc + ("set",) + where[:1], (
+                    f"{format_path(where)}: {err['msg'].removeprefix('Value error, ')}")
+        if kind in ("drain", "terminate"):
+            sel = getattr(ev, kind)
+            if sel.group not in groups:
+                yield loc + (kind, "group"), (f"no instance group named {sel.group!r}; "
+                                              f"expected one of {sorted(groups)}")
+
+
 def check_scenario(sc: Scenario) -> Iterator[Problem]:
     """Yield every cross-field problem of ``sc``, in file order."""
     yield from _unique(sc.vpc.subnets, ("vpc", "subnets"), "subnets")
@@ -134,6 +177,7 @@ def check_scenario(sc: Scenario) -> Iterator[Problem]:
     for i in range(len(sc.services)):
         yield from _check_service(sc, i, subnet_names)
     yield from _check_traffic(sc)
+    yield from _check_events(sc)
     from ..net import calibration  # noqa: PLC0415  (data plane registers device kinds)
 
     yield from calibration.check_overrides(sc.calibration)

@@ -152,6 +152,16 @@ class InstanceGroup(Model):
         2.53, ge=0, le=50,
         description="Share of the type's memory that the OS keeps (MemTotal below nominal). "
                     "Derived from the ECS guide's m4.large example: 8192 MiB registers 7985.")
+    scaling: Scaling | None = None
+
+
+class Scaling(Model):
+    """Managed scale-out: launch instances of the group for tasks that cannot be placed."""
+
+    max: int = Field(ge=0, le=10000, description="Most instances the group may have.")
+    launch_delay: Duration = Field(
+        90.0, description="From the launch decision to the instance registering (assumption: "
+                          "EC2 boot plus agent start; AWS gives no figure).")
 
 
 class Cluster(Model):
@@ -181,6 +191,27 @@ class PlacementConstraint(Model):
     expression: str | None = None
 
 
+class CircuitBreaker(Model):
+    enable: bool = False
+    rollback: bool = False
+
+
+class DeploymentConfiguration(Model):
+    """ECS deploymentConfiguration; defaults are ECS's."""
+
+    minimum_healthy_percent: int = Field(100, ge=0, le=100)
+    maximum_percent: int = Field(200, ge=100, le=200)
+    circuit_breaker: CircuitBreaker = Field(default_factory=CircuitBreaker)
+
+
+class HealthCheck(Model):
+    """Load-balancer target health check; defaults are the ALB's."""
+
+    grace_period: Duration = Field(0.0, description="healthCheckGracePeriodSeconds.")
+    interval: Duration = Field(30.0, description="HealthCheckIntervalSeconds (ALB default 30).")
+    healthy_threshold: int = Field(5, ge=2, le=10, description="HealthyThresholdCount (5).")
+
+
 class Service(Model):
     name: str = Field(min_length=1)
     desired_count: int = Field(1, ge=0, le=100000)
@@ -197,6 +228,13 @@ class Service(Model):
     placement_constraints: list[PlacementConstraint] = Field(default_factory=list, max_length=10)
     task_definition: str | None = Field(
         None, description="Path to an ECS task definition JSON (as the AWS CLI prints it).")
+    scheduling: Literal["replica", "daemon"] = "replica"
+    deployment: DeploymentConfiguration = Field(default_factory=DeploymentConfiguration)
+    health_check: HealthCheck | None = Field(
+        None, description="Load-balancer health check; applies when set or when a flow "
+                          "reaches the service through an ALB or NLB.")
+    deregistration_delay: Duration = Field(
+        300.0, description="Target group deregistration delay (ELB default 300 s).")
 
 
 class Flow(Model):
@@ -210,6 +248,25 @@ class Flow(Model):
     arrival: Literal["poisson", "constant"] = "poisson"
     start: Duration | None = None
     stop: Duration | None = None
+
+
+class InstanceSelector(Model):
+    group: str
+    count: int = Field(1, ge=1)
+
+
+class Event(Model):
+    """Something that happens at a simulated time (the clock starts at 0 with placement)."""
+
+    at: Duration
+    deploy: str | None = Field(None, description="Roll out a new revision of this service.")
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="With deploy: fields of the service that change, "
+                                          "e.g. {cpu: 512}.")
+    scale: str | None = Field(None, description="Change this service's desired count.")
+    desired_count: int | None = Field(None, ge=0)
+    drain: InstanceSelector | None = None
+    terminate: InstanceSelector | None = None
 
 
 class Variant(Model):
@@ -231,6 +288,7 @@ class Scenario(Model):
     cluster: Cluster = Field(default_factory=Cluster)
     services: list[Service] = Field(default_factory=list)
     traffic: list[Flow] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
     compare: dict[str, list[Any]] = Field(
         default_factory=dict,
         description="field -> values: one variant per value (network_mode applies to every "
