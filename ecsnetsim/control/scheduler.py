@@ -136,6 +136,7 @@ class ServiceState:
     awaiting_capacity: int = 0  # waiting tasks that instances being launched will take
     last_launch_failure: str | None = None
     throttled: bool = False  # more tasks wanted than the launch rate allows right now
+    dirty: bool = False  # something changed while the service was being reconciled
 
     @property
     def name(self) -> str:
@@ -277,18 +278,23 @@ class Cluster:
                 "Developer Guide.")
 
     def wake_all(self) -> None:
+        """Something changed: every service looks again (at once if it is looking now)."""
         for svc in self.services:
+            svc.dirty = True
             if svc.wake is not None and not svc.wake.triggered:
                 svc.wake.succeed()
 
     def _run_service(self, svc: ServiceState):
         env = self.env
         while True:
+            svc.dirty = False
             delay = self._reconcile(svc)
             self._observe(svc)
             self._maybe_steady()
             svc.wake = env.event()
-            if delay is None:
+            if svc.dirty:
+                yield env.timeout(0)
+            elif delay is None:
                 yield svc.wake
             else:
                 yield svc.wake | env.timeout(delay)
