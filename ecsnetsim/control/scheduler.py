@@ -375,6 +375,8 @@ class Cluster:
         started = []
         blocked = None
         for _ in range(min(count, budget)):
+            if not svc.waiting:  # a failure tripped the circuit breaker mid-batch
+                break
             task = svc.waiting[0]
             task.revision = svc.revision
             decision = place(svc.task_spec, task.group, mode, cluster, strategies,
@@ -406,6 +408,8 @@ class Cluster:
         elif not svc.waiting:
             svc.last_event_reason = None
         svc.blocked = blocked is not None
+        if svc.retry_at > now:  # tasks failed to start: look again after the back-off
+            delay = min(delay, svc.retry_at - now) if delay is not None else svc.retry_at - now
         return len(started), delay
 
     def _reconcile_daemon(self, svc: ServiceState) -> float | None:
