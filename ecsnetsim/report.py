@@ -76,8 +76,8 @@ def summary(results: Results) -> str:
                 continue
             ov = row["latency_overhead_us"]
             out.append(f"  {row['name']:<16}{row['variant']:<18} extra hops "
-                       f"{row['extra_hops']:+.2f}  latency +{ov['mean']:.1f}us mean, "
-                       f"+{ov['p99']:.1f}us p99, ×{row['latency_ratio']:.2f}")
+                       f"{row['extra_hops']:+.2f}  latency {ov['mean']:+.1f}us mean, "
+                       f"{ov['p99']:+.1f}us p99, ×{row['latency_ratio']:.2f}")
     return "\n".join(out)
 
 

@@ -170,7 +170,7 @@ def test_scale_event_and_terminate():
     assert [i["tasks"] for i in v["placement"]["instances"]][0] == 0
     rows = [r for r in v["timeline"] if r["t"] >= 60]
     assert any(r["running_new"] == 6 for r in rows)
-    assert all(a["t"] <= b["t"] for a, b in zip(v["timeline"], v["timeline"][1:]))
+    assert all(a["t"] <= b["t"] for a, b in zip(v["timeline"], v["timeline"][1:], strict=False))
 
 
 def test_circuit_breaker_rolls_back():

@@ -1,0 +1,99 @@
+"""The scenario library: every file runs, and its header's expected result is what it gives.
+
+Outcomes of the placement, data-plane and deployment scenarios are checked in their own
+test modules; this one runs the rest and makes sure no scenario goes untested.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import SCENARIOS
+
+import ecsnetsim
+from ecsnetsim import catalog
+from ecsnetsim.cli import main
+
+ALL = sorted(SCENARIOS.glob("*.yaml"))
+
+
+def test_every_scenario_is_checked_by_a_test():
+    tests = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    for path in ALL:
+        assert f'"{path.stem}' in tests, f"no test runs scenarios/{path.name}"
+
+
+@pytest.mark.parametrize("path", ALL, ids=[p.stem for p in ALL])
+def test_every_scenario_has_a_question_and_an_expectation(path):
+    head = path.read_text().split("\nversion:")[0]
+    assert "# Question:" in head and "# Expected:" in head
+
+
+def test_readme_demo_runs_from_the_cli(tmp_path, capsys):
+    assert main(["run", str(SCENARIOS / "awsvpc-eni-density.yaml"), "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "RESOURCE:ENI" in out and (tmp_path / "results.json").is_file()
+
+
+def test_eni_trunking_sizes():
+    res = ecsnetsim.simulate(ecsnetsim.load_scenario(SCENARIOS / "eni-trunking-sizes.yaml"))
+    for v in res.variants:
+        t = catalog.get(v["sweep"]["value"])
+        expected = t.trunk_tasks if v["overrides"]["account.awsvpc_trunking"] else \
+            t.awsvpc_tasks_without_trunking
+        assert v["placement"]["services"][0]["running"] == expected, v["name"]
+
+
+def test_none_isolation():
+    res = ecsnetsim.simulate(ecsnetsim.load_scenario(SCENARIOS / "none-isolation.yaml"))
+    v = res.variants[0]
+    flows = {f["name"]: f for f in v["flows"]}
+    for name in ("to-batch", "web-to-batch"):
+        assert flows[name]["sent"] > 0 and flows[name]["unreachable"] == flows[name]["sent"]
+    assert flows["to-web"]["delivered"] > 0 and flows["to-web"]["unreachable"] == 0
+    batch = next(s for s in v["placement"]["services"] if s["name"] == "batch")
+    assert batch["running"] == batch["desired"]
+    assert all(i["eni"]["used"] == 1 and not i["ports"]["static"]
+               for i in v["placement"]["instances"])
+
+
+def test_bridge_contention_grows_with_load_before_awsvpc():
+    sc = ecsnetsim.load_scenario(SCENARIOS / "bridge-contention.yaml")
+    res = ecsnetsim.simulate(sc)
+
+    def curve(group):
+        pts = sorted((v["sweep"]["number"], v["flows"][0]) for v in res.variants
+                     if v["group"] == group)
+        return [f for _, f in pts]
+
+    bridge, awsvpc = curve("bridge"), curve("awsvpc")
+    means = [f["latency_us"]["mean"] for f in bridge]
+    assert means == sorted(means)  # latency grows with offered load
+    assert bridge[-1]["dropped"] > 0 and awsvpc[-1]["dropped"] == 0
+    for b, a in zip(bridge, awsvpc, strict=True):
+        assert b["latency_us"]["p99"] > a["latency_us"]["p99"]
+    cpu = max(d["utilization"] for v in res.variants if v["group"] == "bridge"
+              for d in v["devices"] if d["kind"] == "docker0")
+    assert cpu > 0
+
+
+def test_alb_targets():
+    res = ecsnetsim.simulate(ecsnetsim.load_scenario(SCENARIOS / "alb-targets.yaml"))
+    paths = {v["name"]: v["flows"][0]["path"] for v in res.variants}
+    for p in paths.values():
+        assert "alb" in p
+    assert "iptables_nat" in paths["bridge"] and "docker0" in paths["bridge"]
+    assert "iptables_nat" not in paths["awsvpc"] and "docker0" not in paths["awsvpc"]
+    assert len(paths["awsvpc"]) == len(paths["host"]) < len(paths["bridge"])
+
+
+def test_same_host():
+    res = ecsnetsim.simulate(ecsnetsim.load_scenario(SCENARIOS / "same-host.yaml"))
+    f = {v["name"]: v["flows"][0] for v in res.variants}
+    assert "docker_proxy" in f["bridge"]["path"]
+    assert "nic_hairpin" in f["awsvpc"]["path"]
+    assert f["host"]["latency_us"]["mean"] < f["awsvpc"]["latency_us"]["mean"] < \
+        f["bridge"]["latency_us"]["mean"]
+    # the calibration sheet: docker-proxy hairpin round trips are tens of microseconds
+    assert 20 <= 2 * f["bridge"]["latency_us"]["mean"] <= 100
