@@ -33,6 +33,7 @@ import random
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import simpy
@@ -150,10 +151,31 @@ def bench_engine_bridge(n: int, seed: int) -> dict:
             "host_cpu_utilization": route.devices[4].cpu.utilization(env.now)}
 
 
+SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "bridge-contention.yaml"
+
+
+def bench_scenario_bridge(n: int, seed: int) -> dict:
+    """(d) The whole simulator on the bridge-mode scenario: placement, topology from the
+    placed tasks, routing per mode, traffic and statistics, as ``ecsnetsim run`` does."""
+    import ecsnetsim
+
+    rate = 150_000
+    sc = ecsnetsim.load_scenario(SCENARIO, overrides=[
+        "sweep={}", "compare={}", "warmup=0", f"duration={n / rate}",
+        f"traffic[0].rate={rate}"])
+    t0 = time.perf_counter()
+    res = ecsnetsim.simulate(sc, seed=seed, workers=1)
+    wall = time.perf_counter() - t0
+    f = res.variants[0]["flows"][0]
+    return {"wall_s": wall, "hops": f["delivered"] * f["hops"]["mean"],
+            "mean_latency_us": f["latency_us"]["mean"], "packets": f["sent"]}
+
+
 WORKLOADS = {
     "simpy_store": bench_simpy_store,
     "engine_tandem": bench_engine_tandem,
     "engine_bridge": bench_engine_bridge,
+    "scenario_bridge": bench_scenario_bridge,
 }
 
 
@@ -181,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         med = statistics.median(rates)
         entry = {
             "wall_s_median": round(statistics.median(x["wall_s"] for x in rs), 4),
-            "hops_per_packet": rs[0]["hops"] / args.packets,
+            "hops_per_packet": rs[0]["hops"] / rs[0].get("packets", args.packets),
             "packet_hops_per_s_median": round(med),
             "packet_hops_per_s_range": [round(min(rates)), round(max(rates))],
             "us_per_hop": round(1e6 / med, 3),
@@ -192,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         result["workloads"][name] = entry
         rows.append((name, entry))
     base = result["workloads"]["simpy_store"]["packet_hops_per_s_median"]
-    for name in ("engine_tandem", "engine_bridge"):
+    for name in ("engine_tandem", "engine_bridge", "scenario_bridge"):
         w = result["workloads"][name]
         w["ratio_vs_simpy_store"] = round(w["packet_hops_per_s_median"] / base, 2)
     result["theory_tandem_sojourn"] = round(THEORY_TANDEM_SOJOURN, 4)
