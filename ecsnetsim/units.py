@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 _DURATION_UNITS = {
     "ns": 1e-9,
@@ -51,22 +52,47 @@ def _finite(value: float, expected: str) -> float:
     return out
 
 
+@dataclass(frozen=True)
+class _Quantity:
+    """How one kind of quantity is written: its units, its pattern and what to say."""
+
+    what: str  # "a duration"
+    example: str  # "30s, 500us, 20ms, 2min"
+    numbers_mean: str  # "seconds"
+    pattern: re.Pattern
+    units: dict[str, float]
+    default_unit: str
+    lower: bool = False  # unit names are case-insensitive
+
+    def parse(self, value: object) -> float:
+        plain = f"expected {self.what} such as {self.example} or a number of {self.numbers_mean}"
+        if isinstance(value, bool):
+            raise ValueError(plain)
+        if isinstance(value, int | float):
+            return _finite(value, self.what)
+        if not isinstance(value, str):
+            raise ValueError(plain)
+        m = self.pattern.match(value)
+        unit = (m.group(2) if m else None) or self.default_unit
+        if self.lower:
+            unit = unit.lower()
+        if not m or unit not in self.units:
+            names = ", ".join(k for k in self.units if k != "µs")
+            raise ValueError(f"expected {self.what} such as {self.example} (got {value!r}; "
+                             f"units: {names})")
+        return _finite(m.group(1), self.what) * self.units[unit]
+
+
+_DURATION = _Quantity("a duration", "30s, 500us, 20ms, 2min", "seconds", _DURATION_RE,
+                      _DURATION_UNITS, "s")
+_RATE = _Quantity("a rate", "2000/s, 120/min", "events per second", _RATE_RE, _RATE_UNITS, "s")
+_BANDWIDTH = _Quantity("a bandwidth", "10Gbps, 500MB/s", "bytes per second", _BW_RE,
+                       _BANDWIDTH_UNITS, "b/s", lower=True)
+
+
 def parse_duration(value: object) -> float:
     """Return ``value`` in seconds; raise ``ValueError`` with what was expected."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 500us, 2min or a number of seconds")
-    if isinstance(value, int | float):
-        seconds = _finite(value, "a duration")
-    elif isinstance(value, str):
-        m = _DURATION_RE.match(value)
-        if not m or (m.group(2) or "s") not in _DURATION_UNITS:
-            raise ValueError(
-                f"expected a duration such as 30s, 500us, 20ms, 2min (got {value!r}; "
-                f"units: {', '.join(k for k in _DURATION_UNITS if k != 'µs')})"
-            )
-        seconds = _finite(m.group(1), "a duration") * _DURATION_UNITS[m.group(2) or "s"]
-    else:
-        raise ValueError("expected a duration such as 30s, 500us, 2min or a number of seconds")
+    seconds = _DURATION.parse(value)
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
     return seconds
@@ -74,17 +100,7 @@ def parse_duration(value: object) -> float:
 
 def parse_rate(value: object) -> float:
     """Return ``value`` in events per second (``2000/s``, ``120/min`` or a number)."""
-    if isinstance(value, bool):
-        raise ValueError("expected a rate such as 2000/s, 120/min or a number per second")
-    if isinstance(value, int | float):
-        rate = _finite(value, "a rate")
-    elif isinstance(value, str):
-        m = _RATE_RE.match(value)
-        if not m or (m.group(2) or "s") not in _RATE_UNITS:
-            raise ValueError(f"expected a rate such as 2000/s or 120/min (got {value!r})")
-        rate = _finite(m.group(1), "a rate") * _RATE_UNITS[m.group(2) or "s"]
-    else:
-        raise ValueError("expected a rate such as 2000/s, 120/min or a number per second")
+    rate = _RATE.parse(value)
     if rate < 0:
         raise ValueError("a rate cannot be negative")
     return rate
@@ -92,18 +108,7 @@ def parse_rate(value: object) -> float:
 
 def parse_bandwidth(value: object) -> float:
     """Return ``value`` in bytes per second (``10Gbps``, ``500MB/s`` or a number of bytes/s)."""
-    if isinstance(value, bool):
-        raise ValueError("expected a bandwidth such as 10Gbps, 500MB/s or bytes per second")
-    if isinstance(value, int | float):
-        bw = _finite(value, "a bandwidth")
-    elif isinstance(value, str):
-        m = _BW_RE.match(value)
-        unit = (m.group(2) if m else "").lower() or "b/s"
-        if not m or unit not in _BANDWIDTH_UNITS:
-            raise ValueError(f"expected a bandwidth such as 10Gbps or 500MB/s (got {value!r})")
-        bw = _finite(m.group(1), "a bandwidth") * _BANDWIDTH_UNITS[unit]
-    else:
-        raise ValueError("expected a bandwidth such as 10Gbps, 500MB/s or bytes per second")
+    bw = _BANDWIDTH.parse(value)
     if bw <= 0:
         raise ValueError("a bandwidth must be positive")
     return bw
