@@ -43,6 +43,8 @@ def _placement_block(cluster: Cluster) -> dict:
             "failures": dict(sorted(failures.items())),
             "launch_failures": dict(sorted(svc.launch_failures.items())),
             "steady_at": svc.steady_at,
+            "last_running_at": max((t.running_at for t in running if t.running_at is not None),
+                                   default=None),
         })
     instances = []
     for inst in cluster.instances:

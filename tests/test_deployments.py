@@ -153,7 +153,9 @@ def test_managed_scale_out_counts_enis():
     assert len(insts) == need <= g.scaling.max
     assert res.variants[0]["steady_at"] == pytest.approx(
         g.scaling.launch_delay + g.agent.eni_attach_delay + g.agent.container_start_delay)
-    assert res.variants[0]["placement"]["services"][0]["running"] == sc.services[0].desired_count
+    svc = res.variants[0]["placement"]["services"][0]
+    assert svc["running"] == sc.services[0].desired_count
+    assert svc["last_running_at"] == res.variants[0]["steady_at"]
 
 
 def test_scale_event_and_terminate():
