@@ -176,6 +176,16 @@ class DataPlane:
                 r["utilization"] = round(r["utilization"], 6)
                 r["mean_wait_us"] = round(r["mean_wait_us"], 6)
                 rows.append(r)
+        # the shared resources behind them: an instance's vCPUs and its card, per direction
+        for kind, host, pool in self.topo.pools():
+            packets = sum(d.packets for d in pool.devices)
+            if packets:
+                rows.append({
+                    "id": pool.name, "kind": kind, "host": host, "packets": packets,
+                    "utilization": round(pool.utilization(window), 6),
+                    "mean_wait_us": round(sum(d.wait for d in pool.devices) / packets * 1e6, 6),
+                    "drops": sum(d.drops for d in pool.devices),
+                })
         return rows
 
 

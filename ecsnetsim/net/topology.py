@@ -102,6 +102,13 @@ class Topology:
         return self.device(f"{kind}/{az}", kind)
 
     # ---- routes ---------------------------------------------------------------------
+    def pools(self):
+        """``(kind, host, Server)`` for every shared pool: vCPUs and card links."""
+        for host, pool in self._cpu.items():
+            yield "vcpu_pool", host, pool
+        for (host, direction), pool in self._links.items():
+            yield f"card_{direction}", host, pool
+
     def connect(self, tx: str, rx: str, src_az: str, dst_az: str, same_host: str | None,
                 via: str | None = None) -> list[str]:
         """The devices between a sending ENI and a receiving ENI (exclusive)."""
