@@ -43,13 +43,17 @@ def _cmd_run(args) -> int:
                          file=str(outdir))
     results = simulate(scenario, seed=args.seed, progress=not args.quiet)
     try:
-        written = results.save(outdir)
+        written = results.save(outdir, plots=not args.no_plots)
     except OSError as exc:
         raise InputError(f"cannot write results: {exc.strerror or exc}",
                          file=str(outdir)) from None
     if not args.quiet:
         print(summary(results))
-        print(f"\nwrote {', '.join(p.name for p in written)} to {outdir}")
+        data = [p.name for p in written if p.suffix not in (".png", ".svg")]
+        figures = sorted({p.stem for p in written} - {Path(n).stem for n in data})
+        print(f"\nwrote {', '.join(data)} to {outdir}")
+        if figures:
+            print(f"figures (png, svg): {', '.join(figures)}")
     return 0
 
 
@@ -115,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. services[0].desired_count=8 (repeatable)")
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
+    r.add_argument("--no-plots", action="store_true",
+                   help="write the result files only, no figures")
     r.set_defaults(func=_cmd_run)
 
     v = sub.add_parser("validate", help="check scenario files without running them")

@@ -78,7 +78,7 @@ def summary(results: Results) -> str:
             out.append(f"  {row['name']:<16}{row['variant']:<18} extra hops "
                        f"{row['extra_hops']:+.2f}  latency {ov['mean']:+.1f}us mean, "
                        f"{ov['p99']:+.1f}us p99, ×{row['latency_ratio']:.2f}")
-    return "\n".join(out)
+    return "\n".join(line.rstrip() for line in out)
 
 
 def _num(x) -> str:

@@ -29,6 +29,8 @@ FLOW_COLUMNS = [
     "hops_mean", "hops_min", "hops_max", "latency_us_mean", "latency_us_p50", "latency_us_p90",
     "latency_us_p99", "latency_us_max", "throughput_pps", "path",
 ]
+#: Formats ``save(plots=True)`` writes each figure in.
+FIGURE_FORMATS = ("png", "svg")
 TIMELINE_COLUMNS = ["variant", "t", "service", "running_old", "running_new", "pending",
                     "healthy"]
 DEVICE_COLUMNS = ["variant", "id", "kind", "host", "packets", "utilization", "mean_wait_us",
@@ -124,8 +126,14 @@ class Results:
     def to_json(self) -> str:
         return json.dumps(self.document, indent=2, sort_keys=False) + "\n"
 
-    def save(self, outdir: str | Path) -> list[Path]:
-        """Write results.json and the CSV tables into ``outdir`` atomically."""
+    def save(self, outdir: str | Path, plots: bool = False) -> list[Path]:
+        """Write results.json, the CSV tables and, with ``plots``, every applicable figure
+        (PNG and SVG, see :mod:`ecsnetsim.plots`) into ``outdir``.
+
+        Everything is written into a staging directory first and moved into place only
+        once complete, so a failure leaves no half-written file. Figures of an earlier run
+        in ``outdir`` that these results no longer support are removed with ``plots``.
+        """
         out = Path(outdir)
         out.parent.mkdir(parents=True, exist_ok=True)
         files = {
@@ -139,11 +147,22 @@ class Results:
         try:
             for name, text in files.items():
                 (tmp / name).write_text(text, encoding="utf-8")
+            names = list(files)
+            stale: list[str] = []
+            if plots:
+                from . import plots as figures  # matplotlib only when figures are wanted
+
+                drawn = [p.name for p in figures.write_all(self, tmp, formats=FIGURE_FORMATS)]
+                names += drawn
+                stale = [f"{fig}.{fmt}" for fig in figures.FIGURES for fmt in FIGURE_FORMATS
+                         if f"{fig}.{fmt}" not in drawn]
             out.mkdir(parents=True, exist_ok=True)
             written = []
-            for name in files:
+            for name in names:
                 os.replace(tmp / name, out / name)
                 written.append(out / name)
+            for name in stale:
+                (out / name).unlink(missing_ok=True)
             return written
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

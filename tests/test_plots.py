@@ -1,0 +1,383 @@
+"""Figures from results alone: each function's figure, what it leaves out, and the files.
+
+Small scenarios run once per module; expected bar and line counts come from the results
+themselves (one bar group per variant, one segment per device kind on a path, ...).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+
+import pytest
+from conftest import SCENARIOS, make_scenario
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+import ecsnetsim
+from ecsnetsim import plots
+from ecsnetsim.cli import main
+
+
+def run(source, *overrides):
+    return ecsnetsim.simulate(ecsnetsim.load_scenario(source, overrides=list(overrides)),
+                              workers=1)
+
+
+@pytest.fixture(scope="module")
+def modes():
+    """host, awsvpc, awsvpc with trunking, bridge and none; one flow; a comparison."""
+    return run(SCENARIOS / "compare-modes.yaml", "duration=0.1s", "warmup=0s")
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    """awsvpc and bridge on one c5.large, swept over three rates (a wide range)."""
+    return run(SCENARIOS / "bridge-contention.yaml", "duration=0.02s", "warmup=0s",
+               "services[0].desired_count=2",
+               'sweep={"traffic[0].rate": [2000/s, 50000/s, 350000/s]}')
+
+
+@pytest.fixture(scope="module")
+def density():
+    """awsvpc ENI density without and with trunking: placement only, no traffic."""
+    return run(SCENARIOS / "awsvpc-eni-density.yaml", "duration=0s")
+
+
+@pytest.fixture(scope="module")
+def deploy():
+    """A rolling update of a two-task service, two compare variants."""
+    return run(make_scenario(
+        duration="6min",
+        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 3,
+                                      "subnet": "a"}]},
+        services=[
+            {"name": "web", "desired_count": 2, "network_mode": "bridge", "cpu": 256,
+             "memory": 512, "deregistration_delay": "30s",
+             "containers": [{"name": "c", "port_mappings": [{"container_port": 80,
+                                                             "host_port": 80}]}]},
+            {"name": "api", "desired_count": 1, "network_mode": "host", "cpu": 128,
+             "memory": 256},
+        ],
+        events=[{"at": "1min", "deploy": "web", "set": {"cpu": 300}}],
+        compare={"variants": [{"name": "static", "set": {}},
+                              {"name": "dynamic", "set": {
+                                  "services[0].containers[0].port_mappings[0].host_port": 0}}]},
+    ))
+
+
+def bars(ax) -> list[Rectangle]:
+    """Bars drawn on ``ax`` (not legend patches, not zero-height placeholders)."""
+    return [p for p in ax.patches
+            if isinstance(p, Rectangle) and p.get_height() and p.get_width()]
+
+
+def ticklabels(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_xticklabels()]
+
+
+def check_labelled(fig: Figure):
+    """A title, a title per panel when there are several, axis labels, a legend."""
+    assert isinstance(fig, Figure)
+    assert fig.get_suptitle()
+    for ax in fig.axes:
+        assert ax.get_ylabel() or ax.get_yticklabels()
+        if len(fig.axes) > 1:
+            assert ax.get_title(loc="left")
+    assert any(ax.get_xlabel() for ax in fig.axes) or all(any(ticklabels(ax))
+                                                          for ax in fig.axes)
+    assert fig.legends, "every figure has a legend"
+
+
+def reachable(res, flow="ingress"):
+    return [v for v in res.variants
+            if next(f for f in v["flows"] if f["name"] == flow)["delivered"]]
+
+
+# ---- one figure each ------------------------------------------------------------------------
+
+def test_hops_by_mode_one_stacked_bar_per_variant(modes):
+    fig = plots.hops_by_mode(modes)
+    check_labelled(fig)
+    (ax,) = fig.axes
+    assert ticklabels(ax) == [v["name"] for v in modes.variants]
+    # one segment per device kind on each variant's path; none has no path at all
+    segments = sum(len(Counter(v["flows"][0]["path"])) for v in modes.variants)
+    assert len(bars(ax)) == segments
+    tops = Counter()
+    for b in bars(ax):
+        tops[round(b.get_x() + b.get_width() / 2)] += b.get_height()
+    for x, v in enumerate(modes.variants):
+        assert tops.get(x, 0) == len(v["flows"][0]["path"])
+    assert "hops" in ax.get_ylabel()
+
+
+def test_hops_by_mode_collapses_sweep_points_with_the_same_path(sweep):
+    fig = plots.hops_by_mode(sweep)
+    (ax,) = fig.axes
+    groups = list(dict.fromkeys(v["group"] for v in sweep.variants))
+    assert ticklabels(ax) == groups
+
+
+def test_latency_by_mode_three_percentile_bars_and_a_mean_per_variant(modes):
+    fig = plots.latency_by_mode(modes)
+    check_labelled(fig)
+    (ax,) = fig.axes
+    assert "µs" in ax.get_ylabel()
+    assert len(ticklabels(ax)) == len(modes.variants)
+    delivered = reachable(modes)
+    assert len(bars(ax)) == 3 * len(delivered)
+    means = sorted(line.get_ydata()[0] for line in ax.lines)
+    assert means == pytest.approx(sorted(v["flows"][0]["latency_us"]["mean"]
+                                         for v in delivered))
+    bridge_x = [v["name"] for v in modes.variants].index("bridge")
+    first = min((b for b in bars(ax) if abs(b.get_x() + b.get_width() / 2 - bridge_x) < 0.5),
+                key=lambda b: b.get_x())
+    assert to_hex(first.get_facecolor()) == plots.MODE_COLORS["bridge"]
+    assert first.get_height() == pytest.approx(
+        modes.variant("bridge")["flows"][0]["latency_us"]["p50"])
+
+
+def test_latency_by_mode_turns_logarithmic_over_a_wide_range(sweep):
+    (ax,) = plots.latency_by_mode(sweep).axes
+    lat = [f["latency_us"]["p99"] for v in sweep.variants for f in v["flows"]]
+    assert (ax.get_yscale() == "log") == (max(lat) / min(lat) > 20)
+    assert len(ticklabels(ax)) == len(sweep.variants)
+
+
+def test_overhead_by_device_stacks_each_kind_against_the_baseline(modes):
+    fig = plots.overhead_by_device(modes)
+    check_labelled(fig)
+    (ax,) = fig.axes
+    rows = modes.comparison["flows"]
+    assert len(ticklabels(ax)) == len(rows)
+    assert len(bars(ax)) == sum(len(r.get("overhead_by_kind_us") or {}) for r in rows)
+    assert modes.comparison["baseline"] in ax.get_title(loc="left")
+    bridge = next(r for r in rows if r["variant"] == "bridge")
+    x = [r["variant"] for r in rows].index("bridge")
+    docker0 = [b for b in bars(ax) if round(b.get_x() + b.get_width() / 2) == x and
+               to_hex(b.get_facecolor()) == plots.KIND_COLORS["docker0"]]
+    assert len(docker0) == 1
+    assert docker0[0].get_height() == pytest.approx(bridge["overhead_by_kind_us"]["docker0"])
+
+
+def test_overhead_vs_load_mean_and_p99_per_group_against_the_swept_value(sweep):
+    fig = plots.overhead_vs_load(sweep)
+    check_labelled(fig)
+    ax = fig.axes[0]
+    groups = list(dict.fromkeys(v["group"] for v in sweep.variants))
+    rates = sorted({v["sweep"]["number"] for v in sweep.variants})
+    assert len(ax.lines) == 2 * len(groups)
+    for line in ax.lines:
+        assert list(line.get_xdata()) == rates
+    assert ax.get_xscale() == "log"  # 2000 to 350000 packets/s
+    assert "traffic[0].rate" in fig.axes[-1].get_xlabel()
+    dropped = any(f["dropped"] for v in sweep.variants for f in v["flows"])
+    assert len(fig.axes) == (2 if dropped else 1)
+
+
+def test_tasks_per_instance_marks_the_awsvpc_limit(density):
+    fig = plots.tasks_per_instance(density)
+    check_labelled(fig)
+    (ax,) = fig.axes
+    insts = [i for v in density.variants for i in v["placement"]["instances"]]
+    assert len(bars(ax)) == sum(1 for i in insts if i["tasks"])
+    assert sorted(b.get_height() for b in bars(ax)) == sorted(i["tasks"] for i in insts
+                                                              if i["tasks"])
+    limits = sorted(line.get_ydata()[0] for line in ax.lines)
+    expected = sorted(i["branch_eni"]["limit"] if i["trunked"] else i["eni"]["limit"] - 1
+                      for i in insts)
+    assert limits == expected
+    assert len(ticklabels(ax)) == len(density.variants)
+
+
+def test_placement_outcome_splits_pending_by_reason(density):
+    fig = plots.placement_outcome(density)
+    check_labelled(fig)
+    (ax,) = fig.axes
+    services = [s for v in density.variants for s in v["placement"]["services"]]
+    assert len(ticklabels(ax)) == len(services)
+    expected = sum((1 if s["running"] else 0) + len(s["failures"]) for s in services)
+    assert len(bars(ax)) == expected
+    pending = sorted(b.get_height() for b in bars(ax) if b.get_hatch())
+    assert pending == sorted(n for s in services for n in s["failures"].values())
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "not running: RESOURCE:ENI" in legend
+
+
+def test_device_utilization_top_devices_of_each_variant(modes):
+    fig = plots.device_utilization(modes, top=6)
+    check_labelled(fig)
+    with_devices = [v for v in modes.variants if v["devices"]]
+    assert len(fig.axes) == len(with_devices)
+    for ax, v in zip(fig.axes, with_devices, strict=True):
+        # several panels share the devices: half of ``top`` each, at least four
+        assert len(ax.patches) == min(4, len(v["devices"]))
+        busiest = max(d["utilization"] for d in v["devices"])
+        assert max(p.get_width() for p in ax.patches) == pytest.approx(100 * busiest)
+    assert "utilization" in fig.axes[-1].get_xlabel()
+
+
+def test_device_utilization_picks_the_busiest_sweep_point(sweep):
+    fig = plots.device_utilization(sweep)
+    (ax,) = fig.axes
+    busiest = max(sweep.variants, key=lambda v: (sum(d["drops"] for d in v["devices"]),
+                                                  max(d["utilization"] for d in v["devices"])))
+    assert busiest["sweep"]["value"] in ax.get_title(loc="left")
+    assert len(ax.patches) == min(12, len(busiest["devices"]))
+
+
+def test_deployment_timeline_four_series_per_variant_and_service(deploy):
+    fig = plots.deployment_timeline(deploy)
+    check_labelled(fig)
+    panels = [(v["name"], s) for v in deploy.variants
+              for s in dict.fromkeys(r["service"] for r in v["timeline"])]
+    assert len(fig.axes) == len(panels)
+    for ax in fig.axes:
+        assert len(ax.lines) == 4
+        assert ax.get_ylabel() == "tasks"
+    assert "simulated time" in fig.axes[-1].get_xlabel()
+    web = fig.axes[0]
+    assert any(isinstance(p, Rectangle) for p in web.patches)  # the deployment span
+    assert "COMPLETED" in web.get_title(loc="left") or "STALLED" in web.get_title(loc="left")
+
+
+@pytest.fixture(scope="module")
+def stalls():
+    """Static port 80 on two instances: default settings stall, minimum 0 % does not."""
+    return run(make_scenario(
+        duration="20min",
+        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 2,
+                                      "subnet": "a"}]},
+        services=[{"name": "web", "desired_count": 2, "network_mode": "bridge", "cpu": 256,
+                   "memory": 512, "deregistration_delay": "60s",
+                   "containers": [{"name": "c", "port_mappings": [{"container_port": 80,
+                                                                   "host_port": 80}]}]}],
+        events=[{"at": "5min", "deploy": "web", "set": {"cpu": 300}}],
+        compare={"variants": [
+            {"name": "default", "set": {}},
+            {"name": "min0", "set": {"services[0].deployment": {
+                "minimum_healthy_percent": 0, "maximum_percent": 100}}}]},
+    ))
+
+
+def spans(ax, hatched: bool) -> list[tuple[float, float]]:
+    """(start, end) in minutes of the shaded time spans of a timeline panel."""
+    out = []
+    for p in ax.patches:
+        if bool(p.get_hatch()) != hatched:
+            continue
+        out.append((p.get_x(), p.get_x() + p.get_width()))
+    return out
+
+
+def test_deployment_timeline_marks_the_stall_and_the_zero_healthy_window(stalls):
+    stuck, min0 = stalls.variants
+    assert stuck["deployments"][0]["status"] == "STALLED"
+    assert min0["deployments"][0]["status"] == "COMPLETED"
+    zero = min0["deployments"][0]["zero_healthy_seconds"]
+    assert zero > 0
+    fig = plots.deployment_timeline(stalls)
+    ax_stuck, ax_min0 = fig.axes
+    # the stalled deployment: one hatched span from its start to the end of the run
+    (s0, s1), = spans(ax_stuck, hatched=True)
+    assert s0 == pytest.approx(stuck["deployments"][0]["started_at"] / 60)
+    assert s1 == pytest.approx(stuck["end"] / 60)
+    assert "STALLED on RESOURCE:PORTS" in ax_stuck.get_title(loc="left")
+    # the completed one: its span, and red spans adding up to the zero-healthy seconds
+    unhatched = spans(ax_min0, hatched=False)
+    red = [p for p in ax_min0.patches if to_hex(p.get_facecolor()) == "#e15759"]
+    assert red and len(unhatched) == 1 + len(red)
+    assert sum(p.get_width() for p in red) == pytest.approx(zero / 60)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "deployment stalled (no progress)" in labels
+    assert "no healthy task during the deployment" in labels
+
+
+# ---- not applicable: None -------------------------------------------------------------------
+
+def test_figures_that_do_not_apply_return_none(modes, density):
+    assert plots.overhead_vs_load(modes) is None  # no sweep
+    assert plots.deployment_timeline(modes) is None  # start-up only
+    for fn in (plots.hops_by_mode, plots.latency_by_mode, plots.overhead_by_device,
+               plots.overhead_vs_load, plots.device_utilization, plots.deployment_timeline):
+        assert fn(density) is None, fn.__name__  # no traffic, no events
+
+
+def test_results_without_a_timeline_skip_only_that_figure(deploy):
+    doc = copy.deepcopy(deploy.document)
+    for v in doc["variants"]:
+        v.pop("timeline")
+        v.pop("deployments")
+    assert plots.deployment_timeline(doc) is None
+    assert plots.placement_outcome(doc) is not None
+
+
+def test_accepts_the_document_and_the_alias(modes):
+    assert plots.hops_by_mode(modes.document) is not None
+    assert plots.compare_modes(modes).get_suptitle() == plots.hops_by_mode(modes).get_suptitle()
+    assert "latency" in plots.compare_modes(modes, "latency").get_suptitle().lower()
+    with pytest.raises(ValueError, match="metric"):
+        plots.compare_modes(modes, "speed")
+    with pytest.raises(TypeError):
+        plots.hops_by_mode([1, 2])
+
+
+# ---- files ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def saved(modes, tmp_path_factory):
+    """The modes results saved as files, and every figure written from them in memory."""
+    root = tmp_path_factory.mktemp("plots")
+    modes.save(root / "run")
+    return root, plots.write_all(modes, root / "figs")
+
+
+def test_write_all_writes_every_applicable_figure(modes, saved):
+    root, written = saved
+    # traffic, a comparison and placement; no sweep, no deployment
+    assert not any(v["sweep"] or v["deployments"] for v in modes.variants)
+    applicable = ["hops_by_mode", "latency_by_mode", "overhead_by_device",
+                  "tasks_per_instance", "placement_outcome", "device_utilization"]
+    assert written == [root / "figs" / f"{n}.{ext}" for n in applicable
+                       for ext in ("png", "svg")]
+    for p in written:
+        assert p.stat().st_size > 1000
+    assert written[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in written[1].read_bytes()[:1000]
+
+
+def test_plot_command_regenerates_byte_identical_svg_from_files_alone(saved, capsys):
+    root, written = saved
+    assert main(["plot", str(root / "run"), "-o", str(root / "cli")]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(root / "cli" / p.name) for p in written]
+    for p in written:
+        if p.suffix == ".svg":
+            assert (root / "cli" / p.name).read_bytes() == p.read_bytes(), p.name
+
+
+def test_run_writes_figures_unless_no_plots(tmp_path, capsys):
+    scenario = SCENARIOS / "compare-modes.yaml"
+    args = ["run", str(scenario), "--set", "duration=0.02s", "--set", "warmup=0s"]
+    assert main([*args, "-o", str(tmp_path / "with"), "--quiet"]) == 0
+    figures = sorted(p.name for p in (tmp_path / "with").glob("*.png"))
+    assert "hops_by_mode.png" in figures and "overhead_by_device.png" in figures
+    assert len(list((tmp_path / "with").glob("*.svg"))) == len(figures)
+    assert main([*args, "-o", str(tmp_path / "without"), "--no-plots", "--quiet"]) == 0
+    assert not list((tmp_path / "without").glob("*.png"))
+    assert (tmp_path / "without" / "results.json").is_file()
+
+
+def test_rerun_removes_figures_the_new_results_do_not_support(tmp_path):
+    out = tmp_path / "out"
+    scenario = SCENARIOS / "compare-modes.yaml"
+    assert main(["run", str(scenario), "--set", "duration=0.02s", "--set", "warmup=0s",
+                 "-o", str(out), "--quiet"]) == 0
+    assert (out / "hops_by_mode.png").is_file()
+    # the same directory, now without traffic: no hop figure may be left from before
+    assert main(["run", str(scenario), "--set", "duration=0.02s", "--set", "warmup=0s",
+                 "--set", "traffic=[]", "-o", str(out), "--quiet"]) == 0
+    assert not (out / "hops_by_mode.png").exists()
+    assert (out / "placement_outcome.png").is_file()
