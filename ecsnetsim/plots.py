@@ -30,6 +30,7 @@ failure reason (:data:`REASON_COLORS`).
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -941,7 +942,7 @@ def _informative(devices: list[dict]) -> list[dict]:
 # ---- 8. deployment timeline ----------------------------------------------------------------
 
 def _eventful(v: dict) -> bool:
-    if v.get("deployments"):
+    if v.get("deployments") or _cluster_marks(v):
         return True
     rows = Counter(r["service"] for r in v.get("timeline") or [])
     return any(n > 2 for n in rows.values())
@@ -950,6 +951,28 @@ def _eventful(v: dict) -> bool:
 _DEPLOY_SPAN = {"facecolor": "#f1ce63", "alpha": 0.25}
 _STALL_SPAN = {"facecolor": "#bab0ac", "alpha": 0.35, "hatch": "//", "edgecolor": "#8c8c8c"}
 _ZERO_SPAN = {"facecolor": "#e15759", "alpha": 0.30}
+
+
+#: Cluster events marked on the deployment timeline: message pattern -> short label.
+_CLUSTER_EVENTS = (
+    (re.compile(r"container instance \S+ is DRAINING"), "drain"),
+    (re.compile(r"container instance \S+ was terminated"), "terminate"),
+    (re.compile(r"managed scaling launches (\d+)"), "launch"),
+    (re.compile(r"container instance \S+ registered in .* managed scaling"), "registered"),
+)
+
+
+def _cluster_marks(v: dict) -> list[tuple[float, str]]:
+    """(time, label) of the instance events of a variant: drains, terminations, and
+    managed scaling's launches and arrivals; same-time events of a kind are counted."""
+    counts: Counter = Counter()
+    for e in v["placement"].get("events") or []:
+        for pattern, kind in _CLUSTER_EVENTS:
+            m = pattern.search(e["message"])
+            if m:
+                counts[(float(e["t"]), kind)] += int(m.group(1)) if m.groups() else 1
+                break
+    return [(t, f"{kind} {n}") for (t, kind), n in sorted(counts.items())]
 
 
 def _zero_healthy(rows: list[dict], t0: float, t1: float) -> list[tuple[float, float]]:
@@ -1010,6 +1033,12 @@ def deployment_timeline(doc: dict) -> Figure | None:
             status.append(f"rev {d.get('revision', '?')} {d.get('status', '')}".rstrip()
                           + (f", {d['waves']} wave(s)" if d.get("waves") else "")
                           + (f" on {reasons}" if stalled and reasons else ""))
+        for t, label in _cluster_marks(v):
+            ax.axvline(t / scale, color="#555555", linestyle="-.", linewidth=0.9)
+            ax.annotate(label, (t / scale, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(3, -3), textcoords="offset points", va="top", fontsize=7,
+                        color="#333333")
+            drawn.add("cluster")
         title = f"{_label(v).replace(chr(10), ' ')} \u00b7 service {svc}"
         if status:
             title += "  \u2014  " + "; ".join(status)
@@ -1028,6 +1057,9 @@ def deployment_timeline(doc: dict) -> Figure | None:
              "zero": (_ZERO_SPAN, "no healthy task during the deployment")}
     handles += [Patch(label=label, **style) for key, (style, label) in spans.items()
                 if key in drawn]
+    if "cluster" in drawn:
+        handles.append(Line2D([], [], color="#555555", linestyle="-.", linewidth=0.9,
+                              label="instances drained, terminated,\nlaunched or registered"))
     _legend(fig, handles, title="tasks")
     return fig
 

@@ -155,6 +155,28 @@ def density_sentence(res: Results, sc) -> str:
             "trunking) allow, marked in black: " + _join(parts) + ".")
 
 
+def sizes_sentence(res: Results, sc) -> str:
+    parts = []
+    for v in res.variants:
+        for inst in v["placement"]["instances"]:
+            if inst["trunked"]:
+                parts.append(f"{inst['type']} {inst['tasks']} with trunking")
+            else:
+                parts.append(f"{inst['type']} {inst['tasks']} without")
+    return ("awsvpc tasks per instance size, each against its ENI or branch-ENI limit: "
+            + _join(parts) + ".")
+
+
+def scaling_sentence(res: Results, sc) -> str:
+    v = res.variants[0]
+    svc = v["placement"]["services"][0]
+    start = sum(g.count for g in sc.cluster.instance_groups)
+    launched = len(v["placement"]["instances"]) - start
+    return (f"Managed scaling launches {launched} instance(s) at once for the tasks that "
+            f"cannot be placed; they register after the launch delay, and the last of "
+            f"{svc['desired']} tasks is RUNNING at {svc['steady_at']:.0f} s.")
+
+
 def subnet_sentence(res: Results, sc) -> str:
     v = res.variants[0]
     sn = v["placement"]["subnets"][0]
@@ -215,6 +237,9 @@ RUNS = [
     Run("static-vs-dynamic-ports", "static-vs-dynamic-ports.yaml",
         "Two nginx tasks on host port 80: how many instances do they need?",
         [("placement_outcome", placement_sentence)]),
+    Run("eni-trunking-sizes", "eni-trunking-sizes.yaml",
+        "How many awsvpc tasks does each c5 size hold, with and without ENI trunking?",
+        [("tasks_per_instance", sizes_sentence)]),
     Run("subnet-exhaustion", "subnet-exhaustion.yaml",
         "Does a /28 subnet hold three trunked hosts and twelve awsvpc tasks?",
         [("placement_outcome", placement_sentence), ("tasks_per_instance", subnet_sentence)]),
@@ -225,6 +250,9 @@ RUNS = [
         "A bridge service on static port 80 with default deployment settings: does a rollout "
         "finish?",
         [("deployment_timeline", timeline_sentence)]),
+    Run("scale-out", "scale-out.yaml",
+        "Eight awsvpc tasks on c5.large instances that hold two each: when do they all run?",
+        [("deployment_timeline", scaling_sentence)]),
 ]
 
 

@@ -295,6 +295,19 @@ def test_deployment_timeline_marks_the_stall_and_the_zero_healthy_window(stalls)
     assert "no healthy task during the deployment" in labels
 
 
+def test_deployment_timeline_marks_instance_events(tmp_path):
+    res = run(SCENARIOS / "scale-out.yaml", "cluster.instance_groups[0].scaling.launch_delay=40s")
+    v = res.variants[0]
+    launched = len(v["placement"]["instances"]) - 2  # the group starts with 2
+    assert launched > 0
+    fig = plots.deployment_timeline(res)
+    ax, = fig.axes
+    marks = [ln for ln in ax.lines if ln.get_linestyle() == "-."]
+    assert sorted(ln.get_xdata()[0] for ln in marks) == [0.0, 40.0]  # launch, arrival
+    labels = {t.get_text() for t in ax.texts}
+    assert labels == {f"launch {launched}", f"registered {launched}"}
+
+
 # ---- not applicable: None -------------------------------------------------------------------
 
 def test_figures_that_do_not_apply_return_none(modes, density):

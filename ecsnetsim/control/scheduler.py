@@ -664,7 +664,10 @@ class Cluster:
     def _arrive(self, g: InstanceGroup, n: int, svc: ServiceState, expected: int):
         yield self.env.timeout(g.scaling.launch_delay)
         for _ in range(n):
-            self._launch_instance(g)
+            inst = self._launch_instance(g)
+            self.events.append(Event(self.env.now, "", f"container instance {inst.id} "
+                                                       f"registered in {g.name} by managed "
+                                                       "scaling"))
         self._launching[g.name] -= n
         svc.awaiting_capacity = max(0, svc.awaiting_capacity - expected)
         self.wake_all()
