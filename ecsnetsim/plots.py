@@ -138,12 +138,14 @@ _PENDING_COLOR = "#e6e6e6"
 
 #: Timeline series: colour, line style, line width (wide under narrow, so that series with
 #: the same value stay visible), label.
-_SERIES = {
-    "running_old": ("#9fbad6", "-", 4.5, "running, older revision"),
-    "running_new": ("#f28e2b", "-", 2.6, "running, current revision"),
-    "healthy": ("#222222", "--", 1.3, "healthy"),
-    "pending": ("#e15759", ":", 1.8, "pending"),
+_AREAS = {  # stacked from the bottom: every task is in exactly one of these
+    "running_old": {"facecolor": "#9fbad6", "label": "running, older revision"},
+    "running_new": {"facecolor": "#f28e2b", "label": "running, current revision"},
+    "draining": {"facecolor": "#b07aa1", "label": "draining (deregistration delay)"},
+    "pending": {"facecolor": "white", "hatch": "xx", "edgecolor": "#9a9a9a",
+                "label": "wanted, not running yet (pending)"},
 }
+_HEALTHY = {"color": "#222222", "linestyle": "--", "linewidth": 1.4}
 
 #: Latency percentiles: bar colour mixed towards white by this much.
 _PERCENTILES = (("p50", 0.0), ("p90", 0.4), ("p99", 0.7))
@@ -992,7 +994,9 @@ def _zero_healthy(rows: list[dict], t0: float, t1: float) -> list[tuple[float, f
 
 @_styled
 def deployment_timeline(doc: dict) -> Figure | None:
-    """Old, new, healthy and pending tasks over simulated time, per variant and service.
+    """Tasks over simulated time, per variant and service: stacked areas of running
+    tasks of the older and the current revision, draining tasks and pending ones, with the
+    healthy count as a line.
 
     Drawn when a variant has a ``timeline`` with more than start-up in it (a deployment,
     scaling, health checks, instance loss); deployments are shaded from start to finish
@@ -1008,14 +1012,20 @@ def deployment_timeline(doc: dict) -> Figure | None:
     fig, axes = _figure(9.5, 1.2 + 2.0 * len(panels), nrows=len(panels), sharex=True,
                         sharey=True)
     drawn: set[str] = set()
+    peak = 0.0
     for ax, (v, svc) in zip(axes, panels, strict=True):
         rows = [r for r in v["timeline"] if r["service"] == svc]
         v_end = float(v.get("end") or rows[-1]["t"])
         ts = [r["t"] / scale for r in rows] + [v_end / scale]
-        for key, (color, style, width, _) in _SERIES.items():
+        base = [0.0] * len(ts)
+        for key, style in _AREAS.items():
             ys = [r.get(key, 0) for r in rows]
-            ax.step(ts, ys + ys[-1:], where="post", color=color, linestyle=style,
-                    linewidth=width)
+            top = [b + y for b, y in zip(base, ys + ys[-1:], strict=True)]
+            area = {k: v for k, v in style.items() if k != "label"}
+            ax.fill_between(ts, base, top, step="post", linewidth=0, zorder=1, **area)
+            base = top
+        healthy = [r.get("healthy", 0) for r in rows]
+        ax.step(ts, healthy + healthy[-1:], where="post", zorder=3, **_HEALTHY)
         status = []
         for d in v.get("deployments") or []:
             if d.get("service") != svc:
@@ -1023,11 +1033,11 @@ def deployment_timeline(doc: dict) -> Figure | None:
             t0 = d["started_at"]
             t1 = d["finished_at"] if d.get("finished_at") is not None else v_end
             stalled = d.get("status") == "STALLED"
-            ax.axvspan(t0 / scale, t1 / scale, linewidth=0,
+            ax.axvspan(t0 / scale, t1 / scale, linewidth=0, zorder=0,
                        **(_STALL_SPAN if stalled else _DEPLOY_SPAN))
             drawn.add("stalled" if stalled else "deploying")
             for z0, z1 in _zero_healthy(rows, t0, t1):
-                ax.axvspan(z0 / scale, z1 / scale, linewidth=0, **_ZERO_SPAN)
+                ax.axvspan(z0 / scale, z1 / scale, linewidth=0, zorder=0, **_ZERO_SPAN)
                 drawn.add("zero")
             reasons = ", ".join(d.get("failures") or {})
             status.append(f"rev {d.get('revision', '?')} {d.get('status', '')}".rstrip()
@@ -1046,12 +1056,13 @@ def deployment_timeline(doc: dict) -> Figure | None:
         ax.set_ylabel("tasks")
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.grid(True, axis="both")
-        ax.margins(y=0.15)
+        peak = max(peak, max(base))
+    axes[0].set_ylim(0, peak * 1.15 + 0.5)  # shared: the same task scale in every panel
     axes[-1].set_xlabel(f"simulated time ({unit})")
     axes[-1].set_xlim(0, end / scale)
     _title(fig, "Tasks over time")
-    handles = [Line2D([], [], color=c, linestyle=s, linewidth=w, label=lab)
-               for c, s, w, lab in _SERIES.values()]
+    handles = [Patch(**style) for style in _AREAS.values()]
+    handles.append(Line2D([], [], label="healthy (passing the health check)", **_HEALTHY))
     spans = {"deploying": (_DEPLOY_SPAN, "deployment in progress"),
              "stalled": (_STALL_SPAN, "deployment stalled (no progress)"),
              "zero": (_ZERO_SPAN, "no healthy task during the deployment")}

@@ -32,7 +32,7 @@ FLOW_COLUMNS = [
 #: Formats ``save(plots=True)`` writes each figure in.
 FIGURE_FORMATS = ("png", "svg")
 TIMELINE_COLUMNS = ["variant", "t", "service", "running_old", "running_new", "pending",
-                    "healthy"]
+                    "healthy", "draining"]
 DEVICE_COLUMNS = ["variant", "id", "kind", "host", "packets", "utilization", "mean_wait_us",
                   "drops"]
 

@@ -197,13 +197,15 @@ def timeline_sentence(res: Results, sc) -> str:
     for v in res.variants:
         for d in v["deployments"]:
             text = f"{v['name']} {d['status']}"
+            if d["status"] in ("STALLED", "FAILED", "ROLLED_BACK") and d["failures"]:
+                text += " on " + _join(list(d["failures"]))
             if d["status"] == "COMPLETED":
                 text += f" in {d['waves']} wave{'' if d['waves'] == 1 else 's'}"
             if d["zero_healthy_seconds"]:
                 text += f" with {d['zero_healthy_seconds']:.0f} s of zero healthy tasks"
             parts.append(text)
-    return ("Old, new, healthy and pending tasks through a rolling update (shaded): "
-            + _join(parts) + ".")
+    return ("Running (older and current revision), draining and pending tasks stacked, the "
+            "healthy count dashed, through a rolling update (shaded): " + _join(parts) + ".")
 
 
 # ---- the gallery ---------------------------------------------------------------------------
@@ -249,6 +251,10 @@ RUNS = [
     Run("deploy-static-port", "deploy-static-port.yaml",
         "A bridge service on static port 80 with default deployment settings: does a rollout "
         "finish?",
+        [("deployment_timeline", timeline_sentence)]),
+    Run("deploy-slow-start", "deploy-slow-start.yaml",
+        "A new revision needs 120 s before it answers health checks: which grace period lets "
+        "the rollout finish?",
         [("deployment_timeline", timeline_sentence)]),
     Run("scale-out", "scale-out.yaml",
         "Eight awsvpc tasks on c5.large instances that hold two each: when do they all run?",

@@ -193,11 +193,107 @@ def test_circuit_breaker_rolls_back():
     assert deps[0]["failures"]["InsufficientFreeAddressesInSubnet"] >= 3
 
 
+# ---- slow start: health checks, grace period, circuit breaker ------------------------------
+
+def health_timing(hc, startup):
+    """From the ALB's rules: the first passing check, when the target turns unhealthy (if it
+    does) and when it turns healthy, in seconds after the task starts RUNNING."""
+    first_pass = max(1, math.ceil(startup / hc.interval))
+    healthy = (first_pass + hc.healthy_threshold - 1) * hc.interval
+    unhealthy = hc.unhealthy_threshold * hc.interval \
+        if first_pass - 1 >= hc.unhealthy_threshold else None
+    return unhealthy, healthy
+
+
+@pytest.fixture(scope="module")
+def slow_start():
+    sc = load("deploy-slow-start")
+    return {v.name: v.scenario for v in ecsnetsim.scenario.variants_of(sc)}, \
+        ecsnetsim.simulate(sc)
+
+
+def _new_revision(sc):
+    """The service as the deploy event sets it (startup_time changes)."""
+    (ev,) = sc.events
+    return type(sc.services[0]).model_validate({**sc.services[0].model_dump(by_alias=True),
+                                                 **ev.set})
+
+
+def test_grace_period_long_enough_completes_in_one_wave(slow_start):
+    scs, res = slow_start
+    sc = scs["grace-300s"]
+    svc = _new_revision(sc)
+    hc = svc.health_check
+    unhealthy, healthy = health_timing(hc, svc.startup_time)
+    assert unhealthy is not None and unhealthy < hc.grace_period  # unhealthy, but ignored
+    assert healthy <= hc.grace_period
+    dep = deployment(res, "grace-300s")
+    start = sc.cluster.instance_groups[0].agent.container_start_delay
+    assert dep["status"] == "COMPLETED" and dep["waves"] == 1 and not dep["failures"]
+    assert dep["finished_at"] == pytest.approx(
+        dep["started_at"] + start + healthy + svc.deregistration_delay)
+    assert dep["min_healthy_observed"] == svc.desired_count
+
+
+@pytest.mark.parametrize("variant", ["no-grace", "grace-150s"])
+def test_grace_period_too_short_stalls_on_failed_health_checks(slow_start, variant):
+    scs, res = slow_start
+    sc = scs[variant]
+    svc = _new_revision(sc)
+    hc = svc.health_check
+    unhealthy, healthy = health_timing(hc, svc.startup_time)
+    stop_after = max(unhealthy, hc.grace_period)
+    assert stop_after < healthy
+    dep = deployment(res, variant)
+    assert dep["status"] == "STALLED" and dep["finished_at"] is None
+    assert dep["failures"]["ELB:UNHEALTHY"] >= svc.desired_count
+    assert dep["min_healthy_observed"] == svc.desired_count  # the old tasks keep serving
+    v = res.variant(variant)
+    start = sc.cluster.instance_groups[0].agent.container_start_delay
+    first = min(e["t"] for e in v["placement"]["events"] if "is unhealthy in" in e["message"])
+    assert first == pytest.approx(dep["started_at"] + start + stop_after)
+    assert v["flows"][0]["unreachable"] == 0  # traffic never went to an unhealthy target
+
+
+def test_longer_grace_period_means_fewer_failed_tasks(slow_start):
+    _, res = slow_start
+    failed = [deployment(res, n)["failures"]["ELB:UNHEALTHY"] for n in ("no-grace", "grace-150s")]
+    assert failed[0] > failed[1]
+
+
+def test_circuit_breaker_rolls_back_after_failed_health_checks(slow_start):
+    scs, res = slow_start
+    sc = scs["circuit-breaker"]
+    svc = _new_revision(sc)
+    unhealthy, _ = health_timing(svc.health_check, svc.startup_time)
+    start = sc.cluster.instance_groups[0].agent.container_start_delay
+    failed, rollback = res.variant("circuit-breaker")["deployments"]
+    threshold = min(max(math.ceil(svc.desired_count / 2), 3), 200)  # ECS's formula
+    assert failed["status"] == "ROLLED_BACK"
+    assert failed["failures"] == {"ELB:UNHEALTHY": threshold}
+    assert failed["finished_at"] == pytest.approx(failed["started_at"] + start + unhealthy)
+    assert rollback["status"] == "COMPLETED"
+
+
+def test_startup_within_the_unhealthy_threshold_only_delays_health():
+    """An app that answers before the second check never turns unhealthy: no grace needed."""
+    sc = ecsnetsim.load_scenario(SCENARIOS / "deploy-slow-start.yaml", overrides=[
+        "compare={}", "events[0].set.startup_time=45s"])
+    svc = _new_revision(sc)
+    unhealthy, healthy = health_timing(svc.health_check, svc.startup_time)
+    assert unhealthy is None
+    dep = deployment(ecsnetsim.simulate(sc))
+    start = sc.cluster.instance_groups[0].agent.container_start_delay
+    assert dep["status"] == "COMPLETED" and not dep["failures"]
+    assert dep["finished_at"] == pytest.approx(
+        dep["started_at"] + start + healthy + svc.deregistration_delay)
+
+
 def test_timeline_file_is_written(tmp_path):
     res = ecsnetsim.simulate(load("deploy-daemon"))
     res.save(tmp_path)
     lines = (tmp_path / "timeline.csv").read_text().splitlines()
-    assert lines[0] == "variant,t,service,running_old,running_new,pending,healthy"
+    assert lines[0] == "variant,t,service,running_old,running_new,pending,healthy,draining"
     assert len(lines) - 1 == len(res.variants[0]["timeline"])
 
 

@@ -2,8 +2,10 @@
 
 Tasks go PROVISIONING (awsvpc: waiting for the ENI or branch to attach) -> PENDING
 (containers starting) -> RUNNING, and count as healthy once the load balancer's health
-check has passed (``healthy_threshold`` checks ``interval`` apart) or, for a service
-behind no load balancer, once RUNNING. A task that no instance can take waits, unplaced,
+check has passed (see :func:`target_health`: ``healthy_threshold`` checks ``interval``
+apart, after the application's ``startup_time``) or, for a service behind no load
+balancer, once RUNNING. A target that turns unhealthy first has its task stopped once the
+grace period is over. A task that no instance can take waits, unplaced,
 with ECS's reason and a per-instance answer to "why not here?".
 
 Each service is reconciled whenever something it depends on changes (a task starts,
@@ -33,6 +35,7 @@ from ..scenario.schema import (
     LINUX_RESERVED_PORTS,
     WINDOWS_DYNAMIC_PORT_RANGE,
     WINDOWS_RESERVED_PORTS,
+    HealthCheck,
     InstanceGroup,
     Scenario,
     Service,
@@ -61,6 +64,30 @@ _CONFIG_BLOCKED = ("was unable to stop or start tasks during a deployment becaus
                    "maximumPercent value and try again.")
 
 
+#: Failure key of a task stopped for failing its load balancer health checks.
+UNHEALTHY = "ELB:UNHEALTHY"
+
+
+def target_health(hc: HealthCheck, startup_time: float) -> tuple[float, float | None]:
+    """When a new target turns healthy, or when ECS stops its task, in seconds after the
+    task started RUNNING: ``(healthy_after, None)`` or ``(nan, stopped_after)``.
+
+    The load balancer checks every ``interval``; check ``k`` (at ``k * interval``) fails
+    while the application is still starting (``k * interval < startup_time``). The target
+    is healthy after ``healthy_threshold`` passes in a row and unhealthy after
+    ``unhealthy_threshold`` failures in a row. ECS ignores an unhealthy target for
+    ``grace_period`` after the task starts, then stops the task; a target that turns
+    healthy first keeps its task.
+    """
+    first_pass = max(1, math.ceil(startup_time / hc.interval - 1e-9))
+    healthy_after = (first_pass + hc.healthy_threshold - 1) * hc.interval
+    if first_pass - 1 >= hc.unhealthy_threshold:  # enough failures in a row
+        stop_at = max(hc.unhealthy_threshold * hc.interval, hc.grace_period)
+        if stop_at < healthy_after:
+            return math.nan, stop_at
+    return healthy_after, None
+
+
 @dataclass
 class Event:
     t: float
@@ -82,6 +109,9 @@ class Deployment:
     zero_healthy_seconds: float = 0.0
     failures: Counter = field(default_factory=Counter)
     failed_tasks: int = 0
+    replacements_due: int = 0  # failed new tasks not yet replaced (replacing is no new wave)
+    last_failed_at: float | None = None
+    last_healthy_at: float | None = None  # a task of this revision last turned healthy
     blocked: bool = False
     _zero_since: float | None = None
 
@@ -341,7 +371,9 @@ class Cluster:
                     dep.blocked = True
         started, delay = self._start_tasks(svc, max(0, room))
         if dep is not None:
-            if started:
+            replaced = min(started, dep.replacements_due)
+            dep.replacements_due -= replaced
+            if started > replaced:
                 dep.waves += 1
                 dep.blocked = False
             self._check_deployment(svc)
@@ -470,15 +502,19 @@ class Cluster:
         self.env.process(self._activate(svc, task, inst, mode))
         return True
 
-    def _fail(self, svc: ServiceState, task: Task, reason: str) -> None:
-        """A placed task that could not start: it stops, and the service retries later."""
-        self._stop(svc, task, reason, drain=False)
-        key = reason.split(":")[0]
+    def _fail(self, svc: ServiceState, task: Task, reason: str, key: str | None = None,
+              drain: bool = False) -> None:
+        """A placed task that could not start (or failed its health checks): it stops, it
+        counts against the deployment's circuit breaker, and the service retries later."""
+        self._stop(svc, task, reason, drain=drain)
+        key = key or reason.split(":")[0]
         svc.launch_failures[key] += 1
         if svc.deployment is not None:
             dep = svc.deployment
             dep.failures[key] += 1
             dep.failed_tasks += 1
+            dep.replacements_due += 1
+            dep.last_failed_at = self.env.now
             self._circuit_breaker(svc)
         svc.last_launch_failure = key
         if svc.retry_at <= self.env.now:  # the first failure of a batch sets the back-off
@@ -519,15 +555,24 @@ class Cluster:
         task.running_at = self.env.now
         svc.retry_delay = RETRY_FIRST
         if svc.load_balanced:
-            hc = svc.spec.health_check
-            interval = hc.interval if hc else 30.0
-            threshold = hc.healthy_threshold if hc else 5
+            healthy_after, stopped_after = target_health(
+                svc.spec.health_check or HealthCheck(), svc.spec.startup_time)
             self._refresh(svc)
-            yield self.env.timeout(interval * threshold)
+            if stopped_after is not None:
+                yield self.env.timeout(stopped_after)
+                if task.state != "STOPPED" and not task.draining:
+                    self._event(svc, f"(task {task.id}) is unhealthy in (target-group "
+                                     f"{svc.name}) due to (reason Health checks failed).")
+                    self._fail(svc, task, "Task failed ELB health checks in (target-group "
+                                          f"{svc.name})", key=UNHEALTHY, drain=True)
+                return
+            yield self.env.timeout(healthy_after)
             if task.state == "STOPPED" or task.draining:
                 return
         task.healthy = True
         task.healthy_at = self.env.now
+        if svc.deployment is not None and task.revision == svc.deployment.revision:
+            svc.deployment.last_healthy_at = self.env.now
         self._refresh(svc)
         self._check_steady(svc)
         self.wake_all()
@@ -569,9 +614,10 @@ class Cluster:
         """Record the service's counts on the timeline when they change."""
         now = self.env.now
         running = [t for t in svc.tasks if t.state == "RUNNING"]
+        draining = sum(1 for t in running if t.draining)
         new = sum(1 for t in running if t.revision == svc.revision and not t.draining)
         healthy = len(svc.healthy)
-        row = (len(running) - new, new, max(0, svc.desired - new), healthy)
+        row = (len(running) - new - draining, new, max(0, svc.desired - new), healthy, draining)
         if svc.deployment is not None:
             svc.deployment.observe(now, healthy)
         if self._last_row.get(svc.name) != row:
@@ -581,7 +627,8 @@ class Cluster:
                 self.timeline.pop()
             self.timeline.append({"t": round(now, 6), "service": svc.name,
                                   "running_old": row[0], "running_new": row[1],
-                                  "pending": row[2], "healthy": row[3]})
+                                  "pending": row[2], "healthy": row[3],
+                                  "draining": row[4]})
 
     def _check_steady(self, svc: ServiceState) -> None:
         if len(svc.healthy) >= svc.desired and svc.steady_at is None and svc.desired > 0:
@@ -602,7 +649,8 @@ class Cluster:
         self.steady.succeed(self.env.now)
 
     def finish(self) -> None:
-        """At the end of the run: a deployment still waiting on a blocker is STALLED."""
+        """At the end of the run: a deployment still waiting on a blocker, or whose new
+        tasks keep failing with none turning healthy since, is STALLED."""
         for svc in self.services:
             dep = svc.deployment
             if dep is not None:
@@ -610,7 +658,9 @@ class Cluster:
                 moving = sum(self._launching.values()) or any(
                     t.draining or t.state in ("PROVISIONING", "PENDING") or not t.healthy
                     for t in svc.live) or self.env.now < svc.retry_at
-                status = "IN_PROGRESS" if moving else "STALLED"
+                looping = dep.last_failed_at is not None and (
+                    dep.last_healthy_at is None or dep.last_failed_at > dep.last_healthy_at)
+                status = "IN_PROGRESS" if moving and not looping else "STALLED"
                 dep.close(self.env.now, status)
                 if status == "STALLED":
                     reasons = ", ".join(dep.failures) or "no progress"

@@ -207,9 +207,13 @@ class DeploymentConfiguration(Model):
 class HealthCheck(Model):
     """Load-balancer target health check; defaults are the ALB's."""
 
-    grace_period: Duration = Field(0.0, description="healthCheckGracePeriodSeconds.")
+    grace_period: Duration = Field(
+        0.0, description="healthCheckGracePeriodSeconds: how long after a task starts ECS "
+                         "ignores an unhealthy target (ECS default 0).")
     interval: Duration = Field(30.0, description="HealthCheckIntervalSeconds (ALB default 30).")
     healthy_threshold: int = Field(5, ge=2, le=10, description="HealthyThresholdCount (5).")
+    unhealthy_threshold: int = Field(2, ge=2, le=10,
+                                     description="UnhealthyThresholdCount (ALB default 2).")
 
 
 class Service(Model):
@@ -235,6 +239,11 @@ class Service(Model):
                           "reaches the service through an ALB or NLB.")
     deregistration_delay: Duration = Field(
         300.0, description="Target group deregistration delay (ELB default 300 s).")
+    startup_time: Duration = Field(
+        0.0, description="How long the application takes, once its containers run, before "
+                         "it answers health checks (a property of the application, not an "
+                         "ECS setting). Behind a load balancer, a task whose target turns "
+                         "unhealthy after the grace period is stopped and replaced.")
 
 
 class Flow(Model):
