@@ -9,6 +9,7 @@ failed run leaves no half-written file.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
@@ -37,8 +38,37 @@ DEVICE_COLUMNS = ["variant", "id", "kind", "host", "packets", "utilization", "me
                   "drops"]
 
 
-class _Table(list):
-    """A list of row dicts that can become a DataFrame."""
+class Table(list):
+    """A list of row dicts (the rows of a CSV file) that prints as an aligned text table,
+    shows as an HTML table in Jupyter and becomes a DataFrame, all without needing pandas
+    except for the last."""
+
+    #: Rows a notebook shows before it says how many more there are.
+    SHOWN = 50
+
+    def to_text(self, columns: list[str] | None = None) -> str:
+        """The rows as an aligned text table of ``columns`` (default: every column)."""
+        columns = columns or list(dict.fromkeys(k for row in self for k in row))
+        cells = [[_text(row.get(c)) for c in columns] for row in self]
+        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+        return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+                         for r in [columns, *cells])
+
+    def show(self, columns: list[str] | None = None) -> None:
+        """Print :meth:`to_text`."""
+        print(self.to_text(columns))
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return "<p><i>no rows</i></p>"
+        columns = list(dict.fromkeys(k for row in self for k in row))
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_cell(row.get(c)))}</td>" for c in columns)
+            + "</tr>" for row in self[:self.SHOWN])
+        more = (f"<p>... {len(self) - self.SHOWN} more rows of {len(self)}</p>"
+                if len(self) > self.SHOWN else "")
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
 
     def to_dataframe(self):
         try:
@@ -59,19 +89,31 @@ class Results:
     def variants(self) -> list[dict]:
         return self.document["variants"]
 
-    def variant(self, name: str) -> dict:
-        for v in self.variants:
-            if v["name"] == name:
-                return v
-        raise KeyError(f"no variant {name!r}; have {[v['name'] for v in self.variants]}")
+    def variant(self, name: str | None = None, *, group: str | None = None,
+                value: Any = None) -> dict:
+        """One variant: by ``name``, or by its compare ``group`` and sweep ``value`` (the
+        value as written, ``"20000/s"``, or as a number, ``20000``)."""
+        def matches(v: dict) -> bool:
+            if name is not None:
+                return v["name"] == name
+            sweep = v.get("sweep") or {}
+            return (group is None or v.get("group") == group) and (
+                value is None or value in (sweep.get("value"), sweep.get("number")))
+
+        found = [v for v in self.variants if matches(v)]
+        if len(found) == 1:
+            return found[0]
+        wanted = repr(name) if name is not None else f"group={group!r}, value={value!r}"
+        have = [v["name"] for v in self.variants]
+        raise KeyError(f"{'no' if not found else 'more than one'} variant {wanted}; have {have}")
 
     @property
     def comparison(self) -> dict:
         return self.document.get("comparison", {})
 
     @property
-    def placement(self) -> _Table:
-        rows = _Table()
+    def placement(self) -> Table:
+        rows = Table()
         for v in self.variants:
             for inst in v["placement"]["instances"]:
                 rows.append({
@@ -89,13 +131,13 @@ class Results:
         return rows
 
     @property
-    def services(self) -> _Table:
-        return _Table({"variant": v["name"], **s} for v in self.variants
+    def services(self) -> Table:
+        return Table({"variant": v["name"], **s} for v in self.variants
                       for s in v["placement"]["services"])
 
     @property
-    def flows(self) -> _Table:
-        rows = _Table()
+    def flows(self) -> Table:
+        rows = Table()
         for v in self.variants:
             for f in v["flows"]:
                 rows.append({
@@ -110,17 +152,17 @@ class Results:
         return rows
 
     @property
-    def devices(self) -> _Table:
-        return _Table({"variant": v["name"], **d} for v in self.variants for d in v["devices"])
+    def devices(self) -> Table:
+        return Table({"variant": v["name"], **d} for v in self.variants for d in v["devices"])
 
     @property
-    def deployments(self) -> _Table:
-        return _Table({"variant": v["name"], **d} for v in self.variants
+    def deployments(self) -> Table:
+        return Table({"variant": v["name"], **d} for v in self.variants
                       for d in v.get("deployments", []))
 
     @property
-    def timeline(self) -> _Table:
-        return _Table({"variant": v["name"], **r} for v in self.variants
+    def timeline(self) -> Table:
+        return Table({"variant": v["name"], **r} for v in self.variants
                       for r in v.get("timeline", []))
 
     def to_json(self) -> str:
@@ -170,6 +212,23 @@ class Results:
     @classmethod
     def load(cls, outdir: str | Path) -> Results:
         return cls(json.loads((Path(outdir) / "results.json").read_text(encoding="utf-8")))
+
+
+def _text(value: Any) -> str:
+    """A cell of a text table: short floats, ``RESOURCE:ENI×8`` counts, ``-`` for none."""
+    if isinstance(value, float):
+        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}×{v}" for k, v in value.items()) or "-"
+    return "-" if value is None else str(value)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
 
 
 def _csv(rows: list[dict], columns: list[str]) -> str:

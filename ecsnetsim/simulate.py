@@ -40,6 +40,7 @@ def _placement_block(cluster: Cluster) -> dict:
             "desired": svc.desired,
             "running": len(running),
             "pending": max(0, svc.desired - len(running)),
+            "unplaced": len(svc.unplaced),
             "failures": dict(sorted(failures.items())),
             "launch_failures": dict(sorted(svc.launch_failures.items())),
             "steady_at": svc.steady_at,

@@ -106,6 +106,13 @@ def test_subnet_runs_out_of_ips_at_usable_minus_instance_ips():
     assert row["launch_failures"]["InsufficientFreeAddressesInSubnet"] >= 7
     subnet = res.variants[0]["placement"]["subnets"][0]
     assert subnet["ips_free"] == 0 and subnet["ips_used"] == usable
+    # the tasks waiting to retry say where their last attempt failed, and why
+    assert row["unplaced"] == row["desired"] - row["running"]
+    instances = {i["id"] for i in res.variants[0]["placement"]["instances"]}
+    for task in res.variants[0]["placement"]["unplaced"]:
+        (where, why), = task["why_not"].items()
+        assert where in instances
+        assert why.startswith("InsufficientFreeAddressesInSubnet") and subnet["name"] in why
 
 
 def test_binpack_fills_instances_spread_balances_them():

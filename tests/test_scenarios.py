@@ -26,8 +26,17 @@ def test_every_scenario_is_checked_by_a_test():
 
 @pytest.mark.parametrize("path", ALL, ids=[p.stem for p in ALL])
 def test_every_scenario_has_a_question_and_an_expectation(path):
-    head = path.read_text().split("\nversion:")[0]
-    assert "# Question:" in head and "# Expected:" in head
+    head = ecsnetsim.question(path)
+    assert head.startswith("Question:") and "\nExpected:" in head
+    assert "#" not in head and head == head.strip()
+
+
+def test_question_of_a_file_without_a_header_is_empty(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("version: 1\n# not a header\n")
+    assert ecsnetsim.question(f) == ""
+    with pytest.raises(ecsnetsim.InputError, match="cannot read"):
+        ecsnetsim.question(tmp_path / "missing.yaml")
 
 
 def test_readme_demo_runs_from_the_cli(tmp_path, capsys):

@@ -165,6 +165,7 @@ class ServiceState:
     blocked: bool = False
     awaiting_capacity: int = 0  # waiting tasks that instances being launched will take
     last_launch_failure: str | None = None
+    last_launch_where: dict = field(default_factory=dict)  # instance -> why a task failed
     throttled: bool = False  # more tasks wanted than the launch rate allows right now
     dirty: bool = False  # something changed while the service was being reconciled
 
@@ -394,7 +395,8 @@ class Cluster:
             svc.waiting.append(self._new_task(svc))
         if count and now < svc.retry_at:
             for t in svc.waiting:  # waiting out the back-off after tasks failed to start
-                t.last_failure, t.why_not, t.closest = svc.last_launch_failure, {}, None
+                t.last_failure, t.closest = svc.last_launch_failure, None
+                t.why_not = dict(svc.last_launch_where)
             return 0, svc.retry_at - now
         svc.launches = [t for t in svc.launches if t > now - LAUNCH_WINDOW]
         budget = LAUNCH_BATCH - len(svc.launches)
@@ -506,6 +508,8 @@ class Cluster:
               drain: bool = False) -> None:
         """A placed task that could not start (or failed its health checks): it stops, it
         counts against the deployment's circuit breaker, and the service retries later."""
+        if task.instance is not None:  # the tasks waiting to retry say where and why
+            svc.last_launch_where = {task.instance.id: reason}
         self._stop(svc, task, reason, drain=drain)
         key = key or reason.split(":")[0]
         svc.launch_failures[key] += 1

@@ -381,6 +381,21 @@ def _variant_raws(raw: dict, source: Source) -> list[tuple[str, dict, dict, tupl
     return out
 
 
+def question(path: str | Path) -> str:
+    """The comment block a scenario file starts with (by convention: the question it answers
+    and the result to expect), without the ``#`` marks; empty when there is none."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line[1:].strip())
+    return "\n".join(lines)
+
+
 def load_scenario(
     source: str | Path | dict | Scenario, overrides: list[str] | None = None
 ) -> Scenario:
