@@ -42,11 +42,7 @@ def _cmd_run(args) -> int:
         raise InputError("exists and is not a directory; expected an output directory",
                          file=str(outdir))
     results = simulate(scenario, seed=args.seed, progress=not args.quiet)
-    try:
-        written = results.save(outdir, plots=not args.no_plots)
-    except OSError as exc:
-        raise InputError(f"cannot write results: {exc.strerror or exc}",
-                         file=str(outdir)) from None
+    written = results.save(outdir, plots=not args.no_plots)
     if not args.quiet:
         print(summary(results))
         data = [p.name for p in written if p.suffix not in (".png", ".svg")]
@@ -94,14 +90,13 @@ def _cmd_instance_types(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from . import plots
     from .results import Results
 
     results_dir = Path(args.results_dir)
     if not (results_dir / "results.json").is_file():
         raise InputError("no results.json here; expected the OUTDIR of 'ecsnetsim run'",
                          file=str(results_dir))
-    written = plots.write_all(Results.load(results_dir), Path(args.output or results_dir))
+    written = Results.load(results_dir).save_figures(Path(args.output or results_dir))
     for p in written:
         print(p)
     return 0

@@ -15,10 +15,16 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import __version__
+from .errors import InputError
+
 SCHEMA_VERSION = 1
+#: Keys every variant of a results document has (the figures and tables read them).
+_VARIANT_KEYS = ("name", "placement", "flows", "devices")
 
 PLACEMENT_COLUMNS = [
     "variant", "instance", "group", "type", "az", "subnet", "trunked", "tasks",
@@ -170,14 +176,7 @@ class Results:
 
     def save(self, outdir: str | Path, plots: bool = False) -> list[Path]:
         """Write results.json, the CSV tables and, with ``plots``, every applicable figure
-        (PNG and SVG, see :mod:`ecsnetsim.plots`) into ``outdir``.
-
-        Everything is written into a staging directory first and moved into place only
-        once complete, so a failure leaves no half-written file. Figures of an earlier run
-        in ``outdir`` that these results no longer support are removed with ``plots``.
-        """
-        out = Path(outdir)
-        out.parent.mkdir(parents=True, exist_ok=True)
+        into ``outdir``; nothing is left half-written (see :func:`_write_staged`)."""
         files = {
             "results.json": self.to_json(),
             "placement.csv": _csv(self.placement, PLACEMENT_COLUMNS),
@@ -185,33 +184,84 @@ class Results:
             "devices.csv": _csv(self.devices, DEVICE_COLUMNS),
             "timeline.csv": _csv(self.timeline, TIMELINE_COLUMNS),
         }
-        tmp = Path(tempfile.mkdtemp(prefix=".ecsnetsim-", dir=out.parent))
-        try:
+
+        def write(tmp: Path) -> tuple[list[str], list[str]]:
             for name, text in files.items():
                 (tmp / name).write_text(text, encoding="utf-8")
-            names = list(files)
-            stale: list[str] = []
-            if plots:
-                from . import plots as figures  # matplotlib only when figures are wanted
+            drawn, stale = self._draw(tmp) if plots else ([], [])
+            return list(files) + drawn, stale
 
-                drawn = [p.name for p in figures.write_all(self, tmp, formats=FIGURE_FORMATS)]
-                names += drawn
-                stale = [f"{fig}.{fmt}" for fig in figures.FIGURES for fmt in FIGURE_FORMATS
-                         if f"{fig}.{fmt}" not in drawn]
-            out.mkdir(parents=True, exist_ok=True)
-            written = []
-            for name in names:
-                os.replace(tmp / name, out / name)
-                written.append(out / name)
-            for name in stale:
-                (out / name).unlink(missing_ok=True)
-            return written
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        return _write_staged(outdir, write)
+
+    def save_figures(self, outdir: str | Path) -> list[Path]:
+        """Write every figure these results support (PNG and SVG, see
+        :mod:`ecsnetsim.plots`) into ``outdir``, and remove figures of an earlier run there
+        that they no longer support."""
+        return _write_staged(outdir, self._draw)
+
+    def _draw(self, tmp: Path) -> tuple[list[str], list[str]]:
+        from . import plots  # matplotlib only when figures are wanted
+
+        drawn = [p.name for p in plots.write_all(self, tmp, formats=FIGURE_FORMATS)]
+        stale = [f"{fig}.{fmt}" for fig in plots.FIGURES for fmt in FIGURE_FORMATS
+                 if f"{fig}.{fmt}" not in drawn]
+        return drawn, stale
 
     @classmethod
     def load(cls, outdir: str | Path) -> Results:
-        return cls(json.loads((Path(outdir) / "results.json").read_text(encoding="utf-8")))
+        """Read ``outdir/results.json`` as ``run`` wrote it; anything else is an
+        :class:`InputError` naming the file (and the line of a JSON syntax error)."""
+        path = Path(outdir) / "results.json"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})",
+                             file=str(path), line=exc.lineno) from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("variants"), list):
+            raise InputError("expected the results.json of 'ecsnetsim run' (an object with "
+                             "schema_version and variants)", file=str(path))
+        if doc.get("schema_version") != SCHEMA_VERSION:
+            raise InputError(f"schema_version is {doc.get('schema_version')!r}; this "
+                             f"ecsnetsim {__version__} reads {SCHEMA_VERSION}",
+                             file=str(path), path="schema_version")
+        for i, v in enumerate(doc["variants"]):
+            missing = [k for k in _VARIANT_KEYS if not isinstance(v, dict) or k not in v]
+            if missing:
+                raise InputError(f"missing {', '.join(missing)}", file=str(path),
+                                 path=f"variants[{i}]")
+        return cls(doc)
+
+
+def _write_staged(outdir: str | Path,
+                  write: Callable[[Path], tuple[list[str], list[str]]]) -> list[Path]:
+    """Let ``write`` fill a staging directory beside ``outdir``, then move its files into
+    ``outdir`` and remove the ones it names stale: a failure on the way (a full disk, an
+    error while drawing) leaves ``outdir`` as it was. ``write`` returns (written, stale)."""
+    out = Path(outdir)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".ecsnetsim-", dir=out.parent))
+    except OSError as exc:
+        raise InputError(f"cannot write here: {exc.strerror or exc}", file=str(out)) from None
+    try:
+        names, stale = write(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in names:
+            os.replace(tmp / name, out / name)
+            written.append(out / name)
+        for name in stale:
+            (out / name).unlink(missing_ok=True)
+        return written
+    except OSError as exc:
+        raise InputError(f"cannot write results: {exc.strerror or exc}", file=str(out)) \
+            from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _text(value: Any) -> str:

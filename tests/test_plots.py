@@ -395,3 +395,19 @@ def test_rerun_removes_figures_the_new_results_do_not_support(tmp_path):
                  "--set", "traffic=[]", "-o", str(out), "--quiet"]) == 0
     assert not (out / "hops_by_mode.png").exists()
     assert (out / "placement_outcome.png").is_file()
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("{not json", "results.json:1: not valid JSON"),
+    ('{"a": 1}', "expected the results.json of 'ecsnetsim run'"),
+    ('{"schema_version": 1, "variants": [{"name": "x"}]}',
+     "variants[0]: missing placement, flows, devices"),
+    ('{"schema_version": 99, "variants": []}', "schema_version is 99"),
+])
+def test_plot_of_a_broken_results_file_is_a_clear_error(tmp_path, capsys, content, expected):
+    (tmp_path / "results.json").write_text(content)
+    assert main(["plot", str(tmp_path), "-o", str(tmp_path / "figs")]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+    assert not (tmp_path / "figs").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]  # nothing staged
