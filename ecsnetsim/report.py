@@ -62,7 +62,7 @@ def summary(results: Results) -> str:
             out.append(f"  deployment {d['service']}:{d['revision']} {d['status']}: started "
                        f"{d['started_at']:.0f}s, finished {end}, {d['waves']} wave(s), "
                        f"min healthy {d['min_healthy_observed']}, zero-healthy "
-                       f"{d['zero_healthy_seconds']:.0f}s, blocked by {reasons}")
+                       f"{d['zero_healthy_seconds']:.0f}s, failures {reasons}")
         last = [e for e in v["placement"]["events"] if "unable" in e["message"]]
         for e in last[-3:]:
             out.append(f"  event t={e['t']:.1f}s: {e['message']}")

@@ -109,7 +109,8 @@ class Deployment:
     zero_healthy_seconds: float = 0.0
     failures: Counter = field(default_factory=Counter)
     failed_tasks: int = 0
-    replacements_due: int = 0  # failed new tasks not yet replaced (replacing is no new wave)
+    old_stopped: bool = True  # an old task stopped since the last wave began: next start
+    # of new tasks is a new wave (replacing failed new tasks alone is not)
     last_failed_at: float | None = None
     last_healthy_at: float | None = None  # a task of this revision last turned healthy
     blocked: bool = False
@@ -372,10 +373,9 @@ class Cluster:
                     dep.blocked = True
         started, delay = self._start_tasks(svc, max(0, room))
         if dep is not None:
-            replaced = min(started, dep.replacements_due)
-            dep.replacements_due -= replaced
-            if started > replaced:
+            if started and dep.old_stopped:
                 dep.waves += 1
+                dep.old_stopped = False
                 dep.blocked = False
             self._check_deployment(svc)
         if changed:
@@ -517,7 +517,6 @@ class Cluster:
             dep = svc.deployment
             dep.failures[key] += 1
             dep.failed_tasks += 1
-            dep.replacements_due += 1
             dep.last_failed_at = self.env.now
             self._circuit_breaker(svc)
         svc.last_launch_failure = key
@@ -585,6 +584,8 @@ class Cluster:
         """Stop a task; behind a load balancer a running task drains first."""
         if task.state == "STOPPED" or task.draining:
             return
+        if svc.deployment is not None and task.revision != svc.revision:
+            svc.deployment.old_stopped = True
         if drain and svc.load_balanced and task.state == "RUNNING" and \
                 svc.spec.deregistration_delay > 0:
             task.draining = True
