@@ -116,6 +116,8 @@ def test_subnet_too_small_for_the_surge():
     assert dep["status"] == "COMPLETED"
     svc = res.variants[0]["placement"]["services"][0]
     assert svc["launch_failures"]["InsufficientFreeAddressesInSubnet"] >= short > 0
+    # the tasks short of an address start once old tasks have drained and freed theirs
+    assert dep["waves"] == 2
     events = [e["message"] for e in res.variants[0]["placement"]["events"]]
     assert any("InsufficientFreeAddressesInSubnet" in m for m in events)
 
@@ -246,6 +248,7 @@ def test_grace_period_too_short_stalls_on_failed_health_checks(slow_start, varia
     assert stop_after < healthy
     dep = deployment(res, variant)
     assert dep["status"] == "STALLED" and dep["finished_at"] is None
+    assert dep["waves"] == 1  # replacing failed new tasks is no new wave: no old task stopped
     assert dep["failures"]["ELB:UNHEALTHY"] >= svc.desired_count
     assert dep["min_healthy_observed"] == svc.desired_count  # the old tasks keep serving
     v = res.variant(variant)
