@@ -79,8 +79,17 @@ def _placement_block(cluster: Cluster) -> dict:
             "unplaced": unplaced, "events": events}
 
 
-def run_variant(variant: VariantSpec, seed: int) -> dict:
-    """Simulate one variant and return its block of ``results.json``."""
+#: Steps in which a run reports its progress through simulated time.
+PROGRESS_STEPS = 100
+
+
+def run_variant(variant: VariantSpec, seed: int,
+                tick: Callable[[float], None] | None = None) -> dict:
+    """Simulate one variant and return its block of ``results.json``.
+
+    ``tick``, when given, is called with the fraction of the traffic phase simulated so
+    far (0 < f <= 1) as the clock advances; running the clock in steps changes no result.
+    """
     sc = variant.scenario
     streams = np.random.SeedSequence(seed).spawn(8)
     env = simpy.Environment()
@@ -92,7 +101,11 @@ def run_variant(variant: VariantSpec, seed: int) -> dict:
     plane = DataPlane(sc, env, cluster, np.random.default_rng(streams[STREAM_TRAFFIC]),
                       start=steady_at)
     if sc.duration > 0:
-        env.run(until=steady_at + sc.duration)
+        steps = PROGRESS_STEPS if tick else 1
+        for k in range(1, steps + 1):
+            env.run(until=steady_at + (sc.duration if k == steps else sc.duration * k / steps))
+            if tick:
+                tick(k / steps)
     cluster.finish()
     return {
         "name": variant.name,
@@ -171,19 +184,27 @@ def _run_all(specs: list[VariantSpec], seed: int, workers: int | None, progress)
     """Run the variants, in parallel over the machine's cores when there are several."""
     n = len(specs)
     workers = min(n, workers or os.cpu_count() or 1)
-    bar = None
-    if progress is True and sys.stderr.isatty() and n > 1:
+    bar = tick = None
+    if progress is True and sys.stderr.isatty():
         from tqdm import tqdm  # noqa: PLC0415
 
-        bar = tqdm(total=n, unit="variant", file=sys.stderr, leave=False)
+        if n > 1:
+            bar = tqdm(total=n, unit="variant", file=sys.stderr, leave=False)
+        elif specs[0].scenario.duration > 0:  # one long run: show simulated time instead
+            bar = tqdm(total=PROGRESS_STEPS, file=sys.stderr, leave=False,
+                       desc=f"{specs[0].name}: simulated {specs[0].scenario.duration:g} s",
+                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+
+            def tick(_fraction: float) -> None:
+                bar.update()
     try:
         if workers <= 1:
             out = []
             for spec in specs:
-                out.append(run_variant(spec, seed))
+                out.append(run_variant(spec, seed, tick))
                 if callable(progress):
                     progress(spec.name)
-                if bar:
+                if bar and n > 1:
                     bar.update()
             return out
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
