@@ -145,6 +145,23 @@ def test_instance_drained_mid_deployment():
     assert res.variants[0]["placement"]["services"][0]["running"] == desired
 
 
+def test_draining_every_instance_leaves_no_container_instance():
+    sc = load("deploy-drain")
+    hosts = sc.cluster.instance_groups[0].count
+    res = ecsnetsim.simulate(load("deploy-drain", f"events[1].drain.count={hosts}"))
+    v = res.variants[0]
+    dep = deployment(res)
+    assert dep["status"] == "STALLED" and set(dep["failures"]) == {"NO_INSTANCES"}
+    assert all(i["status"] == "DRAINING" for i in v["placement"]["instances"])
+    # draining instances are no candidates: ECS finds no container instance at all
+    assert any("No Container Instances were found in your cluster" in e["message"]
+               for e in v["placement"]["events"])
+    for task in v["placement"]["unplaced"]:
+        assert task["closest"] is None
+        assert all(w.startswith("NOT_ACTIVE: instance is DRAINING")
+                   for w in task["why_not"].values())
+
+
 def test_managed_scale_out_counts_enis():
     sc = load("scale-out")
     res = ecsnetsim.simulate(sc)

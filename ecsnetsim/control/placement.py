@@ -26,6 +26,9 @@ DEFAULT_SERVICE_STRATEGY = (
     PlacementStrategy(type="spread", field="attribute:ecs.availability-zone"),
 )
 
+#: Why-not of an instance that is draining or gone: not a candidate at all.
+NOT_ACTIVE = "NOT_ACTIVE"
+
 #: Filter stages in ECS's order; a later stage means a closer match.
 _STAGE = {"AGENT": 0, "ATTRIBUTE": 1, "LOCATION": 2, "RESOURCE:CPU": 3, "RESOURCE:MEMORY": 4,
           "RESOURCE:PORTS": 5, "RESOURCE:ENI": 6, "RESOURCE:IP": 7, "CONSTRAINT": 8}
@@ -42,10 +45,14 @@ class Decision:
     def closest(self) -> tuple[str, Rejection] | None:
         """The rejected instance that got furthest through the filters (ECS names it).
 
-        Among equals, the first in cluster order.
+        Among equals, the first in cluster order. Instances that are not ACTIVE (draining,
+        terminated) are not candidates at all: with only those, there is none and ECS says
+        no container instances were found.
         """
         best = None
         for item in self.rejected.items():
+            if item[1].reason == NOT_ACTIVE:
+                continue
             if best is None or _STAGE.get(item[1].reason, 9) > _STAGE.get(best[1].reason, 9):
                 best = item
         return best
@@ -54,7 +61,8 @@ class Decision:
 def check_resources(inst: ContainerInstance, spec: TaskSpec, mode: NetworkMode) -> Rejection | None:
     """Stage 1: can this instance hold the task at all?"""
     if inst.status != "ACTIVE":
-        return Rejection("AGENT", f"instance is {inst.status}")
+        return Rejection(NOT_ACTIVE, f"instance is {inst.status}; ECS places tasks on ACTIVE "
+                                     "instances only")
     if inst.os not in mode.supported_os:
         return Rejection("ATTRIBUTE", f"ecs.os-type is {inst.os}; network mode {mode.name} "
                          f"needs {' or '.join(mode.supported_os)}")

@@ -297,7 +297,7 @@ class Cluster:
         return task
 
     def _failure_message(self, task: Task) -> str:
-        if not self.instances:
+        if not self.instances or task.last_failure == "NO_INSTANCES":  # none ACTIVE
             return ("was unable to place a task. Reason: No Container Instances were found in "
                     "your cluster.")
         if task.closest is None:

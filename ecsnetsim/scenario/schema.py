@@ -208,9 +208,11 @@ class HealthCheck(Model):
     """Load-balancer target health check; defaults are the ALB's."""
 
     grace_period: Duration = Field(
-        0.0, description="healthCheckGracePeriodSeconds: how long after a task starts ECS "
-                         "ignores an unhealthy target (ECS default 0).")
-    interval: Duration = Field(30.0, description="HealthCheckIntervalSeconds (ALB default 30).")
+        0.0, le=2147483647,
+        description="healthCheckGracePeriodSeconds: how long after a task starts ECS ignores "
+                    "an unhealthy target (ECS default 0).")
+    interval: Duration = Field(30.0, ge=5, le=300,
+                               description="HealthCheckIntervalSeconds, 5-300 (ALB default 30).")
     healthy_threshold: int = Field(5, ge=2, le=10, description="HealthyThresholdCount (5).")
     unhealthy_threshold: int = Field(2, ge=2, le=10,
                                      description="UnhealthyThresholdCount (ALB default 2).")
