@@ -45,8 +45,9 @@ def _cmd_run(args) -> int:
     written = results.save(outdir, plots=not args.no_plots)
     if not args.quiet:
         print(summary(results))
-        data = [p.name for p in written if p.suffix not in (".png", ".svg")]
-        figures = sorted({p.stem for p in written} - {Path(n).stem for n in data})
+        figure = {".png", ".svg"}
+        data = [p.name for p in written if p.suffix not in figure]
+        figures = sorted({p.stem for p in written if p.suffix in figure})
         print(f"\nwrote {', '.join(data)} to {outdir}")
         if figures:
             print(f"figures (png, svg): {', '.join(figures)}")

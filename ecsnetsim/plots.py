@@ -30,7 +30,6 @@ failure reason (:data:`REASON_COLORS`).
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -136,9 +135,9 @@ REASON_COLORS: dict[str, str] = {
 _SPARE_REASON_COLORS = ["#d37295", "#fabfd2", "#b6992d", "#79706e"]
 _PENDING_COLOR = "#e6e6e6"
 
-#: Timeline series: colour, line style, line width (wide under narrow, so that series with
-#: the same value stay visible), label.
-_AREAS = {  # stacked from the bottom: every task is in exactly one of these
+#: Timeline task states, stacked from the bottom (every task is in exactly one of them):
+#: the style of each area and its legend label.
+_AREAS = {
     "running_old": {"facecolor": "#9fbad6", "label": "running, older revision"},
     "running_new": {"facecolor": "#f28e2b", "label": "running, current revision"},
     "draining": {"facecolor": "#b07aa1", "label": "draining (deregistration delay)"},
@@ -316,9 +315,11 @@ def _mode_color(mode: str) -> str:
     return MODE_COLORS.get(mode, _OTHER_COLOR)
 
 
-def _mode_handles(modes) -> list:
-    return [Patch(facecolor=_mode_color(m), label=m) for m in MODE_COLORS if m in modes] + \
-        [Patch(facecolor=_OTHER_COLOR, label=m) for m in sorted(set(modes) - set(MODE_COLORS))]
+def _mode_handles(modes, label: str = "{}") -> list:
+    """Legend patches of the network modes in ``modes``, known ones first."""
+    return [Patch(facecolor=_mode_color(m), label=label.format(m))
+            for m in [*(m for m in MODE_COLORS if m in modes),
+                      *sorted(set(modes) - set(MODE_COLORS))]]
 
 
 def _flow_names(variants: list[dict]) -> list[str]:
@@ -844,10 +845,7 @@ def placement_outcome(doc: dict) -> Figure | None:
     ax.set_ylabel("tasks")
     ax.margins(y=0.12)
     _title(fig, "Placement outcome: running tasks, and the rest by the reason ECS gives")
-    handles = [Patch(facecolor=_mode_color(m), label=f"running ({m})")
-               for m in MODE_COLORS if m in modes]
-    handles += [Patch(facecolor=_OTHER_COLOR, label=f"running ({m})")
-                for m in sorted(set(modes) - set(MODE_COLORS))]
+    handles = _mode_handles(modes, "running ({})")
     handles += [Patch(facecolor=_reason_color(r, reasons), edgecolor="white", hatch="///",
                       label=f"not running: {r}") for r in reasons]
     if waiting:
@@ -955,25 +953,14 @@ _STALL_SPAN = {"facecolor": "#bab0ac", "alpha": 0.35, "hatch": "//", "edgecolor"
 _ZERO_SPAN = {"facecolor": "#e15759", "alpha": 0.30}
 
 
-#: Cluster events marked on the deployment timeline: message pattern -> short label.
-_CLUSTER_EVENTS = (
-    (re.compile(r"container instance \S+ is DRAINING"), "drain"),
-    (re.compile(r"container instance \S+ was terminated"), "terminate"),
-    (re.compile(r"managed scaling launches (\d+)"), "launch"),
-    (re.compile(r"container instance \S+ registered in .* managed scaling"), "registered"),
-)
-
-
 def _cluster_marks(v: dict) -> list[tuple[float, str]]:
-    """(time, label) of the instance events of a variant: drains, terminations, and
-    managed scaling's launches and arrivals; same-time events of a kind are counted."""
+    """(time, label) of the instance events of a variant (those with a ``kind``: drains,
+    terminations, managed scaling's launches and arrivals); same-time events of a kind
+    are added up."""
     counts: Counter = Counter()
     for e in v["placement"].get("events") or []:
-        for pattern, kind in _CLUSTER_EVENTS:
-            m = pattern.search(e["message"])
-            if m:
-                counts[(float(e["t"]), kind)] += int(m.group(1)) if m.groups() else 1
-                break
+        if e.get("kind"):
+            counts[(float(e["t"]), e["kind"])] += e.get("instances", 1)
     return [(t, f"{kind} {n}") for (t, kind), n in sorted(counts.items())]
 
 
@@ -1021,7 +1008,7 @@ def deployment_timeline(doc: dict) -> Figure | None:
         for key, style in _AREAS.items():
             ys = [r.get(key, 0) for r in rows]
             top = [b + y for b, y in zip(base, ys + ys[-1:], strict=True)]
-            area = {k: v for k, v in style.items() if k != "label"}
+            area = {k: x for k, x in style.items() if k != "label"}
             ax.fill_between(ts, base, top, step="post", linewidth=0, zorder=1, **area)
             base = top
         healthy = [r.get("healthy", 0) for r in rows]
@@ -1070,7 +1057,7 @@ def deployment_timeline(doc: dict) -> Figure | None:
                 if key in drawn]
     if "cluster" in drawn:
         handles.append(Line2D([], [], color="#555555", linestyle="-.", linewidth=0.9,
-                              label="instances drained, terminated,\nlaunched or registered"))
+                              label="instance events (drain, terminate,\nlaunch, register)"))
     _legend(fig, handles, title="tasks")
     return fig
 

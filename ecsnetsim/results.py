@@ -52,9 +52,14 @@ class Table(list):
     #: Rows a notebook shows before it says how many more there are.
     SHOWN = 50
 
+    @property
+    def columns(self) -> list[str]:
+        """Every key of every row, in first-seen order."""
+        return list(dict.fromkeys(k for row in self for k in row))
+
     def to_text(self, columns: list[str] | None = None) -> str:
         """The rows as an aligned text table of ``columns`` (default: every column)."""
-        columns = columns or list(dict.fromkeys(k for row in self for k in row))
+        columns = columns or self.columns
         cells = [[_text(row.get(c)) for c in columns] for row in self]
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
         return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
@@ -67,10 +72,10 @@ class Table(list):
     def _repr_html_(self) -> str:
         if not self:
             return "<p><i>no rows</i></p>"
-        columns = list(dict.fromkeys(k for row in self for k in row))
+        columns = self.columns
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(_cell(row.get(c)))}</td>" for c in columns)
+            "<tr>" + "".join(f"<td>{html.escape(_text(row.get(c)))}</td>" for c in columns)
             + "</tr>" for row in self[:self.SHOWN])
         more = (f"<p>... {len(self) - self.SHOWN} more rows of {len(self)}</p>"
                 if len(self) > self.SHOWN else "")
@@ -265,20 +270,13 @@ def _write_staged(outdir: str | Path,
 
 
 def _text(value: Any) -> str:
-    """A cell of a text table: short floats, ``RESOURCE:ENI×8`` counts, ``-`` for none."""
+    """A cell of a text or HTML table: short floats, ``RESOURCE:ENI×8`` counts, ``-`` for
+    none."""
     if isinstance(value, float):
         return f"{value:.1f}" if abs(value) >= 10 else f"{value:.4g}"
     if isinstance(value, dict):
         return ", ".join(f"{k}×{v}" for k, v in value.items()) or "-"
     return "-" if value is None else str(value)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
 
 
 def _csv(rows: list[dict], columns: list[str]) -> str:

@@ -73,8 +73,7 @@ def _placement_block(cluster: Cluster) -> dict:
     unplaced = [{"task": t.id, "service": t.service, "reason": t.last_failure,
                  "closest": t.closest[0] if t.closest else None, "why_not": t.why_not}
                 for svc in cluster.services for t in svc.unplaced]
-    events = [{"t": round(e.t, 6), "service": e.service, "message": e.message}
-              for e in cluster.events]
+    events = [e.as_dict() for e in cluster.events]
     return {"services": services, "instances": instances, "subnets": subnets,
             "unplaced": unplaced, "events": events}
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import ecsnetsim
 from ecsnetsim import plots
+from ecsnetsim.plots import _short  # the variant names the figures show
 from ecsnetsim.results import Results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,13 +36,6 @@ def _us(x: float) -> str:
 
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def _short(name: str) -> str:
-    if "=" in name:
-        left, right = name.split("=", 1)
-        return f"{left.rsplit('.', 1)[-1]}={right}"
-    return name
 
 
 def _rate(sc) -> str:

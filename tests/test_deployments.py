@@ -153,6 +153,8 @@ def test_draining_every_instance_leaves_no_container_instance():
     dep = deployment(res)
     assert dep["status"] == "STALLED" and set(dep["failures"]) == {"NO_INSTANCES"}
     assert all(i["status"] == "DRAINING" for i in v["placement"]["instances"])
+    drains = [e for e in v["placement"]["events"] if e.get("kind") == "drain"]
+    assert sum(e["instances"] for e in drains) == hosts
     # draining instances are no candidates: ECS finds no container instance at all
     assert any("No Container Instances were found in your cluster" in e["message"]
                for e in v["placement"]["events"])

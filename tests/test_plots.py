@@ -47,23 +47,28 @@ def density():
 
 @pytest.fixture(scope="module")
 def deploy():
-    """A rolling update of a two-task service, two compare variants."""
+    """A rolling update of a two-task service on static port 80 with a second service
+    beside it: default settings stall on two instances, minimum 0 % completes through a
+    window with no healthy task, dynamic ports complete."""
     return run(make_scenario(
-        duration="6min",
-        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 3,
+        duration="20min",
+        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 2,
                                       "subnet": "a"}]},
         services=[
             {"name": "web", "desired_count": 2, "network_mode": "bridge", "cpu": 256,
-             "memory": 512, "deregistration_delay": "30s",
+             "memory": 512, "deregistration_delay": "60s",
              "containers": [{"name": "c", "port_mappings": [{"container_port": 80,
                                                              "host_port": 80}]}]},
             {"name": "api", "desired_count": 1, "network_mode": "host", "cpu": 128,
              "memory": 256},
         ],
-        events=[{"at": "1min", "deploy": "web", "set": {"cpu": 300}}],
-        compare={"variants": [{"name": "static", "set": {}},
-                              {"name": "dynamic", "set": {
-                                  "services[0].containers[0].port_mappings[0].host_port": 0}}]},
+        events=[{"at": "5min", "deploy": "web", "set": {"cpu": 300}}],
+        compare={"variants": [
+            {"name": "default", "set": {}},
+            {"name": "min0", "set": {"services[0].deployment": {
+                "minimum_healthy_percent": 0, "maximum_percent": 100}}},
+            {"name": "dynamic", "set": {
+                "services[0].containers[0].port_mappings[0].host_port": 0}}]},
     ))
 
 
@@ -239,28 +244,18 @@ def test_deployment_timeline_one_line_per_series_per_variant_and_service(deploy)
         assert len(ax.lines) >= 1  # healthy
         assert ax.get_ylabel() == "tasks"
     assert "simulated time" in fig.axes[-1].get_xlabel()
-    web = fig.axes[0]
-    assert any(isinstance(p, Rectangle) for p in web.patches)  # the deployment span
-    assert "COMPLETED" in web.get_title(loc="left") or "STALLED" in web.get_title(loc="left")
+    for ax, (variant, service) in zip(fig.axes, panels, strict=True):
+        title = ax.get_title(loc="left")
+        assert title.startswith(f"{variant} \u00b7 service {service}")
+        deps = [d for d in deploy.variant(variant)["deployments"] if d["service"] == service]
+        assert len(ax.patches) >= len(deps)  # a span per deployment
+        for d in deps:
+            assert f"rev {d['revision']} {d['status']}" in title
 
 
-@pytest.fixture(scope="module")
-def stalls():
-    """Static port 80 on two instances: default settings stall, minimum 0 % does not."""
-    return run(make_scenario(
-        duration="20min",
-        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 2,
-                                      "subnet": "a"}]},
-        services=[{"name": "web", "desired_count": 2, "network_mode": "bridge", "cpu": 256,
-                   "memory": 512, "deregistration_delay": "60s",
-                   "containers": [{"name": "c", "port_mappings": [{"container_port": 80,
-                                                                   "host_port": 80}]}]}],
-        events=[{"at": "5min", "deploy": "web", "set": {"cpu": 300}}],
-        compare={"variants": [
-            {"name": "default", "set": {}},
-            {"name": "min0", "set": {"services[0].deployment": {
-                "minimum_healthy_percent": 0, "maximum_percent": 100}}}]},
-    ))
+def panel(fig, variant: str, service: str = "web"):
+    return next(ax for ax in fig.axes
+                if ax.get_title(loc="left").startswith(f"{variant} \u00b7 service {service}"))
 
 
 def spans(ax, hatched: bool) -> list[tuple[float, float]]:
@@ -273,14 +268,14 @@ def spans(ax, hatched: bool) -> list[tuple[float, float]]:
     return out
 
 
-def test_deployment_timeline_marks_the_stall_and_the_zero_healthy_window(stalls):
-    stuck, min0 = stalls.variants
+def test_deployment_timeline_marks_the_stall_and_the_zero_healthy_window(deploy):
+    stuck, min0 = deploy.variant("default"), deploy.variant("min0")
     assert stuck["deployments"][0]["status"] == "STALLED"
     assert min0["deployments"][0]["status"] == "COMPLETED"
     zero = min0["deployments"][0]["zero_healthy_seconds"]
     assert zero > 0
-    fig = plots.deployment_timeline(stalls)
-    ax_stuck, ax_min0 = fig.axes
+    fig = plots.deployment_timeline(deploy)
+    ax_stuck, ax_min0 = panel(fig, "default"), panel(fig, "min0")
     # the stalled deployment: one hatched span from its start to the end of the run
     (s0, s1), = spans(ax_stuck, hatched=True)
     assert s0 == pytest.approx(stuck["deployments"][0]["started_at"] / 60)
@@ -306,7 +301,7 @@ def test_deployment_timeline_marks_instance_events(tmp_path):
     marks = [ln for ln in ax.lines if ln.get_linestyle() == "-."]
     assert sorted(ln.get_xdata()[0] for ln in marks) == [0.0, 40.0]  # launch, arrival
     labels = {t.get_text() for t in ax.texts}
-    assert labels == {f"launch {launched}", f"registered {launched}"}
+    assert labels == {f"launch {launched}", f"register {launched}"}
 
 
 # ---- not applicable: None -------------------------------------------------------------------

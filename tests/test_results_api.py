@@ -56,11 +56,14 @@ def test_long_tables_are_cut_with_a_count(swept):
     assert f"{len(table) - table.SHOWN} more rows of {len(table)}" in page
 
 
-def test_cells_are_escaped():
+def test_cells_read_the_same_as_text_and_html_and_are_escaped():
     from ecsnetsim import Table
 
-    page = Table([{"a": "<b>", "b": None, "c": 0.1234567891}])._repr_html_()
-    assert "&lt;b&gt;" in page and "<td></td>" in page and "0.123457" in page
+    table = Table([{"a": "<b>", "b": None, "c": 0.1234567891, "d": {"RESOURCE:ENI": 8}}])
+    page = table._repr_html_()
+    assert "&lt;b&gt;" in page and "<td>-</td>" in page and "<td>0.1235</td>" in page
+    assert "<td>RESOURCE:ENI×8</td>" in page
+    assert table.to_text().splitlines()[1].split() == ["<b>", "-", "0.1235", "RESOURCE:ENI×8"]
 
 
 def test_to_dataframe_has_the_csv_columns(swept, tmp_path):

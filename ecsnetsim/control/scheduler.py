@@ -69,8 +69,8 @@ UNHEALTHY = "ELB:UNHEALTHY"
 
 
 def target_health(hc: HealthCheck, startup_time: float) -> tuple[float, float | None]:
-    """When a new target turns healthy, or when ECS stops its task, in seconds after the
-    task started RUNNING: ``(healthy_after, None)`` or ``(nan, stopped_after)``.
+    """``(healthy_after, stopped_after)``: when a new target turns healthy and, if ECS
+    stops its task before that, when; in seconds after the task started RUNNING.
 
     The load balancer checks every ``interval``; check ``k`` (at ``k * interval``) fails
     while the application is still starting (``k * interval < startup_time``). The target
@@ -84,15 +84,26 @@ def target_health(hc: HealthCheck, startup_time: float) -> tuple[float, float | 
     if first_pass - 1 >= hc.unhealthy_threshold:  # enough failures in a row
         stop_at = max(hc.unhealthy_threshold * hc.interval, hc.grace_period)
         if stop_at < healthy_after:
-            return math.nan, stop_at
+            return healthy_after, stop_at
     return healthy_after, None
 
 
 @dataclass
 class Event:
+    """A service event in ECS's wording, or an instance event (``kind`` says which: drain,
+    terminate, launch, register, launch-failed; ``instances`` how many it concerns)."""
+
     t: float
     service: str
     message: str
+    kind: str | None = None
+    instances: int = 0
+
+    def as_dict(self) -> dict:
+        out = {"t": round(self.t, 6), "service": self.service, "message": self.message}
+        if self.kind is not None:
+            out.update(kind=self.kind, instances=self.instances)
+        return out
 
 
 @dataclass
@@ -258,7 +269,7 @@ class Cluster:
         inst = self._new_instance(g, index, self._subnet_of(g))
         failure = inst.register()
         if failure:
-            self.events.append(Event(self.env.now, "", failure))
+            self.events.append(Event(self.env.now, "", failure, "launch-failed", 1))
         self.instances.append(inst)
         return inst
 
@@ -694,7 +705,8 @@ class Cluster:
             svc.awaiting_capacity += n * per_instance
             self.events.append(Event(self.env.now, svc.name,
                                      f"managed scaling launches {n} {g.type} instance(s) in "
-                                     f"{g.name} for {waiting} task(s) that cannot be placed"))
+                                     f"{g.name} for {waiting} task(s) that cannot be placed",
+                                     "launch", n))
             self.env.process(self._arrive(g, n, svc, n * per_instance))
             return
 
@@ -722,7 +734,7 @@ class Cluster:
             inst = self._launch_instance(g)
             self.events.append(Event(self.env.now, "", f"container instance {inst.id} "
                                                        f"registered in {g.name} by managed "
-                                                       "scaling"))
+                                                       "scaling", "register", 1))
         self._launching[g.name] -= n
         svc.awaiting_capacity = max(0, svc.awaiting_capacity - expected)
         self.wake_all()
@@ -771,11 +783,11 @@ class Cluster:
         if drain:
             inst.status = "DRAINING"
             self.events.append(Event(self.env.now, "", f"container instance {inst.id} is "
-                                                       "DRAINING"))
+                                                       "DRAINING", "drain", 1))
             return
         inst.status = "INACTIVE"
         self.events.append(Event(self.env.now, "", f"container instance {inst.id} was "
-                                                   "terminated"))
+                                                   "terminated", "terminate", 1))
         for svc in self.services:
             for t in [t for t in svc.live if t.instance is inst]:
                 t.draining = False
