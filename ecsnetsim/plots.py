@@ -44,6 +44,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from . import __version__
+from . import modes as _modes
 from .results import Results
 
 __all__ = [
@@ -86,14 +87,8 @@ STYLE: dict[str, Any] = {
     "svg.fonttype": "none",
 }
 
-#: One colour per network mode; awsvpc on trunked instances (VLAN branch ENIs) has its own.
-MODE_COLORS: dict[str, str] = {
-    "host": "#4e79a7",
-    "awsvpc": "#f28e2b",
-    "awsvpc+trunking": "#b07aa1",
-    "bridge": "#59a14f",
-    "none": "#bab0ac",
-}
+#: One colour per network mode, as each mode declares it (``ecsnetsim.modes``).
+MODE_COLORS: dict[str, str] = {name: m.colour for name, m in _modes.MODES.items()}
 _OTHER_COLOR = "#76b7b2"
 
 #: One colour per device kind, in the order a packet usually meets them.
@@ -295,29 +290,25 @@ def _reason_color(reason: str, seen: list[str]) -> str:
     return _SPARE_REASON_COLORS[spare.index(reason) % len(_SPARE_REASON_COLORS)]
 
 
-def _trunked(v: dict) -> bool:
-    return any(i.get("trunked") for i in v["placement"]["instances"])
-
-
 def _mode(v: dict, service: str | None = None) -> str:
-    """The network mode key of a variant (of ``service``, or of its first service)."""
+    """The network mode of a variant (of ``service``, or of its first service)."""
     services = v["placement"]["services"]
     svc = next((s for s in services if s["name"] == service), services[0] if services else None)
-    if svc is None:
-        return "none"
-    mode = svc["network_mode"]
-    if mode == "awsvpc" and _trunked(v):
-        return "awsvpc+trunking"
-    return mode
+    return "none" if svc is None else svc["network_mode"]
 
 
 def _mode_color(mode: str) -> str:
     return MODE_COLORS.get(mode, _OTHER_COLOR)
 
 
+def _mode_label(mode: str) -> str:
+    known = _modes.MODES.get(mode)
+    return known.label if known else mode
+
+
 def _mode_handles(modes, label: str = "{}") -> list:
     """Legend patches of the network modes in ``modes``, known ones first."""
-    return [Patch(facecolor=_mode_color(m), label=label.format(m))
+    return [Patch(facecolor=_mode_color(m), label=label.format(_mode_label(m)))
             for m in [*(m for m in MODE_COLORS if m in modes),
                       *sorted(set(modes) - set(MODE_COLORS))]]
 
@@ -683,30 +674,19 @@ def _group_colors(modes: dict[str, str]) -> dict[str, str]:
 
 # ---- 5. tasks per instance -----------------------------------------------------------------
 
-def _awsvpc_limit(inst: dict) -> int:
-    """awsvpc tasks an instance can hold: its branch ENIs when trunked, else its ENIs
-    less the primary one."""
-    if inst.get("trunked"):
-        return inst["branch_eni"]["limit"]
-    return max(0, inst["eni"]["limit"] - 1)
-
-
-def _awsvpc_tasks(inst: dict) -> int:
-    if inst.get("trunked"):
-        used = inst["branch_eni"]["used"]
-    else:
-        used = max(0, inst["eni"]["used"] - 1)
-    return min(inst["tasks"], used)
+def _tasks_by_mode(inst: dict, fallback: str) -> dict[str, int]:
+    """Running tasks of an instance per network mode (results without the per-mode count
+    put them all under the variant's mode)."""
+    return inst.get("tasks_by_mode") or ({fallback: inst["tasks"]} if inst["tasks"] else {})
 
 
 @_styled
 def tasks_per_instance(doc: dict) -> Figure | None:
     """Running tasks on each instance, grouped by instance type and variant.
 
-    awsvpc tasks (counted from the ENIs or branch ENIs in use) take the awsvpc colour,
-    other tasks the colour of the variant's other network mode; a black bar marks each
-    instance's awsvpc task limit (ENIs - 1, or its branch ENIs with trunking) where the
-    variant runs awsvpc tasks.
+    Tasks are stacked by network mode, in each mode's colour; a black bar marks each
+    instance's task limit for a mode that has one (awsvpc: ENIs - 1, or its branch ENIs
+    with trunking), where the variant runs tasks of that mode.
     """
     variants = doc["variants"]
     if not any(v["placement"]["instances"] for v in variants):
@@ -731,31 +711,25 @@ def tasks_per_instance(doc: dict) -> Figure | None:
     gap, bw = 0.8, 0.8
     label_bars = nbars <= 30
     x = 0.0
-    centres, modes, limited = [], [], False
+    centres, modes, limited = [], [], set()
     for _, v, insts in groups:
-        svc_modes = {s["network_mode"] for s in v["placement"]["services"]}
-        aws_mode = "awsvpc+trunking" if _trunked(v) else "awsvpc"
-        others = svc_modes - {"awsvpc"}
-        other_mode = others.pop() if len(others) == 1 else "other"
+        svc_modes = [s["network_mode"] for s in v["placement"]["services"]]
         start = x
         for inst in insts:
-            a = _awsvpc_tasks(inst) if "awsvpc" in svc_modes else 0
-            rest = inst["tasks"] - a
-            if a:
-                ax.bar(x, a, width=bw, color=_mode_color(aws_mode), edgecolor="white",
-                       linewidth=0.6)
-                modes.append(aws_mode)
-            if rest:
-                ax.bar(x, rest, bottom=a, width=bw, color=_mode_color(other_mode),
+            bottom = 0
+            for mode, n in sorted(_tasks_by_mode(inst, _mode(v)).items()):
+                ax.bar(x, n, bottom=bottom, width=bw, color=_mode_color(mode),
                        edgecolor="white", linewidth=0.6)
-                modes.append(other_mode)
+                modes.append(mode)
+                bottom += n
             top, text = inst["tasks"], f"{inst['tasks']}"
-            if "awsvpc" in svc_modes:
-                limit = _awsvpc_limit(inst)
+            limits = {m: lim for m, lim in inst.get("task_limits", {}).items() if m in svc_modes}
+            for mode, limit in limits.items():
                 ax.plot([x - bw / 2, x + bw / 2], [limit] * 2, color="black",
                         linewidth=2.2, solid_capstyle="butt", zorder=4)
-                limited = True
-                top, text = max(top, limit), f"{a}/{limit}"
+                limited.add(mode)
+                n = _tasks_by_mode(inst, _mode(v)).get(mode, 0)
+                top, text = max(top, limit), f"{n}/{limit}"
             if label_bars:
                 ax.annotate(text, (x, top), xytext=(0, 3), textcoords="offset points",
                             ha="center", va="bottom", fontsize=7)
@@ -782,9 +756,10 @@ def tasks_per_instance(doc: dict) -> Figure | None:
     _title(fig, title)
     handles = _mode_handles(modes)
     if limited:
+        names = "/".join(sorted(limited))
         handles.append(Line2D([], [], color="black", linewidth=2.2,
-                              label="awsvpc task limit\n(ENIs \u2212 1, or branch\nENIs "
-                                    "with trunking);\nlabel: awsvpc tasks/limit"))
+                              label=f"{names} task limit\n(awsvpc: ENIs \u2212 1, or\nbranch "
+                                    f"ENIs with trunking);\nlabel: {names} tasks/limit"))
     _legend(fig, handles, title="tasks by network mode")
     return fig
 

@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import simpy
 
-from . import __version__
+from . import __version__, modes
 from .control.scheduler import Cluster
 from .results import SCHEMA_VERSION, Results
 from .scenario import Scenario, VariantSpec, load_scenario, source_of, variants_of
@@ -50,7 +50,8 @@ def _placement_block(cluster: Cluster) -> dict:
     instances = []
     for inst in cluster.instances:
         live = inst.running_tasks
-        task_ips = sum(1 for t in live if t.binding.ip)
+        task_ips = sum(1 for t in live if t.binding.subnet is not None)
+        per_mode = Counter(t.mode for t in live)
         instances.append({
             "id": inst.id,
             "group": inst.group,
@@ -58,8 +59,14 @@ def _placement_block(cluster: Cluster) -> dict:
             "az": inst.az,
             "subnet": inst.subnet.name,
             "status": inst.status,
+            "os": inst.os,
             "trunked": inst.trunked,
+            "trunk_reason": inst.trunk_note,
             "tasks": len(live),
+            "tasks_by_mode": dict(sorted(per_mode.items())),
+            "task_limits": {name: report["task_limit"] for name, mode in modes.MODES.items()
+                            if inst.os in mode.supported_os
+                            and "task_limit" in (report := mode.instance_report(inst))},
             "eni": {"used": inst.eni_used, "limit": inst.eni_limit},
             "branch_eni": {"used": inst.branch_used, "limit": inst.branch_limit},
             "ips_used": (1 if inst.primary_ip else 0) + (1 if inst.trunk_ip else 0) + task_ips,
@@ -148,7 +155,8 @@ def _comparison(variants: list[dict], baseline: str | None) -> dict:
     extra hops, latency overhead and the overhead by device kind."""
     groups = list(dict.fromkeys(v["group"] for v in variants))
     if baseline is None:
-        baseline = "host" if "host" in groups else groups[0]
+        preferred = modes.baseline()
+        baseline = preferred if preferred in groups else groups[0]
 
     def point(v):
         return None if v["sweep"] is None else repr(v["sweep"]["value"])

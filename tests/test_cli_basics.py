@@ -134,7 +134,8 @@ def test_schema_is_json_with_services(capsys):
     assert schema["additionalProperties"] is False
     assert "desired_count" in schema["$defs"]["Service"]["properties"]
     port = schema["$defs"]["PortMapping"]["properties"]["container_port"]
-    assert (port["minimum"], port["maximum"]) == (1, 65535)
+    number = next(t for t in port["anyOf"] if t.get("type") == "integer")
+    assert (number["minimum"], number["maximum"]) == (1, 65535)
 
 
 def test_version(capsys):

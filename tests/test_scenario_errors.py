@@ -316,7 +316,7 @@ def test_several_errors_are_listed_with_their_lines(tmp_path, capsys):
     ("name: t\n", "name: 2020-01-01\n", "name", ("'2020-01-01'", "date")),
     ("name: t\n", "name: my scenario\n", "name", ("letters, digits", "'my scenario'")),
     ("    network_mode: bridge\n", "    network_mode: nat\n", "services[0].network_mode",
-     ("'awsvpc', 'bridge', 'host' or 'none'", "'nat'")),
+     ("'awsvpc', 'bridge', 'host', 'none' or 'default'", "'nat'")),
     ("    network_mode: bridge\n", "    network_mode: bridge\n    launch_type: ec2\n",
      "services[0].launch_type", ("'EC2' or 'FARGATE'",)),
     ("      subnet: a\n", "      subnet: a\n      os: macos\n", "cluster.instance_groups[0].os",
@@ -532,13 +532,6 @@ def test_fargate_has_no_placement(tmp_path, capsys, field, value):
                f"    network_mode: awsvpc\n    launch_type: FARGATE\n    {field}: {value}\n")
     check_text(tmp_path, capsys, text, line_of=f"{field}:", path=f"services[0].{field}",
                contains=("Fargate does not support task placement",))
-
-
-def test_trunking_with_windows_instances(tmp_path, capsys):
-    text = sub("      subnet: a\n", "      subnet: a\n      os: windows\n",
-               "duration: 2s\n", "duration: 2s\naccount:\n  awsvpc_trunking: true\n")
-    check_text(tmp_path, capsys, text, line_of="os: windows", path="cluster.instance_groups[0].os",
-               contains=("trunking is not supported on Windows",))
 
 
 def test_trunk_tasks_on_windows_instances(tmp_path, capsys):

@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from ..catalog import InstanceType
-from .ipam import AddressPool, SubnetPool, docker0_pool
+from .ipam import AddressPool, SubnetPool
 from .ports import PortTable
 
 
@@ -21,11 +21,15 @@ from .ports import PortTable
 class Binding:
     """Where a placed task can be reached, filled in by its network mode."""
 
-    ip: str | None = None  # awsvpc: the task ENI's (or branch's) subnet IP
-    eni: str | None = None  # "eni" | "branch" (awsvpc)
-    bridge_ip: str | None = None  # bridge: the container's docker0 address
+    ip: str | None = None  # the task's own address (its ENI's, or on a host bridge/NAT)
+    ip_pool: AddressPool | None = None  # where ``ip`` came from, to give it back
+    interface: str | None = None  # the kind of ENI the task holds: "eni" | "branch" | None
     host_ports: dict[tuple[int, str], int] = field(default_factory=dict)  # container -> host
-    subnet: object = None  # awsvpc: the SubnetPool the IP came from
+
+    @property
+    def subnet(self) -> SubnetPool | None:
+        """The VPC subnet of the task's own IP, if it has one."""
+        return self.ip_pool if isinstance(self.ip_pool, SubnetPool) else None
 
 
 @dataclass
@@ -63,11 +67,13 @@ def instance_id(scenario: str, group: str, index: int) -> str:
 class ContainerInstance:
     """An EC2 instance registered to the cluster, with its ENIs, IPs, ports and tasks."""
 
+    platform = "EC2"
+
     def __init__(
         self, *, id: str, group: str, index: int, itype: InstanceType, os: str,
         subnet: SubnetPool, reserved_ports: list[int], reserved_ports_udp: list[int],
         dynamic_range: tuple[int, int], reserved_memory: int, memory_overhead_percent: float,
-        trunk_tasks: int | None, attributes: dict[str, str],
+        trunk_tasks: int | None, attributes: dict[str, str], trunk_note: str | None = None,
         eni_attach_delay: float, branch_attach_delay: float, container_start_delay: float,
     ) -> None:
         self.id = id
@@ -75,9 +81,13 @@ class ContainerInstance:
         self.index = index
         self.type = itype
         self.os = os
+        self.cpu_architecture = itype.cpu_architecture
         self.subnet = subnet
         self.az = subnet.az
         self.cpu_limit = itype.vcpus * 1024
+        # the agent registers the OS's total memory in whole MiB, rounded down (MemTotal
+        # on Linux, GlobalMemoryStatusEx on Windows): the ECS guide's m4.large, 8192 MiB
+        # nominal, registers 7985 MiB on Linux and 8191 on Windows
         mem_total = int(itype.memory_mib * (1 - memory_overhead_percent / 100))
         self.memory_limit = max(0, mem_total - reserved_memory)
         self.cpu_used = 0
@@ -86,11 +96,12 @@ class ContainerInstance:
         self.eni_limit = itype.max_enis
         self.eni_used = 0
         self.trunk_tasks = trunk_tasks  # branch limit when trunked, else None
+        self.trunk_note = trunk_note  # why it does not trunk (or what its limit rests on)
         self.trunked = False
         self.branch_used = 0
         self.primary_ip: str | None = None
         self.trunk_ip: str | None = None
-        self.docker0: AddressPool = docker0_pool()
+        self.mode_state: dict[str, object] = {}  # network mode name -> its state here
         self.tasks: list[Task] = []
         self.eni_attach_delay = eni_attach_delay
         self.branch_attach_delay = branch_attach_delay

@@ -1,4 +1,4 @@
-"""IP address management: VPC subnets and the docker0 bridge network.
+"""IP address management: VPC subnets, and address pools of host networks.
 
 A VPC subnet reserves five addresses (the first four and the last: network, VPC
 router, DNS, future use, broadcast), so it offers 2^(32-prefix) - 5. Every instance
@@ -12,8 +12,6 @@ import ipaddress
 
 #: Addresses AWS reserves in every subnet (Amazon VPC User Guide, subnet sizing).
 VPC_RESERVED_PER_SUBNET = 5
-#: Docker's default bridge network, the first local-scope pool in libnetwork's ipamutils.
-DOCKER0_CIDR = "172.17.0.0/16"
 
 
 class AddressPool:
@@ -72,8 +70,3 @@ class SubnetPool(AddressPool):
     def usable(self) -> int:
         """2^(32 - prefix) - 5: what AWS lets ENIs use in this subnet."""
         return self.network.num_addresses - VPC_RESERVED_PER_SUBNET
-
-
-def docker0_pool() -> AddressPool:
-    """docker0's 172.17.0.0/16: .0 network, .1 the bridge itself, last broadcast."""
-    return AddressPool(DOCKER0_CIDR, reserved_low=2, reserved_high=1)

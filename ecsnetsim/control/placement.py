@@ -63,6 +63,12 @@ def check_resources(inst: ContainerInstance, spec: TaskSpec, mode: NetworkMode) 
     if inst.status != "ACTIVE":
         return Rejection(NOT_ACTIVE, f"instance is {inst.status}; ECS places tasks on ACTIVE "
                                      "instances only")
+    if spec.os is not None and inst.os != spec.os:
+        return Rejection("ATTRIBUTE", f"ecs.os-type is {inst.os}; the task's runtimePlatform "
+                         f"needs {spec.os}")
+    if spec.cpu_architecture is not None and inst.cpu_architecture != spec.cpu_architecture:
+        return Rejection("ATTRIBUTE", f"ecs.cpu-architecture is {inst.cpu_architecture}; the "
+                         f"task's runtimePlatform needs {spec.cpu_architecture}")
     if inst.os not in mode.supported_os:
         return Rejection("ATTRIBUTE", f"ecs.os-type is {inst.os}; network mode {mode.name} "
                          f"needs {' or '.join(mode.supported_os)}")

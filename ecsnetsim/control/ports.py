@@ -19,11 +19,28 @@ MAX_RESERVED_PORTS = 100
 
 
 @dataclass(frozen=True)
+class PortNeed:
+    """One port mapping of a task definition: a container port (or the first of a
+    ``containerPortRange`` of ``count`` ports), its host port (None: none given) and
+    protocol."""
+
+    container: int
+    host: int | None
+    protocol: str = "tcp"
+    count: int = 1
+
+
+@dataclass(frozen=True)
 class PortClaim:
     """What a task asks of the instance's port table."""
 
     static: tuple[tuple[int, str], ...] = ()  # (port, protocol)
-    dynamic: tuple[str, ...] = ()  # one protocol per dynamic mapping
+    #: (ports, protocol) per dynamic mapping: a single port, or a block of contiguous
+    #: ports for a ``containerPortRange`` (the agent maps a range to contiguous ports)
+    dynamic: tuple[tuple[int, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.static or self.dynamic)
 
 
 class PortTable:
@@ -59,12 +76,35 @@ class PortTable:
         if claim.static and self.reserved_count + len(claim.static) > MAX_RESERVED_PORTS:
             return (f"too many ports registered: {self.reserved_count} reserved and static "
                     f"ports held, {len(claim.static)} more would exceed {MAX_RESERVED_PORTS}")
-        for proto in set(claim.dynamic):
-            need = claim.dynamic.count(proto)
+        for proto in sorted({pr for _n, pr in claim.dynamic}):
+            need = sum(n for n, pr in claim.dynamic if pr == proto)
             free = self._free_dynamic(proto, exclude=seen)
             if free < need:
                 return (f"a host port is unavailable: {need} dynamic {proto} port(s) needed, "
                         f"{free} free in {self.range[0]}-{self.range[1]}")
+        for n, proto in claim.dynamic:
+            if n > 1 and self._contiguous(n, proto, exclude=seen) is None:
+                return (f"{n} contiguous host ports unavailable ({proto}) in "
+                        f"{self.range[0]}-{self.range[1]}")
+        return None
+
+    def _contiguous(self, n: int, proto: str, exclude=()) -> int | None:
+        """The first port of ``n`` free contiguous ports, scanning on from the last port
+        handed out and wrapping around as the agent does; None if there is no such block."""
+        lo, hi = self.range
+        span = hi - lo + 1
+        start = self._last[proto] + 1
+        run = 0
+        for i in range(span + n - 1):
+            port = lo + (start - lo + i) % span
+            if port == lo and run:  # a block does not wrap past the end of the range
+                run = 0
+            if self.in_use(port, proto) or (port, proto) in exclude:
+                run = 0
+                continue
+            run += 1
+            if run == n:
+                return port - n + 1
         return None
 
     def _free_dynamic(self, proto: str, exclude=()) -> int:
@@ -80,7 +120,19 @@ class PortTable:
         """Hold the claim for ``task_id``; return the dynamic ports in mapping order."""
         for port, proto in claim.static:
             self.static[(port, proto)] = task_id
-        return [self._next_dynamic(proto, task_id) for proto in claim.dynamic]
+        ports: list[int] = []
+        for n, proto in claim.dynamic:
+            if n == 1:
+                ports.append(self._next_dynamic(proto, task_id))
+                continue
+            first = self._contiguous(n, proto)
+            if first is None:
+                raise RuntimeError("no contiguous block free; why_not() should have said so")
+            for port in range(first, first + n):
+                self.dynamic[(port, proto)] = task_id
+            self._last[proto] = first + n - 1
+            ports.extend(range(first, first + n))
+        return ports
 
     def _next_dynamic(self, proto: str, task_id: str) -> int:
         lo, hi = self.range

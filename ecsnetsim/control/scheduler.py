@@ -32,17 +32,21 @@ from .. import catalog, modes
 from ..modes import TaskSpec
 from ..scenario.schema import (
     LINUX_DYNAMIC_PORT_RANGE,
+    LINUX_MEMORY_OVERHEAD_PERCENT,
     LINUX_RESERVED_PORTS,
     WINDOWS_DYNAMIC_PORT_RANGE,
+    WINDOWS_MEMORY_OVERHEAD_PERCENT,
     WINDOWS_RESERVED_PORTS,
     HealthCheck,
     InstanceGroup,
     Scenario,
     Service,
 )
+from . import trunking
 from .instance import ContainerInstance, Task, instance_id
 from .ipam import SubnetPool
 from .placement import DEFAULT_SERVICE_STRATEGY, check_constraints, check_resources, place
+from .ports import PortNeed
 
 #: ECS service scheduler launch rate on EC2 (best practices guide: 250 tasks/service/min).
 LAUNCH_BATCH = 250
@@ -243,9 +247,12 @@ class Cluster:
         sc = self.scenario
         itype = catalog.get(g.type)
         windows = g.os == "windows"
-        trunk = None
-        if sc.account.awsvpc_trunking and not windows:
-            trunk = g.trunk_tasks if g.trunk_tasks is not None else itype.trunk_tasks
+        trunk = trunking.decide(itype, g.os, sc.account.awsvpc_trunking, g.awsvpc_trunking,
+                                g.trunk_tasks)
+        overhead = g.memory_overhead_percent
+        if overhead is None:
+            overhead = WINDOWS_MEMORY_OVERHEAD_PERCENT if windows else \
+                LINUX_MEMORY_OVERHEAD_PERCENT
         agent = g.agent
         reserved = agent.reserved_ports if agent.reserved_ports is not None else (
             WINDOWS_RESERVED_PORTS if windows else LINUX_RESERVED_PORTS)
@@ -256,8 +263,9 @@ class Cluster:
             os=g.os, subnet=subnet, reserved_ports=reserved,
             reserved_ports_udp=agent.reserved_ports_udp, dynamic_range=_range(drange),
             reserved_memory=agent.reserved_memory,
-            memory_overhead_percent=g.memory_overhead_percent, trunk_tasks=trunk,
-            attributes=g.attributes, eni_attach_delay=agent.eni_attach_delay,
+            memory_overhead_percent=overhead, trunk_tasks=trunk.branches,
+            trunk_note=trunk.reason, attributes=g.attributes,
+            eni_attach_delay=agent.eni_attach_delay,
             branch_attach_delay=agent.branch_attach_delay,
             container_start_delay=agent.container_start_delay)
 
@@ -278,15 +286,19 @@ class Cluster:
 
     # ---- services -------------------------------------------------------------------
     def _task_spec(self, svc: Service) -> TaskSpec:
-        if svc.network_mode == "awsvpc":
-            names = svc.subnets or list(dict.fromkeys(i.subnet.name for i in self.instances))
-            subnets = tuple(self.subnets[n] for n in names)
-        else:
-            subnets = ()  # ignored outside awsvpc, so a scenario compares across modes
-        maps = tuple((pm.container_port, pm.host_port, pm.protocol)
+        mode = modes.get(svc.network_mode)
+        instance_subnets = list(dict.fromkeys(i.subnet.name for i in self.instances))
+        if svc.launch_type == "FARGATE" or not instance_subnets:
+            instance_subnets = [s.name for s in self.scenario.vpc.subnets]
+        subnets = mode.task_subnets(tuple(self.subnets[n] for n in svc.subnets or ()),
+                                    tuple(self.subnets[n] for n in instance_subnets))
+        maps = tuple(PortNeed(pm.ports[0], pm.host_port, pm.protocol, pm.ports[1])
                      for c in svc.containers for pm in c.port_mappings)
+        platform = svc.runtime_platform
         return TaskSpec(service=svc.name, mode=svc.network_mode, cpu=svc.cpu,
-                        memory=svc.memory, port_mappings=maps, subnets=subnets)
+                        memory=svc.memory, port_mappings=maps, subnets=subnets,
+                        os=platform.os if platform else None,
+                        cpu_architecture=platform.arch if platform else None)
 
     def _service_state(self, svc: Service, behind_lb: bool) -> ServiceState:
         spec = self._task_spec(svc)

@@ -4,12 +4,23 @@ Without trunking a task ENI takes one of the instance's ENI slots (the primary E
 holds one, so a c5.large with 3 runs 2 tasks). With trunking the instance holds a
 trunk ENI and each task takes a VLAN branch ENI up to the trunking table's limit.
 Either way the task's IP comes from one of its subnets in the instance's AZ.
+
+On Fargate the task runs in a micro-VM of its own whose only ENI is the task's: the
+packets enter through the task ENI and cross the micro-VM's virtual NIC.
 """
 
 from __future__ import annotations
 
 from ..control.instance import ContainerInstance, Task
-from .base import NetworkMode, Rejection, TaskSpec
+from .base import (
+    EC2_LINUX,
+    EC2_WINDOWS,
+    FARGATE_LINUX,
+    FARGATE_WINDOWS,
+    NetworkMode,
+    Rejection,
+    TaskSpec,
+)
 
 #: The EC2 error a task ENI hits in a full subnet; ECS reports it as the stopped reason.
 INSUFFICIENT_IPS = "InsufficientFreeAddressesInSubnet"
@@ -17,7 +28,12 @@ INSUFFICIENT_IPS = "InsufficientFreeAddressesInSubnet"
 
 class AwsvpcMode(NetworkMode):
     name = "awsvpc"
-    supported_os = ("linux", "windows")
+    label = "awsvpc"
+    colour = "#f28e2b"
+    platforms = (EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, FARGATE_WINDOWS)
+    host_port_equals_container_port = True
+    port_ranges_allowed = True
+    own_subnet_ip = True
 
     @staticmethod
     def _subnets_in_az(inst: ContainerInstance, spec: TaskSpec):
@@ -50,49 +66,60 @@ class AwsvpcMode(NetworkMode):
             return (f"{INSUFFICIENT_IPS}: no free IP address in subnet {names} for the "
                     "task's network interface")
         task.binding.ip = subnet.allocate()
-        task.binding.subnet = subnet
+        task.binding.ip_pool = subnet
         if inst.trunked:
             inst.branch_used += 1
-            task.binding.eni = "branch"
+            task.binding.interface = "branch"
         else:
             inst.eni_used += 1
-            task.binding.eni = "eni"
+            task.binding.interface = "eni"
         return None
 
     def release(self, inst: ContainerInstance, task: Task) -> None:
         super().release(inst, task)
-        if task.binding.ip:
-            task.binding.subnet.release(task.binding.ip)
-        if task.binding.eni == "branch":
+        if task.binding.interface == "branch":
             inst.branch_used -= 1
-        elif task.binding.eni == "eni":
+        elif task.binding.interface == "eni":
             inst.eni_used -= 1
 
     def attach_delay(self, inst: ContainerInstance, task: Task) -> float:
         return inst.branch_attach_delay if inst.trunked else inst.eni_attach_delay
 
+    def instance_report(self, inst: ContainerInstance) -> dict:
+        """The most awsvpc tasks the instance holds: its branch ENIs when trunked, else
+        its ENI slots less the primary ENI."""
+        limit = inst.branch_limit if inst.trunked else max(0, inst.eni_limit - 1)
+        return {"task_limit": limit}
+
     # ---- data plane: the task's own ENI, or a VLAN branch on the trunk ENI ----------
+    def _guest(self, topo, task) -> list[str]:
+        """The micro-VM's virtual NIC between the ENI and the task stack (Fargate)."""
+        if task.instance.platform != "FARGATE":
+            return []
+        return [topo.device(f"{task.id}/microvm-nic", "microvm_nic", task.instance.id)]
+
     def wire(self, topo, task):
         host = task.instance.id
         stack = topo.device(f"{task.id}/stack", "task_stack", host)
-        if task.binding.eni == "branch":
+        guest = self._guest(topo, task)
+        if task.binding.interface == "branch":
             rx, tx = topo.eni(f"{host}/trunk", host, kind="trunk_eni")
             vlan = topo.device(f"{task.id}/vlan", "vlan_branch", host)
             topo.chain(rx, vlan, stack)
             topo.chain(stack, vlan, tx)
         else:
             rx, tx = topo.eni(f"{task.id}/eni", host)
-            topo.chain(rx, stack)
-            topo.chain(stack, tx)
+            topo.chain(rx, *guest, stack)
+            topo.chain(stack, *guest, tx)
 
     def inbound(self, topo, task):
         host = task.instance.id
-        if task.binding.eni == "branch":
+        if task.binding.interface == "branch":
             return [f"{host}/trunk:rx", f"{task.id}/vlan", f"{task.id}/stack"]
-        return [f"{task.id}/eni:rx", f"{task.id}/stack"]
+        return [f"{task.id}/eni:rx", *self._guest(topo, task), f"{task.id}/stack"]
 
     def outbound(self, topo, task):
         host = task.instance.id
-        if task.binding.eni == "branch":
+        if task.binding.interface == "branch":
             return [f"{task.id}/stack", f"{task.id}/vlan", f"{host}/trunk:tx"]
-        return [f"{task.id}/stack", f"{task.id}/eni:tx"]
+        return [f"{task.id}/stack", *self._guest(topo, task), f"{task.id}/eni:tx"]

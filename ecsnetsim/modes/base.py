@@ -1,10 +1,22 @@
-"""What every network mode answers: what a task needs from a host, how it is attached.
+"""What every network mode answers, from the task definition to the packet path.
 
-A mode is one module in this package with one subclass of :class:`NetworkMode`.
-The control plane asks it whether a task fits an instance (``why_not``), to claim
-and release what the task holds (``attach``/``release``) and how long attachment
-takes; the data plane asks it which devices a packet crosses (``inbound``/``outbound``).
-Adding a mode means adding a module here and registering it in ``modes/__init__``.
+A mode is one module in this package with one subclass of :class:`NetworkMode`,
+listed in ``modes/__init__``. Everything that differs between modes lives on that
+object, so nothing outside this package tests a mode's name:
+
+* **where it is allowed**: ``platforms`` (launch type and OS pairs), and for which OS it
+  is the default when a task definition omits ``networkMode``;
+* **task definition rules**: which port mappings RegisterTaskDefinition accepts
+  (:meth:`NetworkMode.port_mapping_problem`, with AWS's reason) and how the
+  ``compare: {network_mode: ...}`` shorthand rewrites them (:meth:`adapt_port_mapping`);
+* **the control plane**: what a task claims from an instance (``why_not``, ``attach``,
+  ``release``, ``attach_delay``), the per-instance state the mode keeps
+  (:meth:`new_instance_state`) and the per-instance figures it reports
+  (:meth:`instance_report`);
+* **the data plane**: the devices it wires for a task and the walks a packet takes in,
+  out and between tasks of one instance (``wire``, ``inbound``, ``outbound``,
+  ``to_host_namespace``, ``local``);
+* **presentation**: its label and colour in figures.
 """
 
 from __future__ import annotations
@@ -13,7 +25,13 @@ from dataclasses import dataclass
 
 from ..control.instance import ContainerInstance, Task
 from ..control.ipam import SubnetPool
-from ..control.ports import PortClaim
+from ..control.ports import PortClaim, PortNeed
+
+#: ``(launch type, OS)`` pairs in the ECS guide's network-mode table.
+EC2_LINUX = ("EC2", "linux")
+EC2_WINDOWS = ("EC2", "windows")
+FARGATE_LINUX = ("FARGATE", "linux")
+FARGATE_WINDOWS = ("FARGATE", "windows")
 
 
 @dataclass(frozen=True)
@@ -24,8 +42,10 @@ class TaskSpec:
     mode: str
     cpu: int
     memory: int
-    port_mappings: tuple[tuple[int, int | None, str], ...]  # (container, host or None, proto)
-    subnets: tuple[SubnetPool, ...] = ()  # awsvpc: where task ENIs may go
+    port_mappings: tuple[PortNeed, ...] = ()
+    subnets: tuple[SubnetPool, ...] = ()  # where task ENIs may go (modes with their own ENI)
+    os: str | None = None  # runtimePlatform: "linux" | "windows" | None (any)
+    cpu_architecture: str | None = None  # runtimePlatform: "x86_64" | "arm64" | None (any)
 
 
 @dataclass(frozen=True)
@@ -39,20 +59,112 @@ class Rejection:
         return f"{self.reason}: {self.detail}"
 
 
+@dataclass(frozen=True)
+class Unreachable:
+    """A packet that cannot get there: the device where it stops and why, in AWS's terms."""
+
+    at: str | None
+    reason: str
+
+
 class NetworkMode:
-    """Base class; subclasses override what differs. Defaults: no ports, no ENI."""
+    """Base class; subclasses override what differs. Defaults: no ports, no ENI.
+
+    Task-definition rules are declared by four attributes, so that one reading of
+    RegisterTaskDefinition's rules (:meth:`port_mapping_problem`) serves every mode.
+    """
 
     name = "?"
-    supported_os: tuple[str, ...] = ("linux",)
+    label = "?"
+    colour = "#76b7b2"
+    #: ``(launch type, OS)`` pairs where ECS accepts the mode.
+    platforms: tuple[tuple[str, str], ...] = (EC2_LINUX,)
+    #: OS on which ECS uses this mode when ``networkMode`` is omitted.
+    default_for_os: str | None = None
+    #: The mode whose paths the comparison measures others against (the most direct).
+    comparison_baseline = False
+    #: Task-definition rules: port mappings allowed at all; ``hostPort`` must be empty or
+    #: equal ``containerPort``; ``containerPortRange`` allowed.
+    port_mappings_allowed = True
+    host_port_equals_container_port = False
+    port_ranges_allowed = False
+    #: Docker ``links`` between containers allowed (RegisterTaskDefinition: bridge only).
+    links_allowed = False
+    #: Whether the task has an IP of its own in a VPC subnet (its own ENI).
+    own_subnet_ip = False
+
+    # ---- where the mode is allowed ------------------------------------------------
+    @property
+    def supported_os(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(os for lt, os in self.platforms if lt == "EC2"))
+
+    def allows(self, launch_type: str, os: str | None = None) -> bool:
+        return any(lt == launch_type and (os is None or o == os) for lt, o in self.platforms)
+
+    # ---- task definition -------------------------------------------------------------
+    def port_mapping_problem(self, pm) -> tuple[str | None, str] | None:
+        """``(field, AWS's reason)`` when RegisterTaskDefinition rejects the mapping ``pm``
+        (a ``PortMapping``) in this mode; the field is None for the mapping as a whole."""
+        if not self.port_mappings_allowed:
+            return None, (f"port mappings are not supported when networkMode is "
+                          f"'{self.name}': a task in {self.name} mode has no external "
+                          "connectivity")
+        if pm.container_port_range is not None and not self.port_ranges_allowed:
+            return "container_port_range", (
+                f"containerPortRange is not supported when networkMode is '{self.name}'; "
+                "it is supported in bridge and awsvpc (and Windows default) modes")
+        if self.host_port_equals_container_port and pm.host_port is not None and \
+                pm.container_port is not None and pm.host_port != pm.container_port:
+            return "host_port", (
+                f"when networkMode={self.name}, the hostPort must be left empty or equal the "
+                f"containerPort (containerPort {pm.container_port}, hostPort {pm.host_port}); "
+                "dynamic host ports exist only in bridge and default modes")
+        return None
+
+    def adapt_port_mapping(self, pm: dict) -> list[dict]:
+        """How ``compare: {network_mode: ...}`` rewrites one mapping (a raw dict) for this
+        mode: the mappings that replace it (none where the mode allows none)."""
+        if not self.port_mappings_allowed:
+            return []
+        if self.host_port_equals_container_port:
+            if pm.get("container_port_range") is not None and not self.port_ranges_allowed:
+                lo, hi = (int(x) for x in str(pm["container_port_range"]).split("-"))
+                rest = {k: v for k, v in pm.items() if k not in ("container_port_range",
+                                                                  "host_port")}
+                return [{**rest, "container_port": p, "host_port": p} for p in range(lo, hi + 1)]
+            if pm.get("container_port_range") is None:
+                return [{**pm, "host_port": pm.get("container_port")}]
+        return [pm]
+
+    def task_subnets(self, service_subnets: tuple[SubnetPool, ...],
+                     instance_subnets: tuple[SubnetPool, ...]) -> tuple[SubnetPool, ...]:
+        """The subnets a task's own ENI may use: none unless the mode gives tasks an ENI."""
+        if not self.own_subnet_ip:
+            return ()
+        return service_subnets or instance_subnets
 
     # ---- control plane -------------------------------------------------------------
+    def new_instance_state(self, inst: ContainerInstance):
+        """Per-instance state this mode keeps (a bridge, a NAT network), or None."""
+        return None
+
+    def state(self, inst: ContainerInstance):
+        """This mode's state on ``inst``, created the first time it is asked for."""
+        if self.name not in inst.mode_state:
+            inst.mode_state[self.name] = self.new_instance_state(inst)
+        return inst.mode_state[self.name]
+
     def port_claim(self, spec: TaskSpec) -> PortClaim:
         return PortClaim()
+
+    def dynamic_host_ports(self) -> bool:
+        """Whether a mapping without ``hostPort`` takes a dynamic host port."""
+        return False
 
     def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
         """Mode-specific resources (ports, ENI or branch, subnet IP); None if they fit."""
         claim = self.port_claim(spec)
-        if claim.static or claim.dynamic:
+        if claim:
             detail = inst.ports.why_not(claim)
             if detail:
                 return Rejection("RESOURCE:PORTS", detail)
@@ -61,44 +173,74 @@ class NetworkMode:
     def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
         """Claim what the task holds; return why it failed to start, or None."""
         claim = self.port_claim(spec)
-        dynamic = iter(inst.ports.claim(claim, task.id))
-        for container_port, host_port, proto in spec.port_mappings:
-            if host_port:
-                task.binding.host_ports[(container_port, proto)] = host_port
-            elif self.name == "bridge":
-                task.binding.host_ports[(container_port, proto)] = next(dynamic)
-            else:
-                task.binding.host_ports[(container_port, proto)] = container_port
+        dynamic = iter(inst.ports.claim(claim, task.id)) if claim else iter(())
+        for need in spec.port_mappings:
+            for k in range(need.count):
+                if need.host is not None and need.host:
+                    host = need.host + k
+                elif self.dynamic_host_ports():
+                    host = next(dynamic)
+                else:
+                    host = need.container + k
+                task.binding.host_ports[(need.container + k, need.protocol)] = host
         return None
 
     def release(self, inst: ContainerInstance, task: Task) -> None:
-        inst.ports.release(task.id)
+        if inst.ports is not None:
+            inst.ports.release(task.id)
+        if task.binding.ip is not None and task.binding.ip_pool is not None:
+            task.binding.ip_pool.release(task.binding.ip)
 
     def attach_delay(self, inst: ContainerInstance, task: Task) -> float:
         """Seconds between placement and the task's network being ready."""
         return 0.0
+
+    def instance_report(self, inst: ContainerInstance) -> dict:
+        """Per-instance figures this mode adds to the instance rows of the results (for
+        example the most tasks of the mode the instance can hold)."""
+        return {}
 
     # ---- data plane ----------------------------------------------------------------
     # Walks are lists of topology node names (see ``net/topology.py``).
     def wire(self, topo, task: Task) -> None:
         """Add the task's devices and links to the topology."""
 
-    def inbound(self, topo, task: Task) -> list[str] | None:
-        """From the ENI that receives (rx side) to the task's application; None: unreachable."""
-        return None
+    def inbound(self, topo, task: Task) -> list[str] | Unreachable:
+        """From the ENI that receives (rx side) to the task's application."""
+        return Unreachable(None, f"network mode {self.name}: the task has no interface "
+                                 "that other hosts can reach")
 
-    def outbound(self, topo, task: Task) -> list[str] | None:
-        """From the task's application to the ENI that sends (tx side); None: no way out."""
-        return None
+    def outbound(self, topo, task: Task) -> list[str] | Unreachable:
+        """From the task's application to the ENI that sends (tx side)."""
+        return Unreachable(None, f"network mode {self.name}: the task has no external "
+                                 "connectivity")
 
     def to_host_namespace(self, topo, task: Task) -> list[str] | None:
         """From the application into its instance's host namespace, if it has a way there."""
         return None
 
-    def local(self, topo, src: Task, dst: Task) -> list[str] | None:
+    def local(self, topo, src: Task, dst: Task) -> list[str] | Unreachable | None:
         """A whole walk from ``src`` to this mode's ``dst`` on the same instance, when the
-        mode has a path that stays inside the host; None: out through the card and back."""
+        mode has a path that stays inside the host; None: out through the card and back;
+        :class:`Unreachable` when the host cannot reach it at all."""
         return None
+
+
+class PublishedPortsMode(NetworkMode):
+    """A mode that publishes container ports on the instance's address through NAT
+    (Linux ``bridge``, Windows ``default``): a static ``hostPort`` is held on the instance,
+    one copy per port per instance; a mapping without one takes the next free port of the
+    agent's dynamic range, and a ``containerPortRange`` a block of contiguous ones."""
+
+    port_ranges_allowed = True
+
+    def port_claim(self, spec: TaskSpec) -> PortClaim:
+        static = tuple((n.host, n.protocol) for n in spec.port_mappings if n.host)
+        dynamic = tuple((n.count, n.protocol) for n in spec.port_mappings if not n.host)
+        return PortClaim(static=static, dynamic=dynamic)
+
+    def dynamic_host_ports(self) -> bool:
+        return True
 
 
 def mode_of(task: Task) -> NetworkMode:

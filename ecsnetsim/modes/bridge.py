@@ -2,39 +2,44 @@
 
 A static ``hostPort`` is held on the instance (one copy per port per instance); a
 dynamic mapping (``hostPort`` 0 or absent) takes the next free port of the agent's
-dynamic range. Each container gets an address on docker0's 172.17.0.0/16.
+dynamic range. Each container gets an address on docker0's 172.17.0.0/16, which this
+mode keeps per instance.
 """
 
 from __future__ import annotations
 
 from ..control.instance import ContainerInstance, Task
-from ..control.ports import PortClaim
-from .base import NetworkMode, Rejection, TaskSpec
+from ..control.ipam import AddressPool
+from . import base
+from .base import EC2_LINUX, PublishedPortsMode, Rejection, TaskSpec
+
+#: Docker's default bridge network, the first local-scope pool in libnetwork's ipamutils.
+DOCKER0_CIDR = "172.17.0.0/16"
 
 
-class BridgeMode(NetworkMode):
+class BridgeMode(PublishedPortsMode):
     name = "bridge"
+    label = "bridge"
+    colour = "#59a14f"
+    platforms = (EC2_LINUX,)
+    default_for_os = "linux"
+    links_allowed = True
 
-    def port_claim(self, spec: TaskSpec) -> PortClaim:
-        static = tuple((h, proto) for _c, h, proto in spec.port_mappings if h)
-        dynamic = tuple(proto for _c, h, proto in spec.port_mappings if not h)
-        return PortClaim(static=static, dynamic=dynamic)
+    def new_instance_state(self, inst: ContainerInstance) -> AddressPool:
+        """docker0's 172.17.0.0/16: .0 network, .1 the bridge itself, last broadcast."""
+        return AddressPool(DOCKER0_CIDR, reserved_low=2, reserved_high=1)
 
     def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
         rejection = super().why_not(inst, spec)
-        if rejection is None and inst.docker0.free < 1:
+        if rejection is None and self.state(inst).free < 1:
             return Rejection("RESOURCE:PORTS", "docker0 has no free address in 172.17.0.0/16")
         return rejection
 
     def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
         super().attach(inst, task, spec)
-        task.binding.bridge_ip = inst.docker0.allocate()
+        task.binding.ip_pool = self.state(inst)
+        task.binding.ip = task.binding.ip_pool.allocate()
         return None
-
-    def release(self, inst: ContainerInstance, task: Task) -> None:
-        super().release(inst, task)
-        if task.binding.bridge_ip:
-            inst.docker0.release(task.binding.bridge_ip)
 
     # ---- data plane: docker0, veth pairs, iptables NAT, docker-proxy for hairpins ----
     def _nodes(self, topo, task):
@@ -68,21 +73,22 @@ class BridgeMode(NetworkMode):
     def local(self, topo, src, dst):
         """Same instance, addressed as instanceIP:hostPort.
 
-        From another bridge container the DOCKER nat chain skips packets from docker0,
-        so the connection lands in docker-proxy, which opens a second one to the
-        container; from the host namespace, OUTPUT DNAT sends it straight to docker0.
+        From a container behind this docker0 the DOCKER nat chain skips packets from
+        docker0, so the connection lands in docker-proxy, which opens a second one to the
+        container; from the host namespace, OUTPUT DNAT sends it straight to docker0. A
+        source with no way into the host namespace goes out through the card and back.
         """
+        src_path = base.mode_of(src).to_host_namespace(topo, src)
+        if src_path is None:
+            return None
         stack, veth, docker0, nat, _fwd = self._nodes(topo, dst)
         host = dst.instance.id
-        if src.mode == "bridge":
-            src_path = self.to_host_namespace(topo, src)
+        if src_path[-1] == docker0:
             hs = topo.host_stack(host)
             port = next(iter(dst.binding.host_ports.values()), 0)
             proxy = topo.device(f"{host}/docker-proxy:{port}", "docker_proxy", host)
-            topo.chain(src_path[-1], hs, proxy)
+            topo.chain(docker0, hs, proxy)
             topo.chain(proxy, hs, docker0, veth, stack)
             return src_path + [hs, proxy, hs, docker0, veth, stack]
-        if src.mode == "host":
-            hs = topo.host_stack(host)
-            return topo.chain(hs, nat, docker0, veth, stack)
-        return None
+        topo.chain(src_path[-1], nat, docker0, veth, stack)
+        return src_path + [nat, docker0, veth, stack]

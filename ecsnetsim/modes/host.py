@@ -2,21 +2,28 @@
 
 Every container port is held on the instance (one copy per port per instance); no
 NAT, no bridge, no ENI of its own. Packets reach it at the instance IP through the
-primary ENI and the host stack.
+primary ENI and the host stack. Being the most direct path, it is the baseline the
+comparison measures the other modes against.
 """
 
 from __future__ import annotations
 
 from ..control.ports import PortClaim
 from . import base
-from .base import NetworkMode, TaskSpec
+from .base import EC2_LINUX, NetworkMode, TaskSpec
 
 
 class HostMode(NetworkMode):
     name = "host"
+    label = "host"
+    colour = "#4e79a7"
+    platforms = (EC2_LINUX,)
+    comparison_baseline = True
+    host_port_equals_container_port = True
 
     def port_claim(self, spec: TaskSpec) -> PortClaim:
-        return PortClaim(static=tuple((c, proto) for c, _h, proto in spec.port_mappings))
+        return PortClaim(static=tuple((n.container + k, n.protocol)
+                                      for n in spec.port_mappings for k in range(n.count)))
 
     def inbound(self, topo, task):
         host = task.instance.id

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import modes
 from ..control.instance import Task
+from ..modes import Unreachable
 from . import calibration
 from .engine import Engine, FlowStats, Route
 from .topology import Topology
@@ -55,21 +56,23 @@ class DataPlane:
         inst = task.instance
         if inst.id not in self._wired:
             self.topo.add_host(inst.id, inst.type.vcpus, inst.type.bandwidth_bps)
-            self.topo.host_stack(inst.id)
+            if inst.platform == "EC2":  # a Fargate micro-VM has no host namespace of ours
+                self.topo.host_stack(inst.id)
             self._wired.add(inst.id)
         modes.get(task.mode).wire(self.topo, task)
         self._wired.add(task.id)
 
     # ---- routes ---------------------------------------------------------------------
-    def _walk(self, src, dst: Task, via: str | None) -> list[str] | None:
+    def _walk(self, src, dst: Task, via: str | None) -> list[str] | Unreachable:
+        """The devices from ``src`` to ``dst``, or where and why a packet cannot get there."""
         topo = self.topo
         self._wire(dst)
         if not isinstance(src, _Client):
             self._wire(src)
         dst_mode = modes.get(dst.mode)
         inbound = dst_mode.inbound(topo, dst)
-        if inbound is None:
-            return None
+        if isinstance(inbound, Unreachable):
+            return inbound
         same_host = None
         if isinstance(src, _Client):
             stack, _rx, tx = topo.client(src.az)
@@ -81,8 +84,8 @@ class DataPlane:
                     return local
                 same_host = src.instance.id
             outbound, src_az = modes.get(src.mode).outbound(topo, src), src.instance.az
-            if outbound is None:
-                return None
+            if isinstance(outbound, Unreachable):
+                return outbound
         middle = topo.connect(outbound[-1], inbound[0], src_az, dst.instance.az, same_host, via)
         return outbound + middle + inbound
 
@@ -95,7 +98,8 @@ class DataPlane:
         client = _Client(client_az)
         dst_svc = services[flow.to]
         src_svc = None if flow.from_ == "client" else services[flow.from_]
-        cache: dict[tuple[str, str], Route | None] = {}
+        cache: dict[tuple[str, str], Route | Unreachable] = {}
+        blocked: list[Unreachable] = []  # the first reason packets of this flow met
         turn = itertools.count()
         draws = iter(())
 
@@ -111,8 +115,14 @@ class DataPlane:
             key = ("client" if src is client else src.id, dst.id)
             if key not in cache:
                 walk = self._walk(src, dst, via)
-                cache[key] = None if walk is None else Route(self.topo.devices(walk), stats)
-            return cache[key]
+                if isinstance(walk, Unreachable):
+                    cache[key] = walk
+                    if not blocked:
+                        blocked.append(walk)
+                else:
+                    cache[key] = Route(self.topo.devices(walk), stats)
+            found = cache[key]
+            return None if isinstance(found, Unreachable) else found
 
         def pick() -> Route | None:
             targets = dst_svc.targets
@@ -140,7 +150,7 @@ class DataPlane:
         if dst_svc.targets and (src_svc is None or src_svc.targets):
             typical = route(client if src_svc is None else src_svc.targets[0],
                             dst_svc.targets[0])
-        self.flows.append((flow, stats, typical))
+        self.flows.append((flow, stats, typical, blocked))
 
     # ---- results --------------------------------------------------------------------
     def _breakdown(self, route: Route | None) -> dict[str, float]:
@@ -154,7 +164,7 @@ class DataPlane:
     def flow_results(self) -> list[dict]:
         window = self.engine.window(self.end)
         rows = []
-        for flow, stats, typical in self.flows:
+        for flow, stats, typical, blocked in self.flows:
             s = stats.summary(window)
             rows.append({
                 "name": flow.name, "from": flow.from_, "to": flow.to, "via": flow.via,
@@ -164,6 +174,8 @@ class DataPlane:
                 "throughput_pps": round(s["throughput_pps"], 6),
                 "path": typical.kinds if typical else [],
                 "breakdown_us": self._breakdown(typical),
+                "blocked": ({"at": blocked[0].at, "reason": blocked[0].reason}
+                            if blocked else None),
             })
         return rows
 

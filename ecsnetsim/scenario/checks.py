@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 from pydantic import ValidationError
 
-from .. import catalog
-from ..control import query
+from .. import catalog, modes
+from ..control import fargate, query
 from .schema import Scenario, Service
 from .yamlsrc import format_path
 
@@ -37,42 +37,63 @@ def _check_cluster(sc: Scenario) -> Iterator[Problem]:
         if g.subnet is not None and g.subnet not in subnet_names:
             yield loc + ("subnet",), (f"no subnet named {g.subnet!r}; expected one of "
                                       f"{sorted(subnet_names)}")
-        if g.os == "windows" and (sc.account.awsvpc_trunking or g.trunk_tasks is not None):
-            where = loc + (("trunk_tasks",) if g.trunk_tasks is not None else ("os",))
-            yield where, ("ENI trunking is not supported on Windows container instances "
-                          "(Amazon ECS supports awsvpcTrunking on Linux only); turn off "
-                          "account.awsvpc_trunking or use Linux instances")
+        if g.os == "windows" and g.trunk_tasks:
+            yield loc + ("trunk_tasks",), (
+                "ENI trunking is not supported on Windows container instances (Amazon ECS "
+                "supports awsvpcTrunking on Linux only); remove trunk_tasks or use Linux "
+                "instances")
 
 
-def _check_ports(sc: Scenario, i: int) -> Iterator[Problem]:
+def _check_task_definition(sc: Scenario, i: int) -> Iterator[Problem]:
+    """What RegisterTaskDefinition and the launch type reject, with AWS's reasons."""
     svc = sc.services[i]
-    mode = svc.network_mode
+    loc = ("services", i)
+    mode = modes.get(svc.network_mode)
+    platform = svc.runtime_platform
+    os = platform.os if platform else None
+    if svc.requires_compatibilities is not None and \
+            svc.launch_type not in svc.requires_compatibilities:
+        yield loc + ("launch_type",), (f"Task definition does not support launch_type "
+                                       f"{svc.launch_type} (requiresCompatibilities: "
+                                       f"{', '.join(svc.requires_compatibilities)})")
+    if not mode.allows(svc.launch_type, os):
+        allowed = [m.name for m in modes.MODES.values() if m.allows(svc.launch_type, os)]
+        who = "Fargate" if svc.launch_type == "FARGATE" else "EC2"
+        if os:
+            who = f"{os.capitalize()} tasks on {who}"
+        yield loc + ("network_mode",), (
+            f"{who} only supports network mode {' or '.join(repr(a) for a in allowed)} "
+            f"(got {mode.name!r})")
+    if svc.launch_type == "FARGATE":
+        problem = fargate.size_problem(svc.cpu, svc.memory, os or "linux")
+        if problem:
+            yield loc + (problem[0],), problem[1]
     for c_i, c in enumerate(svc.containers):
+        cloc = loc + ("containers", c_i)
+        if c.links and not mode.links_allowed:
+            yield cloc + ("links",), (f"links are not supported when networkMode is "
+                                      f"'{mode.name}'; they are supported in "
+                                      f"{' and '.join(modes.with_links())} mode only")
         for p_i, pm in enumerate(c.port_mappings):
-            loc = ("services", i, "containers", c_i, "port_mappings", p_i)
-            if mode == "none":
-                yield loc, ("port mappings are not supported when networkMode is 'none': "
-                            "a task in none mode has no external connectivity")
-            elif mode in ("host", "awsvpc") and pm.host_port is not None and (
-                    pm.host_port != pm.container_port):
-                yield loc + ("host_port",), (
-                    f"when networkMode={mode}, the hostPort must be left empty or equal the "
-                    f"containerPort (containerPort {pm.container_port}, hostPort "
-                    f"{pm.host_port}); dynamic host ports exist only in bridge mode")
+            problem = mode.port_mapping_problem(pm)
+            if problem:
+                field, message = problem
+                ploc = cloc + ("port_mappings", p_i)
+                yield (ploc + (field,) if field else ploc), message
 
 
 def _check_service(sc: Scenario, i: int, subnet_names: set[str]) -> Iterator[Problem]:
     svc = sc.services[i]
     loc = ("services", i)
+    yield from _check_task_definition(sc, i)
     if svc.launch_type == "FARGATE":
-        if svc.network_mode != "awsvpc":
-            yield loc + ("network_mode",), (
-                f"Fargate only supports network mode 'awsvpc' (got {svc.network_mode!r})")
         if svc.placement_strategy or svc.placement_constraints:
             yield loc + ("placement_strategy" if svc.placement_strategy else
                          "placement_constraints",), (
                 "Fargate does not support task placement strategies or constraints")
-    yield from _check_ports(sc, i)
+        if svc.scheduling == "daemon":
+            yield loc + ("scheduling",), "Fargate does not support the daemon scheduling "\
+                                         "strategy"
     for s_i, name in enumerate(svc.subnets or []):
         if name not in subnet_names:
             yield loc + ("subnets", s_i), (f"no subnet named {name!r}; expected one of "
@@ -113,7 +134,8 @@ def _check_traffic(sc: Scenario) -> Iterator[Problem]:
         if f.from_ != "client" and f.from_ not in services:
             yield loc + ("from",), (f"expected 'client' or a service name, one of "
                                     f"{sorted(services)} (got {f.from_!r})")
-        ports = {pm.container_port for c in services[f.to].containers for pm in c.port_mappings}
+        ports = {pm.ports[0] + k for c in services[f.to].containers
+                 for pm in c.port_mappings for k in range(pm.ports[1])}
         if f.port is not None and ports and f.port not in ports:
             yield loc + ("port",), (f"service {f.to!r} maps no container port {f.port}; "
                                     f"expected one of {sorted(ports)}")

@@ -18,6 +18,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from .. import modes
 from ..errors import InputError, ScenarioError
 from .checks import check_scenario
 from .overrides import apply_overrides, set_path
@@ -36,6 +37,8 @@ class Source:
     #: Fields that do not come from the file itself (``--set``, a task definition):
     #: field path -> (line to report, what set them).
     origins: dict[tuple, tuple[int | None, str]] = field(default_factory=dict)
+    #: Things that are valid but probably not what the user meant (an INACTIVE revision).
+    warnings: list[str] = field(default_factory=list)
 
     def locate(self, loc: tuple) -> tuple[int | None, str]:
         """The line to report for ``loc`` and a note naming what set it, if not the file."""
@@ -173,6 +176,23 @@ def _td_list(doc: dict, key: str, file: str, where: str = "") -> list[dict]:
     return items
 
 
+def _td_container(c: dict, i: int, file: str) -> dict:
+    """One container definition in the scenario's terms (name, port mappings, links)."""
+    maps = []
+    for pm in _td_list(c, "portMappings", file, f"containerDefinitions[{i}]."):
+        m = {}
+        for key, name in (("containerPort", "container_port"),
+                          ("containerPortRange", "container_port_range"),
+                          ("hostPort", "host_port"), ("protocol", "protocol")):
+            if key in pm:
+                m[name] = pm[key]
+        maps.append(m)
+    out = {"name": c.get("name", "app"), "port_mappings": maps}
+    if c.get("links"):
+        out["links"] = c["links"]
+    return out
+
+
 def _read_task_definition(path: Path, service_loc: tuple, source: Source) -> dict:
     """Read an ECS task definition JSON (``describe-task-definition`` output or bare)."""
     where = service_loc + ("task_definition",)
@@ -201,7 +221,7 @@ def _read_task_definition(path: Path, service_loc: tuple, source: Source) -> dic
         raise ScenarioError("expected an ECS task definition with containerDefinitions",
                             file=file)
     out: dict[str, Any] = {}
-    if "networkMode" in doc:
+    if doc.get("networkMode") is not None:
         out["network_mode"] = doc["networkMode"]
     container_defs = _td_list(doc, "containerDefinitions", file)
     for key in ("cpu", "memory"):
@@ -214,21 +234,22 @@ def _read_task_definition(path: Path, service_loc: tuple, source: Source) -> dic
                  for c in container_defs]
         if key not in out and any(v is not None for v in sizes):
             out[key] = sum(_td_units(v, key, file) for v in sizes if v is not None)
-    containers = []
-    for i, c in enumerate(container_defs):
-        maps = []
-        for pm in _td_list(c, "portMappings", file, f"containerDefinitions[{i}]."):
-            m = {"container_port": pm.get("containerPort")}
-            if "hostPort" in pm:
-                m["host_port"] = pm["hostPort"]
-            if "protocol" in pm:
-                m["protocol"] = pm["protocol"]
-            maps.append(m)
-        containers.append({"name": c.get("name", "app"), "port_mappings": maps})
-    out["containers"] = containers
-    if "FARGATE" in (doc.get("requiresCompatibilities") or []) and "EC2" not in (
-            doc.get("requiresCompatibilities") or []):
-        out["launch_type"] = "FARGATE"
+    out["containers"] = [_td_container(c, i, file) for i, c in enumerate(container_defs)]
+    compat = doc.get("requiresCompatibilities")
+    if compat is not None:
+        out["requires_compatibilities"] = compat
+        if "FARGATE" in compat and "EC2" not in compat:
+            out["launch_type"] = "FARGATE"
+    platform = doc.get("runtimePlatform")
+    if isinstance(platform, dict):
+        out["runtime_platform"] = {k: v for k, v in (
+            ("operating_system_family", platform.get("operatingSystemFamily")),
+            ("cpu_architecture", platform.get("cpuArchitecture"))) if v is not None}
+    if doc.get("status") == "INACTIVE":
+        rev = f"{doc.get('family', '?')}:{doc.get('revision', '?')}"
+        source.warnings.append(
+            f"{file}: task definition {rev} is INACTIVE (deregistered): ECS keeps running "
+            "existing tasks of it but new services and deployments cannot use it")
     constraints = [
         {k: v for k, v in (("type", pc.get("type")), ("expression", pc.get("expression")))
          if v is not None}
@@ -279,27 +300,25 @@ def _validate(raw: Any, source: Source, variant: tuple[str, tuple] | None = None
 
 
 def _adapt_mode(raw: dict, mode: Any) -> dict:
-    """Convert every service to ``mode`` the way its task definition must be rewritten.
-
-    ``none`` allows no port mappings; ``host`` and ``awsvpc`` need host_port equal to
-    container_port. Used only by the ``compare: {network_mode: [...]}`` shorthand, so
-    that one scenario can be compared across modes.
+    """Convert every service to ``mode`` the way its task definition must be rewritten
+    (each mode says how: :meth:`NetworkMode.adapt_port_mapping`). Used only by the
+    ``compare: {network_mode: [...]}`` shorthand, so that one scenario can be compared
+    across modes; an unknown mode is left for validation to report.
     """
     out = copy.deepcopy(raw)
+    target = modes.MODES.get(mode) if isinstance(mode, str) else None
     for svc in out.get("services") or []:
         if not isinstance(svc, dict):
             continue
         svc["network_mode"] = mode
         for c in svc.get("containers") or []:
-            if not isinstance(c, dict):
+            if not isinstance(c, dict) or target is None:
                 continue
             maps = c.get("port_mappings") or []
-            if mode == "none":
-                c["port_mappings"] = []
-            elif mode in ("host", "awsvpc"):
-                for m in maps:
-                    if isinstance(m, dict):
-                        m["host_port"] = m.get("container_port")
+            c["port_mappings"] = [new for m in maps for new in (
+                target.adapt_port_mapping(m) if isinstance(m, dict) else [m])]
+            if not target.links_allowed:
+                c.pop("links", None)
     return out
 
 

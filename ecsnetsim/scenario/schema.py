@@ -19,8 +19,10 @@ from pydantic import (
     PrivateAttr,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
+from .. import modes
 from ..units import parse_bandwidth, parse_duration, parse_rate
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
@@ -28,8 +30,9 @@ Rate = Annotated[float, BeforeValidator(parse_rate)]
 Bandwidth = Annotated[float, BeforeValidator(parse_bandwidth)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
-NetworkMode = Literal["awsvpc", "bridge", "host", "none"]
-NETWORK_MODES: tuple[str, ...] = ("awsvpc", "bridge", "host", "none")
+#: The registered network modes (``ecsnetsim.modes``): the schema lists what the registry has.
+NETWORK_MODES: tuple[str, ...] = modes.names()
+NetworkMode = Literal[NETWORK_MODES]  # type: ignore[valid-type]
 
 #: ECS agent defaults (amazon-ecs-agent ``config_unix.go`` / ``config_windows.go``).
 LINUX_RESERVED_PORTS = [22, 2375, 2376, 51678, 51679]
@@ -38,6 +41,10 @@ WINDOWS_RESERVED_PORTS = [53, 135, 139, 445, 2375, 2376, 3389, 5985, 5986, 51678
 LINUX_DYNAMIC_PORT_RANGE = "32768-60999"
 #: Agent default on Windows (``ephemeral_ports_windows.go``).
 WINDOWS_DYNAMIC_PORT_RANGE = "49152-65535"
+#: Share of a type's memory the OS keeps, so that the ECS guide's m4.large example
+#: registers what it says: 8192 MiB -> 7985 on Linux, 8191 on Windows.
+LINUX_MEMORY_OVERHEAD_PERCENT = 2.52
+WINDOWS_MEMORY_OVERHEAD_PERCENT = 0.01
 
 
 def _numeric(annotation: Any) -> bool:
@@ -147,11 +154,17 @@ class InstanceGroup(Model):
     attributes: dict[str, str] = Field(default_factory=dict, description="Custom attributes.")
     trunk_tasks: int | None = Field(
         None, ge=0, le=1000,
-        description="Override the ECS trunking table: awsvpc tasks per instance with trunking.")
-    memory_overhead_percent: float = Field(
-        2.53, ge=0, le=50,
-        description="Share of the type's memory that the OS keeps (MemTotal below nominal). "
-                    "Derived from the ECS guide's m4.large example: 8192 MiB registers 7985.")
+        description="Override the ECS trunking table: awsvpc tasks per instance with trunking "
+                    "(0: the instances do not trunk).")
+    awsvpc_trunking: bool | None = Field(
+        None, description="The awsvpcTrunking setting as these instances saw it when they "
+                          "registered; null: the account's. false models instances registered "
+                          "before the account opted in (ECS never gives them a trunk).")
+    memory_overhead_percent: float | None = Field(
+        None, ge=0, le=50,
+        description="Share of the type's memory that the OS keeps (MemTotal below nominal); "
+                    "default 2.52 on Linux, 0.01 on Windows, derived from the ECS guide's "
+                    "m4.large example: 8192 MiB registers 7985 (Linux) and 8191 (Windows).")
     scaling: Scaling | None = None
 
 
@@ -169,15 +182,69 @@ class Cluster(Model):
 
 
 class PortMapping(Model):
-    container_port: Port
+    container_port: Port | None = Field(
+        None, description="The container port; or give container_port_range instead.")
+    container_port_range: str | None = Field(
+        None, description="containerPortRange 'start-end' (bridge, default: one dynamic host "
+                          "port per port, contiguous; awsvpc: the range on the task ENI).")
     host_port: int | None = Field(
-        None, ge=0, le=65535, description="0 or absent: a dynamic host port (bridge).")
+        None, ge=0, le=65535, description="0 or absent: a dynamic host port (bridge, default).")
     protocol: Literal["tcp", "udp"] = "tcp"
+
+    @field_validator("container_port_range", mode="before")
+    @classmethod
+    def _port_range(cls, v: Any) -> str | None:
+        if v is None:
+            return v
+        try:
+            lo, hi = (int(x) for x in str(v).split("-"))
+        except ValueError:
+            raise ValueError("expected 'start-end', e.g. 8000-8010") from None
+        if not 1 <= lo < hi <= 65535:
+            raise ValueError("expected 1 <= start < end <= 65535 (a range's start must be "
+                             "below its end)")
+        return f"{lo}-{hi}"
+
+    @model_validator(mode="after")
+    def _one_port(self) -> PortMapping:
+        if (self.container_port is None) == (self.container_port_range is None):
+            raise ValueError("give container_port or container_port_range (exactly one)")
+        if self.container_port_range is not None and self.host_port:
+            raise ValueError("a containerPortRange takes no hostPort: ECS assigns the host "
+                             "ports (hostPortRange)")
+        return self
+
+    @property
+    def ports(self) -> tuple[int, int]:
+        """``(first container port, how many)``."""
+        if self.container_port_range is None:
+            return self.container_port, 1
+        lo, hi = (int(x) for x in self.container_port_range.split("-"))
+        return lo, hi - lo + 1
 
 
 class Container(Model):
     name: str = Field(min_length=1)
-    port_mappings: list[PortMapping] = Field(default_factory=list)
+    port_mappings: list[PortMapping] = Field(default_factory=list, max_length=100)
+    links: list[str] = Field(
+        default_factory=list, description="Docker links to other containers (bridge only).")
+
+
+class RuntimePlatform(Model):
+    """The task definition's runtimePlatform: what the task needs of its host."""
+
+    operating_system_family: str = Field(
+        "LINUX", pattern=r"^(LINUX|WINDOWS_SERVER_[0-9A-Z_]+)$",
+        description="LINUX or WINDOWS_SERVER_<release>_<FULL|CORE>.")
+    cpu_architecture: Literal["X86_64", "ARM64"] = "X86_64"
+
+    @property
+    def os(self) -> str:
+        return "linux" if self.operating_system_family == "LINUX" else "windows"
+
+    @property
+    def arch(self) -> str:
+        return self.cpu_architecture.lower()
 
 
 class PlacementStrategy(Model):
@@ -221,8 +288,14 @@ class HealthCheck(Model):
 class Service(Model):
     name: str = Field(min_length=1)
     desired_count: int = Field(1, ge=0, le=100000)
-    network_mode: NetworkMode = "bridge"
+    network_mode: NetworkMode | None = Field(
+        None, description="Default: ECS's for the task's OS (bridge on Linux, default on "
+                          "Windows).")
     launch_type: Literal["EC2", "FARGATE"] = "EC2"
+    runtime_platform: RuntimePlatform | None = Field(
+        None, description="runtimePlatform; null: any OS and CPU architecture on EC2.")
+    requires_compatibilities: list[Literal["EC2", "FARGATE", "EXTERNAL"]] | None = Field(
+        None, description="requiresCompatibilities of the task definition.")
     cpu: int = Field(256, ge=0, description="Task CPU units (1024 = one vCPU).")
     memory: int = Field(512, ge=0, description="Task memory in MiB.")
     subnets: list[str] | None = Field(
@@ -246,6 +319,15 @@ class Service(Model):
                          "it answers health checks (a property of the application, not an "
                          "ECS setting). Behind a load balancer, a task whose target turns "
                          "unhealthy after the grace period is stopped and replaced.")
+
+
+    @model_validator(mode="after")
+    def _default_mode(self) -> Service:
+        """ECS's network mode when the task definition names none: its OS's default."""
+        if self.network_mode is None:
+            os = self.runtime_platform.os if self.runtime_platform else "linux"
+            self.network_mode = modes.default_for(os)
+        return self
 
 
 class Flow(Model):
@@ -280,6 +362,14 @@ class Event(Model):
     terminate: InstanceSelector | None = None
 
 
+class Fargate(Model):
+    """The Fargate platform's timing (tasks with ``launch_type: FARGATE``)."""
+
+    task_start_delay: Duration = Field(
+        40.0, description="From launch to RUNNING: capacity, ENI, micro-VM and image pull "
+                          "(assumption: AWS publishes no figure; see docs/calibration.md).")
+
+
 class Variant(Model):
     name: str = Field(min_length=1)
     set: dict[str, Any] = Field(default_factory=dict)
@@ -297,6 +387,7 @@ class Scenario(Model):
     account: Account = Field(default_factory=Account)
     vpc: Vpc
     cluster: Cluster = Field(default_factory=Cluster)
+    fargate: Fargate = Field(default_factory=Fargate)
     services: list[Service] = Field(default_factory=list)
     traffic: list[Flow] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
