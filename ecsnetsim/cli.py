@@ -1,4 +1,4 @@
-"""Command line: ``ecsnetsim run|validate|plot|instance-types|schema``.
+"""Command line: ``ecsnetsim run|validate|plot|instance-types|modes|schema``.
 
 Exit status: 0 success, 2 invalid input (one clear message, no traceback), 1 an
 internal error.
@@ -31,12 +31,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _warn(scenario) -> None:
+    """Print what is valid but probably not meant (an INACTIVE task definition)."""
+    from .scenario import source_of
+
+    for warning in source_of(scenario).warnings:
+        print(f"ecsnetsim: warning: {warning}", file=sys.stderr)
+
+
+def _cmd_modes(args) -> int:
+    """The network-mode table, from the registry: where ECS allows each mode."""
+    from . import modes
+
+    heads = [f"{'Linux' if os == 'linux' else 'Windows'} {lt}" if lt == "EC2" else lt.title()
+             for lt, os in modes.PLATFORMS]
+    print(f"{'mode':<10}" + "".join(f"{h:>14}" for h in heads) + "  default on")
+    print("-" * (10 + 14 * len(heads) + 12))
+    for name, cells in modes.table():
+        default = modes.get(name).default_for_os or ""
+        print(f"{name:<10}" + "".join(f"{'yes' if cells[p] else 'no':>14}"
+                                      for p in modes.PLATFORMS) + f"  {default}")
+    return 0
+
+
 def _cmd_run(args) -> int:
     from .report import summary
     from .scenario import load_scenario
     from .simulate import simulate
 
     scenario = load_scenario(args.scenario, overrides=args.set)
+    _warn(scenario)
     outdir = Path(args.output) if args.output else Path("results") / scenario.name
     if outdir.exists() and not outdir.is_dir():
         raise InputError("exists and is not a directory; expected an output directory",
@@ -59,6 +83,7 @@ def _cmd_validate(args) -> int:
 
     for path in args.scenarios:
         sc = load_scenario(path, overrides=args.set)
+        _warn(sc)
         print(f"{path}: ok ({sc.name}, {len(variants_of(sc))} variant(s))")
     return 0
 
@@ -76,6 +101,9 @@ def _cmd_schema(args) -> int:
 def _cmd_instance_types(args) -> int:
     from . import catalog
 
+    from .control import trunking
+
+    table = catalog.trunking_table()
     types = catalog.match(args.pattern) if args.pattern else catalog.all_types()
     if not types:
         raise InputError(f"no instance type matches {args.pattern!r}")
@@ -83,8 +111,10 @@ def _cmd_instance_types(args) -> int:
           f"{'awsvpc tasks':>14}{'with trunking':>15}  note")
     for t in types:
         trunk = "-" if t.trunk_tasks is None else str(t.trunk_tasks)
+        note = t.trunk_note or ("" if t.name in table else
+                                f"not in ECS's trunking table of {trunking.TABLE_DATE}")
         print(f"{t.name:<22}{t.vcpus:>5}{t.memory_mib:>9}{t.max_enis:>6}{t.ipv4_per_eni:>10}"
-              f"{t.awsvpc_tasks_without_trunking:>14}{trunk:>15}  {t.trunk_note or ''}")
+              f"{t.awsvpc_tasks_without_trunking:>14}{trunk:>15}  {note}")
     print(f"\n{len(types)} type(s). ENIs: {catalog.CATALOG_SOURCE}. "
           f"Trunking: {catalog.TRUNKING_SOURCE}.")
     return 0
@@ -133,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ENIs, IPs per ENI and awsvpc task limits of EC2 types")
     it.add_argument("pattern", nargs="?", help="glob or family, e.g. c5 or 'm6i.*'")
     it.set_defaults(func=_cmd_instance_types)
+
+    m = sub.add_parser("modes", help="where ECS allows each network mode (Linux/Windows EC2, "
+                                      "Fargate)")
+    m.set_defaults(func=_cmd_modes)
 
     s = sub.add_parser("schema", help="print the JSON Schema of the scenario format")
     s.set_defaults(func=_cmd_schema)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from .results import Results
 
@@ -43,6 +43,10 @@ def summary(results: Results) -> str:
                 f"{tot('memory', 'used'):>7}/{tot('memory', 'limit'):<6}")
         spread = " ".join(str(i["tasks"]) for i in v["placement"]["instances"])
         out.append(f"  tasks per instance: {spread or '-'}")
+        trunking = Counter(i["trunk_reason"] for i in v["placement"]["instances"]
+                           if i.get("trunk_reason") and "setting is off" not in i["trunk_reason"])
+        for reason, n in trunking.items():
+            out.append(f"  trunking ({n} instance{'s' if n > 1 else ''}): {reason}")
         for sn in v["placement"]["subnets"]:
             out.append(f"  subnet {sn['name']} {sn['cidr']}: {sn['ips_used']} IPs used, "
                        f"{sn['ips_free']} free")
@@ -56,6 +60,10 @@ def summary(results: Results) -> str:
                            f"{f['dropped']:>7}{f['unreachable']:>8}"
                            f"{_num(f['hops']['mean']):>6}{_num(lat['mean']):>10}"
                            f"{_num(lat['p99']):>10}")
+            for f in flows:
+                if f.get("blocked"):
+                    at = f" at {f['blocked']['at']}" if f["blocked"]["at"] else ""
+                    out.append(f"  {f['name']} blocked{at}: {f['blocked']['reason']}")
         for d in v.get("deployments", []):
             end = "-" if d["finished_at"] is None else f"{d['finished_at']:.0f}s"
             reasons = _fmt_failures(d["failures"])
