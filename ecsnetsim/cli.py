@@ -100,7 +100,6 @@ def _cmd_schema(args) -> int:
 
 def _cmd_instance_types(args) -> int:
     from . import catalog
-
     from .control import trunking
 
     table = catalog.trunking_table()

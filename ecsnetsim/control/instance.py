@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ..catalog import InstanceType
 from .ipam import AddressPool, SubnetPool
 from .ports import PortTable
+from .states import TaskState
 
 
 @dataclass
@@ -42,7 +43,8 @@ class Task:
     mode: str
     cpu: int
     memory: int
-    state: str = "PENDING"  # PENDING (unplaced) -> PROVISIONING -> ACTIVATING -> RUNNING, STOPPED
+    state: TaskState = TaskState.PENDING  # see lifecycle.py: PENDING (unplaced) ->
+    # PROVISIONING -> PENDING -> RUNNING (-> DEACTIVATING) -> STOPPED
     instance: ContainerInstance | None = None
     binding: Binding = field(default_factory=Binding)
     placed_at: float | None = None
@@ -138,13 +140,21 @@ class ContainerInstance:
         self.status = "ACTIVE"
         return None
 
+    def deregister(self) -> None:
+        """Leave the cluster (INACTIVE); the primary and trunk IPs go back to the subnet.
+        Its tasks are stopped by their services."""
+        self.status = "INACTIVE"
+        for ip in (self.primary_ip, self.trunk_ip):
+            if ip:
+                self.subnet.release(ip)
+
     @property
     def branch_limit(self) -> int:
         return self.trunk_tasks if self.trunked else 0
 
     @property
     def running_tasks(self) -> list[Task]:
-        return [t for t in self.tasks if t.state != "STOPPED"]
+        return [t for t in self.tasks if t.state != TaskState.STOPPED]
 
     def add(self, task: Task) -> None:
         self.tasks.append(task)

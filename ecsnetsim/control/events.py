@@ -1,0 +1,82 @@
+"""What the cluster says happened: service and instance events, and the timeline of counts.
+
+Service events keep ECS's wording (``service (<name>) has reached a steady state.``);
+instance events carry a ``kind`` and how many instances they concern, so that readers
+(the timeline plot, the report) never parse the prose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import simpy
+
+
+@dataclass
+class Event:
+    """A service event in ECS's wording, or an instance event (``kind`` says which: drain,
+    terminate, launch, register, launch-failed; ``instances`` how many it concerns)."""
+
+    t: float
+    service: str
+    message: str
+    kind: str | None = None
+    instances: int = 0
+
+    def as_dict(self) -> dict:
+        out = {"t": round(self.t, 6), "service": self.service, "message": self.message}
+        if self.kind is not None:
+            out.update(kind=self.kind, instances=self.instances)
+        return out
+
+
+class EventLog:
+    """The events of one cluster in the order they happened, stamped by the simpy clock."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.entries: list[Event] = []
+
+    def service(self, name: str, message: str) -> Event:
+        """``service (<name>) <message>``, as ECS words a service event."""
+        return self._add(Event(self.env.now, name, f"service ({name}) {message}"))
+
+    def instance(self, kind: str, message: str, count: int = 1, service: str = "") -> Event:
+        """An instance event (drain, terminate, launch, register, launch-failed); a launch
+        names the service whose tasks it is for."""
+        return self._add(Event(self.env.now, service, message, kind, count))
+
+    def _add(self, event: Event) -> Event:
+        self.entries.append(event)
+        return event
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+#: A service's counts on the timeline: running of an older revision, running of the
+#: current one, pending, healthy, draining.
+Row = tuple[int, int, int, int, int]
+
+
+class Timeline:
+    """Each service's task counts over time, one row whenever they change."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self._last: dict[str, Row] = {}
+
+    def record(self, now: float, service: str, row: Row) -> None:
+        """Append ``row`` if the service's counts changed; a later change at the same
+        instant replaces the service's row of that instant."""
+        if self._last.get(service) == row:
+            return
+        self._last[service] = row
+        if self.rows and self.rows[-1]["t"] == now and self.rows[-1]["service"] == service:
+            self.rows.pop()
+        self.rows.append({"t": round(now, 6), "service": service,
+                          "running_old": row[0], "running_new": row[1], "pending": row[2],
+                          "healthy": row[3], "draining": row[4]})

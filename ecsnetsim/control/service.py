@@ -1,0 +1,470 @@
+"""The service controller: each service reconciled toward its desired state.
+
+Each service is reconciled whenever something it depends on changes (a task starts,
+becomes healthy or stops; an instance registers, drains or goes away; an event). During
+a deployment the reconciler follows ECS's rolling update: at most
+``floor(desired * maximum_percent / 100)`` tasks exist, at least
+``ceil(desired * minimum_healthy_percent / 100)`` stay healthy; new tasks start up to
+the maximum, old tasks stop (draining for the deregistration delay when a load balancer
+sends them traffic) as far as the minimum allows, in waves until only the new revision
+runs. A daemon service runs one task on each eligible instance. The scheduler launches
+at most 250 tasks per service per minute (ECS best practices, task launch). A task that
+no instance can take waits, unplaced, with ECS's reason and a per-instance answer to
+"why not here?".
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from .. import modes
+from ..modes import TaskSpec
+from ..scenario.schema import Scenario, Service
+from .deployments import Deployment, DeploymentTracker
+from .events import EventLog, Row, Timeline
+from .fleet import Fleet
+from .instance import ContainerInstance, Task
+from .ipam import SubnetPool
+from .lifecycle import Lifecycle
+from .placement import DEFAULT_SERVICE_STRATEGY, check_constraints, check_resources, place
+from .ports import PortNeed
+from .scaling import ManagedScaling
+from .states import STARTING, TaskState
+
+#: ECS service scheduler launch rate on EC2 (best practices guide: 250 tasks/service/min).
+LAUNCH_BATCH = 250
+LAUNCH_WINDOW = 60.0
+#: Retry delays after tasks fail to start (assumption: ECS throttles retries of a service
+#: whose tasks keep failing, "unable to consistently start tasks", without a published
+#: schedule): doubling from 10 s up to 5 min.
+RETRY_FIRST = 10.0
+RETRY_MAX = 300.0
+
+#: Failure key of a task stopped for failing its load balancer health checks.
+UNHEALTHY = "ELB:UNHEALTHY"
+
+_SUFFIX = {
+    "RESOURCE:CPU": "has insufficient CPU units available.",
+    "RESOURCE:MEMORY": "has insufficient memory available.",
+    "RESOURCE:PORTS": "is already using a port required by your task.",
+    "ATTRIBUTE": "is missing an attribute required by your task.",
+}
+
+
+@dataclass
+class ServiceState:
+    spec: Service
+    task_spec: TaskSpec
+    desired: int
+    load_balanced: bool
+    revision: int = 1
+    revisions: dict = field(default_factory=dict)  # revision -> (Service, TaskSpec)
+    tasks: list[Task] = field(default_factory=list)
+    waiting: list[Task] = field(default_factory=list)  # wanted, not placed (PENDING)
+    launch_failures: Counter = field(default_factory=Counter)
+    last_event_reason: str | None = None
+    steady_at: float | None = None
+    wake: simpy.Event | None = None
+    launches: list[float] = field(default_factory=list)
+    retry_at: float = 0.0
+    retry_delay: float = RETRY_FIRST
+    deployment: Deployment | None = None
+    deployments: list[Deployment] = field(default_factory=list)
+    targets: list[Task] = field(default_factory=list)  # healthy tasks traffic may reach
+    blocked: bool = False
+    awaiting_capacity: int = 0  # waiting tasks that instances being launched will take
+    last_launch_failure: str | None = None
+    last_launch_where: dict = field(default_factory=dict)  # instance -> why a task failed
+    throttled: bool = False  # more tasks wanted than the launch rate allows right now
+    dirty: bool = False  # something changed while the service was being reconciled
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def live(self) -> list[Task]:
+        """Placed tasks not stopped (draining ones included: they still hold resources)."""
+        return [t for t in self.tasks if t.instance is not None and t.state != TaskState.STOPPED]
+
+    @property
+    def running(self) -> list[Task]:
+        """Tasks whose containers run (draining ones included)."""
+        return [t for t in self.tasks
+                if t.state in (TaskState.RUNNING, TaskState.DEACTIVATING)]
+
+    @property
+    def unplaced(self) -> list[Task]:
+        return self.waiting
+
+    @property
+    def healthy(self) -> list[Task]:
+        return [t for t in self.tasks if t.healthy and t.state == TaskState.RUNNING]
+
+    def counts(self) -> Row:
+        """The timeline's row: running old, running new, pending, healthy, draining."""
+        running = self.running
+        draining = sum(1 for t in running if t.draining)
+        new = sum(1 for t in running if t.revision == self.revision and not t.draining)
+        return (len(running) - new - draining, new, max(0, self.desired - new),
+                len(self.healthy), draining)
+
+
+def task_spec(svc: Service, fleet: Fleet, subnets: dict[str, SubnetPool]) -> TaskSpec:
+    """What the network mode and placement need to know of a service's tasks.
+
+    A task with an ENI of its own takes its IP from the service's subnets, by default
+    those of the cluster's instances (all of the VPC's for Fargate or with no instances);
+    other modes ignore ``subnets``, so that a scenario compares across modes.
+    """
+    mode = modes.get(svc.network_mode)
+    instance_subnets = list(dict.fromkeys(i.subnet.name for i in fleet.instances))
+    if svc.launch_type == "FARGATE" or not instance_subnets:
+        instance_subnets = [sn.name for sn in fleet.scenario.vpc.subnets]
+    chosen = mode.task_subnets(tuple(subnets[n] for n in svc.subnets or ()),
+                               tuple(subnets[n] for n in instance_subnets))
+    maps = tuple(PortNeed(pm.ports[0], pm.host_port, pm.protocol, pm.ports[1])
+                 for c in svc.containers for pm in c.port_mappings)
+    platform = svc.runtime_platform
+    return TaskSpec(service=svc.name, mode=svc.network_mode, cpu=svc.cpu,
+                    memory=svc.memory, port_mappings=maps, subnets=chosen,
+                    os=platform.os if platform else None,
+                    cpu_architecture=platform.arch if platform else None)
+
+
+class ServiceController:
+    """Runs one reconciler per service on the simpy clock; fires ``steady`` once every
+    task that can start is RUNNING."""
+
+    def __init__(self, scenario: Scenario, env: simpy.Environment, rng: np.random.Generator,
+                 fleet: Fleet, subnets: dict[str, SubnetPool], log: EventLog,
+                 timeline: Timeline, lifecycle: Lifecycle, deployments: DeploymentTracker,
+                 scaling: ManagedScaling) -> None:
+        self.env = env
+        self.rng = rng
+        self.fleet = fleet
+        self.subnets = subnets
+        self.log = log
+        self.timeline = timeline
+        self.deployments = deployments
+        self.scaling = scaling
+        self.lifecycle = lifecycle
+        self._task_seq = 0
+        balanced = {f.to for f in scenario.traffic if f.via in ("alb", "nlb")}
+        self.services = [self._service_state(s, s.name in balanced) for s in scenario.services]
+        self.steady = env.event()
+
+    def _service_state(self, svc: Service, behind_lb: bool) -> ServiceState:
+        spec = task_spec(svc, self.fleet, self.subnets)
+        state = ServiceState(spec=svc, task_spec=spec, desired=svc.desired_count,
+                             load_balanced=behind_lb or svc.health_check is not None)
+        state.revisions[1] = (svc, spec)
+        return state
+
+    def service(self, name: str) -> ServiceState:
+        return next(s for s in self.services if s.name == name)
+
+    def _event(self, svc: ServiceState, message: str) -> None:
+        self.log.service(svc.name, message)
+
+    # ---- what changes a service -------------------------------------------------------
+    def deploy(self, svc: ServiceState, spec: Service, rollback: bool = False) -> None:
+        """Roll the service out to ``spec`` as its next revision."""
+        svc.revision += 1
+        svc.spec = spec
+        svc.task_spec = task_spec(spec, self.fleet, self.subnets)
+        svc.revisions[svc.revision] = (spec, svc.task_spec)
+        svc.waiting = []
+        svc.retry_at = 0.0
+        svc.retry_delay = RETRY_FIRST
+        self.deployments.begin(svc, rollback)
+
+    def scale(self, svc: ServiceState, desired: int) -> None:
+        svc.desired = desired
+        self._event(svc, f"desired count changed to {desired}.")
+
+    def wake_all(self) -> None:
+        """Something changed: every service looks again (at once if it is looking now)."""
+        for svc in self.services:
+            svc.dirty = True
+            if svc.wake is not None and not svc.wake.triggered:
+                svc.wake.succeed()
+
+    # ---- the reconciler ---------------------------------------------------------------
+    def run(self, svc: ServiceState):
+        """The service's reconciler: a simpy process that looks whenever woken, or when
+        the launch rate or a back-off lets it start more tasks."""
+        env = self.env
+        while True:
+            svc.dirty = False
+            delay = self._reconcile(svc)
+            self.observe(svc)
+            self._maybe_steady()
+            svc.wake = env.event()
+            if svc.dirty:
+                yield env.timeout(0)
+            elif delay is None:
+                yield svc.wake
+            else:
+                yield svc.wake | env.timeout(delay)
+
+    def _reconcile(self, svc: ServiceState) -> float | None:
+        """Start and stop tasks toward the desired state; return when to look again."""
+        if svc.spec.scheduling == "daemon":
+            return self._reconcile_daemon(svc)
+        live = [t for t in svc.live if not t.draining]
+        current = [t for t in live if t.revision == svc.revision
+                   and t.instance.status == "ACTIVE"]
+        old = [t for t in live if t not in current]
+        dep = svc.deployment
+        desired = svc.desired
+        changed = False
+        if dep is None and not old:
+            for t in current[desired:]:  # scale in: the newest go first
+                self.lifecycle.stop(svc, t, "Scaling activity initiated by (deployment ecs-svc)")
+                changed = True
+            room = desired - len(current)
+        else:
+            changed, room = self._replace(svc, current, old)
+        started, delay = self._start_tasks(svc, max(0, room))
+        if dep is not None:
+            self.deployments.started(dep, started)
+            self.deployments.check(svc)
+        if changed:
+            self.wake_all()
+        return delay
+
+    def _replace(self, svc: ServiceState, current: list[Task], old: list[Task]
+                 ) -> tuple[bool, int]:
+        """One step of the rolling update: stop old tasks as far as the minimum healthy
+        percent allows; return (stopped any, room for new tasks under the maximum)."""
+        desired = svc.desired
+        max_total = desired * svc.spec.deployment.maximum_percent // 100
+        min_healthy = math.ceil(desired * svc.spec.deployment.minimum_healthy_percent / 100)
+        healthy = len(svc.healthy)
+        changed = False
+        for t in sorted(old, key=lambda t: (t.healthy, t.id)):
+            if not t.healthy:
+                self.lifecycle.stop(svc, t, "Task replaced by a deployment")
+                changed = True
+            elif healthy - 1 >= min_healthy:
+                self.lifecycle.stop(svc, t, "Task replaced by a deployment")
+                healthy -= 1
+                changed = True
+        old = [t for t in svc.live if not t.draining and t not in current]
+        room = min(desired - len(current), max_total - len(old) - len(current))
+        if room <= 0 and old and not changed and len(current) < desired and not any(
+                t.state != TaskState.RUNNING or not t.healthy for t in current):
+            self.deployments.config_blocked(svc)
+        return changed, room
+
+    def _reconcile_daemon(self, svc: ServiceState) -> float | None:
+        """One task per eligible instance; on update, stop the old task before the new."""
+        changed = False
+        started_any = 0
+        delay = None
+        mode = modes.get(svc.spec.network_mode)
+        eligible = [i for i in self.fleet.instances if i.status == "ACTIVE"
+                    and i.os in mode.supported_os
+                    and check_constraints(i, "", svc.spec.placement_constraints) is None]
+        svc.desired = len(eligible)
+        for inst in eligible:
+            mine = [t for t in svc.live if t.instance is inst and not t.draining]
+            if any(t.revision != svc.revision for t in mine):
+                for t in mine:
+                    if t.revision != svc.revision:
+                        self.lifecycle.stop(svc, t, "Task replaced by a deployment")
+                        changed = True
+                continue
+            if not mine and not any(t.instance is inst for t in svc.live):
+                if check_resources(inst, svc.task_spec, mode) is None:
+                    n, d = self._start_tasks(svc, 1, only=inst)
+                    started_any += n
+                    delay = d if delay is None else min(delay, d or delay)
+        if svc.deployment is not None:
+            self.deployments.daemon_started(svc, started_any)
+            self.deployments.check(svc)
+        if changed:
+            self.wake_all()
+        return delay
+
+    # ---- starting tasks ---------------------------------------------------------------
+    def _new_task(self, svc: ServiceState) -> Task:
+        self._task_seq += 1
+        spec = svc.spec
+        task = Task(id=f"{spec.name}-{self._task_seq:04d}", service=spec.name,
+                    group=f"service:{spec.name}", mode=spec.network_mode, cpu=spec.cpu,
+                    memory=spec.memory)
+        task.revision = svc.revision
+        return task
+
+    def _want(self, svc: ServiceState, count: int) -> None:
+        """The tasks still wanted but not placed are waiting (PENDING) with their reasons."""
+        while len(svc.waiting) > count:
+            svc.waiting.pop()
+        while len(svc.waiting) < count:
+            svc.waiting.append(self._new_task(svc))
+
+    def _start_tasks(self, svc: ServiceState, count: int,
+                     only: ContainerInstance | None = None) -> tuple[int, float | None]:
+        """Place up to ``count`` tasks within the launch rate; return (started, next look)."""
+        now = self.env.now
+        delay = None
+        self._want(svc, count)
+        if count and now < svc.retry_at:
+            for t in svc.waiting:  # waiting out the back-off after tasks failed to start
+                t.last_failure, t.closest = svc.last_launch_failure, None
+                t.why_not = dict(svc.last_launch_where)
+            return 0, svc.retry_at - now
+        svc.launches = [t for t in svc.launches if t > now - LAUNCH_WINDOW]
+        budget = LAUNCH_BATCH - len(svc.launches)
+        svc.throttled = count > budget
+        if count > budget:
+            delay = svc.launches[0] + LAUNCH_WINDOW - now if svc.launches else LAUNCH_WINDOW
+        started, blocked = self._place(svc, min(count, budget), only)
+        if started:
+            ids = " ".join(f"(task {t.id})" for t in started)
+            self._event(svc, f"has started {len(started)} tasks: {ids}.")
+        if blocked is not None:
+            self._unplaced(svc, blocked)
+        elif not svc.waiting:
+            svc.last_event_reason = None
+        svc.blocked = blocked is not None
+        if svc.retry_at > now:  # tasks failed to start: look again after the back-off
+            delay = min(delay, svc.retry_at - now) if delay is not None else svc.retry_at - now
+        return len(started), delay
+
+    def _place(self, svc: ServiceState, count: int, only: ContainerInstance | None):
+        """Place and start up to ``count`` waiting tasks; return (started, the placement
+        decision that found no instance, if one did not)."""
+        mode = modes.get(svc.spec.network_mode)
+        strategies = svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY
+        cluster = [only] if only is not None else self.fleet.instances
+        started = []
+        for _ in range(count):
+            if not svc.waiting:  # a failure tripped the circuit breaker mid-batch
+                break
+            task = svc.waiting[0]
+            task.revision = svc.revision
+            decision = place(svc.task_spec, task.group, mode, cluster, strategies,
+                             svc.spec.placement_constraints, self.rng)
+            if decision.instance is None:
+                return started, decision
+            svc.waiting.pop(0)
+            svc.tasks.append(task)
+            svc.launches.append(self.env.now)
+            if self.lifecycle.start(svc, task, decision.instance, mode):
+                started.append(task)
+        return started, None
+
+    def _unplaced(self, svc: ServiceState, blocked) -> None:
+        """No instance takes the next task: every waiting task says why, the service says
+        so once per reason, and managed scaling may launch instances."""
+        closest = blocked.closest
+        for task in svc.waiting:
+            task.why_not = {k: str(v) for k, v in blocked.rejected.items()}
+            task.last_failure = closest[1].reason if closest else "NO_INSTANCES"
+            task.closest = closest
+        reason = svc.waiting[0].last_failure
+        self.deployments.unplaced(svc, reason)
+        if reason != svc.last_event_reason:
+            self._event(svc, self._failure_message(svc.waiting[0]))
+            svc.last_event_reason = reason
+        self.scaling.scale_out(svc)
+
+    def _failure_message(self, task: Task) -> str:
+        if not self.fleet.instances or task.last_failure == "NO_INSTANCES":  # none ACTIVE
+            return ("was unable to place a task. Reason: No Container Instances were found in "
+                    "your cluster.")
+        if task.closest is None:
+            return f"was unable to place a task: {task.last_failure}."
+        inst_id, why = task.closest
+        suffix = _SUFFIX.get(why.reason, f'encountered error "{why.reason}".')
+        return ("was unable to place a task because no container instance met all of its "
+                f"requirements. The closest matching container-instance {inst_id} {suffix} "
+                "For more information, see the Troubleshooting section of the Amazon ECS "
+                "Developer Guide.")
+
+    # ---- what the lifecycle reports -----------------------------------------------------
+    def fail(self, svc: ServiceState, task: Task, reason: str, key: str | None = None,
+             drain: bool = False) -> None:
+        """A placed task that could not start (or failed its health checks): it stops, it
+        counts against the deployment's circuit breaker, and the service retries later."""
+        if task.instance is not None:  # the tasks waiting to retry say where and why
+            svc.last_launch_where = {task.instance.id: reason}
+        self.lifecycle.stop(svc, task, reason, drain=drain)
+        key = key or reason.split(":")[0]
+        svc.launch_failures[key] += 1
+        rollback = self.deployments.task_failed(svc, key)
+        if rollback is not None:
+            self.deploy(svc, rollback, rollback=True)
+        svc.last_launch_failure = key
+        self._back_off(svc, task, reason)
+
+    def _back_off(self, svc: ServiceState, task: Task, reason: str) -> None:
+        """The first failure of a batch sets when the service tries again, doubling."""
+        now = self.env.now
+        if svc.retry_at <= now:
+            svc.retry_at = now + svc.retry_delay
+            if svc.retry_delay > RETRY_FIRST:
+                self._event(svc, "is unable to consistently start tasks successfully.")
+            else:
+                self._event(svc, f"task {task.id} stopped: {reason}")
+            svc.retry_delay = min(RETRY_MAX, svc.retry_delay * 2)
+
+    def unhealthy(self, svc: ServiceState, task: Task) -> None:
+        self._event(svc, f"(task {task.id}) is unhealthy in (target-group {svc.name}) due to "
+                         "(reason Health checks failed).")
+        self.fail(svc, task, f"Task failed ELB health checks in (target-group {svc.name})",
+                  key=UNHEALTHY, drain=True)
+
+    def running(self, svc: ServiceState, task: Task) -> None:
+        svc.retry_delay = RETRY_FIRST
+
+    def refresh(self, svc: ServiceState) -> None:
+        """The service's tasks changed: traffic goes to the healthy ones; counts recorded."""
+        svc.targets = svc.healthy
+        self.observe(svc)
+
+    def observe(self, svc: ServiceState) -> None:
+        """Record the service's counts on the timeline (and its deployment's) when they
+        change."""
+        row = svc.counts()
+        self.deployments.observe(svc, row[3])
+        self.timeline.record(self.env.now, svc.name, row)
+
+    def check_steady(self, svc: ServiceState) -> None:
+        if len(svc.healthy) >= svc.desired and svc.steady_at is None and svc.desired > 0:
+            svc.steady_at = self.env.now
+            self._event(svc, "has reached a steady state.")
+
+    def _maybe_steady(self) -> None:
+        """Fire ``self.steady`` once every task that can start is RUNNING."""
+        if self.steady.triggered or self.scaling.pending:
+            return
+        for svc in self.services:
+            if any(t.state in STARTING or not (t.healthy or t.draining) for t in svc.live):
+                return
+            if svc.throttled or (len(svc.live) < svc.desired and not (svc.blocked or
+                                                                        svc.waiting)):
+                return
+        self.steady.succeed(self.env.now)
+
+    def _moving(self, svc: ServiceState) -> bool:
+        """Instances or tasks are still on their way, or a retry is due."""
+        return bool(self.scaling.pending or any(
+            t.draining or t.state in STARTING or not t.healthy for t in svc.live)
+            or self.env.now < svc.retry_at)
+
+    def finish(self) -> None:
+        """At the end of the run: each deployment in progress is closed, STALLED unless
+        it is still moving (see :meth:`DeploymentTracker.finish`)."""
+        for svc in self.services:
+            if svc.deployment is not None:
+                self.observe(svc)
+                self.deployments.finish(svc, self._moving(svc))
