@@ -111,3 +111,29 @@ def test_same_host():
         f["bridge"]["latency_us"]["mean"]
     # the calibration sheet: docker-proxy hairpin round trips are tens of microseconds
     assert 20 <= 2 * f["bridge"]["latency_us"]["mean"] <= 100
+
+
+def test_windows_default():
+    """Windows: default (NAT) publishes dynamic ports from 49152-65535 and never loops back;
+    awsvpc is bound by ENIs, because Windows hosts do not trunk."""
+    sc = ecsnetsim.load_scenario(SCENARIOS / "windows-default.yaml")
+    res = ecsnetsim.simulate(sc)
+    v = {x["name"]: x for x in res.variants}
+    nat, vpc = v["default"], v["awsvpc"]
+    svcs = {s["name"]: s for s in nat["placement"]["services"]}
+    assert svcs["web"]["running"] == 8 and svcs["agent"]["running"] == 2
+    for inst in nat["placement"]["instances"] + vpc["placement"]["instances"]:
+        assert not inst["trunked"] and "Linux container instances only" in inst["trunk_reason"]
+        assert inst["memory"]["limit"] == 8191  # the ECS guide's Windows figure for 8 GiB
+    web = {s["name"]: s for s in vpc["placement"]["services"]}["web"]
+    enis = sum(i["eni"]["limit"] - 1 for i in vpc["placement"]["instances"])
+    assert web["running"] == enis - 2 and web["failures"] == {"RESOURCE:ENI": 8 - web["running"]}
+    flows = {f["name"]: f for f in nat["flows"]}
+    assert flows["ingress"]["path"][-4:] == ["winnat", "hns_vswitch", "container_vnic",
+                                             "task_stack"]
+    same = flows["same-host"]
+    assert same["blocked"]["at"].endswith("/winnat") and "loop back" in same["blocked"]["reason"]
+    assert same["unreachable"] > 0 and same["delivered"] > 0  # other hosts are reachable
+    aws = {f["name"]: f for f in vpc["flows"]}
+    assert aws["same-host"]["unreachable"] == 0 and aws["same-host"]["blocked"] is None
+    assert flows["ingress"]["hops"]["mean"] - aws["ingress"]["hops"]["mean"] == 3
