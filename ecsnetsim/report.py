@@ -41,6 +41,11 @@ def summary(results: Results) -> str:
                 f"{sum(i['ports']['dynamic_used'] for i in insts):>5}"
                 f"{tot('cpu', 'used'):>6}/{tot('cpu', 'limit'):<5}"
                 f"{tot('memory', 'used'):>7}/{tot('memory', 'limit'):<6}")
+        fg = v["placement"].get("fargate")
+        if fg:
+            azs = ", ".join(f"{az} {n}" for az, n in fg["by_az"].items()) or "-"
+            out.append(f"  fargate: {fg['tasks']} tasks in micro-VMs off the cluster, "
+                       f"{fg['enis']} task ENIs, {fg['ips_used']} subnet IPs; by AZ: {azs}")
         spread = " ".join(str(i["tasks"]) for i in v["placement"]["instances"])
         out.append(f"  tasks per instance: {spread or '-'}")
         trunking = Counter(i["trunk_reason"] for i in v["placement"]["instances"]

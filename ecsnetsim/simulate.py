@@ -36,6 +36,7 @@ def _placement_block(cluster: Cluster) -> dict:
         services.append({
             "name": svc.name,
             "network_mode": svc.spec.network_mode,
+            "launch_type": svc.spec.launch_type,
             "scheduling": svc.spec.scheduling,
             "desired": svc.desired,
             "running": len(running),
@@ -81,8 +82,27 @@ def _placement_block(cluster: Cluster) -> dict:
                  "closest": t.closest[0] if t.closest else None, "why_not": t.why_not}
                 for svc in cluster.services for t in svc.unplaced]
     events = [e.as_dict() for e in cluster.events]
-    return {"services": services, "instances": instances, "subnets": subnets,
-            "unplaced": unplaced, "events": events}
+    block = {"services": services, "instances": instances, "subnets": subnets,
+             "unplaced": unplaced, "events": events}
+    on_fargate = [t for svc in cluster.services if svc.spec.launch_type == "FARGATE"
+                  for t in svc.live]
+    if any(svc.spec.launch_type == "FARGATE" for svc in cluster.services):
+        block["fargate"] = _fargate_block(on_fargate)
+    return block
+
+
+def _fargate_block(tasks: list) -> dict:
+    """Fargate tasks run off the cluster: each in its own micro-VM with its own ENI."""
+    return {
+        "tasks": len(tasks),
+        "enis": sum(1 for t in tasks if t.binding.interface),
+        "ips_used": sum(1 for t in tasks if t.binding.subnet is not None),
+        "by_az": dict(sorted(Counter(t.instance.az for t in tasks).items())),
+        "by_subnet": dict(sorted(Counter(t.binding.subnet.name for t in tasks
+                                         if t.binding.subnet is not None).items())),
+        "cpu": sum(t.cpu for t in tasks),
+        "memory": sum(t.memory for t in tasks),
+    }
 
 
 #: Steps in which a run reports its progress through simulated time.

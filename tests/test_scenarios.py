@@ -137,3 +137,23 @@ def test_windows_default():
     aws = {f["name"]: f for f in vpc["flows"]}
     assert aws["same-host"]["unreachable"] == 0 and aws["same-host"]["blocked"] is None
     assert flows["ingress"]["hops"]["mean"] - aws["ingress"]["hops"]["mean"] == 3
+
+
+def test_fargate_vs_ec2():
+    """The same awsvpc service: ENI-bound on EC2, branch ENIs with trunking, off the
+    cluster on Fargate with one more device (the micro-VM NIC) on its path."""
+    res = ecsnetsim.simulate(ecsnetsim.load_scenario(SCENARIOS / "fargate-vs-ec2.yaml"))
+    v = {x["name"]: x for x in res.variants}
+    svc = {n: x["placement"]["services"][0] for n, x in v.items()}
+    assert (svc["ec2"]["running"], svc["ec2"]["failures"]) == (4, {"RESOURCE:ENI": 2})
+    assert svc["ec2-trunking"]["running"] == svc["fargate"]["running"] == 6
+    fg = v["fargate"]["placement"]
+    assert all(i["tasks"] == 0 and i["eni"]["used"] == 1 for i in fg["instances"])
+    assert fg["fargate"]["by_az"] == {"us-east-1a": 3, "us-east-1b": 3}
+    assert v["fargate"]["steady_at"] == ecsnetsim.load_scenario(
+        SCENARIOS / "fargate-vs-ec2.yaml").fargate.task_start_delay
+    ec2_path, fg_path = v["ec2"]["flows"][0]["path"], v["fargate"]["flows"][0]["path"]
+    assert fg_path == ec2_path[:-1] + ["microvm_nic", "task_stack"]
+    row = next(r for r in res.comparison["flows"] if r["variant"] == "fargate")
+    assert row["extra_hops"] == 1
+    assert row["overhead_by_kind_us"]["microvm_nic"] == pytest.approx(16.0, abs=0.5)

@@ -63,28 +63,38 @@ class MicroVm:
     """The host of one Fargate task: a micro-VM whose only ENI is the task's.
 
     It stands where a container instance stands for an EC2 task (the network mode
-    attaches the task's ENI to it, the data plane wires it as a host), but it belongs to
-    no cluster and offers exactly one ENI.
+    attaches the task's ENI to it, the lifecycle waits on its start-up, the data plane
+    wires it as a host), but it belongs to no cluster, offers exactly one ENI and
+    publishes no host port.
     """
 
     id: str
     az: str
     type: InstanceType
+    container_start_delay: float  # Fargate's start-up: capacity, ENI, VM and image pull
     os: str = "linux"
     platform = "FARGATE"
-    ports = None  # a micro-VM publishes no host ports
+    status = "ACTIVE"
+    ports = None
     trunked = False
     branch_used = 0
     branch_limit = 0
-    eni_attach_delay = 0.0
+    eni_attach_delay = 0.0  # part of ``container_start_delay``
     branch_attach_delay = 0.0
-    container_start_delay = 0.0
 
     def __post_init__(self) -> None:
         self.eni_limit = 1
         self.eni_used = 0
         self.mode_state: dict = {}
         self.tasks: list = []
+
+    def add(self, task) -> None:
+        self.tasks.append(task)
+        task.instance = self
+
+    def remove(self, task) -> None:
+        if task in self.tasks:
+            self.tasks.remove(task)
 
 
 def vm_type(cpu: int, memory: int, arch: str = "x86_64") -> InstanceType:

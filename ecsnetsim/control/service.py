@@ -25,19 +25,21 @@ import simpy
 from .. import modes
 from ..modes import TaskSpec
 from ..scenario.schema import Scenario, Service
+from .capacity import EC2_LAUNCH_BATCH, ContainerInstancePlacement, FargateMicroVmPerTask
 from .deployments import Deployment, DeploymentTracker
 from .events import EventLog, Row, Timeline
 from .fleet import Fleet
 from .instance import ContainerInstance, Task
 from .ipam import SubnetPool
 from .lifecycle import Lifecycle
-from .placement import DEFAULT_SERVICE_STRATEGY, check_constraints, check_resources, place
+from .placement import check_constraints, check_resources
 from .ports import PortNeed
 from .scaling import ManagedScaling
 from .states import STARTING, TaskState
 
-#: ECS service scheduler launch rate on EC2 (best practices guide: 250 tasks/service/min).
-LAUNCH_BATCH = 250
+#: ECS service scheduler launch rate on EC2 (best practices guide: 250 tasks/service/min;
+#: Fargate: 500, see ``capacity.py``).
+LAUNCH_BATCH = EC2_LAUNCH_BATCH
 LAUNCH_WINDOW = 60.0
 #: Retry delays after tasks fail to start (assumption: ECS throttles retries of a service
 #: whose tasks keep failing, "unable to consistently start tasks", without a published
@@ -155,6 +157,10 @@ class ServiceController:
         self.scaling = scaling
         self.lifecycle = lifecycle
         self._task_seq = 0
+        self.capacity = {
+            "EC2": ContainerInstancePlacement(fleet.instances, rng),
+            "FARGATE": FargateMicroVmPerTask(scenario.fargate.task_start_delay),
+        }
         balanced = {f.to for f in scenario.traffic if f.via in ("alb", "nlb")}
         self.services = [self._service_state(s, s.name in balanced) for s in scenario.services]
         self.steady = env.event()
@@ -322,7 +328,7 @@ class ServiceController:
                 t.why_not = dict(svc.last_launch_where)
             return 0, svc.retry_at - now
         svc.launches = [t for t in svc.launches if t > now - LAUNCH_WINDOW]
-        budget = LAUNCH_BATCH - len(svc.launches)
+        budget = self.capacity[svc.spec.launch_type].launch_batch - len(svc.launches)
         svc.throttled = count > budget
         if count > budget:
             delay = svc.launches[0] + LAUNCH_WINDOW - now if svc.launches else LAUNCH_WINDOW
@@ -343,16 +349,14 @@ class ServiceController:
         """Place and start up to ``count`` waiting tasks; return (started, the placement
         decision that found no instance, if one did not)."""
         mode = modes.get(svc.spec.network_mode)
-        strategies = svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY
-        cluster = [only] if only is not None else self.fleet.instances
+        capacity = self.capacity[svc.spec.launch_type]
         started = []
         for _ in range(count):
             if not svc.waiting:  # a failure tripped the circuit breaker mid-batch
                 break
             task = svc.waiting[0]
             task.revision = svc.revision
-            decision = place(svc.task_spec, task.group, mode, cluster, strategies,
-                             svc.spec.placement_constraints, self.rng)
+            decision = capacity.choose(svc, task, mode, only)
             if decision.instance is None:
                 return started, decision
             svc.waiting.pop(0)

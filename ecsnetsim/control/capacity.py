@@ -1,0 +1,58 @@
+"""Where a service's tasks run: the launch type's way of finding a host for a task.
+
+Two strategies with one method, :meth:`choose`, so that the service controller does not
+care where a task lands:
+
+* :class:`ContainerInstancePlacement` (``launch_type: EC2``): ECS's placement over the
+  cluster's instances (resources, constraints, strategies; see ``placement.py``);
+* :class:`FargateMicroVmPerTask` (``launch_type: FARGATE``): a micro-VM of the task's own,
+  off the cluster, in the AZ of the service's subnets where it runs the fewest tasks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from . import fargate
+from .instance import ContainerInstance, Task
+from .placement import DEFAULT_SERVICE_STRATEGY, Decision, place
+
+#: ECS service scheduler launch rate on EC2 (best practices guide: 250 tasks/service/min).
+EC2_LAUNCH_BATCH = 250
+
+
+class ContainerInstancePlacement:
+    """EC2: place the task on one of the cluster's container instances."""
+
+    launch_batch = EC2_LAUNCH_BATCH
+
+    def __init__(self, instances: list[ContainerInstance], rng: np.random.Generator) -> None:
+        self.instances = instances
+        self.rng = rng
+
+    def choose(self, svc, task: Task, mode, only: ContainerInstance | None = None) -> Decision:
+        strategies = svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY
+        cluster = [only] if only is not None else self.instances
+        return place(svc.task_spec, task.group, mode, cluster, strategies,
+                     svc.spec.placement_constraints, self.rng)
+
+
+class FargateMicroVmPerTask:
+    """Fargate: a micro-VM per task, spread over the AZs of the service's subnets."""
+
+    launch_batch = fargate.LAUNCH_BATCH
+
+    def __init__(self, start_delay: float) -> None:
+        self.start_delay = start_delay
+
+    def choose(self, svc, task: Task, mode, only=None) -> Decision:
+        spec = svc.task_spec
+        per_az = Counter(t.instance.az for t in svc.live)
+        az = fargate.pick_az([s.az for s in spec.subnets], per_az)
+        arch = spec.cpu_architecture or "x86_64"
+        vm = fargate.MicroVm(id=f"fargate-{task.id}", az=az,
+                             type=fargate.vm_type(spec.cpu, spec.memory, arch),
+                             container_start_delay=self.start_delay, os=spec.os or "linux")
+        return Decision(instance=vm)
