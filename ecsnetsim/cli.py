@@ -49,8 +49,9 @@ def _cmd_modes(args) -> int:
     print("-" * (10 + 14 * len(heads) + 12))
     for name, cells in modes.table():
         default = modes.get(name).default_for_os or ""
-        print(f"{name:<10}" + "".join(f"{'yes' if cells[p] else 'no':>14}"
-                                      for p in modes.PLATFORMS) + f"  {default}")
+        row = f"{name:<10}" + "".join(f"{'yes' if cells[p] else 'no':>14}"
+                                      for p in modes.PLATFORMS) + f"  {default}"
+        print(row.rstrip())
     return 0
 
 

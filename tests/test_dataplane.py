@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SCENARIOS, make_scenario
+from conftest import ROOT, SCENARIOS, make_scenario
 
 import ecsnetsim
 from ecsnetsim.net.calibration import default_profile
@@ -216,3 +216,10 @@ def test_one_variant_on_a_terminal_shows_simulated_time(monkeypatch):
     ecsnetsim.simulate(sc, progress=True)
     shown = err.getvalue()
     assert "base: simulated 0.01 s:   0%|" in shown
+
+
+def test_every_calibrated_kind_is_documented_with_its_source():
+    doc = (ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")
+    for kind, params in default_profile().items():
+        assert f"| `{kind}` |" in doc, kind
+        assert params.source, kind

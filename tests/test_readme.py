@@ -48,3 +48,11 @@ def test_python_snippet_runs(tmp_path, monkeypatch):
 def test_every_scenario_named_in_the_readme_exists():
     for name in set(re.findall(r"scenarios/([\w-]+\.yaml)", README)):
         assert (ROOT / "scenarios" / name).is_file(), name
+
+
+def test_mode_table_is_what_ecsnetsim_modes_prints(capsys):
+    from ecsnetsim.cli import main
+
+    assert main(["modes"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert _block("mode           Linux EC2").splitlines() == printed
