@@ -713,7 +713,8 @@ def tasks_per_instance(doc: dict) -> Figure | None:
     x = 0.0
     centres, modes, limited = [], [], set()
     for _, v, insts in groups:
-        svc_modes = [s["network_mode"] for s in v["placement"]["services"]]
+        svc_modes = [s["network_mode"] for s in v["placement"]["services"]
+                     if s.get("launch_type", "EC2") == "EC2"]  # Fargate is off the instances
         start = x
         for inst in insts:
             bottom = 0
@@ -736,7 +737,11 @@ def tasks_per_instance(doc: dict) -> Figure | None:
             x += 1
         centres.append((start + x - 1) / 2)
         x += gap
-    ax.set_xticks(centres, [g[0] for g in groups])
+    def tick(label: str, v: dict) -> str:  # Fargate tasks run on no instance: say so
+        n = (v["placement"].get("fargate") or {}).get("tasks", 0)
+        return f"{label}\n(+{n} on Fargate)" if n else label
+
+    ax.set_xticks(centres, [tick(g[0], g[1]) for g in groups])
     ax.set_xlim(-0.8, x - gap + 0.2)
     ax.grid(False, axis="x")
     ax.yaxis.get_major_locator().set_params(integer=True)

@@ -146,10 +146,11 @@ class DataPlane:
         if flow.rate > 0 and stop > start:
             Source(self.env, self.engine, rng, flow.rate, flow.arrival, flow.size, start, stop,
                    pick, stats=stats)
+        # the path shown for the flow: the first source and the first target it reaches
         typical = None
-        if dst_svc.targets and (src_svc is None or src_svc.targets):
-            typical = route(client if src_svc is None else src_svc.targets[0],
-                            dst_svc.targets[0])
+        if src_svc is None or src_svc.targets:
+            src = client if src_svc is None else src_svc.targets[0]
+            typical = next((r for dst in dst_svc.targets if (r := route(src, dst))), None)
         self.flows.append((flow, stats, typical, blocked))
 
     # ---- results --------------------------------------------------------------------
