@@ -72,7 +72,7 @@ def overhead_sentence(res: Results, sc) -> str:
     by_kind = worst["overhead_by_kind_us"]
     # a kind that only replaces another (the task's stack for the host's) is no addition
     added = [f"{k} {us:+.1f}" for k, us in sorted(by_kind.items(), key=lambda kv: -kv[1])
-             if us > 0 and not any(abs(us + other) < 1e-9 for other in by_kind.values())]
+             if us >= 0.05 and not any(abs(us + other) < 1e-9 for other in by_kind.values())]
     return (f"Latency each device kind adds or saves against {comp['baseline']}, the diamond "
             f"the net change: {_join(nets)}; {worst['variant']}'s comes from "
             f"{_join(added)} µs.")
@@ -124,8 +124,11 @@ def busiest_sentence(res: Results, sc) -> str:
 
 def _outcome(v: dict) -> str:
     parts = []
-    for s in v["placement"]["services"]:
+    services = v["placement"]["services"]
+    for s in services:
         text = f"{s['running']} of {s['desired']} run"
+        if len(services) > 1:
+            text = f"{s['name']} {text}"
         if s["failures"]:
             text += " (" + ", ".join(f"{n} not running: {r}"
                                      for r, n in s["failures"].items()) + ")"
@@ -143,7 +146,7 @@ def density_sentence(res: Results, sc) -> str:
     parts = []
     for v in res.variants:
         inst = v["placement"]["instances"][0]
-        limit = inst["branch_eni"]["limit"] if inst["trunked"] else inst["eni"]["limit"] - 1
+        limit = inst["task_limits"]["awsvpc"]
         parts.append(f"{_short(v['name'])} at most {limit} per {inst['type']}")
     return ("awsvpc tasks on each instance against the limit its ENIs (or branch ENIs with "
             "trunking) allow, marked in black: " + _join(parts) + ".")
@@ -250,6 +253,13 @@ RUNS = [
         "A new revision needs 120 s before it answers health checks: which grace period lets "
         "the rollout finish?",
         [("deployment_timeline", timeline_sentence)]),
+    Run("fargate-vs-ec2", "fargate-vs-ec2.yaml",
+        "The same awsvpc service on EC2, EC2 with trunking and Fargate: how many run, and "
+        "what does a packet cross?",
+        [("placement_outcome", placement_sentence), ("overhead_by_device", overhead_sentence)]),
+    Run("windows-default", "windows-default.yaml",
+        "Windows container instances: default (NAT) or awsvpc?",
+        [("hops_by_mode", hops_sentence), ("placement_outcome", placement_sentence)]),
     Run("scale-out", "scale-out.yaml",
         "Eight awsvpc tasks on c5.large instances that hold two each: when do they all run?",
         [("deployment_timeline", scaling_sentence)]),
