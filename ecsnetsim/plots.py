@@ -294,7 +294,7 @@ def _mode(v: dict, service: str | None = None) -> str:
     """The network mode of a variant (of ``service``, or of its first service)."""
     services = v["placement"]["services"]
     svc = next((s for s in services if s["name"] == service), services[0] if services else None)
-    return "none" if svc is None else svc["network_mode"]
+    return "no service" if svc is None else svc["network_mode"]
 
 
 def _mode_color(mode: str) -> str:
@@ -762,9 +762,11 @@ def tasks_per_instance(doc: dict) -> Figure | None:
     handles = _mode_handles(modes)
     if limited:
         names = "/".join(sorted(limited))
+        notes = "\n".join(f"({m}: {_modes.MODES[m].task_limit_note})" for m in sorted(limited)
+                          if m in _modes.MODES and _modes.MODES[m].task_limit_note)
         handles.append(Line2D([], [], color="black", linewidth=2.2,
-                              label=f"{names} task limit\n(awsvpc: ENIs \u2212 1, or\nbranch "
-                                    f"ENIs with trunking);\nlabel: {names} tasks/limit"))
+                              label=f"{names} task limit\n{notes};\nlabel: {names} "
+                                    "tasks/limit".replace(", or ", ",\nor ")))
     _legend(fig, handles, title="tasks by network mode")
     return fig
 

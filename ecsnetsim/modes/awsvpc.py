@@ -34,6 +34,7 @@ class AwsvpcMode(NetworkMode):
     host_port_equals_container_port = True
     port_ranges_allowed = True
     own_subnet_ip = True
+    task_limit_note = "ENIs \u2212 1, or branch ENIs with trunking"
 
     @staticmethod
     def _subnets_in_az(inst: ContainerInstance, spec: TaskSpec):

@@ -92,6 +92,9 @@ class NetworkMode:
     links_allowed = False
     #: Whether the task has an IP of its own in a VPC subnet (its own ENI).
     own_subnet_ip = False
+    #: What bounds the tasks of this mode per instance, when ``instance_report`` gives a
+    #: ``task_limit`` (shown beside the limit in figures).
+    task_limit_note = ""
 
     # ---- where the mode is allowed ------------------------------------------------
     @property
