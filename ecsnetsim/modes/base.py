@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..control.instance import ContainerInstance, Task
-from ..control.ipam import SubnetPool
+from ..control.ipam import AddressPool, SubnetPool
 from ..control.ports import PortClaim, PortNeed
 
 #: ``(launch type, OS)`` pairs in the ECS guide's network-mode table.
@@ -233,9 +233,31 @@ class PublishedPortsMode(NetworkMode):
     """A mode that publishes container ports on the instance's address through NAT
     (Linux ``bridge``, Windows ``default``): a static ``hostPort`` is held on the instance,
     one copy per port per instance; a mapping without one takes the next free port of the
-    agent's dynamic range, and a ``containerPortRange`` a block of contiguous ones."""
+    agent's dynamic range, and a ``containerPortRange`` a block of contiguous ones. Each
+    task gets an address on the instance's own container network (``network_cidr``)."""
 
     port_ranges_allowed = True
+    #: The instance's container network and how to name it in a reason.
+    network_cidr = "172.17.0.0/16"
+    network_name = "the container network"
+
+    def new_instance_state(self, inst: ContainerInstance) -> AddressPool:
+        """The container network's addresses: the network address, the gateway (.1)
+        and the broadcast address are not handed to containers."""
+        return AddressPool(self.network_cidr, reserved_low=2, reserved_high=1)
+
+    def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
+        rejection = super().why_not(inst, spec)
+        if rejection is None and self.state(inst).free < 1:
+            return Rejection("RESOURCE:PORTS", f"{self.network_name} has no free address in "
+                                               f"{self.network_cidr}")
+        return rejection
+
+    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
+        super().attach(inst, task, spec)
+        task.binding.ip_pool = self.state(inst)
+        task.binding.ip = task.binding.ip_pool.allocate()
+        return None
 
     def port_claim(self, spec: TaskSpec) -> PortClaim:
         static = tuple((n.host, n.protocol) for n in spec.port_mappings if n.host)

@@ -8,10 +8,8 @@ mode keeps per instance.
 
 from __future__ import annotations
 
-from ..control.instance import ContainerInstance, Task
-from ..control.ipam import AddressPool
 from . import base
-from .base import EC2_LINUX, PublishedPortsMode, Rejection, TaskSpec
+from .base import EC2_LINUX, PublishedPortsMode
 
 #: Docker's default bridge network, the first local-scope pool in libnetwork's ipamutils.
 DOCKER0_CIDR = "172.17.0.0/16"
@@ -24,22 +22,8 @@ class BridgeMode(PublishedPortsMode):
     platforms = (EC2_LINUX,)
     default_for_os = "linux"
     links_allowed = True
-
-    def new_instance_state(self, inst: ContainerInstance) -> AddressPool:
-        """docker0's 172.17.0.0/16: .0 network, .1 the bridge itself, last broadcast."""
-        return AddressPool(DOCKER0_CIDR, reserved_low=2, reserved_high=1)
-
-    def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
-        rejection = super().why_not(inst, spec)
-        if rejection is None and self.state(inst).free < 1:
-            return Rejection("RESOURCE:PORTS", "docker0 has no free address in 172.17.0.0/16")
-        return rejection
-
-    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
-        super().attach(inst, task, spec)
-        task.binding.ip_pool = self.state(inst)
-        task.binding.ip = task.binding.ip_pool.allocate()
-        return None
+    network_cidr = DOCKER0_CIDR
+    network_name = "docker0"
 
     # ---- data plane: docker0, veth pairs, iptables NAT, docker-proxy for hairpins ----
     def _nodes(self, topo, task):

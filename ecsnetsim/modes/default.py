@@ -14,10 +14,8 @@ unreachable.
 
 from __future__ import annotations
 
-from ..control.instance import ContainerInstance, Task
-from ..control.ipam import AddressPool
 from . import base
-from .base import EC2_WINDOWS, PublishedPortsMode, Rejection, TaskSpec, Unreachable
+from .base import EC2_WINDOWS, PublishedPortsMode, Unreachable
 
 #: The host's NAT network (assumption: Windows chooses the internal prefix when the
 #: container feature is installed; a /20 of 172.16.0.0/12 is what it typically picks).
@@ -30,24 +28,8 @@ class DefaultMode(PublishedPortsMode):
     colour = "#9c755f"
     platforms = (EC2_WINDOWS,)
     default_for_os = "windows"
-
-    def new_instance_state(self, inst: ContainerInstance) -> AddressPool:
-        """The NAT network's addresses: the network, the gateway (.1) and broadcast are
-        not handed to containers."""
-        return AddressPool(NAT_CIDR, reserved_low=2, reserved_high=1)
-
-    def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
-        rejection = super().why_not(inst, spec)
-        if rejection is None and self.state(inst).free < 1:
-            return Rejection("RESOURCE:PORTS", f"the NAT network {NAT_CIDR} has no free "
-                                               "address")
-        return rejection
-
-    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
-        super().attach(inst, task, spec)
-        task.binding.ip_pool = self.state(inst)
-        task.binding.ip = task.binding.ip_pool.allocate()
-        return None
+    network_cidr = NAT_CIDR
+    network_name = "the NAT network"
 
     # ---- data plane: WinNAT, the Hyper-V virtual switch, the container's vNIC -------
     def _nodes(self, topo, task):
