@@ -34,12 +34,14 @@ PLACEMENT_COLUMNS = [
 FLOW_COLUMNS = [
     "variant", "name", "from", "to", "via", "sent", "delivered", "dropped", "unreachable",
     "hops_mean", "hops_min", "hops_max", "latency_us_mean", "latency_us_p50", "latency_us_p90",
-    "latency_us_p99", "latency_us_max", "throughput_pps", "path",
+    "latency_us_p99", "latency_us_max", "throughput_pps", "path", "blocked_at", "blocked_reason",
 ]
 #: Formats ``save(plots=True)`` writes each figure in.
 FIGURE_FORMATS = ("png", "svg")
 TIMELINE_COLUMNS = ["variant", "t", "service", "running_old", "running_new", "pending",
                     "healthy", "draining"]
+FLOW_LOG_COLUMNS = ["variant", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport",
+                    "protocol", "packets", "bytes", "action"]
 DEVICE_COLUMNS = ["variant", "id", "kind", "host", "packets", "utilization", "mean_wait_us",
                   "drops"]
 
@@ -159,8 +161,16 @@ class Results:
                     **{f"latency_us_{k}": f["latency_us"][k]
                        for k in ("mean", "p50", "p90", "p99", "max")},
                     "throughput_pps": f["throughput_pps"], "path": " > ".join(f["path"]),
+                    "blocked_at": (f.get("blocked") or {}).get("at"),
+                    "blocked_reason": (f.get("blocked") or {}).get("reason"),
                 })
         return rows
+
+    @property
+    def flow_logs(self) -> Table:
+        """VPC flow-log records (with ``flow_logs: true``): one per variant, ENI and 5-tuple."""
+        return Table({"variant": v["name"], **r} for v in self.variants
+                     for r in v.get("flow_logs") or [])
 
     @property
     def devices(self) -> Table:
@@ -189,6 +199,8 @@ class Results:
             "devices.csv": _csv(self.devices, DEVICE_COLUMNS),
             "timeline.csv": _csv(self.timeline, TIMELINE_COLUMNS),
         }
+        if any("flow_logs" in v for v in self.variants):
+            files["flow_logs.csv"] = _csv(self.flow_logs, FLOW_LOG_COLUMNS)
 
         def write(tmp: Path) -> tuple[list[str], list[str]]:
             for name, text in files.items():

@@ -143,6 +143,7 @@ def run_variant(variant: VariantSpec, seed: int,
         "placement": _placement_block(cluster),
         "flows": plane.flow_results(),
         "devices": plane.device_results(),
+        **({"flow_logs": plane.flow_log.records()} if plane.flow_log else {}),
         "deployments": [d.as_dict() for svc in cluster.services for d in svc.deployments],
         "timeline": cluster.timeline,
     }

@@ -322,7 +322,7 @@ def test_several_errors_are_listed_with_their_lines(tmp_path, capsys):
     ("      subnet: a\n", "      subnet: a\n      os: macos\n", "cluster.instance_groups[0].os",
      ("'linux' or 'windows'",)),
     ("    rate: 100/s\n", "    rate: 100/s\n    via: elb\n", "traffic[0].via",
-     ("'alb', 'nlb' or 'direct'",)),
+     ("direct, alb, nlb or a load balancer's name", "'elb'")),
     ("duration: 2s\n", "duration: 2s\naccount: {awsvpc_trunking: maybe}\n",
      "account.awsvpc_trunking", ("boolean",)),
     ("            host_port: 80\n", "            host_port: 70000\n",

@@ -50,7 +50,7 @@ def build_instance(sc: Scenario, g: InstanceGroup, index: int, subnet: SubnetPoo
         WINDOWS_RESERVED_PORTS if windows else LINUX_RESERVED_PORTS)
     drange = agent.dynamic_port_range or (
         WINDOWS_DYNAMIC_PORT_RANGE if windows else LINUX_DYNAMIC_PORT_RANGE)
-    return ContainerInstance(
+    inst = ContainerInstance(
         id=instance_id(sc.name, g.name, index), group=g.name, index=index, itype=itype,
         os=g.os, subnet=subnet, reserved_ports=reserved,
         reserved_ports_udp=agent.reserved_ports_udp, dynamic_range=_range(drange),
@@ -59,6 +59,10 @@ def build_instance(sc: Scenario, g: InstanceGroup, index: int, subnet: SubnetPoo
         attributes=g.attributes, eni_attach_delay=agent.eni_attach_delay,
         branch_attach_delay=agent.branch_attach_delay,
         container_start_delay=agent.container_start_delay)
+    inst.security_groups = tuple(g.security_groups)
+    inst.public_ip = g.public_ip
+    inst.metadata = g.metadata
+    return inst
 
 
 class Fleet:

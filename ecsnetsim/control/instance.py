@@ -104,6 +104,9 @@ class ContainerInstance:
         self.primary_ip: str | None = None
         self.trunk_ip: str | None = None
         self.mode_state: dict[str, object] = {}  # network mode name -> its state here
+        self.security_groups: tuple[str, ...] = ()  # of its primary ENI
+        self.public_ip = False
+        self.metadata = None  # IMDS options (http_tokens, hop_limit)
         self.tasks: list[Task] = []
         self.eni_attach_delay = eni_attach_delay
         self.branch_attach_delay = branch_attach_delay

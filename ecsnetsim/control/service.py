@@ -161,7 +161,9 @@ class ServiceController:
             "EC2": ContainerInstancePlacement(fleet.instances, rng),
             "FARGATE": FargateMicroVmPerTask(scenario.fargate.task_start_delay),
         }
-        balanced = {f.to for f in scenario.traffic if f.via in ("alb", "nlb")}
+        balanced = {scenario.service_named(f.to).name for f in scenario.traffic
+                    if f.via != "direct" and scenario.service_named(f.to) is not None}
+        balanced |= {s.name for s in scenario.services if s.load_balancer}
         self.services = [self._service_state(s, s.name in balanced) for s in scenario.services]
         self.steady = env.event()
 

@@ -12,6 +12,7 @@ packets enter through the task ENI and cross the micro-VM's virtual NIC.
 from __future__ import annotations
 
 from ..control.instance import ContainerInstance, Task
+from ..endpoint import Endpoint
 from .base import (
     EC2_LINUX,
     EC2_WINDOWS,
@@ -35,6 +36,8 @@ class AwsvpcMode(NetworkMode):
     port_ranges_allowed = True
     own_subnet_ip = True
     task_limit_note = "ENIs \u2212 1, or branch ENIs with trunking"
+    target_type = "ip"
+    a_records_allowed = True
 
     @staticmethod
     def _subnets_in_az(inst: ContainerInstance, spec: TaskSpec):
@@ -91,6 +94,19 @@ class AwsvpcMode(NetworkMode):
         its ENI slots less the primary ENI."""
         limit = inst.branch_limit if inst.trunked else max(0, inst.eni_limit - 1)
         return {"task_limit": limit}
+
+    def endpoint(self, task: Task, service) -> Endpoint:
+        """The task's own ENI: its subnet IP and the service's groups. On EC2 it never has
+        a public IP; on Fargate when the service assigns one."""
+        fargate = task.instance.platform == "FARGATE"
+        public = bool(fargate and service.assign_public_ip)
+        return Endpoint(eni=f"eni-{task.id}", ip=task.binding.ip or "0.0.0.0",
+                        groups=tuple(service.security_groups or ()),
+                        subnet=task.binding.subnet.name if task.binding.subnet else None,
+                        public_ip=public,
+                        no_public_ip=("awsvpc tasks on EC2 never get a public IP" if not fargate
+                                      else "the service does not assign a public IP"),
+                        what=f"task {task.id}'s ENI")
 
     # ---- data plane: the task's own ENI, or a VLAN branch on the trunk ENI ----------
     def _guest(self, topo, task) -> list[str]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from ..control.instance import ContainerInstance, Task
 from ..control.ipam import AddressPool, SubnetPool
 from ..control.ports import PortClaim, PortNeed
+from ..endpoint import Endpoint
 
 #: ``(launch type, OS)`` pairs in the ECS guide's network-mode table.
 EC2_LINUX = ("EC2", "linux")
@@ -92,6 +93,10 @@ class NetworkMode:
     links_allowed = False
     #: Whether the task has an IP of its own in a VPC subnet (its own ENI).
     own_subnet_ip = False
+    #: The load-balancer target type its tasks register as (ECS refuses the other one).
+    target_type = "instance"
+    #: Whether Cloud Map may register its tasks with A records (the task's own IP).
+    a_records_allowed = False
     #: What bounds the tasks of this mode per instance, when ``instance_report`` gives a
     #: ``task_limit`` (shown beside the limit in figures).
     task_limit_note = ""
@@ -202,6 +207,14 @@ class NetworkMode:
         """Per-instance figures this mode adds to the instance rows of the results (for
         example the most tasks of the mode the instance can hold)."""
         return {}
+
+    def endpoint(self, task: Task, service) -> Endpoint:
+        """Whose ENI, address and security groups the task's packets carry: here the
+        instance's primary ENI (the task has no ENI of its own)."""
+        inst = task.instance
+        return Endpoint(eni=f"eni-{inst.id[2:]}", ip=inst.primary_ip or "0.0.0.0",
+                        groups=tuple(inst.security_groups), subnet=inst.subnet.name,
+                        public_ip=inst.public_ip, what=f"instance {inst.id}")
 
     # ---- data plane ----------------------------------------------------------------
     # Walks are lists of topology node names (see ``net/topology.py``).

@@ -19,18 +19,10 @@ from ..control.instance import Task
 from ..modes import Unreachable
 from . import calibration
 from .engine import Engine, FlowStats, Route
+from .flowlogs import FlowLog
+from .routing import Outcome, Router
 from .topology import Topology
 from .traffic import Source
-
-
-class _Client:
-    """The sending side of a flow ``from: client``: an endpoint in the VPC."""
-
-    mode = "client"
-    instance = None
-
-    def __init__(self, az: str) -> None:
-        self.az = az
 
 
 class DataPlane:
@@ -43,11 +35,13 @@ class DataPlane:
         self.topo = Topology(calibration.profile(scenario.calibration))
         self.flows: list[tuple] = []
         self._wired: set[str] = set()
-        services = {svc.name: svc for svc in cluster.services}
-        client_az = scenario.vpc.subnets[0].az
+        self.services = {svc.name: svc for svc in cluster.services}
+        self.client_az = scenario.vpc.subnets[0].az
+        self.router = Router(self.topo, scenario, self.services, self._wire)
+        self.flow_log = FlowLog() if scenario.flow_logs else None
         streams = rng.bit_generator.seed_seq.spawn(max(1, len(scenario.traffic)))
-        for flow, seq in zip(scenario.traffic, streams, strict=False):
-            self._add_flow(flow, services, client_az, np.random.default_rng(seq))
+        for i, (flow, seq) in enumerate(zip(scenario.traffic, streams, strict=False)):
+            self._add_flow(i, flow, np.random.default_rng(seq))
 
     def _wire(self, task: Task) -> None:
         """Put a task (and its instance, the first time) into the topology."""
@@ -62,44 +56,25 @@ class DataPlane:
         modes.get(task.mode).wire(self.topo, task)
         self._wired.add(task.id)
 
-    # ---- routes ---------------------------------------------------------------------
-    def _walk(self, src, dst: Task, via: str | None) -> list[str] | Unreachable:
-        """The devices from ``src`` to ``dst``, or where and why a packet cannot get there."""
-        topo = self.topo
-        self._wire(dst)
-        if not isinstance(src, _Client):
-            self._wire(src)
-        dst_mode = modes.get(dst.mode)
-        inbound = dst_mode.inbound(topo, dst)
-        if isinstance(inbound, Unreachable):
-            return inbound
-        same_host = None
-        if isinstance(src, _Client):
-            stack, _rx, tx = topo.client(src.az)
-            outbound, src_az = [stack, tx], src.az
-        else:
-            if via is None and src.instance is dst.instance:
-                local = dst_mode.local(topo, src, dst)
-                if local is not None:
-                    return local
-                same_host = src.instance.id
-            outbound, src_az = modes.get(src.mode).outbound(topo, src), src.instance.az
-            if isinstance(outbound, Unreachable):
-                return outbound
-        middle = topo.connect(outbound[-1], inbound[0], src_az, dst.instance.az, same_host, via)
-        return outbound + middle + inbound
-
-    def _add_flow(self, flow, services, client_az: str, rng: np.random.Generator) -> None:
-        """A source whose packets go to the destination's healthy tasks at their send time:
-        round robin behind an ALB, at random otherwise; none healthy: unreachable."""
+    # ---- flows ----------------------------------------------------------------------
+    def _add_flow(self, index: int, flow, rng: np.random.Generator) -> None:
+        """A source whose packets go, at their send time, to the destination's healthy tasks
+        (round robin behind an ALB, at random otherwise), to the internet or to IMDS; a
+        packet with no healthy target, or on a route the VPC blocks, is unreachable."""
         stats = FlowStats(flow.name)
         self.engine.attach(stats)
-        via = None if flow.via == "direct" else flow.via
-        client = _Client(client_az)
-        dst_svc = services[flow.to]
-        src_svc = None if flow.from_ == "client" else services[flow.from_]
-        cache: dict[tuple[str, str], Route | Unreachable] = {}
+        router = self.router
+        outside = flow.to in ("internet", "imds")
+        dst_svc = None if outside else self.services[self.scenario.service_named(flow.to).name]
+        src_svc = None if flow.from_ == "client" else self.services[flow.from_]
+        port, proto = self._port(flow, dst_svc)
+        sport = 50000 + index  # one ephemeral source port per flow
+        lb = None
+        if flow.via != "direct":
+            lb = router.balancer(flow.via, modes.get(dst_svc.spec.network_mode))
+        cache: dict[tuple[str, str], Outcome] = {}
         blocked: list[Unreachable] = []  # the first reason packets of this flow met
+        counts = self.flow_log.counter(flow) if self.flow_log else None
         turn = itertools.count()
         draws = iter(())
 
@@ -111,31 +86,45 @@ class DataPlane:
                 draws = iter(rng.random(4096).tolist())
                 return next(draws)
 
-        def route(src, dst: Task) -> Route | None:
-            key = ("client" if src is client else src.id, dst.id)
-            if key not in cache:
-                walk = self._walk(src, dst, via)
-                if isinstance(walk, Unreachable):
-                    cache[key] = walk
-                    if not blocked:
-                        blocked.append(walk)
-                else:
-                    cache[key] = Route(self.topo.devices(walk), stats)
-            found = cache[key]
-            return None if isinstance(found, Unreachable) else found
+        def compile_route(src, dst) -> Outcome:
+            if flow.to == "internet":
+                return router.to_internet(src, port, proto, sport)
+            if flow.to == "imds":
+                return router.to_imds(src)
+            return router.to_task(src, dst, lb, port, proto, sport, self.client_az)
+
+        def compiled(src, dst) -> Outcome:
+            key = (src.id if src else "client", dst.id if dst else flow.to)
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = compile_route(src, dst)
+                if found.blocked is not None and not blocked:
+                    blocked.append(found.blocked)
+                if found.walk:
+                    found.route = Route(self.topo.devices(found.walk), stats)
+            return found
+
+        def route(src, dst) -> Route | None:
+            found = compiled(src, dst)
+            if counts is not None:
+                for record in found.log:
+                    counts[record] += 1
+            return found.route
 
         def pick() -> Route | None:
-            targets = dst_svc.targets
-            if not targets:
-                return None
             if src_svc is None:
-                src = client
+                src = None
             else:
                 senders = src_svc.targets
                 if not senders:
                     return None
                 src = senders[int(uniform() * len(senders))]
-            if flow.via == "alb":
+            if outside:
+                return route(src, None)
+            targets = dst_svc.targets
+            if not targets:
+                return None
+            if flow.via == "alb" or (lb is not None and lb.kind == "alb"):
                 dst = targets[next(turn) % len(targets)]
             else:
                 dst = targets[int(uniform() * len(targets))]
@@ -149,9 +138,21 @@ class DataPlane:
         # the path shown for the flow: the first source and the first target it reaches
         typical = None
         if src_svc is None or src_svc.targets:
-            src = client if src_svc is None else src_svc.targets[0]
-            typical = next((r for dst in dst_svc.targets if (r := route(src, dst))), None)
+            src = None if src_svc is None else src_svc.targets[0]
+            dsts = [None] if outside else dst_svc.targets
+            typical = next((o.route for dst in dsts if (o := compiled(src, dst)).route), None)
         self.flows.append((flow, stats, typical, blocked))
+
+    def _port(self, flow, dst_svc) -> tuple[int, str]:
+        """The flow's destination port and protocol: its ``port`` (default the first one the
+        service maps; 443 to the internet, 80 to IMDS) with the mapping's protocol."""
+        if dst_svc is None:
+            return flow.port or (443 if flow.to == "internet" else 80), "tcp"
+        maps = [pm for c in dst_svc.spec.containers for pm in c.port_mappings]
+        port = flow.port or (maps[0].ports[0] if maps else 80)
+        proto = next((pm.protocol for pm in maps
+                      if pm.ports[0] <= port < pm.ports[0] + pm.ports[1]), "tcp")
+        return port, proto
 
     # ---- results --------------------------------------------------------------------
     def _breakdown(self, route: Route | None) -> dict[str, float]:

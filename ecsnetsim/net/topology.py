@@ -98,8 +98,9 @@ class Topology:
         self.chain(rx, stack)
         return stack, rx, tx
 
-    def load_balancer(self, kind: str, az: str) -> str:
-        return self.device(f"{kind}/{az}", kind)
+    def load_balancer(self, kind: str, az: str, name: str | None = None) -> str:
+        """A load balancer's node in ``az`` (one per balancer name and AZ)."""
+        return self.device(f"{name or kind}/{az}", kind)
 
     # ---- routes ---------------------------------------------------------------------
     def pools(self):
@@ -110,10 +111,10 @@ class Topology:
             yield f"card_{direction}", host, pool
 
     def connect(self, tx: str, rx: str, src_az: str, dst_az: str, same_host: str | None,
-                via: str | None = None) -> list[str]:
+                via: str | None = None, via_name: str | None = None) -> list[str]:
         """The devices between a sending ENI and a receiving ENI (exclusive)."""
         if via is not None:
-            lb = self.load_balancer(via, src_az)
+            lb = self.load_balancer(via, src_az, via_name)
             a, b = self.fabric(src_az, src_az), self.fabric(src_az, dst_az)
             self.chain(tx, a, lb, b, rx)
             return [a, lb, b]

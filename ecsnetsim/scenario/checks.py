@@ -6,6 +6,7 @@ line. Messages for AWS-invalid combinations give AWS's reason.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 
 from pydantic import ValidationError
@@ -124,25 +125,145 @@ def _check_service(sc: Scenario, i: int, subnet_names: set[str]) -> Iterator[Pro
                 yield cloc + ("expression",), f"invalid cluster query: {exc}"
 
 
+#: Destinations of a flow that are not services.
+OUTSIDE = ("internet", "imds")
+
+
 def _check_traffic(sc: Scenario) -> Iterator[Problem]:
     services = {s.name: s for s in sc.services}
+    balancers = {lb.name: lb for lb in sc.load_balancers}
     for i, f in enumerate(sc.traffic):
         loc = ("traffic", i)
-        if f.to not in services:
-            yield loc + ("to",), f"no service named {f.to!r}; expected one of {sorted(services)}"
-            continue
+        if f.start is not None and f.stop is not None and f.stop <= f.start:
+            yield loc + ("stop",), "stop must come after start"
         if f.from_ != "client" and f.from_ not in services:
             yield loc + ("from",), (f"expected 'client' or a service name, one of "
                                     f"{sorted(services)} (got {f.from_!r})")
-        ports = {pm.ports[0] + k for c in services[f.to].containers
+        if f.via not in ("direct", "alb", "nlb") and f.via not in balancers:
+            yield loc + ("via",), (f"expected direct, alb, nlb or a load balancer's name, one "
+                                   f"of {sorted(balancers)} (got {f.via!r})")
+            continue
+        if f.to in OUTSIDE:
+            if f.from_ == "client":
+                yield loc + ("from",), f"a flow to {f.to} starts at a service's tasks"
+            if f.via != "direct":
+                yield loc + ("via",), f"a flow to {f.to} goes direct"
+            continue
+        target = sc.service_named(f.to)
+        if target is None:
+            names = sorted(services) + [f"{s.name}.{s.service_discovery.namespace}"
+                                        for s in sc.services if s.service_discovery]
+            yield loc + ("to",), (f"no service named {f.to!r}; expected one of {names}, "
+                                  "internet or imds")
+            continue
+        ports = {pm.ports[0] + k for c in target.containers
                  for pm in c.port_mappings for k in range(pm.ports[1])}
         if f.port is not None and ports and f.port not in ports:
-            yield loc + ("port",), (f"service {f.to!r} maps no container port {f.port}; "
-                                    f"expected one of {sorted(ports)}")
-        if f.via != "direct" and f.from_ != "client":
-            pass  # an internal load balancer between services is allowed
-        if f.start is not None and f.stop is not None and f.stop <= f.start:
-            yield loc + ("stop",), "stop must come after start"
+            yield loc + ("port",), (f"service {target.name!r} maps no container port {f.port}; "
+                                    f"expected one of {_ports_text(sorted(ports))}")
+        if f.via in balancers and target.load_balancer != f.via:
+            yield loc + ("via",), (f"service {target.name!r} is not registered in load "
+                                   f"balancer {f.via!r}'s target group (set "
+                                   f"services[{sc.services.index(target)}].load_balancer)")
+
+
+def _ports_text(ports: list[int]) -> str:
+    return str(ports) if len(ports) <= 12 else f"{ports[0]}-{ports[-1]} ({len(ports)} ports)"
+
+
+def _check_vpc(sc: Scenario) -> Iterator[Problem]:
+    """References between subnets, NAT gateways, security groups and load balancers, and
+    what AWS refuses about them."""
+    subnets = {s.name: s for s in sc.vpc.subnets}
+    gateways = {g.name: g for g in sc.vpc.nat_gateways}
+    groups = {g.name for g in sc.vpc.security_groups or []} | {"default"}
+    yield from _unique(sc.vpc.nat_gateways, ("vpc", "nat_gateways"), "NAT gateways")
+    yield from _unique(sc.vpc.security_groups or [], ("vpc", "security_groups"),
+                       "security groups")
+    yield from _unique(sc.load_balancers, ("load_balancers",), "load balancers")
+    for i, sn in enumerate(sc.vpc.subnets):
+        if sn.route.startswith("nat:") and sn.route[4:] not in gateways:
+            yield ("vpc", "subnets", i, "route"), (f"no NAT gateway named {sn.route[4:]!r}; "
+                                                   f"expected one of {sorted(gateways)}")
+    for i, gw in enumerate(sc.vpc.nat_gateways):
+        if gw.subnet not in subnets:
+            yield ("vpc", "nat_gateways", i, "subnet"), (f"no subnet named {gw.subnet!r}; "
+                                                         f"expected one of {sorted(subnets)}")
+    for i, g in enumerate(sc.vpc.security_groups or []):
+        for kind in ("ingress", "egress"):
+            for r_i, rule in enumerate(getattr(g, kind) or []):
+                rloc = ("vpc", "security_groups", i, kind, r_i)
+                peer = rule.from_ if kind == "ingress" else rule.to
+                field = "from" if kind == "ingress" else "to"
+                lo, hi = rule.ports
+                if not 0 <= lo <= hi <= 65535:
+                    yield rloc + ("port",), "expected a port N, a range N-M with N <= M, or all"
+                if peer is None:
+                    yield rloc, f"a rule needs {field}: sg:NAME, a CIDR or any"
+                elif peer.startswith("sg:"):
+                    if peer[3:] not in groups:
+                        yield rloc + (field,), _unknown("security group", peer[3:], groups)
+                elif peer != "any":
+                    try:
+                        ipaddress.IPv4Network(peer, strict=False)
+                    except ValueError:
+                        yield rloc + (field,), (f"expected sg:NAME, an IPv4 CIDR or any "
+                                                f"(got {peer!r})")
+    for i, g in enumerate(sc.cluster.instance_groups):
+        for j, name in enumerate(g.security_groups):
+            if name not in groups:
+                yield ("cluster", "instance_groups", i, "security_groups", j), _unknown(
+                    "security group", name, groups)
+    for i, lb in enumerate(sc.load_balancers):
+        for j, name in enumerate(lb.subnets):
+            if name not in subnets:
+                yield ("load_balancers", i, "subnets", j), _unknown("subnet", name, subnets)
+        for j, name in enumerate(lb.security_groups):
+            if name not in groups:
+                yield ("load_balancers", i, "security_groups", j), _unknown(
+                    "security group", name, groups)
+        if lb.type == "alb" and lb.preserve_client_ip is not None:
+            yield ("load_balancers", i, "preserve_client_ip"), (
+                "client IP preservation is a Network Load Balancer setting; an ALB passes the "
+                "client's address in X-Forwarded-For")
+
+
+def _unknown(what: str, name: str, known) -> str:
+    return f"no {what} named {name!r}; expected one of {sorted(known)}"
+
+
+def _check_reachability_fields(sc: Scenario, i: int) -> Iterator[Problem]:
+    """A service's security groups, load balancer, public IP and Cloud Map record."""
+    svc = sc.services[i]
+    loc = ("services", i)
+    mode = modes.get(svc.network_mode)
+    groups = {g.name for g in sc.vpc.security_groups or []} | {"default"}
+    if svc.security_groups is not None and not mode.own_subnet_ip:
+        yield loc + ("security_groups",), (
+            f"security groups are part of the awsvpc network configuration; a task in "
+            f"{mode.name} mode uses its instance's groups (set them on the instance group)")
+    for j, name in enumerate(svc.security_groups or []):
+        if name not in groups:
+            yield loc + ("security_groups", j), _unknown("security group", name, groups)
+    if svc.assign_public_ip and svc.launch_type != "FARGATE":
+        yield loc + ("assign_public_ip",), (
+            "assignPublicIp is supported on Fargate only; awsvpc tasks on EC2 never get a "
+            "public IP")
+    if svc.load_balancer is not None:
+        lb = sc.load_balancer(svc.load_balancer)
+        if lb is None:
+            yield loc + ("load_balancer",), _unknown(
+                "load balancer", svc.load_balancer, [b.name for b in sc.load_balancers])
+        elif lb.target_type != mode.target_type:
+            yield loc + ("load_balancer",), (
+                f"The provided target group {lb.name} has target type {lb.target_type}, which "
+                f"is incompatible with the {mode.name} network mode specified in the task "
+                f"definition (expected target type {mode.target_type})")
+    sd = svc.service_discovery
+    if sd is not None and sd.record == "A" and not mode.a_records_allowed:
+        yield loc + ("service_discovery", "record"), (
+            f"A records are supported for the awsvpc network mode only; a task in "
+            f"{mode.name} mode registers an SRV record (its instance's IP and host port)")
 
 
 def _check_events(sc: Scenario) -> Iterator[Problem]:
@@ -195,9 +316,11 @@ def check_scenario(sc: Scenario) -> Iterator[Problem]:
     if sc.warmup >= sc.duration and sc.duration > 0:
         yield ("warmup",), "warmup must be shorter than duration"
     yield from _check_cluster(sc)
+    yield from _check_vpc(sc)
     subnet_names = {s.name for s in sc.vpc.subnets}
     for i in range(len(sc.services)):
         yield from _check_service(sc, i, subnet_names)
+        yield from _check_reachability_fields(sc, i)
     yield from _check_traffic(sc)
     yield from _check_events(sc)
     from ..net import calibration  # noqa: PLC0415  (data plane registers device kinds)

@@ -91,6 +91,10 @@ class Subnet(Model):
         0, ge=0,
         description="IPs already taken by other ENIs in the subnet (load balancers, endpoints).",
     )
+    route: str = Field(
+        "local", pattern=r"^(local|igw|nat:.+)$",
+        description="The subnet's route to the internet: local (none), igw (an internet "
+                    "gateway: a public subnet) or nat:<gateway> (a NAT gateway).")
 
     @field_validator("cidr")
     @classmethod
@@ -106,8 +110,56 @@ class Subnet(Model):
         return str(net)
 
 
+class NatGateway(Model):
+    name: str = Field(min_length=1)
+    subnet: str = Field(description="The public subnet it sits in (routes to the igw).")
+
+
+PortSpec = Annotated[str, BeforeValidator(lambda v: str(v))]
+
+
+class SecurityGroupRule(Model):
+    """One rule: a port (N, N-M or all), a protocol, and where from (ingress) or to
+    (egress): sg:<group>, a CIDR, or any."""
+
+    port: PortSpec = Field(pattern=r"^(all|[0-9]+(-[0-9]+)?)$",
+                           description="N, N-M or all.")
+    protocol: Literal["tcp", "udp", "all"] = "tcp"
+    from_: str | None = Field(None, alias="from", description="sg:NAME, a CIDR or any.")
+    to: str | None = Field(None, description="egress: sg:NAME, a CIDR or any.")
+
+    @property
+    def ports(self) -> tuple[int, int]:
+        if self.port == "all":
+            return 0, 65535
+        lo, _, hi = self.port.partition("-")
+        return int(lo), int(hi or lo)
+
+
+class SecurityGroup(Model):
+    """A stateful security group: no ingress rule = deny; egress open unless given."""
+
+    name: str = Field(min_length=1)
+    ingress: list[SecurityGroupRule] = Field(default_factory=list)
+    egress: list[SecurityGroupRule] | None = Field(
+        None, description="Outbound rules; null: all outbound allowed (AWS's default rule).")
+
+
 class Vpc(Model):
     subnets: list[Subnet] = Field(min_length=1)
+    nat_gateways: list[NatGateway] = Field(default_factory=list)
+    security_groups: list[SecurityGroup] | None = Field(
+        None, description="Security groups; null: security groups are not modelled (every "
+                          "packet passes them).")
+
+
+class Metadata(Model):
+    """Instance metadata service options (EC2's launch defaults)."""
+
+    http_tokens: Literal["optional", "required"] = Field(
+        "optional", description="required: IMDSv2 only (a session token first).")
+    hop_limit: int = Field(1, ge=1, le=64,
+                           description="HttpPutResponseHopLimit: the token response's TTL.")
 
 
 class Agent(Model):
@@ -166,6 +218,12 @@ class InstanceGroup(Model):
                     "default 2.52 on Linux, 0.01 on Windows, derived from the ECS guide's "
                     "m4.large example: 8192 MiB registers 7985 (Linux) and 8191 (Windows).")
     scaling: Scaling | None = None
+    security_groups: list[str] = Field(
+        default_factory=list, description="Groups of the instances' primary ENI (and so of "
+                                          "every bridge, host and default task on them).")
+    public_ip: bool = Field(False, description="Whether the instances get a public IPv4 "
+                                               "address (useful in a subnet that routes igw).")
+    metadata: Metadata = Field(default_factory=Metadata)
 
 
 class Scaling(Model):
@@ -314,6 +372,14 @@ class Service(Model):
                           "reaches the service through an ALB or NLB.")
     deregistration_delay: Duration = Field(
         300.0, description="Target group deregistration delay (ELB default 300 s).")
+    security_groups: list[str] | None = Field(
+        None, max_length=5, description="awsvpc only: the task ENI's groups (up to 5).")
+    load_balancer: str | None = Field(
+        None, description="The load balancer (by name) whose target group the service's "
+                          "tasks register in.")
+    assign_public_ip: bool = Field(False, description="Fargate only: give each task ENI a "
+                                                      "public IP.")
+    service_discovery: ServiceDiscovery | None = None
     startup_time: Duration = Field(
         0.0, description="How long the application takes, once its containers run, before "
                          "it answers health checks (a property of the application, not an "
@@ -330,12 +396,39 @@ class Service(Model):
         return self
 
 
+class ServiceDiscovery(Model):
+    """Cloud Map registration of the service's tasks."""
+
+    namespace: str = Field(min_length=1, description="e.g. local: the service is <name>.local")
+    record: Literal["A", "SRV"] = Field(
+        "SRV", description="A (awsvpc only: the task's IP) or SRV (IP and port; the host "
+                           "port in bridge mode).")
+
+
+class LoadBalancer(Model):
+    """An Application or Network Load Balancer and its target group."""
+
+    name: str = Field(min_length=1)
+    type: Literal["alb", "nlb"] = "alb"
+    scheme: Literal["internal", "internet-facing"] = "internal"
+    target_type: Literal["instance", "ip"] = Field(
+        "instance", description="instance (bridge, host, default) or ip (awsvpc).")
+    subnets: list[str] = Field(default_factory=list,
+                               description="Its subnets; default the VPC's first.")
+    security_groups: list[str] = Field(
+        default_factory=list, description="Its groups (an ALB needs them; optional on an NLB).")
+    preserve_client_ip: bool | None = Field(
+        None, description="NLB client IP preservation; null: AWS's default (on for instance "
+                          "targets, off for ip targets). An ALB never preserves it.")
+
+
 class Flow(Model):
     name: str = Field(min_length=1)
     from_: str = Field("client", alias="from", description="client or a service name.")
-    to: str
+    to: str = Field(description="A service, its Cloud Map name (<service>.<namespace>), "
+                                "internet or imds.")
     port: Port | None = Field(None, description="Container port; default the first mapped one.")
-    via: Literal["alb", "nlb", "direct"] = "direct"
+    via: str = Field("direct", description="direct, alb, nlb, or a load balancer's name.")
     rate: Rate = 1000.0
     size: int = Field(1200, ge=1, le=65535, description="Bytes per packet.")
     arrival: Literal["poisson", "constant"] = "poisson"
@@ -389,7 +482,9 @@ class Scenario(Model):
     cluster: Cluster = Field(default_factory=Cluster)
     fargate: Fargate = Field(default_factory=Fargate)
     services: list[Service] = Field(default_factory=list)
+    load_balancers: list[LoadBalancer] = Field(default_factory=list)
     traffic: list[Flow] = Field(default_factory=list)
+    flow_logs: bool = Field(False, description="Write flow_logs.csv (VPC flow log v2 fields).")
     events: list[Event] = Field(default_factory=list)
     compare: dict[str, list[Any]] = Field(
         default_factory=dict,
@@ -400,6 +495,18 @@ class Scenario(Model):
         description="One field path -> values, e.g. {traffic[0].rate: [1000/s, 5000/s]}; "
                     "crossed with compare, one variant per point.")
     calibration: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    def service_named(self, to: str) -> Service | None:
+        """The service a flow's ``to`` names: its name, or its Cloud Map name
+        ``<service>.<namespace>``."""
+        for svc in self.services:
+            sd = svc.service_discovery
+            if to == svc.name or (sd is not None and to == f"{svc.name}.{sd.namespace}"):
+                return svc
+        return None
+
+    def load_balancer(self, name: str) -> LoadBalancer | None:
+        return next((lb for lb in self.load_balancers if lb.name == name), None)
 
     # Set by the loader: where the scenario came from and its validated variants.
     _source: Any = PrivateAttr(None)

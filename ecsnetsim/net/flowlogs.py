@@ -1,0 +1,45 @@
+"""VPC flow logs of a run: one record per ENI and 5-tuple, aggregated over the run.
+
+A packet makes a record at each ENI it leaves or enters (the source's egress, the
+destination's ingress), with the addresses and ports that ENI sees: an awsvpc task's
+own ENI and IP; for bridge, host and default tasks the instance's primary ENI and IP
+(and, for bridge and default, the host port). ``action`` is what the security groups
+decided (ACCEPT or REJECT). Fields are those of the version 2 default format that the
+model knows; packets are counted as sent, bytes as packets times the flow's size.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+#: Columns of flow_logs.csv (VPC flow log version 2 fields).
+COLUMNS = ["interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets",
+           "bytes", "action"]
+
+
+class FlowLog:
+    """Packet counters per record key, one counter per flow (its packet size)."""
+
+    def __init__(self) -> None:
+        self._flows: list[tuple[int, Counter]] = []
+
+    def counter(self, flow) -> Counter:
+        counts: Counter = Counter()
+        self._flows.append((flow.size, counts))
+        return counts
+
+    def records(self) -> list[dict]:
+        """Records aggregated over every flow, in a stable order."""
+        packets: Counter = Counter()
+        octets: Counter = Counter()
+        for size, counts in self._flows:
+            for key, n in counts.items():
+                packets[key] += n
+                octets[key] += n * size
+        rows = []
+        for key in sorted(packets):
+            eni, src, dst, sport, dport, proto, action = key
+            rows.append({"interface_id": eni, "srcaddr": src, "dstaddr": dst, "srcport": sport,
+                         "dstport": dport, "protocol": proto, "packets": packets[key],
+                         "bytes": octets[key], "action": action})
+        return rows

@@ -1,0 +1,172 @@
+"""The VPC's rules of reachability: security groups, route tables, load balancers, IMDS.
+
+Both planes ask these questions: the data plane for every route it compiles, the
+control plane for load-balancer health checks. Each answer is ``None`` (the packet
+passes) or an :class:`~ecsnetsim.modes.Unreachable` naming the device where AWS drops
+it and why, in AWS's terms. What differs per network mode (whose ENI, address and
+groups a task's packets carry) comes from the task's mode (:meth:`NetworkMode.endpoint`).
+
+* **Security groups** are stateful and deny by default: a packet enters an ENI when one
+  of the ENI's groups has an ingress rule for its protocol and port from its source (a
+  group the source's ENI is in, a CIDR holding its address, or any), and leaves when one
+  of the source ENI's groups allows it out (no egress rules given: all out). An ENI with
+  no group named is in the VPC's ``default`` group, which admits only its own members.
+  Without a ``security_groups`` section nothing is checked.
+* **Routes**: a subnet routes ``local`` only, to an internet gateway (``igw``: a public
+  subnet; the sender needs a public IP) or to a NAT gateway, which must sit in a public
+  subnet.
+* **Load balancers**: an ALB always terminates the connection (targets see the
+  balancer); an NLB preserves the client's address by default for instance targets and
+  not for ip targets (Elastic Load Balancing guide, "Client IP preservation"); with
+  preservation and instance targets, a target cannot reach itself through the NLB (the
+  connection times out: "loopback" in the NLB troubleshooting guide).
+* **IMDS**: with ``http_tokens: required`` the session token's response carries a TTL
+  of ``hop_limit``; every device that routes between namespaces on the way back
+  (:data:`ROUTING_KINDS`) takes one, so a container behind such a device needs a hop
+  limit above their number (EC2 user guide, "Configure the instance metadata options").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from .endpoint import Endpoint
+from .modes import Unreachable
+
+#: Device kinds that route between network namespaces (and so decrement the TTL).
+ROUTING_KINDS = frozenset({"host_forward", "winnat"})
+
+#: The VPC's default security group: members admit each other, nothing else.
+DEFAULT_GROUP = "default"
+
+
+@dataclass
+class Rule:
+    ports: tuple[int, int]
+    protocol: str
+    peer: str  # sg:NAME | CIDR | any
+
+    def matches(self, port: int, protocol: str, peer: Endpoint) -> bool:
+        if self.protocol != "all" and self.protocol != protocol:
+            return False
+        if not self.ports[0] <= port <= self.ports[1]:
+            return False
+        if self.peer == "any":
+            return True
+        if self.peer.startswith("sg:"):
+            return self.peer[3:] in peer.groups
+        return ipaddress.IPv4Address(peer.ip) in ipaddress.IPv4Network(self.peer, strict=False)
+
+
+@dataclass
+class Group:
+    name: str
+    ingress: list[Rule] = field(default_factory=list)
+    egress: list[Rule] | None = None  # None: all out
+
+
+class SecurityGroups:
+    """The VPC's security groups, or none modelled (every packet passes)."""
+
+    def __init__(self, groups) -> None:
+        self.enabled = groups is not None
+        self.groups: dict[str, Group] = {DEFAULT_GROUP: Group(
+            DEFAULT_GROUP, [Rule((0, 65535), "all", f"sg:{DEFAULT_GROUP}")])}
+        for g in groups or []:
+            self.groups[g.name] = Group(
+                g.name, [Rule(r.ports, r.protocol, r.from_ or "any") for r in g.ingress],
+                None if g.egress is None else [Rule(r.ports, r.protocol, r.to or "any")
+                                               for r in g.egress])
+
+    @staticmethod
+    def members(groups) -> tuple[str, ...]:
+        """The groups an ENI is in: those named, else the VPC's default group."""
+        return tuple(groups) if groups else (DEFAULT_GROUP,)
+
+    def admits(self, dst: Endpoint, port: int, protocol: str, src: Endpoint,
+               at: str) -> Unreachable | None:
+        """Ingress at ``dst``'s ENI (node ``at``) for a packet from ``src``."""
+        if not self.enabled:
+            return None
+        names = self.members(dst.groups)
+        if any(r.matches(port, protocol, src) for n in names for r in self.groups[n].ingress):
+            return None
+        who = ", ".join([src.ip, *(f"sg:{g}" for g in src.groups)])
+        return Unreachable(at, f"security group {', '.join(names)} of {dst.what} has no "
+                               f"inbound rule for {protocol}/{port} from {src.what} ({who})")
+
+    def lets_out(self, src: Endpoint, port: int, protocol: str, dst: Endpoint,
+                 at: str) -> Unreachable | None:
+        """Egress at ``src``'s ENI (node ``at``) toward ``dst``."""
+        if not self.enabled:
+            return None
+        names = self.members(src.groups)
+        rules = [self.groups[n].egress for n in names]
+        if any(r is None for r in rules) or any(
+                rule.matches(port, protocol, dst) for rs in rules for rule in rs):
+            return None
+        return Unreachable(at, f"security group {', '.join(names)} of {src.what} has no "
+                               f"outbound rule for {protocol}/{port} to {dst.what} ({dst.ip})")
+
+
+def route_to_internet(subnets: dict, nat_gateways: dict, src: Endpoint
+                      ) -> list[tuple[str, str]] | Unreachable:
+    """The gateways a packet from ``src`` to the internet crosses, as ``(kind, name)``, or
+    where it stops: its subnet's route table, or a NAT gateway without a way out."""
+    subnet = subnets[src.subnet]
+    table = f"vpc/route-table:{subnet.name}"
+    if subnet.route == "local":
+        return Unreachable(table, f"subnet {subnet.name}'s route table has no route to an "
+                                  "internet gateway or a NAT gateway")
+    if subnet.route == "igw":
+        if not src.public_ip:
+            why = src.no_public_ip or f"{src.what} has no public IP"
+            return Unreachable(table, f"subnet {subnet.name} routes to an internet gateway, "
+                                      f"but {why}; a private subnet with a NAT gateway is "
+                                      "the way out")
+        return [("igw", "igw")]
+    gw = nat_gateways[subnet.route.removeprefix("nat:")]
+    if subnets[gw.subnet].route != "igw":
+        return Unreachable(f"nat/{gw.name}", f"NAT gateway {gw.name} is in subnet {gw.subnet}, "
+                                             "whose route table has no route to an internet "
+                                             "gateway")
+    return [("nat_gateway", gw.name), ("igw", "igw")]
+
+
+def preserves_client_ip(lb) -> bool:
+    """AWS's defaults: an ALB never; an NLB for instance targets, not for ip targets."""
+    if lb.type == "alb":
+        return False
+    if lb.preserve_client_ip is not None:
+        return lb.preserve_client_ip
+    return lb.target_type == "instance"
+
+
+def nlb_loopback(lb, src_instance, dst_instance, at: str) -> Unreachable | None:
+    """An NLB with instance targets and client IP preservation cannot send a target's
+    own connection back to it (the target answers itself, not the NLB; it times out).
+    ``lb`` is the data plane's view of it (``kind``, ``target_type``,
+    ``preserve_client_ip``)."""
+    if lb.kind == "nlb" and lb.target_type == "instance" and lb.preserve_client_ip and \
+            src_instance is not None and src_instance is dst_instance:
+        return Unreachable(at, f"load balancer {lb.name}: an NLB with instance targets and "
+                               "client IP preservation does not support loopback; a target "
+                               "calling itself through it times out (use ip targets or turn "
+                               "preservation off)")
+    return None
+
+
+def imds_response(walk_kinds: list[str], walk: list[str], metadata) -> Unreachable | None:
+    """Whether the IMDSv2 token response gets back along ``walk`` (the request's devices,
+    in order): each routing device on it takes one from the response's TTL."""
+    if metadata.http_tokens != "required":
+        return None  # IMDSv1 answers without a token: the hop limit does not apply
+    routers = [n for n, k in zip(walk, walk_kinds, strict=True) if k in ROUTING_KINDS]
+    if len(routers) < metadata.hop_limit:
+        return None
+    return Unreachable(routers[metadata.hop_limit - 1],
+                       f"IMDSv2 token response dropped: the instance's hop limit is "
+                       f"{metadata.hop_limit} and the response crosses {len(routers)} routed "
+                       f"hop(s) back to the caller; raise the hop limit to "
+                       f"{len(routers) + 1}")
