@@ -52,6 +52,9 @@ def summary(results: Results) -> str:
                            if i.get("trunk_reason") and "setting is off" not in i["trunk_reason"])
         for reason, n in trunking.items():
             out.append(f"  trunking ({n} instance{'s' if n > 1 else ''}): {reason}")
+        for sd in v["placement"].get("service_discovery", []):
+            shown = ", ".join(sd["records"][:4]) + (" ..." if len(sd["records"]) > 4 else "")
+            out.append(f"  cloud map {sd['name']} {sd['type']}: {shown or '-'}")
         for sn in v["placement"]["subnets"]:
             out.append(f"  subnet {sn['name']} {sn['cidr']}: {sn['ips_used']} IPs used, "
                        f"{sn['ips_free']} free")

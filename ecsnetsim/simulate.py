@@ -42,6 +42,7 @@ def _placement_block(cluster: Cluster) -> dict:
             "running": len(running),
             "pending": max(0, svc.desired - len(running)),
             "unplaced": len(svc.unplaced),
+            "health_check_blocked": svc.health_check_blocked,
             "failures": dict(sorted(failures.items())),
             "launch_failures": dict(sorted(svc.launch_failures.items())),
             "steady_at": svc.steady_at,
@@ -84,11 +85,31 @@ def _placement_block(cluster: Cluster) -> dict:
     events = [e.as_dict() for e in cluster.events]
     block = {"services": services, "instances": instances, "subnets": subnets,
              "unplaced": unplaced, "events": events}
+    discovery = [_records(svc) for svc in cluster.services if svc.spec.service_discovery]
+    if discovery:
+        block["service_discovery"] = discovery
     on_fargate = [t for svc in cluster.services if svc.spec.launch_type == "FARGATE"
                   for t in svc.live]
     if any(svc.spec.launch_type == "FARGATE" for svc in cluster.services):
         block["fargate"] = _fargate_block(on_fargate)
     return block
+
+
+def _records(svc) -> dict:
+    """What Cloud Map answers for a service at the end of the run: an A record per healthy
+    task (its own IP), or an SRV record per task (the address and port its ENI answers on:
+    the instance's IP and the host port in bridge mode)."""
+    sd = svc.spec.service_discovery
+    maps = [pm for c in svc.spec.containers for pm in c.port_mappings]
+    port, proto = (maps[0].ports[0], maps[0].protocol) if maps else (None, "tcp")
+    values = []
+    for t in svc.targets:
+        ep = modes.get(t.mode).endpoint(t, svc.spec)
+        if sd.record == "A":
+            values.append(ep.ip)
+        else:
+            values.append(f"{ep.ip}:{t.binding.host_ports.get((port, proto), port)}")
+    return {"name": f"{svc.name}.{sd.namespace}", "type": sd.record, "records": sorted(values)}
 
 
 def _fargate_block(tasks: list) -> dict:

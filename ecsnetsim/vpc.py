@@ -31,6 +31,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from . import modes
 from .endpoint import Endpoint
 from .modes import Unreachable
 
@@ -134,6 +135,63 @@ def route_to_internet(subnets: dict, nat_gateways: dict, src: Endpoint
     return [("nat_gateway", gw.name), ("igw", "igw")]
 
 
+@dataclass(frozen=True)
+class Balancer:
+    """A load balancer as packets and health checks meet it."""
+
+    name: str
+    kind: str  # alb | nlb (its device kind)
+    target_type: str
+    preserve_client_ip: bool
+    endpoint: Endpoint
+    port: int | None = None  # the listener port (None: the target's port, for alb/nlb)
+
+
+def address_near_end(cidr: str, back: int) -> str:
+    """An address ``back`` below the subnet's broadcast address: for endpoints that are not
+    ENIs of the cluster (the client, load balancer nodes), away from the IPAM's low end."""
+    net = ipaddress.IPv4Network(cidr)
+    return str(net.broadcast_address - 1 - back)
+
+
+def balancer(scenario, via: str, target_type: str) -> Balancer:
+    """A named load balancer, or ``alb``/``nlb`` with AWS's defaults for ``target_type``."""
+    from .scenario.schema import LoadBalancer  # noqa: PLC0415 (the schema imports modes)
+
+    lb = scenario.load_balancer(via) or LoadBalancer(name=via, type=via,
+                                                     target_type=target_type)
+    names = [b.name for b in scenario.load_balancers]
+    index = names.index(lb.name) + 1 if lb.name in names else 1
+    subnet = next((s for s in scenario.vpc.subnets if lb.subnets and s.name == lb.subnets[0]),
+                  scenario.vpc.subnets[0])
+    ep = Endpoint(eni=f"eni-lb-{lb.name}", ip=address_near_end(subnet.cidr, index),
+                  groups=tuple(lb.security_groups), subnet=subnet.name,
+                  what=f"load balancer {lb.name}")
+    named = scenario.load_balancer(via) is not None
+    return Balancer(lb.name, lb.type, lb.target_type, preserves_client_ip(lb), ep,
+                    lb.port if named else None)
+
+
+def health_check(scenario, groups: SecurityGroups, service, task) -> Unreachable | None:
+    """Whether the load balancer's health checks reach ``task`` (a target of ``service``):
+    they come from the balancer's own addresses and groups to the port the target
+    registered (the host port for instance targets), through the target's groups."""
+    if not groups.enabled:
+        return None
+    via = service.load_balancer or next(
+        (f.via for f in scenario.traffic if f.via != "direct"
+         and scenario.service_named(f.to) is service), None)
+    maps = [pm for c in service.containers for pm in c.port_mappings]
+    if via is None or not maps:
+        return None
+    mode = modes.get(task.mode)
+    lb = balancer(scenario, via, mode.target_type)
+    port, proto = maps[0].ports[0], maps[0].protocol
+    dport = task.binding.host_ports.get((port, proto), port)
+    return groups.admits(mode.endpoint(task, service), dport, proto, lb.endpoint,
+                         f"{task.id}/target")
+
+
 def preserves_client_ip(lb) -> bool:
     """AWS's defaults: an ALB never; an NLB for instance targets, not for ip targets."""
     if lb.type == "alb":
@@ -151,9 +209,9 @@ def nlb_loopback(lb, src_instance, dst_instance, at: str) -> Unreachable | None:
     if lb.kind == "nlb" and lb.target_type == "instance" and lb.preserve_client_ip and \
             src_instance is not None and src_instance is dst_instance:
         return Unreachable(at, f"load balancer {lb.name}: an NLB with instance targets and "
-                               "client IP preservation does not support loopback; a target "
-                               "calling itself through it times out (use ip targets or turn "
-                               "preservation off)")
+                               "client IP preservation does not support loopback: a "
+                               "connection from a target's own instance back to it through "
+                               "the NLB times out (use ip targets or turn preservation off)")
     return None
 
 

@@ -177,7 +177,7 @@ def test_lifecycle_health_checks_then_drains_for_the_deregistration_delay():
     assert task.state == S.STOPPED and not task.draining
     assert task.stopped_reason == "Task replaced by a deployment" and task not in inst.tasks
     assert [h[0] for h in rec.heard] == [
-        "running", "changed", "healthy",  # health checks, then healthy
+        "running", "health_check_blocked", "changed", "healthy",  # checks pass: healthy
         "stopping", "changed",  # DEACTIVATING
         "changed", "drained"]  # STOPPED after the delay
     with pytest.raises(IllegalTransition):

@@ -62,6 +62,9 @@ class Listener(Protocol):
     def drained(self, svc: ServiceState) -> None:
         """A task's deregistration delay is over."""
 
+    def health_check_blocked(self, svc: ServiceState, task: Task):
+        """Why the load balancer's health checks cannot reach the task, or None."""
+
 
 class Lifecycle:
     """Moves tasks through their states on the simpy clock and tells a :class:`Listener`."""
@@ -114,8 +117,12 @@ class Lifecycle:
         """Wait for the load balancer's verdict on a RUNNING task: True once the target
         passed its health checks; False if the task was stopped meanwhile, or if it failed
         them and ECS stops it once the grace period is over."""
-        healthy_after, stopped_after = target_health(
-            svc.spec.health_check or HealthCheck(), svc.spec.startup_time)
+        hc = svc.spec.health_check or HealthCheck()
+        healthy_after, stopped_after = target_health(hc, svc.spec.startup_time)
+        if self.listener.health_check_blocked(svc, task) is not None:
+            # the checks never arrive (a security group drops them): every one times out
+            healthy_after = None
+            stopped_after = max(hc.unhealthy_threshold * hc.interval, hc.grace_period)
         self.listener.changed(svc)
         if stopped_after is not None:
             yield self.env.timeout(stopped_after)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from .. import modes
+from .. import modes, vpc
 from ..scenario.schema import Scenario, Service
 from .deployments import DeploymentTracker
 from .events import Event, EventLog, Timeline
@@ -47,6 +47,7 @@ class Cluster:
         self.scaling = ManagedScaling(env, self.fleet, self.log, self.wake_all)
         self.deployments = DeploymentTracker(env, self.log)
         self.lifecycle = Lifecycle(env, self, modes.get)
+        self._groups = vpc.SecurityGroups(scenario.vpc.security_groups)
         self.controller = ServiceController(scenario, env, rng, self.fleet, self.subnets,
                                             self.log, self._timeline, self.lifecycle,
                                             self.deployments, self.scaling)
@@ -141,3 +142,9 @@ class Cluster:
 
     def drained(self, svc: ServiceState) -> None:
         self.wake_all()
+
+    def health_check_blocked(self, svc: ServiceState, task: Task):
+        blocked = vpc.health_check(self.scenario, self._groups, svc.spec, task)
+        if blocked is not None:
+            svc.health_check_blocked = f"health checks dropped: {blocked.reason}"
+        return blocked

@@ -84,6 +84,7 @@ class ServiceState:
     last_launch_where: dict = field(default_factory=dict)  # instance -> why a task failed
     throttled: bool = False  # more tasks wanted than the launch rate allows right now
     dirty: bool = False  # something changed while the service was being reconciled
+    health_check_blocked: str | None = None  # why the balancer's checks cannot reach it
 
     @property
     def name(self) -> str:
@@ -428,6 +429,8 @@ class ServiceController:
                          "(reason Health checks failed).")
         self.fail(svc, task, f"Task failed ELB health checks in (target-group {svc.name})",
                   key=UNHEALTHY, drain=True)
+        if task.state == TaskState.STOPPED:  # no drain to wait for: look again now
+            self.wake_all()
 
     def running(self, svc: ServiceState, task: Task) -> None:
         svc.retry_delay = RETRY_FIRST

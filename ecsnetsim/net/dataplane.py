@@ -141,7 +141,7 @@ class DataPlane:
             src = None if src_svc is None else src_svc.targets[0]
             dsts = [None] if outside else dst_svc.targets
             typical = next((o.route for dst in dsts if (o := compiled(src, dst)).route), None)
-        self.flows.append((flow, stats, typical, blocked))
+        self.flows.append((flow, stats, typical, blocked, dst_svc))
 
     def _port(self, flow, dst_svc) -> tuple[int, str]:
         """The flow's destination port and protocol: its ``port`` (default the first one the
@@ -166,8 +166,12 @@ class DataPlane:
     def flow_results(self) -> list[dict]:
         window = self.engine.window(self.end)
         rows = []
-        for flow, stats, typical, blocked in self.flows:
+        for flow, stats, typical, blocked, dst_svc in self.flows:
             s = stats.summary(window)
+            if not blocked and s["unreachable"] and dst_svc is not None and \
+                    dst_svc.health_check_blocked:  # no target ever turned healthy: why
+                blocked = [Unreachable(None, "no healthy target: "
+                                             + dst_svc.health_check_blocked)]
             rows.append({
                 "name": flow.name, "from": flow.from_, "to": flow.to, "via": flow.via,
                 "sent": s["sent"], "delivered": s["delivered"], "dropped": s["dropped"],

@@ -10,13 +10,13 @@ packets make: one per ENI they leave or enter, with the 5-tuple that ENI sees.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 
 from .. import modes, vpc
 from ..control.instance import Task
 from ..endpoint import Endpoint
 from ..modes import Unreachable
+from ..vpc import Balancer
 
 #: Addresses of the things that are not ENIs of the cluster (documentation ranges).
 INTERNET_IP = "198.51.100.10"
@@ -24,17 +24,6 @@ IMDS_IP = "169.254.169.254"
 
 #: IANA protocol numbers, as flow logs write them.
 PROTOCOLS = {"tcp": 6, "udp": 17}
-
-
-@dataclass(frozen=True)
-class Balancer:
-    """A load balancer as packets meet it."""
-
-    name: str
-    kind: str  # alb | nlb (its device kind)
-    target_type: str
-    preserve_client_ip: bool
-    endpoint: Endpoint
 
 
 @dataclass
@@ -45,13 +34,6 @@ class Outcome:
     blocked: Unreachable | None = None
     log: list[tuple] = field(default_factory=list)
     route: object = None  # the engine's compiled Route, once the data plane made it
-
-
-def _address_near_end(cidr: str, back: int) -> str:
-    """An address ``back`` below the subnet's broadcast address: for endpoints that are not
-    ENIs of the cluster (the client, load balancer nodes), away from the IPAM's low end."""
-    net = ipaddress.IPv4Network(cidr)
-    return str(net.broadcast_address - 1 - back)
 
 
 class Router:
@@ -66,7 +48,7 @@ class Router:
         self.subnets = {s.name: s for s in scenario.vpc.subnets}
         self.gateways = {g.name: g for g in scenario.vpc.nat_gateways}
         first = scenario.vpc.subnets[0]
-        self.client = Endpoint(eni="eni-client", ip=_address_near_end(first.cidr, 0),
+        self.client = Endpoint(eni="eni-client", ip=vpc.address_near_end(first.cidr, 0),
                                subnet=first.name, what="the client")
 
     # ---- the ends -----------------------------------------------------------------------
@@ -74,19 +56,7 @@ class Router:
         return modes.get(task.mode).endpoint(task, self.services[task.service].spec)
 
     def balancer(self, via: str, dst_mode) -> Balancer:
-        """A named load balancer, or ``alb``/``nlb`` with AWS's defaults for the mode."""
-        lb = self.scenario.load_balancer(via)
-        if lb is None:  # anonymous: the type named, the target type the mode needs
-            from ..scenario.schema import LoadBalancer  # noqa: PLC0415
-
-            lb = LoadBalancer(name=via, type=via, target_type=dst_mode.target_type)
-        index = [b.name for b in self.scenario.load_balancers].index(lb.name) + 1 \
-            if lb in self.scenario.load_balancers else 1
-        subnet = self.subnets[lb.subnets[0]] if lb.subnets else self.scenario.vpc.subnets[0]
-        ep = Endpoint(eni=f"eni-lb-{lb.name}", ip=_address_near_end(subnet.cidr, index),
-                      groups=tuple(lb.security_groups), subnet=subnet.name,
-                      what=f"load balancer {lb.name}")
-        return Balancer(lb.name, lb.type, lb.target_type, vpc.preserves_client_ip(lb), ep)
+        return vpc.balancer(self.scenario, via, dst_mode.target_type)
 
     # ---- to a task -------------------------------------------------------------------------
     def to_task(self, src, dst: Task, lb: Balancer | None, port: int, proto: str,
@@ -125,13 +95,14 @@ class Router:
             return self._guarded(walk, src_ep, dst_ep, sport, dport, p, proto,
                                  outbound[-1], inbound[0])
         at_lb = middle[1]
-        out = self.groups.lets_out(src_ep, port, proto, lb.endpoint, outbound[-1])
-        log = [(src_ep.eni, src_ep.ip, lb.endpoint.ip, sport, port, p,
+        listener = lb.port or port
+        out = self.groups.lets_out(src_ep, listener, proto, lb.endpoint, outbound[-1])
+        log = [(src_ep.eni, src_ep.ip, lb.endpoint.ip, sport, listener, p,
                 "REJECT" if out else "ACCEPT")]
         if out:
             return Outcome(None, out, log)
         if lb.endpoint.groups:  # an NLB without groups admits everything
-            into = self.groups.admits(lb.endpoint, port, proto, src_ep, at_lb)
+            into = self.groups.admits(lb.endpoint, listener, proto, src_ep, at_lb)
             if into:
                 return Outcome(None, into, log)
         loop = vpc.nlb_loopback(lb, src.instance if src is not None else None, dst.instance,

@@ -410,6 +410,7 @@ class LoadBalancer(Model):
 
     name: str = Field(min_length=1)
     type: Literal["alb", "nlb"] = "alb"
+    port: Port = Field(80, description="The listener port clients connect to.")
     scheme: Literal["internal", "internet-facing"] = "internal"
     target_type: Literal["instance", "ip"] = Field(
         "instance", description="instance (bridge, host, default) or ip (awsvpc).")
