@@ -157,3 +157,64 @@ def test_fargate_vs_ec2():
     row = next(r for r in res.comparison["flows"] if r["variant"] == "fargate")
     assert row["extra_hops"] == 1
     assert row["overhead_by_kind_us"]["microvm_nic"] == pytest.approx(16.0, abs=0.5)
+
+
+def _by_name(name: str) -> dict:
+    res = ecsnetsim.simulate(ecsnetsim.load_scenario(SCENARIOS / f"{name}.yaml"))
+    return {v["name"]: v for v in res.variants}
+
+
+def test_egress_nat():
+    v = _by_name("egress-nat")
+    flow = {n: x["flows"][0] for n, x in v.items()}
+    for name in ("public bridge", "public host", "private awsvpc nat", "private bridge nat"):
+        assert flow[name]["blocked"] is None and flow[name]["delivered"] > 0, name
+    assert "never get a public IP" in flow["public awsvpc"]["blocked"]["reason"]
+    assert "no route to an internet gateway" in flow["private awsvpc"]["blocked"]["reason"]
+    assert flow["private bridge nat"]["hops"]["mean"] - flow["public bridge"]["hops"]["mean"] \
+        == 2  # the NAT gateway and the VPC fabric to it
+    assert flow["private bridge nat"]["path"][-3:] == ["nat_gateway", "igw", "internet"]
+
+
+def test_security_groups():
+    v = _by_name("security-groups")
+    flows = {n: x["flows"][0] for n, x in v.items()}
+    assert flows["awsvpc"]["unreachable"] == 0 and flows["bridge hosts-dynamic"][
+        "unreachable"] == 0
+    stuck = v["bridge hosts-8080"]["placement"]["services"][0]
+    assert stuck["running"] == 0 and "ELB:UNHEALTHY" in stuck["failures"]
+    assert "hosts-8080" in flows["bridge hosts-8080"]["blocked"]["reason"]
+    assert flows["bridge hosts-dynamic"]["path"][-6:] == [
+        "eni", "iptables_nat", "host_forward", "docker0", "veth", "task_stack"]
+
+
+def test_nlb_loopback():
+    v = _by_name("nlb-loopback")
+    flows = {n: x["flows"][0] for n, x in v.items()}
+    looped = flows["bridge instance targets"]
+    # the two callers sit on the two backends' instances: half the calls loop back
+    assert 0.4 < looped["unreachable"] / looped["sent"] < 0.6
+    assert "does not support loopback" in looped["blocked"]["reason"]
+    for name in ("bridge no preservation", "awsvpc ip targets"):
+        assert flows[name]["unreachable"] == 0 and flows[name]["blocked"] is None
+
+
+def test_imds_hop_limit():
+    v = _by_name("imds-hop-limit")
+    flows = {n: x["flows"][0] for n, x in v.items()}
+    assert flows["bridge hop 1"]["delivered"] == 0
+    assert flows["bridge hop 1"]["blocked"]["at"].endswith("/host-forward")
+    for name in ("bridge hop 2", "bridge imdsv1", "host hop 1", "awsvpc hop 1"):
+        assert flows[name]["unreachable"] == 0 and flows[name]["path"][-1] == "imds", name
+
+
+def test_service_discovery():
+    v = _by_name("service-discovery")
+    records = {n: x["placement"]["service_discovery"][0] for n, x in v.items()}
+    assert records["awsvpc A"]["type"] == "A"
+    assert all(":" not in r for r in records["awsvpc A"]["records"])
+    bridge_ports = [int(r.split(":")[1]) for r in records["bridge SRV"]["records"]]
+    assert bridge_ports and all(32768 <= p <= 60999 for p in bridge_ports)
+    assert {r.split(":")[1] for r in records["host SRV"]["records"]} == {"8080"}
+    for x in v.values():
+        assert x["flows"][0]["unreachable"] == 0
