@@ -348,7 +348,8 @@ def test_write_all_writes_every_applicable_figure(modes, saved):
     # traffic, a comparison and placement; no sweep, no deployment
     assert not any(v["sweep"] or v["deployments"] for v in modes.variants)
     applicable = ["hops_by_mode", "latency_by_mode", "overhead_by_device",
-                  "tasks_per_instance", "placement_outcome", "device_utilization"]
+                  "tasks_per_instance", "placement_outcome", "packet_fate",
+                  "device_utilization"]  # packet_fate: the none variant is unreachable
     assert written == [root / "figs" / f"{n}.{ext}" for n in applicable
                        for ext in ("png", "svg")]
     for p in written:

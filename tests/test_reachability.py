@@ -310,3 +310,14 @@ def test_aws_invalid_combinations_are_refused(change, path, fragment):
         load_scenario(make_scenario(**change))
     assert err.value.path == path, err.value.message
     assert fragment in err.value.message
+
+
+def test_packet_fate_figure_shows_where_packets_stop():
+    from ecsnetsim import plots
+
+    blocked = simulate(_egress("awsvpc", "igw", True), workers=1)
+    fig = plots.packet_fate(blocked)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("never get a public IP" in t for t in texts)
+    fine = simulate(_egress("bridge", "nat:nat"), workers=1)
+    assert plots.packet_fate(fine) is None
