@@ -167,3 +167,18 @@ def test_requires_compatibilities_must_include_the_launch_type():
         load_scenario(sc)
     assert err.value.path == "services[0].launch_type"
     assert "Task definition does not support launch_type EC2" in err.value.message
+
+
+@pytest.mark.parametrize("event, path, fragment", [
+    ({"at": 5, "deploy": "s", "set": {"network_mode": "host", "launch_type": "FARGATE"}},
+     "events[0].set.network_mode", "Fargate only supports network mode 'awsvpc'"),
+    ({"at": 5, "deploy": "s", "set": {"network_mode": "none", "containers": [
+        {"name": "c", "port_mappings": [{"container_port": 80}]}]}},
+     "events[0].set.containers", "port mappings are not supported"),
+    ({"at": 5, "scale": "s", "desired_count": 10000000},
+     "events[0].desired_count", "less than or equal to 100000"),
+])
+def test_events_pass_the_same_checks_as_the_services_they_change(event, path, fragment):
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(make_scenario(events=[event]))
+    assert err.value.path == path and fragment in err.value.message

@@ -293,12 +293,22 @@ def _check_events(sc: Scenario) -> Iterator[Problem]:
             svc = services[ev.deploy]
             data = {**svc.model_dump(by_alias=True), **ev.set}
             try:
-                Service.model_validate(data)
+                changed = Service.model_validate(data)
             except ValidationError as exc:
                 err = exc.errors()[0]
                 where = tuple(err["loc"])
                 yield loc + ("set",) + where[:1], (
                     f"{format_path(where)}: {err['msg'].removeprefix('Value error, ')}")
+                continue
+            # the new revision passes the same AWS checks as a service written directly
+            index = sc.services.index(svc)
+            revised = sc.model_copy(update={"services": [
+                changed if s is svc else s for s in sc.services]})
+            for where, message in [*_check_service(revised, index, {
+                    s.name for s in sc.vpc.subnets}), *_check_reachability_fields(revised, index)]:
+                field = where[2] if len(where) > 2 else None
+                yield loc + ("set",) + ((field,) if field in ev.set else ()), (
+                    f"{format_path(where[2:]) or 'the service'}: {message}")
         if kind in ("drain", "terminate"):
             sel = getattr(ev, kind)
             if sel.group not in groups:

@@ -451,7 +451,7 @@ class Event(Model):
         default_factory=dict, description="With deploy: fields of the service that change, "
                                           "e.g. {cpu: 512}.")
     scale: str | None = Field(None, description="Change this service's desired count.")
-    desired_count: int | None = Field(None, ge=0)
+    desired_count: int | None = Field(None, ge=0, le=100000)
     drain: InstanceSelector | None = None
     terminate: InstanceSelector | None = None
 
