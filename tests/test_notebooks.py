@@ -19,7 +19,8 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-EXPECTED = {"quickstart", "network-modes", "trunking-capacity", "deployments"}
+EXPECTED = {"quickstart", "network-modes", "trunking-capacity", "deployments",
+            "reachability"}
 CELL_TIMEOUT = 120  # seconds per cell; each notebook runs in well under 20 s
 
 
