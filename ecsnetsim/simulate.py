@@ -42,7 +42,9 @@ def _placement_block(cluster: Cluster) -> dict:
             "running": len(running),
             "pending": max(0, svc.desired - len(running)),
             "unplaced": len(svc.unplaced),
-            "health_check_blocked": svc.health_check_blocked,
+            "health_check_blocked": (None if svc.health_check_blocked is None else
+                                     "health checks dropped: "
+                                     + svc.health_check_blocked.reason),
             "failures": dict(sorted(failures.items())),
             "launch_failures": dict(sorted(svc.launch_failures.items())),
             "steady_at": svc.steady_at,

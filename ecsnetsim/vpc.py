@@ -188,8 +188,8 @@ def health_check(scenario, groups: SecurityGroups, service, task) -> Unreachable
     lb = balancer(scenario, via, mode.target_type)
     port, proto = maps[0].ports[0], maps[0].protocol
     dport = task.binding.host_ports.get((port, proto), port)
-    return groups.admits(mode.endpoint(task, service), dport, proto, lb.endpoint,
-                         f"{task.id}/target")
+    target = mode.endpoint(task, service)
+    return groups.admits(target, dport, proto, lb.endpoint, target.eni)
 
 
 def preserves_client_ip(lb) -> bool:

@@ -146,5 +146,5 @@ class Cluster:
     def health_check_blocked(self, svc: ServiceState, task: Task):
         blocked = vpc.health_check(self.scenario, self._groups, svc.spec, task)
         if blocked is not None:
-            svc.health_check_blocked = f"health checks dropped: {blocked.reason}"
+            svc.health_check_blocked = blocked
         return blocked

@@ -84,7 +84,7 @@ class ServiceState:
     last_launch_where: dict = field(default_factory=dict)  # instance -> why a task failed
     throttled: bool = False  # more tasks wanted than the launch rate allows right now
     dirty: bool = False  # something changed while the service was being reconciled
-    health_check_blocked: str | None = None  # why the balancer's checks cannot reach it
+    health_check_blocked: object = None  # Unreachable: why the balancer's checks cannot reach
 
     @property
     def name(self) -> str:

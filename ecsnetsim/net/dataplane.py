@@ -170,8 +170,9 @@ class DataPlane:
             s = stats.summary(window)
             if not blocked and s["unreachable"] and dst_svc is not None and \
                     dst_svc.health_check_blocked:  # no target ever turned healthy: why
-                blocked = [Unreachable(None, "no healthy target: "
-                                             + dst_svc.health_check_blocked)]
+                why = dst_svc.health_check_blocked
+                blocked = [Unreachable(why.at, "no healthy target: health checks dropped: "
+                                               + why.reason)]
             rows.append({
                 "name": flow.name, "from": flow.from_, "to": flow.to, "via": flow.via,
                 "sent": s["sent"], "delivered": s["delivered"], "dropped": s["dropped"],
