@@ -7,12 +7,20 @@ internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__
-from .errors import InputError
+from .errors import InputError, Stopped
+
+#: Signals that stop a command cleanly: what Ctrl-C, ``timeout``/``docker stop``/CI and a
+#: closed terminal send.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, n))
 
 
 def _seed(text: str) -> int:
@@ -33,14 +41,14 @@ class _Parser(argparse.ArgumentParser):
 
 def _cmd_run(args) -> int:
     from .report import summary
+    from .results import check_outdir
     from .scenario import load_scenario
     from .simulate import simulate
 
     scenario = load_scenario(args.scenario, overrides=args.set)
     outdir = Path(args.output) if args.output else Path("results") / scenario.name
-    if outdir.exists() and not outdir.is_dir():
-        raise InputError("exists and is not a directory; expected an output directory",
-                         file=str(outdir))
+    check_outdir(outdir)
+    _check_cost(scenario, args.force, args.quiet)
     results = simulate(scenario, seed=args.seed, progress=not args.quiet)
     written = results.save(outdir, plots=not args.no_plots)
     if not args.quiet:
@@ -52,6 +60,26 @@ def _cmd_run(args) -> int:
         if figures:
             print(f"figures (png, svg): {', '.join(figures)}")
     return 0
+
+
+def _check_cost(scenario, force: bool, quiet: bool) -> None:
+    """Estimate the run before doing it; above the budget, refuse unless ``--force``
+    (then say what is coming, so that a long run is never a silent one)."""
+    from .cost import BUDGET, FORCE_FLAG, estimate
+
+    est = estimate(scenario)
+    over = est.over_budget()
+    if not over:
+        return
+    limits = ", ".join(f"{k} {BUDGET[k]:,}" for k in over)
+    if not force:
+        raise InputError(f"this run is estimated at {est.describe()}, above the budget "
+                         f"({limits}); it could take hours. Reduce it, or add {FORCE_FLAG} "
+                         "to run it anyway", file=str(getattr(scenario, "_source", None)
+                                                      and scenario._source.path or "") or None)
+    if not quiet:
+        print(f"ecsnetsim: {FORCE_FLAG}: running {est.describe()}, above the budget "
+              f"({limits})", file=sys.stderr)
 
 
 def _cmd_validate(args) -> int:
@@ -117,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
     r.add_argument("--no-plots", action="store_true",
                    help="write the result files only, no figures")
+    r.add_argument("--force", action="store_true",
+                   help="run even when the estimated cost is above the budget")
     r.set_defaults(func=_cmd_run)
 
     v = sub.add_parser("validate", help="check scenario files without running them")
@@ -139,13 +169,42 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stop(signum: int, _frame) -> None:
+    """Turn a stop signal into :class:`Stopped`; further ones are ignored so that the
+    cleanup they would interrupt runs to its end (it is bounded: see ``simulate``)."""
+    for s in STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """Within the block, SIGINT, SIGTERM and SIGHUP raise :class:`Stopped`; the handlers
+    found before are put back after it (``main`` may run inside another program)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {s: signal.signal(s, _stop) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with _stop_on_signals():
+            return args.func(args)
     except InputError as exc:
         print(f"ecsnetsim: error: {exc}", file=sys.stderr)
         return 2
+    except Stopped as exc:
+        name = signal.Signals(exc.signum).name
+        print(f"ecsnetsim: stopped by {name}; worker processes ended, no partial result "
+              "files left", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("ecsnetsim: interrupted", file=sys.stderr)
         return 130
