@@ -295,7 +295,7 @@ def check_outdir(outdir: str | Path) -> None:
     this the limit is met only after the whole simulation has run."""
     out = Path(outdir)
     base = out.absolute()
-    existing = next((p for p in (base, *base.parents) if p.exists()), Path("/"))
+    existing = next((p for p in (base, *base.parents) if _exists(p)), Path("/"))
     try:
         name_max = os.pathconf(existing, "PC_NAME_MAX")
         path_max = os.pathconf(existing, "PC_PATH_MAX")
@@ -318,6 +318,15 @@ def check_outdir(outdir: str | Path) -> None:
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a directory; expected an output directory",
                          file=str(out))
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()`` that is False, not an error, for a name over the limits."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _staging(out: Path) -> Path:
