@@ -45,6 +45,7 @@ def _cmd_run(args) -> int:
     from .scenario import load_scenario
     from .simulate import simulate
 
+    _check_set_values(args.set)
     scenario = load_scenario(args.scenario, overrides=args.set)
     outdir = Path(args.output) if args.output else Path("results") / scenario.name
     check_outdir(outdir)
@@ -60,6 +61,25 @@ def _cmd_run(args) -> int:
         if figures:
             print(f"figures (png, svg): {', '.join(figures)}")
     return 0
+
+
+def _check_set_values(assignments: list[str]) -> None:
+    """Read each ``--set`` value with the scenario loader's bounds first: the value is
+    YAML too, and a nested alias, a 10,000-deep list, a 5,000-digit number or ``!!int x``
+    must be a clean error naming ``--set``, as in a file. (A value that is not YAML at
+    all stays a string, as ``--set`` reads it.)"""
+    from .scenario.yamlsrc import load_yaml
+
+    for text in assignments:
+        _, eq, value = text.partition("=")
+        if not eq:
+            continue
+        try:
+            load_yaml(value)
+        except InputError as exc:
+            if not exc.message.startswith("not valid YAML"):
+                shown = text if len(text) <= 80 else text[:77] + "..."
+                raise InputError(f"--set {shown}: {exc.message}") from None
 
 
 def _check_cost(scenario, force: bool, quiet: bool) -> None:
@@ -85,6 +105,7 @@ def _check_cost(scenario, force: bool, quiet: bool) -> None:
 def _cmd_validate(args) -> int:
     from .scenario import load_scenario, variants_of
 
+    _check_set_values(args.set)
     for path in args.scenarios:
         sc = load_scenario(path, overrides=args.set)
         print(f"{path}: ok ({sc.name}, {len(variants_of(sc))} variant(s))")
