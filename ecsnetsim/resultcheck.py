@@ -18,7 +18,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .errors import InputError
+from .results import SCHEMA_VERSION
 from .scenario.yamlsrc import format_path, read_bounded
 
 #: Largest results.json read (a long sweep writes a few MB).
@@ -158,15 +160,15 @@ def _check(value: Any, spec, path: tuple) -> tuple[tuple, str] | None:
             if problem:
                 return problem
         return None
+    missing = [k for k in spec if not k.endswith("?") and k not in value]
+    if missing:
+        return path, f"missing {', '.join(missing)}"
     for key, sub in spec.items():
         name = key.rstrip("?")
-        if name not in value:
-            if key.endswith("?"):
-                continue
-            return path + (name,), "required field is missing"
-        problem = _check(value[name], sub, path + (name,))
-        if problem:
-            return problem
+        if name in value:
+            problem = _check(value[name], sub, path + (name,))
+            if problem:
+                return problem
     return None
 
 
@@ -220,6 +222,10 @@ def load_results(outdir: str | Path) -> dict:
     if not isinstance(doc, dict) or "variants" not in doc:
         raise InputError("expected the results.json of 'ecsnetsim run' (an object with "
                          "schema_version and variants)", file=str(path))
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(f"schema_version is {doc.get('schema_version')!r}; this "
+                         f"ecsnetsim {__version__} reads {SCHEMA_VERSION}",
+                         file=str(path), path="schema_version")
     problem = _check(doc, DOCUMENT, ()) or _references(doc)
     if problem:
         where, message = problem

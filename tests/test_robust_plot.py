@@ -106,14 +106,14 @@ def test_missing_keys_name_the_field(documents, tmp_path, capsys, key):
     doc = copy.deepcopy(documents["compare-modes"])
     del doc["variants"][2][key]
     rc, err = plot(capsys, tmp_path, doc)
-    assert rc == 2 and f"variants[2].{key}: required field is missing" in err
+    assert rc == 2 and f"results.json: variants[2]: missing {key}\n" in err, err
 
 
 def test_missing_service_field(documents, tmp_path, capsys):
     doc = copy.deepcopy(documents["awsvpc-eni-density"])
     del doc["variants"][0]["placement"]["services"][0]["running"]
     rc, err = plot(capsys, tmp_path, doc)
-    assert rc == 2 and "variants[0].placement.services[0].running: required field" in err
+    assert rc == 2 and "variants[0].placement.services[0]: missing running" in err
 
 
 def _mutants(doc: dict, rng: random.Random, n: int):
