@@ -86,6 +86,7 @@ def _check_cost(scenario, force: bool, quiet: bool) -> None:
     """Estimate the run before doing it; above the budget, refuse unless ``--force``
     (then say what is coming, so that a long run is never a silent one)."""
     from .cost import BUDGET, FORCE_FLAG, estimate
+    from .scenario import source_of
 
     est = estimate(scenario)
     over = est.over_budget()
@@ -95,8 +96,7 @@ def _check_cost(scenario, force: bool, quiet: bool) -> None:
     if not force:
         raise InputError(f"this run is estimated at {est.describe()}, above the budget "
                          f"({limits}); it could take hours. Reduce it, or add {FORCE_FLAG} "
-                         "to run it anyway", file=str(getattr(scenario, "_source", None)
-                                                      and scenario._source.path or "") or None)
+                         "to run it anyway", file=source_of(scenario).path)
     if not quiet:
         print(f"ecsnetsim: {FORCE_FLAG}: running {est.describe()}, above the budget "
               f"({limits})", file=sys.stderr)

@@ -60,7 +60,15 @@ def staging_dirs(parent: Path) -> list[str]:
 
 @pytest.fixture
 def previous(tmp_path) -> Path:
-    """An OUTDIR holding the result set of an earlier run (with figures)."""
+    """An OUTDIR holding the result set of an earlier run (without figures: faster)."""
+    out = tmp_path / "out"
+    assert main(["run", str(SMALL), "-o", str(out), "--quiet", "--no-plots"]) == 0
+    return out
+
+
+@pytest.fixture
+def previous_figures(tmp_path) -> Path:
+    """An OUTDIR holding the result set of an earlier run, with its figures."""
     out = tmp_path / "out"
     assert main(["run", str(SMALL), "-o", str(out), "--quiet"]) == 0
     assert any(p.suffix == ".png" for p in out.iterdir())
@@ -173,17 +181,19 @@ def test_an_interrupt_between_renames_never_mixes_two_sets(previous, monkeypatch
     assert all(same.values()) or not any(same.values()), same
 
 
-def test_no_plots_leaves_no_figure_of_the_previous_run(previous):
-    assert main(["run", str(SMALL), "-o", str(previous), "--quiet", "--no-plots"]) == 0
-    assert sorted(p.name for p in previous.iterdir()) == sorted(DATA)
-    assert staging_dirs(previous.parent) == []
+def test_no_plots_leaves_no_figure_of_the_previous_run(previous_figures):
+    out = previous_figures
+    assert main(["run", str(SMALL), "-o", str(out), "--quiet", "--no-plots"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(DATA)
+    assert staging_dirs(out.parent) == []
 
 
-def test_other_files_in_outdir_are_kept_and_stale_figures_removed(previous):
-    (previous / "notes.txt").write_text("mine\n")
-    assert main(["run", str(SMALL), "-o", str(previous), "--quiet", "--no-plots"]) == 0
-    assert sorted(p.name for p in previous.iterdir()) == sorted([*DATA, "notes.txt"])
-    assert (previous / "notes.txt").read_text() == "mine\n"
+def test_other_files_in_outdir_are_kept_and_stale_figures_removed(previous_figures):
+    out = previous_figures
+    (out / "notes.txt").write_text("mine\n")
+    assert main(["run", str(SMALL), "-o", str(out), "--quiet", "--no-plots"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([*DATA, "notes.txt"])
+    assert (out / "notes.txt").read_text() == "mine\n"
 
 
 def test_the_swapped_in_directory_keeps_the_outdir_permissions(previous):
