@@ -7,12 +7,20 @@ internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__
-from .errors import InputError
+from .errors import InputError, Stopped
+
+#: Signals that stop a command cleanly: what Ctrl-C, ``timeout``/``docker stop``/CI and a
+#: closed terminal send.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, n))
 
 
 def _seed(text: str) -> int:
@@ -57,15 +65,16 @@ def _cmd_modes(args) -> int:
 
 def _cmd_run(args) -> int:
     from .report import summary
+    from .results import check_outdir
     from .scenario import load_scenario
     from .simulate import simulate
 
+    _check_set_values(args.set)
     scenario = load_scenario(args.scenario, overrides=args.set)
     _warn(scenario)
     outdir = Path(args.output) if args.output else Path("results") / scenario.name
-    if outdir.exists() and not outdir.is_dir():
-        raise InputError("exists and is not a directory; expected an output directory",
-                         file=str(outdir))
+    check_outdir(outdir)
+    _check_cost(scenario, args.force, args.quiet)
     results = simulate(scenario, seed=args.seed, progress=not args.quiet)
     written = results.save(outdir, plots=not args.no_plots)
     if not args.quiet:
@@ -79,9 +88,49 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _check_set_values(assignments: list[str]) -> None:
+    """Read each ``--set`` value with the scenario loader's bounds first: the value is
+    YAML too, and a nested alias, a 10,000-deep list, a 5,000-digit number or ``!!int x``
+    must be a clean error naming ``--set``, as in a file. (A value that is not YAML at
+    all stays a string, as ``--set`` reads it.)"""
+    from .scenario.yamlsrc import load_yaml
+
+    for text in assignments:
+        _, eq, value = text.partition("=")
+        if not eq:
+            continue
+        try:
+            load_yaml(value)
+        except InputError as exc:
+            if not exc.message.startswith("not valid YAML"):
+                shown = text if len(text) <= 80 else text[:77] + "..."
+                raise InputError(f"--set {shown}: {exc.message}") from None
+
+
+def _check_cost(scenario, force: bool, quiet: bool) -> None:
+    """Estimate the run before doing it; above the budget, refuse unless ``--force``
+    (then say what is coming, so that a long run is never a silent one)."""
+    from .cost import BUDGET, FORCE_FLAG, estimate
+    from .scenario import source_of
+
+    est = estimate(scenario)
+    over = est.over_budget()
+    if not over:
+        return
+    limits = ", ".join(f"{k} {BUDGET[k]:,}" for k in over)
+    if not force:
+        raise InputError(f"this run is estimated at {est.describe()}, above the budget "
+                         f"({limits}); it could take hours. Reduce it, or add {FORCE_FLAG} "
+                         "to run it anyway", file=source_of(scenario).path)
+    if not quiet:
+        print(f"ecsnetsim: {FORCE_FLAG}: running {est.describe()}, above the budget "
+              f"({limits})", file=sys.stderr)
+
+
 def _cmd_validate(args) -> int:
     from .scenario import load_scenario, variants_of
 
+    _check_set_values(args.set)
     for path in args.scenarios:
         sc = load_scenario(path, overrides=args.set)
         _warn(sc)
@@ -121,12 +170,14 @@ def _cmd_instance_types(args) -> int:
 
 
 def _cmd_plot(args) -> int:
+    from .resultcheck import load_results
     from .results import Results
 
     results_dir = Path(args.results_dir)
     if not (results_dir / "results.json").is_file():
         raise InputError("no results.json here; expected the OUTDIR of 'ecsnetsim run'",
                          file=str(results_dir))
+    load_results(results_dir)  # every field the figures read, checked first
     written = Results.load(results_dir).save_figures(Path(args.output or results_dir))
     for p in written:
         print(p)
@@ -147,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
     r.add_argument("--no-plots", action="store_true",
                    help="write the result files only, no figures")
+    r.add_argument("--force", action="store_true",
+                   help="run even when the estimated cost is above the budget")
     r.set_defaults(func=_cmd_run)
 
     v = sub.add_parser("validate", help="check scenario files without running them")
@@ -173,13 +226,42 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stop(signum: int, _frame) -> None:
+    """Turn a stop signal into :class:`Stopped`; further ones are ignored so that the
+    cleanup they would interrupt runs to its end (it is bounded: see ``simulate``)."""
+    for s in STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """Within the block, SIGINT, SIGTERM and SIGHUP raise :class:`Stopped`; the handlers
+    found before are put back after it (``main`` may run inside another program)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {s: signal.signal(s, _stop) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with _stop_on_signals():
+            return args.func(args)
     except InputError as exc:
         print(f"ecsnetsim: error: {exc}", file=sys.stderr)
         return 2
+    except Stopped as exc:
+        name = signal.Signals(exc.signum).name
+        print(f"ecsnetsim: stopped by {name}; worker processes ended, no partial result "
+              "files left", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("ecsnetsim: interrupted", file=sys.stderr)
         return 130

@@ -31,3 +31,14 @@ class InputError(Exception):
 
 class ScenarioError(InputError):
     """A scenario file that cannot be loaded, validated or run as written."""
+
+
+class Stopped(BaseException):
+    """A stop signal (SIGTERM, SIGINT, SIGHUP) arrived: raised from the signal handler so
+    that the run unwinds through every ``finally`` (worker processes terminated, staging
+    directory removed) instead of dying where it stood. A ``BaseException``, like
+    ``KeyboardInterrupt``, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -1,19 +1,25 @@
 """Results of a run: the ``results.json`` document and its CSV tables.
 
 The same tables that ``run`` writes as CSV are available in Python as lists of
-dicts (and as pandas DataFrames when pandas is installed). Files are written
-atomically: into a temporary directory beside OUTDIR first, then moved in, so a
-failed run leaves no half-written file.
+dicts (and as pandas DataFrames when pandas is installed). A result set is written
+into a new directory beside OUTDIR and swapped in as one unit, so that a failed or
+interrupted run leaves the previous set as it was and a reader never sees new
+``results.json`` beside an old ``devices.csv``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import ctypes
+import errno
 import html
 import io
 import json
 import os
+import secrets
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -191,7 +197,7 @@ class Results:
 
     def save(self, outdir: str | Path, plots: bool = False) -> list[Path]:
         """Write results.json, the CSV tables and, with ``plots``, every applicable figure
-        into ``outdir``; nothing is left half-written (see :func:`_write_staged`)."""
+        into ``outdir`` as one set that replaces the previous one (see :func:`_write_set`)."""
         files = {
             "results.json": self.to_json(),
             "placement.csv": _csv(self.placement, PLACEMENT_COLUMNS),
@@ -202,13 +208,12 @@ class Results:
         if any("flow_logs" in v for v in self.variants):
             files["flow_logs.csv"] = _csv(self.flow_logs, FLOW_LOG_COLUMNS)
 
-        def write(tmp: Path) -> tuple[list[str], list[str]]:
+        def write(tmp: Path) -> list[str]:
             for name, text in files.items():
                 (tmp / name).write_text(text, encoding="utf-8")
-            drawn, stale = self._draw(tmp) if plots else ([], [])
-            return list(files) + drawn, stale
+            return list(files) + (self._draw(tmp)[0] if plots else [])
 
-        return _write_staged(outdir, write)
+        return _write_set(outdir, write)
 
     def save_figures(self, outdir: str | Path) -> list[Path]:
         """Write every figure these results support (PNG and SVG, see
@@ -261,7 +266,7 @@ def _write_staged(outdir: str | Path,
     out = Path(outdir)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".ecsnetsim-", dir=out.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out.parent))
     except OSError as exc:
         raise InputError(f"cannot write here: {exc.strerror or exc}", file=str(out)) from None
     try:
@@ -279,6 +284,196 @@ def _write_staged(outdir: str | Path,
             from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: Files of a result set besides the figures, in the order they are written;
+#: ``results.json`` last, so that where a set cannot be swapped in as a directory a
+#: reader who finds the new ``results.json`` finds the new tables beside it.
+DATA_FILES = ("placement.csv", "flows.csv", "devices.csv", "timeline.csv", "results.json")
+#: Prefix of the staging directories written beside OUTDIR and removed on every exit.
+STAGING_PREFIX = ".ecsnetsim-"
+#: Signals that may stop a run; held back while a result set is swapped in.
+_STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
+                      if hasattr(signal, n))
+
+
+#: The longest name a result set writes inside OUTDIR (a figure), for the length check.
+_LONGEST_NAME = len("device_utilization.png") + 16
+
+
+def check_outdir(outdir: str | Path) -> None:
+    """Refuse, before any work, an OUTDIR that cannot be written: a name over the file
+    system's file-name limit, a path over its path limit, or a file in the way. Without
+    this the limit is met only after the whole simulation has run."""
+    out = Path(outdir)
+    base = out.absolute()
+    existing = next((p for p in (base, *base.parents) if _exists(p)), Path("/"))
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+        path_max = os.pathconf(existing, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max, path_max = 255, 4096
+    for part in base.parts:
+        size = len(os.fsencode(part))
+        if size > name_max:
+            shown = part if len(part) <= 40 else part[:40] + "..."
+            raise InputError(f"the name {shown!r} is {size} bytes; a file name may have at "
+                             f"most {name_max} here (give -o a shorter directory, or the "
+                             "scenario a shorter name)", file=str(out)[:200])
+    size = len(os.fsencode(str(base))) + _LONGEST_NAME
+    if size > path_max:
+        raise InputError(f"the path is too long: {size} bytes with its file names; at most "
+                         f"{path_max} here", file=str(out)[:200])
+    if existing != base and not existing.is_dir():
+        raise InputError("is a file, not a directory; expected a place for the output "
+                         "directory", file=str(existing))
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a directory; expected an output directory",
+                         file=str(out))
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()`` that is False, not an error, for a name over the limits."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _staging(out: Path) -> Path:
+    """A new, empty staging directory beside ``out`` (same file system: renames work)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out.parent))
+    except OSError as exc:
+        raise InputError(f"cannot write here: {exc.strerror or exc}", file=str(out)) from None
+
+
+def _figure_names() -> set[str]:
+    """Every file name a figure may have (imports matplotlib: call only when needed)."""
+    from . import plots
+
+    return {f"{fig}.{fmt}" for fig in plots.FIGURES for fmt in FIGURE_FORMATS}
+
+
+def _ours(out: Path) -> tuple[set[str], bool]:
+    """The result-set files in ``out`` and whether ``out`` holds anything else."""
+    entries = list(out.iterdir())
+    names = {p.name for p in entries if p.is_file() and not p.is_symlink()}
+    if any(n.endswith(tuple(f".{f}" for f in FIGURE_FORMATS)) for n in names):
+        known = set(DATA_FILES) | _figure_names()
+    else:
+        known = set(DATA_FILES)
+    ours = names & known
+    return ours, len(ours) < len(entries)
+
+
+def _swappable(out: Path) -> bool:
+    """Whether ``out`` can be replaced as a whole directory: absent, or a real directory
+    (not a link, not the working directory or one above it) holding a result set only."""
+    if not out.exists() and not out.is_symlink():
+        return True
+    if out.is_symlink() or not out.is_dir():
+        return False
+    here = Path.cwd().resolve()
+    if out.resolve() in (here, *here.parents):
+        return False
+    return not _ours(out)[1]
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False
+    where the system cannot, and the caller falls back to two renames."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                   ctypes.c_uint]
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # file system or kernel
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold back SIGINT/SIGTERM/SIGHUP for the few system calls of a swap, so that a stop
+    lands before or after it, never between two renames."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _swap_in(tmp: Path, out: Path) -> Path | None:
+    """Put the directory ``tmp`` in place of ``out``; return where the old set went (to
+    be removed), if there was one."""
+    mode = out.stat().st_mode if out.exists() else None
+    if mode is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)
+    else:
+        tmp.chmod(mode & 0o7777)
+    with _signals_held():
+        if mode is None:
+            os.rename(tmp, out)
+            return None
+        if _exchange(tmp, out):
+            return tmp
+        old = out.parent / f"{STAGING_PREFIX}old-{secrets.token_hex(4)}"
+        os.rename(out, old)
+        try:
+            os.rename(tmp, out)
+        except OSError:
+            os.rename(old, out)
+            raise
+        return old
+
+
+def _move_files(tmp: Path, out: Path, names: list[str]) -> None:
+    """Where ``out`` holds other files too, replace the result set file by file:
+    ``results.json`` last, and figures of an earlier run that this one did not draw
+    removed, so that no stale figure sits beside the new data."""
+    out.mkdir(parents=True, exist_ok=True)
+    ours, _ = _ours(out)
+    for name in sorted(names, key=lambda n: n == "results.json"):
+        os.replace(tmp / name, out / name)
+    for name in sorted(ours - set(names) - set(DATA_FILES)):
+        (out / name).unlink(missing_ok=True)
+
+
+def _write_set(outdir: str | Path, write: Callable[[Path], list[str]]) -> list[Path]:
+    """Let ``write`` fill a new directory beside ``outdir`` with a whole result set, then
+    swap it in for ``outdir`` as one unit (see :func:`_swappable` for when a directory
+    holding other files is updated file by file instead). A failure or a stop on the way
+    leaves ``outdir`` as it was and removes the staging directory."""
+    out = Path(outdir)
+    tmp = _staging(out)
+    old = None
+    try:
+        names = write(tmp)
+        if _swappable(out):
+            old = _swap_in(tmp, out)
+        else:
+            _move_files(tmp, out, names)
+        return [out / n for n in names]
+    except OSError as exc:
+        raise InputError(f"cannot write results: {exc.strerror or exc}", file=str(out)) \
+            from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _text(value: Any) -> str:

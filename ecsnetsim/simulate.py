@@ -259,7 +259,9 @@ def _run_all(specs: list[VariantSpec], seed: int, workers: int | None, progress)
                     bar.update()
             return out
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as ex:
+        ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                                 initializer=_worker_init, initargs=(os.getpid(),))
+        try:
             futures = [ex.submit(run_variant, spec, seed) for spec in specs]
             out = []
             for spec, fut in zip(specs, futures, strict=True):
@@ -268,10 +270,65 @@ def _run_all(specs: list[VariantSpec], seed: int, workers: int | None, progress)
                     progress(spec.name)
                 if bar:
                     bar.update()
-            return out
+        except BaseException:  # an error, Ctrl-C or a stop signal: end the workers now
+            _stop_pool(ex)
+            raise
+        ex.shutdown(wait=True)
+        return out
     finally:
         if bar:
             bar.close()
+
+
+#: Seconds between a worker's checks that the process that started it is still there.
+ORPHAN_CHECK_S = 1.0
+
+
+def _worker_init(parent: int) -> None:
+    """Set a pool worker up to be stopped by its parent only.
+
+    Ctrl-C reaches the whole process group; the parent handles it and ends the workers,
+    so a worker ignores SIGINT (no traceback per worker). SIGTERM and SIGHUP get their
+    default action back (a forked worker inherits the parent's handlers, which would turn
+    the parent's ``terminate()`` into an exception the pool catches). A worker whose
+    parent died without cleaning up (SIGKILL) exits by itself instead of running on
+    holding the caller's pipes.
+    """
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="ecsnetsim-orphan-check").start()
+
+
+def _stop_pool(ex: ProcessPoolExecutor, grace_s: float = 2.0) -> None:
+    """End a process pool at once: queued variants cancelled, running workers terminated
+    (SIGTERM, then SIGKILL after ``grace_s``), none left behind. ``shutdown`` alone would
+    wait for every running variant to finish, which can take minutes."""
+    terminate = getattr(ex, "terminate_workers", None)  # Python 3.14+
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    if terminate is not None:
+        terminate()
+    else:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+    for p in procs:
+        p.join(grace_s)
+        if p.is_alive():
+            p.kill()
+            p.join(grace_s)
+    ex.shutdown(wait=False, cancel_futures=True)
 
 
 def simulate(scenario: Scenario | str | dict, seed: int | None = None,

@@ -1,13 +1,21 @@
-"""Safe YAML loading that remembers the line of every key and item.
+"""Safe YAML loading that remembers the line of every key and item, within bounds.
 
 Validation errors must name the line a user has to fix, so the loader keeps a map
 from field path (a tuple of keys and list indexes) to the 1-based line where it
 starts. Duplicate keys are rejected: YAML silently keeps the last one, which hides
 typos in exactly the way the scenario format forbids.
+
+A scenario file is user input and may be hostile or simply huge, so reading it is
+bounded before any of it is trusted (see :data:`MAX_FILE_BYTES`, :data:`MAX_DEPTH`,
+:data:`MAX_ALIAS_VALUES`, :data:`MAX_INT_DIGITS`): a "billion laughs" file of nested
+aliases, a 10,000-deep list, ``/dev/zero`` or a FIFO each end in one clear error
+instead of exhausting memory, the stack or patience.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import yaml
@@ -16,57 +24,212 @@ from ..errors import ScenarioError
 
 Lines = dict[tuple, int]
 
+#: Largest scenario file read, in bytes. Real scenarios are a few KB; the pure-Python
+#: parser that keeps lines reads about a megabyte in seconds.
+MAX_FILE_BYTES = 1024 * 1024
+#: Deepest nesting of lists and mappings. The deepest field of the format is under ten
+#: levels down; the parser recurses once per level.
+MAX_DEPTH = 64
+#: Most values that aliases (``*name``) and merge keys may repeat in all, counted as if
+#: each alias were written out in full. A handful of anchors for shared settings repeat
+#: dozens; nested aliases that double at each level ("billion laughs") reach millions.
+MAX_ALIAS_VALUES = 100_000
+#: Most digits of a whole number. No field needs more than a 128-bit seed (39 digits).
+MAX_INT_DIGITS = 40
 
-def _walk(node: yaml.Node, path: tuple, lines: Lines, constructor, file: str | None,
-          active: frozenset = frozenset()):
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.CollectionNode):
-        if id(node) in active:  # an alias inside the collection it names: `a: &x [*x]`
-            raise ScenarioError("an alias refers to a mapping or list that contains it",
-                                file=file, path=format_path(path) or None,
-                                line=node.start_mark.line + 1)
-        active = active | {id(node)}
-    if isinstance(node, yaml.MappingNode):
-        out = {}
-        for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node, deep=True)
-            if isinstance(key, list | dict):
-                raise ScenarioError("a key must be a plain value", file=file,
-                                    path=format_path(path) or None,
-                                    line=key_node.start_mark.line + 1)
-            if not isinstance(key, str):
-                # YAML reads on/off/yes/no/true/false as booleans and 80 as a number.
-                what = {bool: "a boolean", int: "a number", float: "a number",
-                        type(None): "null"}.get(type(key), f"a {type(key).__name__}")
-                raise ScenarioError(f"expected a field name, got {key_node.value!r}, which YAML "
-                                    f"reads as {what}; quote it to use it as a name", file=file,
-                                    path=format_path(path) or None,
-                                    line=key_node.start_mark.line + 1)
-            if key in out:
-                raise ScenarioError(f"duplicate key {key!r}", file=file,
-                                    path=format_path(path + (key,)),
-                                    line=key_node.start_mark.line + 1)
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            out[key] = _walk(value_node, path + (key,), lines, constructor, file, active)
-        return out
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+
+
+class _Limit(Exception):
+    """A bound exceeded while composing; carries the field path and 1-based line."""
+
+    def __init__(self, message: str, path: tuple, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, composing with a depth bound and an alias budget.
+
+    Aliases stay shared nodes (as PyYAML composes them); what is bounded is the size
+    they would have written out, computed once per node, so that counting costs no more
+    than the file itself.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> values it holds, written out
+        self._repeated = 0
+        self._path: list = []  # field path of the node being composed, for errors
+
+    def compose_node(self, parent, index):
+        part = _part(parent, index)
+        if part is not None:
+            self._path.append(part)
+        try:
+            return self._compose(parent, index)
+        finally:
+            if part is not None:
+                self._path.pop()
+
+    def _compose(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._count_alias(self.peek_event())
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Limit(f"nested more than {MAX_DEPTH} levels deep (lists and mappings); "
+                         f"a scenario needs fewer than ten", tuple(self._path),
+                         self.peek_event().start_mark.line + 1)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        self._sizes[id(node)] = 1 + sum(self._sizes[id(n)] for n in _children(node))
+        return node
+
+    def _count_alias(self, event) -> None:
+        """Add what ``*alias`` repeats to the budget; refuse an alias inside its anchor."""
+        node = self.anchors.get(event.anchor)
+        if node is None:  # PyYAML reports the undefined alias itself
+            return
+        size = self._sizes.get(id(node))
+        line = event.start_mark.line + 1
+        if size is None:
+            raise _Limit(f"an alias refers to a mapping or list that contains it "
+                         f"(*{event.anchor})", tuple(self._path), line)
+        self._repeated += size
+        if self._repeated > MAX_ALIAS_VALUES:
+            raise _Limit(f"aliases repeat more than {MAX_ALIAS_VALUES:,} values in all "
+                         f"(counted as if written out; *{event.anchor} here repeats "
+                         f"{size:,}); write the values out or nest fewer aliases",
+                         tuple(self._path), line)
+
+
+def _part(parent, index):
+    """The path step from ``parent`` to the node composed at ``index``: a list index, a
+    mapping key's text, or None for a mapping key itself and for the document."""
+    if isinstance(parent, yaml.SequenceNode):
+        return index
+    if isinstance(parent, yaml.MappingNode) and isinstance(index, yaml.ScalarNode):
+        return index.value
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, path + (i,), lines, constructor, file, active)
-                for i, item in enumerate(node.value)]
-    return constructor.construct_object(node, deep=True)
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+class _Walk:
+    """Builds plain data from the composed node tree and records the line of each path."""
+
+    def __init__(self, constructor: yaml.SafeLoader, file: str | None) -> None:
+        self.constructor = constructor
+        self.file = file
+        self.lines: Lines = {}
+
+    def error(self, message: str, path: tuple, node: yaml.Node) -> ScenarioError:
+        return ScenarioError(message, file=self.file, path=format_path(path) or None,
+                             line=node.start_mark.line + 1)
+
+    def node(self, node: yaml.Node, path: tuple):
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.node(item, path + (i,)) for i, item in enumerate(node.value)]
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.Node, path: tuple):
+        """A scalar as the safe constructor reads it; a value it cannot read (``!!int x``,
+        the date ``2024-13-45``, a number too long) is an error at its line."""
+        if node.tag == _INT_TAG:
+            digits = sum(c.isdigit() for c in node.value)
+            if digits > MAX_INT_DIGITS:
+                raise self.error(f"a whole number of {digits:,} digits; expected at most "
+                                 f"{MAX_INT_DIGITS} digits", path, node)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, AttributeError, OverflowError):
+            shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+            kind = node.tag.rsplit(":", 1)[-1]
+            raise self.error(f"cannot read {shown!r} as a YAML {kind}", path, node) from None
+
+    def key(self, key_node: yaml.Node, path: tuple) -> str:
+        """A mapping key: a field name, never a collection, a number or a boolean."""
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise self.error("a key must be a plain value", path, key_node)
+        key = self.scalar(key_node, path)
+        if not isinstance(key, str):
+            # YAML reads on/off/yes/no/true/false as booleans and 80 as a number.
+            what = {bool: "a boolean", int: "a number", float: "a number",
+                    type(None): "null"}.get(type(key), f"a {type(key).__name__}")
+            raise self.error(f"expected a field name, got {key_node.value!r}, which YAML "
+                             f"reads as {what}; quote it to use it as a name", path, key_node)
+        return key
+
+    def mapping(self, node: yaml.MappingNode, path: tuple) -> dict:
+        """A mapping; merge keys (``<<: *base``) first, then its own keys, which win."""
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                for key, value in self.merged(key_node, value_node, path).items():
+                    out.setdefault(key, value)
+        own: set = set()
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
+            key = self.key(key_node, path)
+            if key in own:
+                raise self.error(f"duplicate key {key!r}", path + (key,), key_node)
+            own.add(key)
+            self.lines[path + (key,)] = key_node.start_mark.line + 1
+            out.pop(key, None)
+            out[key] = self.node(value_node, path + (key,))
+        return out
+
+    def merged(self, key_node: yaml.Node, value_node: yaml.Node, path: tuple) -> dict:
+        """The keys a merge key brings in: one mapping, or a list whose earlier mappings
+        win over later ones, as YAML's merge key type says."""
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        out: dict = {}
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise self.error("a merge key (<<) takes a mapping or a list of mappings, "
+                                 "e.g. <<: *defaults", path, key_node)
+            for key, value in self.mapping(source, path).items():
+                out.setdefault(key, value)
+        return out
 
 
 def load_yaml(text: str, file: str | None = None) -> tuple[object, Lines]:
-    """Parse ``text`` safely; return the data and the line map. Errors carry the line."""
-    lines: Lines = {}
+    """Parse ``text`` safely within the bounds above; return the data and the line map.
+    Errors carry the line."""
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _BoundedLoader(text)
         try:
             node = loader.get_single_node()
             if node is None:
-                return None, lines
-            data = _walk(node, (), lines, loader, file)
+                return None, {}
+            walk = _Walk(loader, file)
+            data = walk.node(node, ())
         finally:
             loader.dispose()
+    except _Limit as exc:
+        where = format_path(exc.path)
+        if len(where) > 80:  # a path as deep as the bound is no help in full
+            where = where[:60] + f"... ({len(exc.path)} levels)"
+        raise ScenarioError(exc.message, file=file, path=where or None, line=exc.line) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
@@ -79,26 +242,58 @@ def load_yaml(text: str, file: str | None = None) -> tuple[object, Lines]:
         raise ScenarioError(f"not valid YAML: {problem}", file=file, line=line) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"not valid YAML: {exc}", file=file) from None
-    return data, lines
+    return data, walk.lines
+
+
+_KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
+def read_bounded(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "scenario") -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
+
+    Opened without blocking and checked on the open descriptor, so that a FIFO cannot
+    stall the read and a device such as ``/dev/zero`` cannot fill memory.
+    """
+    name = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ScenarioError("no such file", file=name) from None
+    except IsADirectoryError:
+        raise ScenarioError(f"is a directory, expected a {what} file", file=name) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read the file: {exc.strerror or exc}", file=name) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise ScenarioError(f"is a directory, expected a {what} file", file=name)
+        kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+        raise ScenarioError(f"is {kind}; expected a regular {what} file", file=name)
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read(limit + 1)
+        except OSError as exc:
+            raise ScenarioError(f"cannot read the file: {exc.strerror or exc}",
+                                file=name) from None
+    if len(data) > limit:
+        raise ScenarioError(f"larger than {limit:,} bytes, the most a {what} file may hold",
+                            file=name)
+    return data
 
 
 def read_yaml_file(path: str | Path) -> tuple[object, Lines, str]:
     """Read a YAML file; return data, line map and the raw text."""
-    p = Path(path)
+    data = read_bounded(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError("no such file", file=str(path)) from None
-    except IsADirectoryError:
-        raise ScenarioError("is a directory, expected a scenario YAML file",
-                            file=str(path)) from None
-    except UnicodeDecodeError:
-        raise ScenarioError("not a UTF-8 text file", file=str(path)) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read the file: {exc.strerror or exc}",
-                            file=str(path)) from None
-    data, lines = load_yaml(text, str(path))
-    return data, lines, text
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(f"not a UTF-8 text file (byte 0x{data[exc.start]:02x} on line "
+                            f"{line})", file=str(path)) from None
+    parsed, lines = load_yaml(text, str(path))
+    return parsed, lines, text
 
 
 def format_path(path: tuple) -> str:
