@@ -17,8 +17,7 @@ def summary(results: Results) -> str:
            f"variants {len(doc['variants'])}"]
     for v in doc["variants"]:
         out.append("")
-        out.append(f"== variant {v['name']}  (steady at {v['steady_at']:.1f}s, "
-                   f"ran to {v['end']:.1f}s)")
+        out.append(f"== variant {v['name']}  ({_start(v)}, ran to {v['end']:.1f}s)")
         out.append(f"  {'service':<16}{'mode':<8}{'desired':>8}{'running':>8}{'pending':>8}"
                    "  failures")
         for s in v["placement"]["services"]:
@@ -95,6 +94,20 @@ def summary(results: Results) -> str:
                        f"{row['extra_hops']:+.2f}  latency {ov['mean']:+.1f}us mean, "
                        f"{ov['p99']:+.1f}us p99, ×{row['latency_ratio']:.2f}")
     return "\n".join(line.rstrip() for line in out)
+
+
+def _start(v: dict) -> str:
+    """When traffic started: once every service was steady, or at the horizon; and the
+    services that never reached their desired count of healthy tasks."""
+    short = [f"{s['name']} ({_fmt_failures(s['failures'] or s['launch_failures'])})"
+             for s in v["placement"]["services"] if s["steady_at"] is None and s["desired"]]
+    if not v.get("steady", True):
+        when = f"never settled: traffic from the horizon at {v['steady_at']:.1f}s"
+    elif short:
+        when = f"placement settled at {v['steady_at']:.1f}s"
+    else:
+        when = f"steady at {v['steady_at']:.1f}s"
+    return when + (f"; below desired: {', '.join(short)}" if short else "")
 
 
 def _num(x) -> str:

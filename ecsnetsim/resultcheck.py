@@ -107,7 +107,7 @@ TIMELINE = {"t": NUM, "service": STR, "running_old": INT, "running_new": INT, "p
 VARIANT = {
     "name": STR, "group?": STR, "overrides?": _MapOf(ANY),
     "sweep?": _Nullable({"path": STR, "value": ANY, "number": NUM_OR_NULL}),
-    "steady_at?": NUM_OR_NULL, "end?": NUM,
+    "steady_at?": NUM_OR_NULL, "steady?": BOOL, "end?": NUM,
     "placement": {"services": [SERVICE], "instances": [INSTANCE], "subnets?": [SUBNET],
                   "unplaced?": [UNPLACED], "events?": [EVENT]},
     "flows": [FLOW], "devices": [DEVICE], "deployments?": [DEPLOYMENT],

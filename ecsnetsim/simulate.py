@@ -143,7 +143,9 @@ def run_variant(variant: VariantSpec, seed: int,
     streams = np.random.SeedSequence(seed).spawn(8)
     env = simpy.Environment()
     cluster = Cluster(sc, env, np.random.default_rng(streams[STREAM_PLACEMENT]))
-    env.run(until=cluster.steady)
+    # traffic starts when every service is steady, or at the horizon if one never is
+    horizon = max((e.at for e in sc.events), default=0.0) + sc.steady_horizon
+    env.run(until=cluster.steady | env.timeout(horizon))
     steady_at = env.now
     from .net.dataplane import DataPlane  # noqa: PLC0415 (imported late: heavy)
 
@@ -162,6 +164,7 @@ def run_variant(variant: VariantSpec, seed: int,
         "sweep": _sweep_point(variant),
         "overrides": variant.overrides,
         "steady_at": steady_at,
+        "steady": cluster.steady.triggered,
         "end": env.now,
         "placement": _placement_block(cluster),
         "flows": plane.flow_results(),

@@ -182,3 +182,18 @@ def test_events_pass_the_same_checks_as_the_services_they_change(event, path, fr
     with pytest.raises(ScenarioError) as err:
         load_scenario(make_scenario(events=[event]))
     assert err.value.path == path and fragment in err.value.message
+
+
+def test_a_run_always_ends_traffic_starts_at_the_steady_horizon(capsys):
+    """A service still starting at the horizon does not hold the run forever: traffic
+    starts there and the summary says so."""
+    from ecsnetsim.report import summary
+
+    sc = make_scenario(steady_horizon=3, duration=1, services=[
+        {"name": "s", "desired_count": 1, "network_mode": "awsvpc", "cpu": 0, "memory": 1}])
+    res = simulate(sc, workers=1)
+    v = res.variants[0]
+    assert (v["steady"], v["steady_at"], v["end"]) == (False, 3.0, 4.0)
+    assert "never settled: traffic from the horizon at 3.0s" in summary(res)
+    settled = simulate(make_scenario(services=sc["services"], duration=1), workers=1)
+    assert settled.variants[0]["steady"] is True

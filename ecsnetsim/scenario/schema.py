@@ -477,6 +477,10 @@ class Scenario(Model):
     description: str | None = None
     seed: int = Field(0, ge=0)
     duration: Duration = 10.0
+    steady_horizon: Duration = Field(
+        3600.0, gt=0, description="Traffic starts when every service is steady, or this long "
+                                  "after the last event if one never is (a task that keeps "
+                                  "failing to start): the run always ends.")
     warmup: Duration = 0.0
     account: Account = Field(default_factory=Account)
     vpc: Vpc
