@@ -89,7 +89,7 @@ class DataPlane:
     def _add_flow(self, flow, services, client_az: str, rng: np.random.Generator) -> None:
         """A source whose packets go to the destination's healthy tasks at their send time:
         round robin behind an ALB, at random otherwise; none healthy: unreachable."""
-        stats = FlowStats(flow.name)
+        stats = FlowStats(flow.name, keep_latencies=False)  # memory flat in packets
         self.engine.attach(stats)
         via = None if flow.via == "direct" else flow.via
         client = _Client(client_az)
