@@ -24,9 +24,9 @@ Two clocks, one order
 ---------------------
 Packet events do not go through simpy: they live on a heap of their own
 (:class:`PacketLoop`, one per environment) as plain ``(time, eid, handler, packet)`` tuples,
-and a tight loop pops them and calls the handler. simpy's per-event work (``step``, the
-callback list, the ``_ok`` check) was about a quarter of a packet run's time. The control
-plane (deployments, health checks, scaling) stays on simpy. The two queues interleave
+and a tight loop pops them and calls the handler, with none of simpy's per-event work
+(``step``, the callback list, the ``_ok`` check). The control plane (deployments, health
+checks, scaling) stays on simpy. The two queues interleave
 exactly as if they were one: ``eid`` comes from the environment's own event counter and a
 packet event has simpy's ``NORMAL`` priority, so ``(time, priority, eid)`` orders every
 event of both queues the way simpy alone did. The loop takes over the environment's
