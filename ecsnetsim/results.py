@@ -39,8 +39,9 @@ PLACEMENT_COLUMNS = [
 ]
 FLOW_COLUMNS = [
     "variant", "name", "from", "to", "via", "sent", "delivered", "dropped", "unreachable",
-    "hops_mean", "hops_min", "hops_max", "latency_us_mean", "latency_us_p50", "latency_us_p90",
-    "latency_us_p99", "latency_us_max", "throughput_pps", "path", "blocked_at", "blocked_reason",
+    "in_flight", "hops_mean", "hops_min", "hops_max", "latency_us_mean", "latency_us_p50",
+    "latency_us_p90", "latency_us_p99", "latency_us_max", "throughput_pps", "path",
+    "blocked_at", "blocked_reason",
 ]
 #: Formats ``save(plots=True)`` writes each figure in.
 FIGURE_FORMATS = ("png", "svg")
@@ -163,6 +164,7 @@ class Results:
                     "variant": v["name"], "name": f["name"], "from": f["from"], "to": f["to"],
                     "via": f["via"], "sent": f["sent"], "delivered": f["delivered"],
                     "dropped": f["dropped"], "unreachable": f["unreachable"],
+                    "in_flight": f["in_flight"],
                     **{f"hops_{k}": f["hops"][k] for k in ("mean", "min", "max")},
                     **{f"latency_us_{k}": f["latency_us"][k]
                        for k in ("mean", "p50", "p90", "p99", "max")},

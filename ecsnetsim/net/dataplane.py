@@ -61,7 +61,7 @@ class DataPlane:
         """A source whose packets go, at their send time, to the destination's healthy tasks
         (round robin behind an ALB, at random otherwise), to the internet or to IMDS; a
         packet with no healthy target, or on a route the VPC blocks, is unreachable."""
-        stats = FlowStats(flow.name)
+        stats = FlowStats(flow.name, keep_latencies=False)  # memory flat in packets
         self.engine.attach(stats)
         router = self.router
         outside = flow.to in ("internet", "imds")

@@ -7,8 +7,9 @@ A :class:`Source` sends packets of one flow at a given rate between ``start`` an
 the flow's :class:`~ecsnetsim.net.engine.FlowStats` without being simulated.
 
 Inter-arrival times come from a numpy Generator in vectorised blocks, so a source is fully
-determined by its Generator's seed. The source is a chain of scheduled callbacks (one
-simpy event per packet, no process).
+determined by its Generator's seed. The source is a chain of events on the engine's
+packet loop (one per packet, no process); ``pick_route`` runs at the packet's send time,
+after every control-plane event due before it, so it sees the cluster as it is then.
 
 Examples
 --------
@@ -39,7 +40,6 @@ from .engine import Engine, FlowStats, Route, sampler
 __all__ = ["ARRIVALS", "Source"]
 
 ARRIVALS = ("poisson", "constant")
-_NORMAL = 1  # simpy.events.NORMAL
 
 
 class Source:
@@ -78,11 +78,9 @@ class Source:
 
     __slots__ = (
         "env", "engine", "rng", "rate_per_s", "arrival", "size_bytes", "start", "stop",
-        "pick_route", "max_packets", "stats", "block", "emitted", "callbacks", "_cbs", "_gap",
-        "_send", "_i", "_q", "_eid",
+        "pick_route", "max_packets", "stats", "block", "emitted", "_fire", "_gap",
+        "_send", "_i", "_loop", "_q", "_eid",
     )
-    _ok = True  # the source is its own simpy event, rescheduled once per packet
-    _value = None
 
     def __init__(
         self,
@@ -130,50 +128,50 @@ class Source:
         self.stats = stats if stats is not None else FlowStats(name)
         engine.attach(self.stats)
         self.block = int(block)
-        self._q = env._queue
-        self._eid = env._eid
+        self._loop = engine.loop
+        self._q = engine.loop.heap
+        self._eid = engine.loop.eid
         self._i = 0
         self._send = engine.send
         if arrival == "poisson":
             scale = 1.0 / self.rate_per_s
             self._gap = sampler(lambda n: rng.exponential(scale, n), self.block)
-            self._cbs = [self._fire_poisson]
+            self._fire = self._fire_poisson
             first = max(self.start, env.now) + self._gap()
         else:
-            self._cbs = [self._fire_constant]
+            self._fire = self._fire_constant
             # the first packet at or after both `start` and now
             self._i = max(0, math.ceil((env.now - self.start) * self.rate_per_s))
             first = self.start + self._i / self.rate_per_s
-        self.callbacks = self._cbs
         if first < self.stop and self.max_packets > 0:
-            heappush(self._q, (first, _NORMAL, next(self._eid), self))
+            heappush(self._q, (first, next(self._eid), self._fire, None))
+
+    # One event per packet on the engine's packet loop. The loop's time becomes the
+    # clock's before ``pick_route`` runs, and ``rebound`` ends the loop's batch if
+    # ``pick_route`` scheduled a control-plane event, so that event runs in its turn.
 
     def _emit(self) -> None:
+        self.emitted += 1
         route = self.pick_route()
+        self._loop.rebound()
         if route is None:
             self.engine.unreachable(self.stats)
         else:
             self._send(route, self.size_bytes)
 
-    def _fire_poisson(self, _ev: Any) -> None:
-        self.emitted += 1
-        route = self.pick_route()
-        if route is None:
-            self.engine.unreachable(self.stats)
-        else:
-            self._send(route, self.size_bytes)
+    def _fire_poisson(self, _p: None, now: float) -> None:
+        self.env._now = now
+        self._emit()
         if self.emitted < self.max_packets:
-            t = self.env._now + self._gap()
+            t = now + self._gap()
             if t < self.stop:
-                self.callbacks = self._cbs
-                heappush(self._q, (t, _NORMAL, next(self._eid), self))
+                heappush(self._q, (t, next(self._eid), self._fire, None))
 
-    def _fire_constant(self, _ev: Any) -> None:
-        self.emitted += 1
+    def _fire_constant(self, _p: None, now: float) -> None:
+        self.env._now = now
         self._emit()
         if self.emitted < self.max_packets:
             self._i += 1
             t = self.start + self._i / self.rate_per_s
             if t < self.stop:
-                self.callbacks = self._cbs
-                heappush(self._q, (t, _NORMAL, next(self._eid), self))
+                heappush(self._q, (t, next(self._eid), self._fire, None))

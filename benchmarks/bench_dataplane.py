@@ -1,0 +1,214 @@
+"""Data-plane speed and memory of the whole simulator against bare SimPy and a hand-written
+heapq DES, in one run, over a range of packet counts (a curve, not a point).
+
+Workloads, each run in a fresh interpreter per packet count so that its peak memory is
+its own:
+
+``scenario_bridge``
+    The whole simulator, as ``ecsnetsim run`` does it, on ``scenarios/bridge-contention.yaml``
+    (bridge variant: 8 bridge tasks on one c5.large, a client sending Poisson 150k packets/s
+    of 200 bytes; 9 devices a packet): loading, placement, topology, routing, the packet
+    engine, the statistics. ``duration`` is set so that about ``N`` packets are sent.
+``heapq_des``
+    The reference floor for one Python event per hop: K=5 FIFO stations in tandem, Poisson
+    arrivals (lambda=0.7), exponential service (mu=1.0), a heap of events and a deque per
+    station, no simulation library (the anchor of ``reference/anchors.md`` section 3).
+``simpy_store``
+    The same tandem line in bare SimPy: a ``simpy.Store`` and one server process per
+    station.
+
+Reported per workload and packet count: wall seconds of the simulation (model construction
+to the end of the run and its statistics, imports excluded), packet-hops per second
+(packets delivered x devices crossed / wall), peak resident memory of the process, and
+bytes per packet (peak memory minus the memory before the run, over the packets). The
+workloads alternate within each packet count, so they see the same machine load.
+
+Usage::
+
+    python benchmarks/bench_dataplane.py --packets 100000 1000000 10000000
+    python benchmarks/bench_dataplane.py --packets 10000000 --workloads scenario_bridge heapq_des
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import heapq
+import json
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+K, LAM, MU = 5, 0.7, 1.0
+RATE = 150_000  # packets/s of the bridge scenario's client
+SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "bridge-contention.yaml"
+
+
+def _rss_bytes() -> int:
+    """Current resident memory (Linux /proc), or 0 where it cannot be read."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        return 0
+
+
+def _peak_rss_bytes() -> int:
+    """Peak resident memory of this process (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def run_heapq_des(n: int, seed: int) -> dict:
+    """Tandem line on a plain heap of events (the anchor's algorithm, unchanged)."""
+    rnd = random.Random(seed)
+    expo = rnd.expovariate
+    sojourn = [0.0] * n
+    t_arr = [0.0] * n
+    queues = [deque() for _ in range(K)]
+    busy = [False] * K
+    heap: list = []  # (time, seq, station, packet); station -1: an external arrival
+    push, pop = heapq.heappush, heapq.heappop
+    seq = 0
+    push(heap, (expo(LAM), seq, -1, 0))
+    while heap:
+        now, _, k, i = pop(heap)
+        if k == -1:
+            t_arr[i] = now
+            if i + 1 < n:
+                seq += 1
+                push(heap, (now + expo(LAM), seq, -1, i + 1))
+            k_next = 0
+        else:
+            if queues[k]:
+                seq += 1
+                push(heap, (now + expo(MU), seq, k, queues[k].popleft()))
+            else:
+                busy[k] = False
+            k_next = k + 1
+            if k_next == K:
+                sojourn[i] = now - t_arr[i]
+                continue
+        if busy[k_next]:
+            queues[k_next].append(i)
+        else:
+            busy[k_next] = True
+            seq += 1
+            push(heap, (now + expo(MU), seq, k_next, i))
+    return {"packets": n, "hops": n * K, "mean_latency": sum(sojourn) / n}
+
+
+def run_simpy_store(n: int, seed: int) -> dict:
+    """Tandem line in bare SimPy: Store + one server process per station."""
+    import simpy
+
+    rnd = random.Random(seed)
+    expo = rnd.expovariate
+    sojourn = [0.0] * n
+    env = simpy.Environment()
+    timeout = env.timeout
+    stores = [simpy.Store(env) for _ in range(K)]
+
+    def sink(pkt):
+        sojourn[pkt[0]] = env.now - pkt[1]
+
+    def server(inbox, out):
+        get = inbox.get
+        while True:
+            pkt = yield get()
+            yield timeout(expo(MU))
+            out(pkt)
+
+    for k in range(K):
+        env.process(server(stores[k], stores[k + 1].put if k + 1 < K else sink))
+
+    def source():
+        put = stores[0].put
+        for i in range(n):
+            yield timeout(expo(LAM))
+            put([i, env.now])
+
+    env.process(source())
+    env.run()
+    return {"packets": n, "hops": n * K, "mean_latency": sum(sojourn) / n}
+
+
+def run_scenario_bridge(n: int, seed: int) -> dict:
+    """The whole simulator on the bridge scenario, about ``n`` packets."""
+    import ecsnetsim
+
+    sc = ecsnetsim.load_scenario(SCENARIO, overrides=[
+        "sweep={}", "compare={}", "warmup=0", f"duration={n / RATE}",
+        f"traffic[0].rate={RATE}"])
+    res = ecsnetsim.simulate(sc, seed=seed, workers=1)
+    f = res.variants[0]["flows"][0]
+    return {"packets": f["sent"], "hops": f["delivered"] * f["hops"]["mean"],
+            "mean_latency": f["latency_us"]["mean"], "in_flight": f["in_flight"],
+            "dropped": f["dropped"]}
+
+
+WORKLOADS = {"scenario_bridge": run_scenario_bridge, "heapq_des": run_heapq_des,
+             "simpy_store": run_simpy_store}
+
+
+def one(workload: str, n: int, seed: int) -> dict:
+    """Run one workload once in this process; the figures as a dict."""
+    fn = WORKLOADS[workload]
+    if workload == "scenario_bridge":  # import the simulator before the clock starts
+        import ecsnetsim  # noqa: F401
+        import ecsnetsim.net.dataplane  # noqa: F401
+    else:
+        import simpy  # noqa: F401
+    gc.collect()
+    before = _rss_bytes()
+    t0 = time.perf_counter()
+    out = fn(n, seed)
+    wall = time.perf_counter() - t0
+    peak = _peak_rss_bytes()
+    return {"workload": workload, "n": n, "wall_s": round(wall, 4),
+            "packet_hops_per_s": round(out["hops"] / wall),
+            "packets_per_s": round(out["packets"] / wall),
+            "peak_mib": round(peak / 2**20, 1),
+            "bytes_per_packet": round(max(0, peak - before) / out["packets"], 2), **out}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--packets", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
+    ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--one", nargs=2, metavar=("WORKLOAD", "N"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.one:
+        print(json.dumps(one(args.one[0], int(args.one[1]), args.seed)))
+        return 0
+    rows = []
+    for n in args.packets:
+        for w in args.workloads:
+            proc = subprocess.run([sys.executable, __file__, "--one", w, str(n),
+                                   "--seed", str(args.seed)],
+                                  capture_output=True, text=True, check=True)
+            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(f"{w:<16} {n:>10,} packets {row['wall_s']:>9.2f} s "
+                  f"{row['packet_hops_per_s']:>11,} hops/s {row['peak_mib']:>8.1f} MiB "
+                  f"{row['bytes_per_packet']:>7.2f} B/packet", file=sys.stderr, flush=True)
+    for n in args.packets:
+        at = {r["workload"]: r for r in rows if r["n"] == n}
+        if "scenario_bridge" in at:
+            for ref in ("heapq_des", "simpy_store"):
+                if ref in at:
+                    at["scenario_bridge"][f"hops_ratio_vs_{ref}"] = round(
+                        at["scenario_bridge"]["packet_hops_per_s"]
+                        / at[ref]["packet_hops_per_s"], 3)
+    print(json.dumps({"bench": "ecsnetsim_dataplane", "python": platform.python_version(),
+                      "rows": rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
