@@ -321,3 +321,29 @@ def test_packet_fate_figure_shows_where_packets_stop():
     assert any("never get a public IP" in t for t in texts)
     fine = simulate(_egress("bridge", "nat:nat"), workers=1)
     assert plots.packet_fate(fine) is None
+
+
+def test_internet_facing_balancer_needs_a_public_subnet():
+    lb = {"name": "lb", "scheme": "internet-facing"}
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(make_scenario(load_balancers=[lb]))
+    assert err.value.path == "load_balancers[0].scheme"
+    assert "route to an internet gateway" in err.value.message
+    public = {"subnets": [{"name": "a", "cidr": "10.0.0.0/24", "route": "igw"}]}
+    assert load_scenario(make_scenario(vpc=public, load_balancers=[lb]))
+
+
+def test_a_balancers_own_group_must_admit_the_client():
+    sc = make_scenario(
+        vpc={"subnets": [{"name": "a", "cidr": "10.0.0.0/24"}],
+             "security_groups": [{"name": "alb", "ingress": [{"port": 443, "from": "any"}]},
+                                 {"name": "hosts", "ingress": [{"port": "all", "from": "any"}]}]},
+        load_balancers=[{"name": "front", "port": 80, "security_groups": ["alb"]}],
+        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 1,
+                                      "subnet": "a", "security_groups": ["hosts"]}]},
+        services=[_svc("bridge", load_balancer="front", health_check={"interval": 10})],
+        traffic=[{"name": "in", "to": "web", "via": "front", "rate": "100/s"}], duration=1)
+    (flow,) = _one(sc)["flows"]
+    assert flow["blocked"]["at"].startswith("front/")
+    assert "security group alb of load balancer front has no inbound rule for tcp/80" in \
+        flow["blocked"]["reason"]

@@ -222,6 +222,12 @@ def _check_vpc(sc: Scenario) -> Iterator[Problem]:
             if name not in groups:
                 yield ("load_balancers", i, "security_groups", j), _unknown(
                     "security group", name, groups)
+        lb_subnets = [subnets[n] for n in lb.subnets if n in subnets] or sc.vpc.subnets[:1]
+        if lb.scheme == "internet-facing" and not any(s.route == "igw" for s in lb_subnets):
+            yield ("load_balancers", i, "scheme"), (
+                "an internet-facing load balancer needs a subnet whose route table has a route "
+                "to an internet gateway (a public subnet); its subnets "
+                f"{[s.name for s in lb_subnets]} have none")
         if lb.type == "alb" and lb.preserve_client_ip is not None:
             yield ("load_balancers", i, "preserve_client_ip"), (
                 "client IP preservation is a Network Load Balancer setting; an ALB passes the "
