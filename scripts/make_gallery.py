@@ -205,6 +205,19 @@ def timeline_sentence(res: Results, sc) -> str:
             "healthy count dashed, through a rolling update (shaded): " + _join(parts) + ".")
 
 
+def fate_sentence(res: Results, sc) -> str:
+    parts = []
+    for v in res.variants:
+        f = v["flows"][0]
+        share = f["delivered"] / f["sent"] if f["sent"] else 0
+        text = f"{_short(v['name'])} {share:.0%} arrive"
+        if f.get("blocked"):
+            text += f" (stopped at {(f['blocked']['at'] or '-').split('/')[-1]})"
+        parts.append(text)
+    return ("Share of the packets sent that arrive, are dropped or cannot arrive, with AWS's "
+            "reason beside each bar: " + _join(parts) + ".")
+
+
 # ---- the gallery ---------------------------------------------------------------------------
 
 @dataclass
@@ -260,6 +273,12 @@ RUNS = [
     Run("windows-default", "windows-default.yaml",
         "Windows container instances: default (NAT) or awsvpc?",
         [("hops_by_mode", hops_sentence), ("placement_outcome", placement_sentence)]),
+    Run("egress-nat", "egress-nat.yaml",
+        "Can the tasks reach the internet from a public subnet, or do they need a NAT gateway?",
+        [("packet_fate", fate_sentence)]),
+    Run("imds-hop-limit", "imds-hop-limit.yaml",
+        "With IMDSv2 required, which modes get the token back with hop limit 1 and 2?",
+        [("packet_fate", fate_sentence)]),
     Run("scale-out", "scale-out.yaml",
         "Eight awsvpc tasks on c5.large instances that hold two each: when do they all run?",
         [("deployment_timeline", scaling_sentence)]),
