@@ -197,3 +197,23 @@ def test_a_run_always_ends_traffic_starts_at_the_steady_horizon(capsys):
     assert "never settled: traffic from the horizon at 3.0s" in summary(res)
     settled = simulate(make_scenario(services=sc["services"], duration=1), workers=1)
     assert settled.variants[0]["steady"] is True
+
+
+@pytest.mark.parametrize("change, path, fragment", [
+    ({"vpc": {"subnets": [{"name": "a", "cidr": "10.0.0.0/24"},
+                          {"name": "b", "cidr": "10.0.0.0/25"}]}},
+     "vpc.subnets[1].cidr", "overlaps subnet 'a'"),
+    ({"vpc": {"subnets": [{"name": "a", "cidr": "10.0.0.0/28", "reserved_ips": 20}]}},
+     "vpc.subnets[0].reserved_ips", "has 11 usable addresses"),
+    ({"services": [{"name": "s", "cpu": 0, "memory": 1,
+                    "containers": [{"name": "c"}, {"name": "c"}]}]},
+     "services[0].containers[1].name", "two containers of a task are named 'c'"),
+    ({"services": [{"name": "s", "cpu": 0, "memory": 1, "containers": [
+        {"name": "c", "port_mappings": [{"container_port": 80, "host_port": 80}]},
+        {"name": "d", "port_mappings": [{"container_port": 81, "host_port": 80}]}]}]},
+     "services[0].containers[1].port_mappings[0]", "host port 80/tcp is mapped twice"),
+])
+def test_nonsense_that_aws_would_refuse_is_refused(change, path, fragment):
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(make_scenario(**change))
+    assert err.value.path == path and fragment in err.value.message

@@ -69,8 +69,19 @@ def _check_task_definition(sc: Scenario, i: int) -> Iterator[Problem]:
         problem = fargate.size_problem(svc.cpu, svc.memory, os or "linux")
         if problem:
             yield loc + (problem[0],), problem[1]
+    yield from _unique(svc.containers, loc + ("containers",), "containers of a task")
+    held: dict[tuple[int, str], int] = {}
     for c_i, c in enumerate(svc.containers):
         cloc = loc + ("containers", c_i)
+        for p_i, pm in enumerate(c.port_mappings):
+            key = (pm.host_port or (pm.container_port if mode.host_port_equals_container_port
+                                    else None), pm.protocol)
+            if key[0] and key in held:
+                yield cloc + ("port_mappings", p_i), (
+                    f"host port {key[0]}/{key[1]} is mapped twice in one task (also by "
+                    f"containers[{held[key]}]); a host port serves one container")
+            elif key[0]:
+                held[key] = c_i
         if c.links and not mode.links_allowed:
             yield cloc + ("links",), (f"links are not supported when networkMode is "
                                       f"'{mode.name}'; they are supported in "
@@ -181,7 +192,18 @@ def _check_vpc(sc: Scenario) -> Iterator[Problem]:
     yield from _unique(sc.vpc.security_groups or [], ("vpc", "security_groups"),
                        "security groups")
     yield from _unique(sc.load_balancers, ("load_balancers",), "load balancers")
+    nets = [ipaddress.IPv4Network(sn.cidr) for sn in sc.vpc.subnets]
     for i, sn in enumerate(sc.vpc.subnets):
+        other = next((j for j in range(i) if nets[j].overlaps(nets[i])), None)
+        if other is not None:
+            yield ("vpc", "subnets", i, "cidr"), (
+                f"{sn.cidr} overlaps subnet {sc.vpc.subnets[other].name!r} "
+                f"({sc.vpc.subnets[other].cidr}); the subnets of a VPC must not overlap")
+        usable = nets[i].num_addresses - 5
+        if sn.reserved_ips > usable:
+            yield ("vpc", "subnets", i, "reserved_ips"), (
+                f"{sn.cidr} has {usable} usable addresses (2^(32-prefix) - 5); "
+                f"{sn.reserved_ips} cannot be taken")
         if sn.route.startswith("nat:") and sn.route[4:] not in gateways:
             yield ("vpc", "subnets", i, "route"), (f"no NAT gateway named {sn.route[4:]!r}; "
                                                    f"expected one of {sorted(gateways)}")
