@@ -141,9 +141,12 @@ _AREAS = {
 }
 _HEALTHY = {"color": "#222222", "linestyle": "--", "linewidth": 1.4}
 
-#: Latency percentiles: bar colour mixed towards white by this much.
-_PERCENTILES = (("p50", 0.0), ("p90", 0.4), ("p99", 0.7))
+#: Latency percentiles and their markers (a line joins p50 to p99).
+_PERCENTILE_MARKERS = (("p50", "o"), ("p90", "s"), ("p99", "^"))
 
+#: Differences of simulated latency smaller than this are rounding, not a device's cost:
+#: no bar is drawn for them (µs).
+RESOLUTION_US = 0.01
 _LOG_RATIO = 20.0  # use a log scale when the largest value is this many times the smallest
 
 
@@ -426,10 +429,12 @@ def hops_by_mode(doc: dict) -> Figure | None:
 
 @_styled
 def latency_by_mode(doc: dict) -> Figure | None:
-    """One-way latency per variant: p50, p90 and p99 bars (µs), the mean as a marker.
+    """One-way latency per variant: p50, p90 and p99 as points on one line (µs), the mean
+    as a diamond.
 
-    Bars take the colour of the variant's network mode; the y axis turns logarithmic when
-    the latencies span more than a factor of 20.
+    Points, not bars: a bar's length would mean nothing on the logarithmic axis used when
+    the latencies span more than a factor of 20, and equal percentiles show as one point.
+    Points take the colour of the variant's network mode.
     """
     variants = doc["variants"]
     flows = [n for n in _flow_names(variants)
@@ -440,7 +445,6 @@ def latency_by_mode(doc: dict) -> Figure | None:
     panels = _flow_panels(variants, flows, [[(_label(v), v) for v in variants]] * len(flows))
     n = max(len(cats) for _, cats in panels)
     fig, axes = _figure(_cat_width(n, 0.8), 1.4 + 3.4 * len(panels), nrows=len(panels))
-    width = 0.26
     modes = []
     for ax, (title, cats) in zip(axes, panels, strict=True):
         values = []
@@ -453,32 +457,43 @@ def latency_by_mode(doc: dict) -> Figure | None:
                 continue
             modes.append(mode)
             color = _mode_color(mode)
-            for i, (p, amount) in enumerate(_PERCENTILES):
-                ax.bar(x + (i - 1) * width, lat[p], width=width, color=_lighten(color, amount),
-                       edgecolor=color, linewidth=0.8)
+            ax.plot([x + 0.1] * 2, [lat["p50"], lat["p99"]], color=color, linewidth=2.5,
+                    solid_capstyle="round", zorder=2)
+            for p, marker in _PERCENTILE_MARKERS:
+                ax.plot([x + 0.1], [lat[p]], marker=marker, color=color, markersize=6,
+                        markeredgecolor="white", markeredgewidth=0.6, linestyle="none",
+                        zorder=3)
                 values.append(lat[p])
-            ax.plot([x], [lat["mean"]], marker="D", color="black", markersize=5, zorder=4,
-                    linestyle="none")
-            ax.annotate(_num(lat["mean"]), (x, lat["p99"]), xytext=(0, 3),
+            ax.plot([x - 0.1], [lat["mean"]], marker="D", color="black", markersize=5,
+                    zorder=4, linestyle="none")
+            ax.annotate(_num(lat["mean"]), (x, lat["p99"]), xytext=(0, 6),
                         textcoords="offset points", ha="center", va="bottom", fontsize=7)
         if _wide(values):
             ax.set_yscale("log")
         else:
-            ax.margins(y=0.12)
+            ax.set_ylim(bottom=0, top=max(values, default=1) * 1.18)
         _categories(ax, [c[0] for c in cats])
         ax.set_ylabel("one-way latency (µs)")
         ax.set_title(title, loc="left")
     _title(fig, "One-way latency by variant")
     handles = _mode_handles(modes) + [
-        Patch(facecolor=_lighten("#555555", a), edgecolor="#555555", label=p)
-        for p, a in _PERCENTILES
+        Line2D([], [], marker=m, color="#555555", linestyle="none", label=p)
+        for p, m in _PERCENTILE_MARKERS
     ] + [Line2D([], [], marker="D", color="black", linestyle="none",
-                label="mean (value above bars)")]
+                label="mean (value above)")]
     _legend(fig, handles, title="network mode / percentile")
     return fig
 
 
 # ---- 3. overhead by device -----------------------------------------------------------------
+
+def _above_resolution(row: dict) -> bool:
+    """Whether a comparison row differs from its baseline by more than rounding."""
+    kinds = row.get("overhead_by_kind_us") or {}
+    net = (row.get("latency_overhead_us") or {}).get("mean") or 0.0
+    return abs(net) >= RESOLUTION_US or any(abs(d) >= RESOLUTION_US for d in kinds.values()) \
+        or bool(row.get("extra_hops"))
+
 
 @_styled
 def overhead_by_device(doc: dict) -> Figure | None:
@@ -488,12 +503,14 @@ def overhead_by_device(doc: dict) -> Figure | None:
     zero, negative ones down; a diamond marks the net change of the mean latency.
     """
     comp = doc.get("comparison") or {}
-    rows = list(comp.get("flows", []))
+    rows = [r for r in comp.get("flows", []) if r.get("latency_overhead_us") is None
+            or _above_resolution(r)]
     if not any(r.get("latency_overhead_us") for r in rows):
-        return None
+        return None  # no variant differs from the baseline by more than rounding
     by_name = {v["name"]: v for v in doc["variants"]}
     flows = list(dict.fromkeys(r["name"] for r in rows))
-    kinds = _kind_order({k for r in rows for k in (r.get("overhead_by_kind_us") or {})})
+    kinds = _kind_order({k for r in rows for k, d in (r.get("overhead_by_kind_us") or {}).items()
+                         if abs(d) >= RESOLUTION_US})
     n = max(sum(1 for r in rows if r["name"] == f) for f in flows)
     fig, axes = _figure(_cat_width(n, 0.75), 1.4 + 3.4 * len(flows), nrows=len(flows))
     for ax, name in zip(axes, flows, strict=True):
@@ -509,7 +526,7 @@ def overhead_by_device(doc: dict) -> Figure | None:
             up = down = 0.0
             for kind in kinds:
                 d = by_kind.get(kind, 0.0)
-                if not d:
+                if abs(d) < RESOLUTION_US:
                     continue
                 base = up if d > 0 else down
                 ax.bar(x, d, bottom=base, width=0.6, color=_kind_color(kind, kinds),
@@ -528,9 +545,7 @@ def overhead_by_device(doc: dict) -> Figure | None:
                     text += f"\n{hops:+g} hop{'' if abs(hops) == 1 else 's'}"
                 ax.annotate(text, (x, up), xytext=(0, 3), textcoords="offset points",
                             ha="center", va="bottom", fontsize=7)
-        ax.axhline(0, color="black", linewidth=0.8)
-        if _wide(extents):
-            ax.set_yscale("symlog", linthresh=1.0)
+        ax.axhline(0, color="black", linewidth=0.8)  # linear: a bar's size is its share
         ax.margins(y=0.18)
         _categories(ax, labels)
         ax.set_ylabel("latency added per device kind\n(µs, one way)")
@@ -986,10 +1001,18 @@ def _informative(devices: list[dict]) -> list[dict]:
 # ---- 8. deployment timeline ----------------------------------------------------------------
 
 def _eventful(v: dict) -> bool:
+    """Whether a variant's timeline shows more than tasks starting once: a deployment, an
+    instance event, or a service whose counts change after it first settled (all wanted
+    tasks running and healthy)."""
     if v.get("deployments") or _cluster_marks(v):
         return True
-    rows = Counter(r["service"] for r in v.get("timeline") or [])
-    return any(n > 2 for n in rows.values())
+    settled: set[str] = set()
+    for r in v.get("timeline") or []:
+        if r["service"] in settled:
+            return True
+        if r["pending"] == 0 and r["healthy"] >= r["running_new"] and not r["running_old"]:
+            settled.add(r["service"])
+    return False
 
 
 _DEPLOY_SPAN = {"facecolor": "#f1ce63", "alpha": 0.25}
