@@ -347,3 +347,15 @@ def test_a_balancers_own_group_must_admit_the_client():
     assert flow["blocked"]["at"].startswith("front/")
     assert "security group alb of load balancer front has no inbound rule for tcp/80" in \
         flow["blocked"]["reason"]
+
+
+@pytest.mark.parametrize("metadata, arrives", [
+    ({}, True),  # EC2's defaults: optional tokens, IMDSv1 answers
+    ({"imds_support": "v2.0"}, True),  # required, hop limit 2: bridge's one routed hop fits
+    ({"imds_support": "v2.0", "hop_limit": 1}, False),
+])
+def test_imds_defaults_follow_ec2_and_the_amis_imds_support_flag(metadata, arrives):
+    sc = _imds("bridge", "optional", 1)
+    sc["cluster"]["instance_groups"][0]["metadata"] = metadata
+    (flow,) = _one(sc)["flows"]
+    assert (flow["delivered"] > 0) is arrives

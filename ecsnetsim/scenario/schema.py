@@ -154,12 +154,29 @@ class Vpc(Model):
 
 
 class Metadata(Model):
-    """Instance metadata service options (EC2's launch defaults)."""
+    """Instance metadata service options. Defaults as EC2 launches an instance (the EC2 and
+    Auto Scaling API references: HttpTokens optional, HttpPutResponseHopLimit 1), or, from
+    an AMI flagged ``imds_support: v2.0`` (as current Amazon Linux 2023 AMIs are), required
+    and 2 (EC2 API reference, Image.ImdsSupport)."""
 
-    http_tokens: Literal["optional", "required"] = Field(
-        "optional", description="required: IMDSv2 only (a session token first).")
-    hop_limit: int = Field(1, ge=1, le=64,
-                           description="HttpPutResponseHopLimit: the token response's TTL.")
+    imds_support: Literal["v2.0"] | None = Field(
+        None, description="The AMI's ImdsSupport flag; v2.0 changes the defaults below to "
+                          "required and 2.")
+    http_tokens: Literal["optional", "required"] | None = Field(
+        None, description="required: IMDSv2 only (a session token first). Default optional "
+                          "(required with imds_support v2.0).")
+    hop_limit: int | None = Field(
+        None, ge=1, le=64, description="HttpPutResponseHopLimit: the token response's TTL. "
+                                       "Default 1 (2 with imds_support v2.0).")
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Metadata:
+        v2 = self.imds_support == "v2.0"
+        if self.http_tokens is None:
+            self.http_tokens = "required" if v2 else "optional"
+        if self.hop_limit is None:
+            self.hop_limit = 2 if v2 else 1
+        return self
 
 
 class Agent(Model):
