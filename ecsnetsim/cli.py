@@ -170,14 +170,12 @@ def _cmd_instance_types(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from .resultcheck import load_results
     from .results import Results
 
     results_dir = Path(args.results_dir)
     if not (results_dir / "results.json").is_file():
         raise InputError("no results.json here; expected the OUTDIR of 'ecsnetsim run'",
                          file=str(results_dir))
-    load_results(results_dir)  # every field the figures read, checked first
     written = Results.load(results_dir).save_figures(Path(args.output or results_dir))
     for p in written:
         print(p)

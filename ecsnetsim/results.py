@@ -25,7 +25,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .errors import InputError
 
 SCHEMA_VERSION = 1
@@ -233,31 +232,12 @@ class Results:
 
     @classmethod
     def load(cls, outdir: str | Path) -> Results:
-        """Read ``outdir/results.json`` as ``run`` wrote it; anything else is an
-        :class:`InputError` naming the file (and the line of a JSON syntax error)."""
-        path = Path(outdir) / "results.json"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})",
-                             file=str(path), line=exc.lineno) from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("variants"), list):
-            raise InputError("expected the results.json of 'ecsnetsim run' (an object with "
-                             "schema_version and variants)", file=str(path))
-        if doc.get("schema_version") != SCHEMA_VERSION:
-            raise InputError(f"schema_version is {doc.get('schema_version')!r}; this "
-                             f"ecsnetsim {__version__} reads {SCHEMA_VERSION}",
-                             file=str(path), path="schema_version")
-        for i, v in enumerate(doc["variants"]):
-            missing = [k for k in _VARIANT_KEYS if not isinstance(v, dict) or k not in v]
-            if missing:
-                raise InputError(f"missing {', '.join(missing)}", file=str(path),
-                                 path=f"variants[{i}]")
-        return cls(doc)
+        """Read ``outdir/results.json`` as ``run`` wrote it, checked against the result
+        schema first (:mod:`ecsnetsim.resultcheck`): anything else is an
+        :class:`InputError` naming the file and the field or line at fault."""
+        from .resultcheck import load_results  # noqa: PLC0415 (it imports this module)
+
+        return cls(load_results(outdir))
 
 
 def _write_staged(outdir: str | Path,
