@@ -3,8 +3,9 @@
 Durations accept a number of seconds or a string with a unit (``500us``,
 ``20ms``, ``10s``, ``2min``, ``1h``); rates accept a number (per second) or
 ``N/s``, ``N/min``; bandwidths a number of bytes per second or a unit where ``b`` is
-a bit and ``B`` a byte (``10Gbps`` and ``100Mb/s`` bits, ``500MB/s`` bytes); all come back as plain floats in SI units so that the
-simulation never has to think about units again.
+a bit and ``B`` a byte (``10Gbps`` and ``100Mb/s`` bits, ``500MB/s`` bytes); all come
+back as plain floats in SI units so that the simulation never has to think about units
+again.
 """
 
 from __future__ import annotations

@@ -292,3 +292,21 @@ def test_draining_tasks_count_toward_maximum_percent(name):
         pytest.xfail("control/service.py (_reconcile_replica: old = live tasks not draining): "
                      "draining tasks are not counted toward "
                      f"maximum_percent (variant, t, running incl. draining, cap): {over[:3]}")
+
+
+@pytest.mark.parametrize("name", _ids())
+def test_reasons_the_header_promises_appear_in_the_run(name):
+    """A failure reason a scenario's header comment names (``RESOURCE:IP``,
+    ``InsufficientFreeAddressesInSubnet``, ...) is one its run reports somewhere."""
+    from ecsnetsim import question  # noqa: PLC0415
+
+    _, res = _run(name)
+    header = question(SCENARIOS / f"{name}.yaml")
+    named = set(re.findall(r"\b(?:RESOURCE:[A-Z]+|ELB:[A-Z]+|InsufficientFree\w+)", header))
+    seen = set()
+    for v in res.variants:
+        for s in v["placement"]["services"]:
+            seen |= set(s["failures"]) | set(s["launch_failures"])
+        for d in v["deployments"]:
+            seen |= set(d["failures"])
+    assert named <= seen, (named - seen)
