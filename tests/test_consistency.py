@@ -309,4 +309,6 @@ def test_reasons_the_header_promises_appear_in_the_run(name):
             seen |= set(s["failures"]) | set(s["launch_failures"])
         for d in v["deployments"]:
             seen |= set(d["failures"])
+        for e in v["placement"]["events"]:  # a reason that bound for a while
+            seen |= {r for r in named if r in e["message"]}
     assert named <= seen, (named - seen)
