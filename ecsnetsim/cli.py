@@ -131,11 +131,19 @@ def _cmd_validate(args) -> int:
     from .scenario import load_scenario, variants_of
 
     _check_set_values(args.set)
-    for path in args.scenarios:
-        sc = load_scenario(path, overrides=args.set)
+    bad = 0
+    for path in args.scenarios:  # every file, each error printed; exit 2 if any is bad
+        try:
+            sc = load_scenario(path, overrides=args.set)
+        except InputError as exc:
+            print(f"ecsnetsim: error: {exc}", file=sys.stderr)
+            bad += 1
+            continue
         _warn(sc)
         print(f"{path}: ok ({sc.name}, {len(variants_of(sc))} variant(s))")
-    return 0
+    if bad and len(args.scenarios) > 1:
+        print(f"ecsnetsim: {bad} of {len(args.scenarios)} files invalid", file=sys.stderr)
+    return 2 if bad else 0
 
 
 def _cmd_schema(args) -> int:
@@ -153,9 +161,13 @@ def _cmd_instance_types(args) -> int:
     from .control import trunking
 
     table = catalog.trunking_table()
-    types = catalog.match(args.pattern) if args.pattern else catalog.all_types()
+    pattern = args.pattern
+    if pattern and pattern.strip().endswith(".") and not any(c in pattern for c in "*?["):
+        pattern = pattern.strip() + "*"  # "m5." is the family: m5.*
+    types = catalog.match(pattern) if pattern else catalog.all_types()
     if not types:
         raise InputError(f"no instance type matches {args.pattern!r}")
+    types = sorted(types, key=lambda t: natural_type_key(t.name))
     print(f"{'type':<22}{'vCPU':>5}{'MiB':>9}{'ENIs':>6}{'IPv4/ENI':>10}"
           f"{'awsvpc tasks':>14}{'with trunking':>15}  note")
     for t in types:
@@ -164,15 +176,39 @@ def _cmd_instance_types(args) -> int:
                                 f"not in ECS's trunking table of {trunking.TABLE_DATE}")
         print(f"{t.name:<22}{t.vcpus:>5}{t.memory_mib:>9}{t.max_enis:>6}{t.ipv4_per_eni:>10}"
               f"{t.awsvpc_tasks_without_trunking:>14}{trunk:>15}  {note}")
-    print(f"\n{len(types)} type(s). ENIs: {catalog.CATALOG_SOURCE}. "
-          f"Trunking: {catalog.TRUNKING_SOURCE}.")
+    print(f"\n{len(types)} type(s); ENIs: EC2 DescribeInstanceTypes; trunking: ECS's table "
+          f"of {trunking.TABLE_DATE}.")
     return 0
+
+
+#: Sizes below ``xlarge``, smallest first.
+_SMALL_SIZES = ("nano", "micro", "small", "medium", "large")
+
+
+def natural_type_key(name: str) -> tuple:
+    """Sort key of an instance type by family (digits as numbers), then size from
+    smallest to largest: c5.large, c5.xlarge, c5.2xlarge, ..., c5.24xlarge, c5.metal."""
+    import re
+
+    family, _, size = name.partition(".")
+    fam = tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.findall(r"\d+|\D+", family))
+    if size in _SMALL_SIZES:
+        rank: tuple = (0, _SMALL_SIZES.index(size))
+    elif m := re.fullmatch(r"(\d*)xlarge", size):
+        rank = (1, int(m.group(1) or 1))
+    elif size.startswith("metal"):
+        rank = (2, size)
+    else:
+        rank = (3, size)
+    return fam, rank
 
 
 def _cmd_plot(args) -> int:
     from .results import Results
 
     results_dir = Path(args.results_dir)
+    if results_dir.name == "results.json" and results_dir.is_file():
+        results_dir = results_dir.parent  # the file itself: its directory holds the set
     if not (results_dir / "results.json").is_file():
         raise InputError("no results.json here; expected the OUTDIR of 'ecsnetsim run'",
                          file=str(results_dir))
@@ -182,12 +218,30 @@ def _cmd_plot(args) -> int:
     return 0
 
 
+def _sub(sub, name: str, help: str, description: str, examples: str):
+    """A subcommand with a one-line help, a description and examples under its --help."""
+    return sub.add_parser(name, help=help, description=description,
+                          epilog="examples:\n" + examples,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="ecsnetsim", description="Simulate Amazon ECS task network modes on EC2.")
+    p = _Parser(prog="ecsnetsim", description="Simulate Amazon ECS task network modes on EC2.",
+                epilog="examples:\n  ecsnetsim run scenarios/awsvpc-eni-density.yaml\n"
+                       "  ecsnetsim instance-types c5\n"
+                       "run 'ecsnetsim COMMAND --help' for a command's options",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"ecsnetsim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    r = sub.add_parser("run", help="run a scenario and write result files")
+    r = _sub(sub, "run", "run a scenario and write result files",
+             "Simulate every variant of a scenario, print a summary (with a one-line answer "
+             "to the scenario's question) and write results.json, the CSV tables and the "
+             "figures into OUTDIR (default results/<name>/).",
+             "  ecsnetsim run scenarios/awsvpc-eni-density.yaml\n"
+             "  ecsnetsim run scenarios/compare-modes.yaml -o out --no-plots\n"
+             "  ecsnetsim run scenarios/scale-out.yaml --set services[0].desired_count=12 "
+             "--seed 7")
     r.add_argument("scenario")
     r.add_argument("-o", "--output", help="output directory (default results/<name>)")
     r.add_argument("--seed", type=_seed, help="override the scenario's seed")
@@ -200,26 +254,47 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run even when the estimated cost is above the budget")
     r.set_defaults(func=_cmd_run)
 
-    v = sub.add_parser("validate", help="check scenario files without running them")
+    v = _sub(sub, "validate", "check scenario files without running them",
+             "Load and check every scenario file given (every variant of each); print "
+             "'ok' per good file and each error with file, field path and line. Exit "
+             "status 2 if any file is invalid.",
+             "  ecsnetsim validate scenarios/*.yaml\n"
+             "  ecsnetsim validate my.yaml --set account.awsvpc_trunking=true")
     v.add_argument("scenarios", nargs="+")
-    v.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    v.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a field in every file before checking it (repeatable)")
     v.set_defaults(func=_cmd_validate)
 
-    pl = sub.add_parser("plot", help="regenerate plots from result files")
-    pl.add_argument("results_dir")
-    pl.add_argument("-o", "--output")
+    pl = _sub(sub, "plot", "regenerate plots from result files",
+              "Redraw every figure the results support from a results.json alone, without "
+              "simulating again. RESULTS is the OUTDIR of 'ecsnetsim run' or its "
+              "results.json.",
+              "  ecsnetsim plot results/compare-modes\n"
+              "  ecsnetsim plot results/compare-modes/results.json -o figures")
+    pl.add_argument("results_dir", metavar="RESULTS")
+    pl.add_argument("-o", "--output", help="where to write the figures (default: RESULTS)")
     pl.set_defaults(func=_cmd_plot)
 
-    it = sub.add_parser("instance-types",
-                        help="ENIs, IPs per ENI and awsvpc task limits of EC2 types")
-    it.add_argument("pattern", nargs="?", help="glob or family, e.g. c5 or 'm6i.*'")
+    it = _sub(sub, "instance-types", "ENIs, IPs per ENI and awsvpc task limits of EC2 types",
+              "List EC2 instance types with their vCPUs, memory, ENIs, IPv4 addresses per "
+              "ENI and how many awsvpc tasks they take without and with ENI trunking, "
+              "sorted by family and size.",
+              "  ecsnetsim instance-types c5        # the c5 family (also: c5. or 'c5.*')\n"
+              "  ecsnetsim instance-types c5.large\n"
+              "  ecsnetsim instance-types '*.metal'")
+    it.add_argument("pattern", nargs="?", help="glob or family, e.g. c5, m5. or 'm6i.*'")
     it.set_defaults(func=_cmd_instance_types)
 
-    m = sub.add_parser("modes", help="where ECS allows each network mode (Linux/Windows EC2, "
-                                      "Fargate)")
+    m = _sub(sub, "modes", "where ECS allows each network mode (Linux/Windows EC2, Fargate)",
+             "Print ECS's network-mode table from the mode registry: which mode runs on "
+             "Linux EC2, Windows EC2 and Fargate, and the default per OS.",
+             "  ecsnetsim modes")
     m.set_defaults(func=_cmd_modes)
 
-    s = sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+    s = _sub(sub, "schema", "print the JSON Schema of the scenario format",
+             "Print the JSON Schema (draft 2020-12) of the scenario format, for editors "
+             "that complete and check YAML.",
+             "  ecsnetsim schema > ecsnetsim.schema.json")
     s.set_defaults(func=_cmd_schema)
     return p
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 
 from .results import Results
@@ -11,10 +12,104 @@ def _fmt_failures(failures: dict) -> str:
     return ", ".join(f"{k}×{v}" for k, v in failures.items()) or "-"
 
 
+def _fmt_service_failures(s: dict) -> str:
+    """Why tasks of a service are not running: the reasons of its unplaced tasks, and the
+    tasks that were placed and then failed to start or were stopped (launch failures)."""
+    text = _fmt_failures(s["failures"])
+    if s.get("launch_failures"):
+        text += f"; failed to start {_fmt_failures(s['launch_failures'])}"
+    return text
+
+
+def variant_label(name: str) -> str:
+    """A variant's name without the dotted prefix of its override paths
+    (``account.awsvpc_trunking=false`` -> ``awsvpc_trunking=false``)."""
+    return " ".join(re.sub(r"^[\w\[\]]+\.(?=[\w\[\]]+=)", "", part)
+                    if "=" in part else part for part in name.split(" "))
+
+
+def answer(results: Results) -> str:
+    """One line computed from the results: per variant, tasks running of desired with
+    what binds (the reasons of the tasks not running, and the most tasks an instance type
+    took), each unfinished deployment's outcome, and per flow where its packets stop or
+    how many hops and microseconds (p50) they take. The points of a sweep share one
+    segment: what they have in common once, then what differs per point."""
+    variants = results.document["variants"]
+    if len(variants) == 1:
+        return ", ".join(text for _, text in _facts(variants[0]))
+    parts, seen = [], set()
+    for v in variants:
+        group = v.get("group")
+        if not v.get("sweep"):
+            parts.append(f"{variant_label(v['name'])}: "
+                         + ", ".join(text for _, text in _facts(v)))
+        elif group not in seen:
+            seen.add(group)
+            points = [p for p in variants if p.get("group") == group and p.get("sweep")]
+            parts.append(_sweep_answer(group, points))
+    return "; ".join(parts)
+
+
+def _sweep_answer(group: str, points: list[dict]) -> str:
+    facts = [_facts(p) for p in points]
+    common = [f for f in facts[0] if all(f in other for other in facts[1:])]
+    per_point = " | ".join(
+        " ".join([str(p["sweep"]["value"]), *(text for f in fs if f not in common
+                                                for text in [f[1]])])
+        for p, fs in zip(points, facts, strict=True))
+    head = "".join(f"{text}, " for _, text in common)
+    return (f"{variant_label(group)}: {head}by "
+            f"{points[0]['sweep']['path'].rsplit('.', 1)[-1]}: {per_point}")
+
+
+def _facts(v: dict) -> list[tuple[str, str]]:
+    """What the answer says of a variant, as (kind, text) in order."""
+    services = v["placement"]["services"]
+    running = sum(s["running"] for s in services)
+    desired = sum(s["desired"] for s in services)
+    out = [("running", f"{running}/{desired} running")]
+    reasons: Counter = Counter()
+    for s in services:
+        if s["running"] < s["desired"]:
+            reasons.update(s["failures"] or s["launch_failures"])
+    if reasons:
+        out.append(("why", "bound by " + " and ".join(r for r, _ in reasons.most_common(2))))
+        most = defaultdict(int)
+        for inst in v["placement"]["instances"]:
+            most[inst["type"]] = max(most[inst["type"]], inst["tasks"])
+        if most:
+            out.append(("most", "at most " + ", ".join(f"{n} per {t}"
+                                                       for t, n in most.items())))
+    for d in v.get("deployments", []):
+        if d["status"] != "COMPLETED":
+            why = ", ".join(d["failures"])
+            out.append(("deploy", f"deployment {d['service']}:{d['revision']} {d['status']}"
+                        + (f" on {why}" if why else "")))
+    for f in v["flows"]:
+        if f.get("blocked"):
+            at = f["blocked"]["at"]
+            out.append(("flow", f"{f['name']} blocked"
+                        + (f" at {at.rsplit('/', 1)[-1]}" if at else "")))
+        elif f["delivered"]:
+            out.append(("hops", f"{f['name']} {_short(f['hops']['mean'])} hops"))
+            out.append(("latency", f"{_short(f['latency_us']['p50'])} us"))
+            lost = f["dropped"] + f["unreachable"]
+            if lost:
+                out.append(("lost", f"{100 * lost / f['sent']:.0f}% lost"))
+        elif f["sent"]:
+            out.append(("flow", f"{f['name']} nothing delivered"))
+    return out
+
+
+def _short(x: float) -> str:
+    return f"{x:.0f}" if abs(x) >= 100 or x == int(x) else f"{x:.1f}"
+
+
 def summary(results: Results) -> str:
     doc = results.document
     out = [f"scenario {doc['scenario']['name']}  seed {doc['seed']}  "
-           f"variants {len(doc['variants'])}"]
+           f"variants {len(doc['variants'])}",
+           f"answer: {answer(results)}"]
     for v in doc["variants"]:
         out.append("")
         out.append(f"== variant {v['name']}  ({_start(v)}, ran to {v['end']:.1f}s)")
@@ -22,7 +117,7 @@ def summary(results: Results) -> str:
                    "  failures")
         for s in v["placement"]["services"]:
             out.append(f"  {s['name']:<16}{s['network_mode']:<8}{s['desired']:>8}"
-                       f"{s['running']:>8}{s['pending']:>8}  {_fmt_failures(s['failures'])}")
+                       f"{s['running']:>8}{s['pending']:>8}  {_fmt_service_failures(s)}")
         by_type = defaultdict(list)
         for inst in v["placement"]["instances"]:
             by_type[inst["type"]].append(inst)
@@ -60,11 +155,11 @@ def summary(results: Results) -> str:
         flows = v["flows"]
         if flows:
             out.append(f"  {'flow':<16}{'sent':>9}{'deliv':>9}{'drop':>7}{'unreach':>8}"
-                       f"{'hops':>6}{'mean us':>10}{'p99 us':>10}")
+                       f"{'inflight':>9}{'hops':>6}{'mean us':>10}{'p99 us':>10}")
             for f in flows:
                 lat = f["latency_us"]
                 out.append(f"  {f['name']:<16}{f['sent']:>9}{f['delivered']:>9}"
-                           f"{f['dropped']:>7}{f['unreachable']:>8}"
+                           f"{f['dropped']:>7}{f['unreachable']:>8}{f['in_flight']:>9}"
                            f"{_num(f['hops']['mean']):>6}{_num(lat['mean']):>10}"
                            f"{_num(lat['p99']):>10}")
             for f in flows:

@@ -33,14 +33,17 @@ def _placement_block(cluster: Cluster) -> dict:
     for svc in cluster.services:
         failures = Counter(t.last_failure for t in svc.unplaced if t.last_failure)
         running = [t for t in svc.running if not t.draining]
+        # the counts the timeline records (running old + new, pending = the new revision's
+        # tasks still wanted), so that the service row and timeline.csv's last row agree
+        old, new, pending, _healthy, _draining = svc.counts()
         services.append({
             "name": svc.name,
             "network_mode": svc.spec.network_mode,
             "launch_type": svc.spec.launch_type,
             "scheduling": svc.spec.scheduling,
             "desired": svc.desired,
-            "running": len(running),
-            "pending": max(0, svc.desired - len(running)),
+            "running": old + new,
+            "pending": pending,
             "unplaced": len(svc.unplaced),
             "health_check_blocked": (None if svc.health_check_blocked is None else
                                      "health checks dropped: "

@@ -2,8 +2,10 @@
 
 Durations accept a number of seconds or a string with a unit (``500us``,
 ``20ms``, ``10s``, ``2min``, ``1h``); rates accept a number (per second) or
-``N/s``, ``N/min``; both come back as plain floats in SI units so that the
-simulation never has to think about units again.
+``N/s``, ``N/min``; bandwidths a number of bytes per second or a unit where ``b`` is
+a bit and ``B`` a byte (``10Gbps`` and ``100Mb/s`` bits, ``500MB/s`` bytes); all come
+back as plain floats in SI units so that the simulation never has to think about units
+again.
 """
 
 from __future__ import annotations
@@ -24,20 +26,17 @@ _DURATION_UNITS = {
     "h": 3600.0,
 }
 _RATE_UNITS = {"s": 1.0, "sec": 1.0, "min": 1 / 60.0, "m": 1 / 60.0, "h": 1 / 3600.0}
-_BANDWIDTH_UNITS = {
-    "bps": 1 / 8,
-    "kbps": 1e3 / 8,
-    "mbps": 1e6 / 8,
-    "gbps": 1e9 / 8,
-    "b/s": 1.0,
-    "kb/s": 1e3,
-    "mb/s": 1e6,
-    "gb/s": 1e9,
-}
+#: Bandwidth units as networking tools write them: a lower-case ``b`` is a bit, an
+#: upper-case ``B`` a byte (``100Mb/s`` = 12.5e6 bytes/s, ``100MB/s`` = 1e8); ``bps`` is
+#: bits per second. The SI prefix is read in either case (``kbps`` = ``Kbps``).
+_BANDWIDTH_PREFIX = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9}
+_BANDWIDTH_UNIT_RE = re.compile(r"^([kKmMgG]?)(b|B)(ps|PS|Ps|pS|/s|it/s|its/s|yte/s|ytes/s)$")
+#: The units named in error messages.
+_BANDWIDTH_NAMES = "bps, Mbps, Gbps, Mb/s (bits); B/s, KB/s, MB/s, GB/s (bytes)"
 _NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"  # signed: "-5s" is negative
 _DURATION_RE = re.compile(rf"^\s*{_NUMBER}\s*([a-zµ]*)\s*$")
 _RATE_RE = re.compile(rf"^\s*{_NUMBER}\s*(?:/\s*([a-z]+))?\s*$")
-_BW_RE = re.compile(rf"^\s*{_NUMBER}\s*([a-z/]*)\s*$", re.IGNORECASE)
+_BW_RE = re.compile(rf"^\s*{_NUMBER}\s*([A-Za-z/]*)\s*$")
 
 
 def _finite(value: float, expected: str) -> float:
@@ -86,8 +85,6 @@ class _Quantity:
 _DURATION = _Quantity("a duration", "30s, 500us, 20ms, 2min", "seconds", _DURATION_RE,
                       _DURATION_UNITS, "s")
 _RATE = _Quantity("a rate", "2000/s, 120/min", "events per second", _RATE_RE, _RATE_UNITS, "s")
-_BANDWIDTH = _Quantity("a bandwidth", "10Gbps, 500MB/s", "bytes per second", _BW_RE,
-                       _BANDWIDTH_UNITS, "b/s", lower=True)
 
 
 def parse_duration(value: object) -> float:
@@ -106,9 +103,38 @@ def parse_rate(value: object) -> float:
     return rate
 
 
+def _bandwidth_factor(unit: str) -> float | None:
+    """Bytes per second per unit of ``unit``; ``None`` if it is not a bandwidth unit.
+
+    An all-capitals unit with ``PS`` (``GBPS``) says neither bits nor bytes and is
+    refused; ``Gbps`` (bits) and ``GBps`` (bytes) are not."""
+    if not unit:
+        return 1.0  # a plain number: bytes per second
+    m = _BANDWIDTH_UNIT_RE.match(unit)
+    if not m or (m.group(3) in ("PS", "pS") and m.group(2) == "B"):
+        return None
+    per = 1.0 if m.group(2) == "B" and not m.group(3).startswith("it") else 1 / 8
+    if m.group(2) == "b" and m.group(3).startswith("yte"):
+        per = 1.0  # "byte/s" spelled out
+    return _BANDWIDTH_PREFIX[m.group(1).lower()] * per
+
+
 def parse_bandwidth(value: object) -> float:
-    """Return ``value`` in bytes per second (``10Gbps``, ``500MB/s`` or a number of bytes/s)."""
-    bw = _BANDWIDTH.parse(value)
+    """Return ``value`` in bytes per second: ``10Gbps`` and ``100Mb/s`` are bits per
+    second, ``500MB/s`` bytes per second, a plain number bytes per second."""
+    plain = "expected a bandwidth such as 10Gbps, 100Mb/s (bits) or 500MB/s (bytes)"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(plain + " or a number of bytes per second")
+    if isinstance(value, str):
+        m = _BW_RE.match(value)
+        factor = _bandwidth_factor(m.group(2)) if m else None
+        if factor is None:
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise ValueError(f"{plain} (got {shown}; units: {_BANDWIDTH_NAMES})")
+        bw = _finite(m.group(1), "a bandwidth") * factor
+        bw = _finite(bw, "a bandwidth")
+    else:
+        bw = _finite(value, "a bandwidth")
     if bw <= 0:
         raise ValueError("a bandwidth must be positive")
     return bw

@@ -108,9 +108,9 @@ def test_bad_rates(value, fragment):
     ("8mbps", 1e6),
     ("10Gbps", 1.25e9),
     ("10 gbps", 1.25e9),
-    ("25GBPS", 25e9 / 8),
-    ("100b/s", 100.0),
-    ("100kb/s", 1e5),
+    ("100b/s", 12.5),        # b is a bit, B a byte, as in every networking tool
+    ("100kb/s", 1e5 / 8),
+    ("100B/s", 100.0),
     ("500MB/s", 5e8),
     ("2GB/s", 2e9),
     ("1000", 1000.0),
@@ -125,6 +125,7 @@ def test_bandwidths(text, bytes_per_second):
     ("10 parsecs", "got '10 parsecs'"),
     ("fast", "expected a bandwidth"),
     ("10 Gbit", "expected a bandwidth"),
+    ("25GBPS", "expected a bandwidth"),   # neither bits (Gbps) nor bytes (GBps)
     ("10 TB/s", "expected a bandwidth"),
     (0, "must be positive"),
     ("0Gbps", "must be positive"),
