@@ -33,6 +33,28 @@ def _seed(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    """``5%`` or ``0.05``."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 5% or 0.05, "
+                                         f"got {text!r}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse exits 2 too; keep its one-line form
         self.print_usage(sys.stderr)
@@ -69,13 +91,16 @@ def _cmd_run(args) -> int:
     from .scenario import load_scenario
     from .simulate import simulate
 
+    if args.replications is not None:
+        args.set = [*args.set, f"replications={args.replications}"]
     _check_set_values(args.set)
     scenario = load_scenario(args.scenario, overrides=args.set)
     _warn(scenario)
     outdir = Path(args.output) if args.output else Path("results") / scenario.name
     check_outdir(outdir)
     _check_cost(scenario, args.force, args.quiet)
-    results = simulate(scenario, seed=args.seed, progress=not args.quiet)
+    results = simulate(scenario, seed=args.seed, progress=not args.quiet,
+                       precision=args.precision)
     written = results.save(outdir, plots=not args.no_plots)
     if not args.quiet:
         print(summary(results))
@@ -252,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the result files only, no figures")
     r.add_argument("--force", action="store_true",
                    help="run even when the estimated cost is above the budget")
+    r.add_argument("--replications", type=_positive, metavar="R",
+                   help="independent replications of every variant (95%% intervals from 2)")
+    r.add_argument("--precision", type=_fraction, metavar="P",
+                   help="add replications (up to 30) until every flow's latency and "
+                        "throughput interval is within P of its mean, e.g. 5%%")
     r.set_defaults(func=_cmd_run)
 
     v = _sub(sub, "validate", "check scenario files without running them",

@@ -90,4 +90,6 @@ def estimate(scenario: Scenario) -> Estimate:
         instances += n
         tasks += _tasks(spec.scenario, n)
         packets += _packets(spec.scenario)
-    return Estimate(packets=packets, tasks=tasks, instances=instances, variants=len(specs))
+    runs = scenario.replications  # every variant runs once per replication
+    return Estimate(packets=packets * runs, tasks=tasks * runs, instances=instances * runs,
+                    variants=len(specs) * runs)

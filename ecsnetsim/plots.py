@@ -466,6 +466,11 @@ def latency_by_mode(doc: dict) -> Figure | None:
                 values.append(lat[p])
             ax.plot([x - 0.1], [lat["mean"]], marker="D", color="black", markersize=5,
                     zorder=4, linestyle="none")
+            ci = ((f or {}).get("ci95") or {}).get("latency_mean_us")
+            if ci:  # replications: the mean's 95 % interval as an error bar
+                ax.errorbar([x - 0.1], [lat["mean"]], yerr=[[lat["mean"] - ci[0]],
+                                                            [ci[1] - lat["mean"]]],
+                            color="black", capsize=3, linewidth=1, zorder=4)
             ax.annotate(_num(lat["mean"]), (x, lat["p99"]), xytext=(0, 6),
                         textcoords="offset points", ha="center", va="bottom", fontsize=7)
         if _wide(values):

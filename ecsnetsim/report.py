@@ -163,6 +163,15 @@ def summary(results: Results) -> str:
                            f"{_num(f['hops']['mean']):>6}{_num(lat['mean']):>10}"
                            f"{_num(lat['p99']):>10}")
             for f in flows:
+                ci = (f.get("ci95") or {})
+                if ci.get("latency_mean_us"):
+                    lo, hi = ci["latency_mean_us"]
+                    p99 = ci.get("latency_p99_us") or [None, None]
+                    out.append(f"  {f['name']}: {f['replications']} replications; 95% interval "
+                               f"of the mean {lo:.2f}-{hi:.2f} us"
+                               + (f", of p99 {p99[0]:.2f}-{p99[1]:.2f} us" if p99[0] is not None
+                                  else ""))
+            for f in flows:
                 if f.get("blocked"):
                     at = f" at {f['blocked']['at']}" if f["blocked"]["at"] else ""
                     out.append(f"  {f['name']} blocked{at}: {f['blocked']['reason']}")
@@ -185,9 +194,13 @@ def summary(results: Results) -> str:
                 out.append(f"  {row['name']:<16}{row['variant']:<18} {row['note']}")
                 continue
             ov = row["latency_overhead_us"]
+            diff = row.get("difference")
+            paired = "" if not diff else (
+                f"; paired 95% interval {diff['ci95'][0]:+.2f} to {diff['ci95'][1]:+.2f}us, "
+                + ("significant" if diff["significant"] else "not significant"))
             out.append(f"  {row['name']:<16}{row['variant']:<18} extra hops "
                        f"{row['extra_hops']:+.2f}  latency {ov['mean']:+.1f}us mean, "
-                       f"{ov['p99']:+.1f}us p99, ×{row['latency_ratio']:.2f}")
+                       f"{ov['p99']:+.1f}us p99, ×{row['latency_ratio']:.2f}{paired}")
     return "\n".join(line.rstrip() for line in out)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import simpy
 
 from . import __version__, modes
+from . import replications as replicas
 from .control.scheduler import Cluster
 from .results import SCHEMA_VERSION, Results
 from .scenario import Scenario, VariantSpec, load_scenario, source_of, variants_of
@@ -337,21 +338,46 @@ def _stop_pool(ex: ProcessPoolExecutor, grace_s: float = 2.0) -> None:
     ex.shutdown(wait=False, cancel_futures=True)
 
 
+#: The most replications ``precision`` may add.
+MAX_REPLICATIONS = 30
+
+
 def simulate(scenario: Scenario | str | dict, seed: int | None = None,
              progress: Callable[[str], None] | bool | None = None,
-             baseline: str | None = None, workers: int | None = None) -> Results:
+             baseline: str | None = None, workers: int | None = None,
+             replications: int | None = None, precision: float | None = None) -> Results:
     """Run every variant of ``scenario`` and return :class:`Results`.
 
     ``seed`` defaults to the scenario's ``seed``; the same scenario and seed give
     byte-identical results, however many ``workers`` run the variants (default: one
     per core; ``workers=1`` runs them in this process). ``progress=True`` shows a
     progress bar on a terminal; a callable is called with each finished variant's name.
+
+    ``replications`` (default the scenario's) runs each variant that many times on seeds
+    spawned from ``seed`` (replication ``i`` of every variant on the same seed); flows and
+    deployments then carry 95 % intervals and the comparison a paired difference.
+    ``precision`` (a fraction, e.g. 0.05) keeps adding replications, up to
+    :data:`MAX_REPLICATIONS`, until every flow's mean and p99 latency and throughput
+    interval is that narrow relative to its mean.
     """
     if not isinstance(scenario, Scenario) or getattr(scenario, "_variants", None) is None:
         scenario = load_scenario(scenario)
     seed = scenario.seed if seed is None else int(seed)
     src = source_of(scenario)
-    variants = _run_all(variants_of(scenario), seed, workers, progress)
+    specs = variants_of(scenario)
+    count = replications or scenario.replications
+    if precision is not None:
+        count = max(count, 2)
+    runs = [_run_all(specs, s, workers, progress) for s in replicas.seeds(seed, count)]
+    while precision is not None and len(runs) < MAX_REPLICATIONS and not \
+            replicas.precise_enough([[run[i] for run in runs] for i in range(len(specs))],
+                                    precision):
+        runs.append(_run_all(specs, replicas.seeds(seed, len(runs) + 1)[-1], workers,
+                             progress))
+    if len(runs) == 1:
+        variants = runs[0]
+    else:
+        variants = [replicas.combine([run[i] for run in runs]) for i in range(len(specs))]
     doc = {
         "schema_version": SCHEMA_VERSION,
         "ecsnetsim_version": __version__,
@@ -360,4 +386,15 @@ def simulate(scenario: Scenario | str | dict, seed: int | None = None,
         "variants": variants,
         "comparison": _comparison(variants, baseline) if len(variants) > 1 else {},
     }
+    if len(runs) > 1:
+        doc["replications"] = len(runs)
+        _paired_differences(doc["comparison"], runs, [v["name"] for v in variants])
     return Results(doc)
+
+
+def _paired_differences(comparison: dict, runs: list[list[dict]], names: list[str]) -> None:
+    """Each comparison row's mean-latency difference from paired replications."""
+    for row in comparison.get("flows", []):
+        mine = [run[names.index(row["variant"])] for run in runs]
+        base = [run[names.index(row["baseline_variant"])] for run in runs]
+        row["difference"] = replicas.paired(mine, base, row["name"])

@@ -494,6 +494,9 @@ class Scenario(Model):
     description: str | None = None
     seed: int = Field(0, ge=0)
     duration: Duration = 10.0
+    replications: int = Field(
+        1, ge=1, le=1000, description="Independent replications of every variant (seeds "
+                                      "spawned from seed); 2 or more give 95 % intervals.")
     steady_horizon: Duration = Field(
         3600.0, gt=0, description="Traffic starts when every service is steady, or this long "
                                   "after the last event if one never is (a task that keeps "
