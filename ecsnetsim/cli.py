@@ -23,6 +23,17 @@ STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
                      if hasattr(signal, n))
 
 
+def _workers(text: str) -> int:
+    """A worker count of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -75,7 +86,8 @@ def _cmd_run(args) -> int:
     outdir = Path(args.output) if args.output else Path("results") / scenario.name
     check_outdir(outdir)
     _check_cost(scenario, args.force, args.quiet)
-    results = simulate(scenario, seed=args.seed, progress=not args.quiet)
+    results = simulate(scenario, seed=args.seed, progress=not args.quiet,
+                       workers=args.workers)
     written = results.save(outdir, plots=not args.no_plots)
     if not args.quiet:
         print(summary(results))
@@ -200,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the result files only, no figures")
     r.add_argument("--force", action="store_true",
                    help="run even when the estimated cost is above the budget")
+    r.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help="variants run in N processes at once, the longest first "
+                        "(default: one per core; 1: in this process); results are the "
+                        "same whatever N")
     r.set_defaults(func=_cmd_run)
 
     v = sub.add_parser("validate", help="check scenario files without running them")

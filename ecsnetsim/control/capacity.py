@@ -55,9 +55,10 @@ class ContainerInstancePlacement:
 
     def _index(self, spec, group: str, mode, strategies, constraints) -> PlacementIndex:
         """The index of this kind of task (a new task definition gets a new one)."""
-        key = (id(spec), group, mode.name, repr(list(strategies)), repr(constraints))
+        key = (id(spec), group, mode.name, id(strategies), id(constraints))
         index = self._indexes.get(key)
-        if index is None or index.spec is not spec:
+        if index is None or index.spec is not spec or index.strategies is not strategies \
+                or index.constraints is not constraints:  # an id reused by a new object
             index = self._indexes[key] = PlacementIndex(
                 self.instances, self.changes, spec, group, mode, strategies, constraints)
         return index

@@ -89,7 +89,7 @@ class PlacementIndex:
         self.instances = instances
         self.changes = changes
         self.spec, self.group, self.mode = spec, group, mode
-        self.constraints = constraints
+        self.strategies, self.constraints = strategies, constraints
         self.comps = _components(strategies)
         self.attrs = [name for kind, name in self.comps if kind == "attr"]
         self.counts: list[dict] = [{} for _ in self.attrs]  # per attribute: value -> tasks
