@@ -60,7 +60,8 @@ def scenario(kind: str, tasks: int) -> dict:
         doc["services"] = [{**web, "desired_count": tasks,
                             "deployment": {"minimum_healthy_percent": 100,
                                            "maximum_percent": 200}}]
-        doc["events"] = [{"at": "1s", "deploy": "web", "set": {"cpu": TASK_CPU + 1}}]
+        at = f"{(tasks // 250 + 10) * 60}s"  # after the first placement settled
+        doc["events"] = [{"at": at, "deploy": "web", "set": {"cpu": TASK_CPU + 1}}]
     return doc
 
 
