@@ -17,6 +17,7 @@ import numpy as np
 
 from . import fargate
 from .instance import ContainerInstance, Task
+from .placeindex import PlacementIndex
 from .placement import DEFAULT_SERVICE_STRATEGY, Decision, place
 
 #: ECS service scheduler launch rate on EC2 (best practices guide: 250 tasks/service/min).
@@ -24,19 +25,43 @@ EC2_LAUNCH_BATCH = 250
 
 
 class ContainerInstancePlacement:
-    """EC2: place the task on one of the cluster's container instances."""
+    """EC2: place the task on one of the cluster's container instances.
+
+    With the fleet's change log (``changes``) a :class:`PlacementIndex` per kind of task
+    picks the instance the full scan would, looking only at instances that changed; the
+    full scan still runs when no instance takes the task, for its "why not" answers.
+    """
 
     launch_batch = EC2_LAUNCH_BATCH
 
-    def __init__(self, instances: list[ContainerInstance], rng: np.random.Generator) -> None:
+    def __init__(self, instances: list[ContainerInstance], rng: np.random.Generator,
+                 changes: list | None = None) -> None:
         self.instances = instances
         self.rng = rng
+        self.changes = changes
+        self._indexes: dict[tuple, PlacementIndex] = {}
 
     def choose(self, svc, task: Task, mode, only: ContainerInstance | None = None) -> Decision:
         strategies = svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY
+        constraints = svc.spec.placement_constraints
+        if only is None and self.changes is not None:
+            index = self._index(svc.task_spec, task.group, mode, strategies, constraints)
+            inst = index.choose(self.rng)
+            if inst is not None:
+                return Decision(instance=inst)
         cluster = [only] if only is not None else self.instances
-        return place(svc.task_spec, task.group, mode, cluster, strategies,
-                     svc.spec.placement_constraints, self.rng)
+        return place(svc.task_spec, task.group, mode, cluster, strategies, constraints,
+                     self.rng)
+
+    def _index(self, spec, group: str, mode, strategies, constraints) -> PlacementIndex:
+        """The index of this kind of task (a new task definition gets a new one)."""
+        key = (id(spec), group, mode.name, id(strategies), id(constraints))
+        index = self._indexes.get(key)
+        if index is None or index.spec is not spec or index.strategies is not strategies \
+                or index.constraints is not constraints:  # an id reused by a new object
+            index = self._indexes[key] = PlacementIndex(
+                self.instances, self.changes, spec, group, mode, strategies, constraints)
+        return index
 
 
 class FargateMicroVmPerTask:

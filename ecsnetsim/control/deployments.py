@@ -117,7 +117,7 @@ class DeploymentTracker:
         if svc.deployment is not None:  # a newer deployment replaces one in progress
             svc.deployment.close(now, "STALLED")
         dep = Deployment(service=svc.name, revision=svc.revision, started_at=now)
-        dep.observe(now, len(svc.healthy))
+        dep.observe(now, svc.tally.healthy())
         svc.deployment = dep
         svc.deployments.append(dep)
         what = "rollback to the previous revision" if rollback else "new deployment"
@@ -189,10 +189,10 @@ class DeploymentTracker:
     def check(self, svc: ServiceState) -> None:
         """COMPLETED once only the new revision runs, with the desired count healthy."""
         dep = svc.deployment
-        current = [t for t in svc.live if t.revision == svc.revision]
-        old = [t for t in svc.live if t.revision != svc.revision]
-        done = not old and len([t for t in current if t.healthy and not t.draining]) >= \
-            svc.desired and len(current) >= svc.desired
+        tally = svc.tally
+        done = not tally.by_revision(current=False) and \
+            tally.by_revision(current=True, healthy_only=True) >= svc.desired and \
+            tally.by_revision(current=True) >= svc.desired
         if done:
             dep.close(self.env.now, "COMPLETED")
             svc.deployment = None

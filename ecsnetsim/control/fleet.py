@@ -78,6 +78,9 @@ class Fleet:
         self.groups = {g.name: g for g in scenario.cluster.instance_groups}
         self._members: dict[str, list[ContainerInstance]] = {name: [] for name in self.groups}
         self._launched: Counter = Counter()  # group -> instances launched (next index)
+        #: instances whose placement-relevant state changed, in order (appended by the
+        #: instances themselves; placement indexes read on from where they last looked)
+        self.changes: list[ContainerInstance] = []
 
     def launch_initial(self) -> None:
         """Each group's ``count`` instances, group after group."""
@@ -95,6 +98,8 @@ class Fleet:
         """Launch and register the group's next instance (a failure is an event)."""
         inst = self.build(g, self._launched[g.name], self.subnet_of(g))
         self._launched[g.name] += 1
+        inst.changes = self.changes
+        inst.position = len(self.instances)
         failure = inst.register()
         if failure:
             self.log.instance("launch-failed", failure)

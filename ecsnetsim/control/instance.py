@@ -16,6 +16,7 @@ from ..catalog import InstanceType
 from .ipam import AddressPool, SubnetPool
 from .ports import PortTable
 from .states import TaskState
+from .tally import retally
 
 
 @dataclass
@@ -33,9 +34,11 @@ class Binding:
         return self.ip_pool if isinstance(self.ip_pool, SubnetPool) else None
 
 
-@dataclass
+@dataclass(eq=False)
 class Task:
-    """One ECS task of a service."""
+    """One ECS task of a service. Two tasks are the same only if they are the same object
+    (a field-by-field ``__eq__`` made every ``task in list`` cost a comparison of all the
+    fields, and the reconciler's list differences quadratic)."""
 
     id: str
     service: str
@@ -58,6 +61,11 @@ class Task:
     healthy: bool = False  # passed the load balancer's health check (or RUNNING without one)
     healthy_at: float | None = None
     draining: bool = False  # deregistering from the load balancer before it stops
+    #: the service's :class:`~.tally.TaskTally` (None: a stand-in, counted nowhere) and
+    #: the class it is counted in there
+    tally: object = field(default=None, repr=False)
+    tally_key: tuple | None = field(default=None, repr=False)
+    counted_on: object = field(default=None, repr=False)  # instance counting it as running
 
 
 def instance_id(scenario: str, group: str, index: int) -> str:
@@ -108,10 +116,15 @@ class ContainerInstance:
         self.public_ip = False
         self.metadata = None  # IMDS options (http_tokens, hop_limit)
         self.tasks: list[Task] = []
+        #: running (not STOPPED) tasks here per task group, kept as tasks come and go
+        self.group_counts: dict[str, int] = {}
+        #: the fleet's log of changed instances (placement indexes read it), None: none
+        self.changes: list | None = None
+        self.position = -1  # index in the cluster's instance list
         self.eni_attach_delay = eni_attach_delay
         self.branch_attach_delay = branch_attach_delay
         self.container_start_delay = container_start_delay
-        self.status = "REGISTERING"
+        self._status = "REGISTERING"
         self.attributes = {
             "ecs.instance-type": itype.name,
             "ecs.availability-zone": subnet.az,
@@ -152,6 +165,35 @@ class ContainerInstance:
                 self.subnet.release(ip)
 
     @property
+    def status(self) -> str:
+        return self._status
+
+    @status.setter
+    def status(self, value: str) -> None:
+        """A new status changes where tasks may go and which of its tasks are current."""
+        if value == self._status:
+            return
+        self._status = value
+        for task in self.tasks:
+            retally(task)
+        self.touch()
+
+    def touch(self) -> None:
+        """Something placement looks at changed here: the fleet's log says so."""
+        if self.changes is not None:
+            self.changes.append(self)
+
+    def count_running(self, task: Task) -> None:
+        """Keep ``group_counts`` in step: the task counts while it is here and not STOPPED."""
+        here = task in self.tasks and task.state != TaskState.STOPPED
+        if here == (task.counted_on is self):
+            return
+        self.group_counts[task.group] = self.group_counts.get(task.group, 0) + (
+            1 if here else -1)
+        task.counted_on = self if here else None
+        self.touch()
+
+    @property
     def branch_limit(self) -> int:
         return self.trunk_tasks if self.trunked else 0
 
@@ -164,9 +206,14 @@ class ContainerInstance:
         self.cpu_used += task.cpu
         self.memory_used += task.memory
         task.instance = self
+        self.count_running(task)
+        retally(task)
+        self.touch()
 
     def remove(self, task: Task) -> None:
         if task in self.tasks:
             self.tasks.remove(task)
             self.cpu_used -= task.cpu
             self.memory_used -= task.memory
+            self.count_running(task)
+            self.touch()

@@ -8,6 +8,7 @@ awsvpc tasks and instances alike.
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 
 #: Addresses AWS reserves in every subnet (Amazon VPC User Guide, subnet sizing).
@@ -37,9 +38,8 @@ class AddressPool:
 
     def allocate(self) -> str | None:
         """The next free address, or ``None`` when the pool is exhausted."""
-        if self._free:
-            self._free.sort()
-            off = self._free.pop(0)
+        if self._free:  # a heap: the lowest released offset, without sorting each time
+            off = heapq.heappop(self._free)
         elif self._next <= self._last and len(self._used) < self.capacity:
             off = self._next
             self._next += 1
@@ -52,7 +52,7 @@ class AddressPool:
         off = int(ipaddress.IPv4Address(ip)) - self._base
         if off in self._used:
             self._used.remove(off)
-            self._free.append(off)
+            heapq.heappush(self._free, off)
 
 
 class SubnetPool(AddressPool):

@@ -31,6 +31,7 @@ from .states import (  # noqa: F401 (the states are part of the lifecycle's surf
     TaskState,
     advance,
 )
+from .tally import retally
 
 if TYPE_CHECKING:
     from ..modes import NetworkMode
@@ -110,6 +111,7 @@ class Lifecycle:
         if svc.load_balanced and not (yield from self._health_checks(svc, task)):
             return
         task.healthy = True
+        retally(task)
         task.healthy_at = self.env.now
         self.listener.healthy(svc, task)
 
@@ -141,6 +143,7 @@ class Lifecycle:
                 svc.spec.deregistration_delay > 0:
             advance(task, TaskState.DEACTIVATING)
             task.healthy = False
+            retally(task)
             self.listener.changed(svc)
             self.env.process(self._drain(svc, task, reason))
             return
@@ -162,6 +165,7 @@ class Lifecycle:
             self.mode_of(task.mode).release(inst, task)
             inst.remove(task)
         task.healthy = False
+        retally(task)
         task.stopped_at = self.env.now
         task.stopped_reason = reason
         self.listener.changed(svc)

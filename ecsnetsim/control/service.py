@@ -16,7 +16,7 @@ no instance can take waits, unplaced, with ECS's reason and a per-instance answe
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,7 +35,8 @@ from .lifecycle import Lifecycle
 from .placement import check_constraints, check_resources
 from .ports import PortNeed
 from .scaling import ManagedScaling
-from .states import STARTING, TaskState
+from .states import TaskState
+from .tally import TaskTally
 
 #: ECS service scheduler launch rate on EC2 (best practices guide: 250 tasks/service/min;
 #: Fargate: 500, see ``capacity.py``).
@@ -67,7 +68,8 @@ class ServiceState:
     revision: int = 1
     revisions: dict = field(default_factory=dict)  # revision -> (Service, TaskSpec)
     tasks: list[Task] = field(default_factory=list)
-    waiting: list[Task] = field(default_factory=list)  # wanted, not placed (PENDING)
+    waiting: deque[Task] = field(default_factory=deque)  # wanted, not placed (PENDING)
+    tally: TaskTally = field(default_factory=TaskTally)  # live tasks counted by class
     launch_failures: Counter = field(default_factory=Counter)
     last_event_reason: str | None = None
     steady_at: float | None = None
@@ -77,7 +79,6 @@ class ServiceState:
     retry_delay: float = RETRY_FIRST
     deployment: Deployment | None = None
     deployments: list[Deployment] = field(default_factory=list)
-    targets: list[Task] = field(default_factory=list)  # healthy tasks traffic may reach
     blocked: bool = False
     awaiting_capacity: int = 0  # waiting tasks that instances being launched will take
     last_launch_failure: str | None = None
@@ -93,7 +94,7 @@ class ServiceState:
     @property
     def live(self) -> list[Task]:
         """Placed tasks not stopped (draining ones included: they still hold resources)."""
-        return [t for t in self.tasks if t.instance is not None and t.state != TaskState.STOPPED]
+        return list(self.tally.live)
 
     @property
     def running(self) -> list[Task]:
@@ -107,15 +108,19 @@ class ServiceState:
 
     @property
     def healthy(self) -> list[Task]:
-        return [t for t in self.tasks if t.healthy and t.state == TaskState.RUNNING]
+        return [t for t in self.tally.live if t.healthy and t.state == TaskState.RUNNING]
+
+    @property
+    def targets(self) -> list[Task]:
+        """The healthy tasks traffic may reach, in placement order (read when traffic is
+        set up, so listed then rather than after every change)."""
+        return self.healthy
 
     def counts(self) -> Row:
         """The timeline's row: running old, running new, pending, healthy, draining."""
-        running = self.running
-        draining = sum(1 for t in running if t.draining)
-        new = sum(1 for t in running if t.revision == self.revision and not t.draining)
-        return (len(running) - new - draining, new, max(0, self.desired - new),
-                len(self.healthy), draining)
+        running, new, draining = self.tally.row()
+        return (running - new - draining, new, max(0, self.desired - new),
+                self.tally.healthy(), draining)
 
 
 def task_spec(svc: Service, fleet: Fleet, subnets: dict[str, SubnetPool]) -> TaskSpec:
@@ -159,7 +164,7 @@ class ServiceController:
         self.lifecycle = lifecycle
         self._task_seq = 0
         self.capacity = {
-            "EC2": ContainerInstancePlacement(fleet.instances, rng),
+            "EC2": ContainerInstancePlacement(fleet.instances, rng, fleet.changes),
             "FARGATE": FargateMicroVmPerTask(scenario.fargate.task_start_delay),
         }
         balanced = {scenario.service_named(f.to).name for f in scenario.traffic
@@ -188,7 +193,8 @@ class ServiceController:
         svc.spec = spec
         svc.task_spec = task_spec(spec, self.fleet, self.subnets)
         svc.revisions[svc.revision] = (spec, svc.task_spec)
-        svc.waiting = []
+        svc.tally.set_revision(svc.revision)
+        svc.waiting = deque()
         svc.retry_at = 0.0
         svc.retry_delay = RETRY_FIRST
         self.deployments.begin(svc, rollback)
@@ -226,20 +232,20 @@ class ServiceController:
         """Start and stop tasks toward the desired state; return when to look again."""
         if svc.spec.scheduling == "daemon":
             return self._reconcile_daemon(svc)
-        live = [t for t in svc.live if not t.draining]
-        current = [t for t in live if t.revision == svc.revision
-                   and t.instance.status == "ACTIVE"]
-        old = [t for t in live if t not in current]
+        tally = svc.tally
+        current = tally.current()
         dep = svc.deployment
         desired = svc.desired
         changed = False
-        if dep is None and not old:
-            for t in current[desired:]:  # scale in: the newest go first
-                self.lifecycle.stop(svc, t, "Scaling activity initiated by (deployment ecs-svc)")
-                changed = True
-            room = desired - len(current)
+        if dep is None and not tally.old():
+            if current > desired:
+                for t in self._current_tasks(svc)[desired:]:  # scale in: the newest go first
+                    self.lifecycle.stop(svc, t,
+                                        "Scaling activity initiated by (deployment ecs-svc)")
+                    changed = True
+            room = desired - current
         else:
-            changed, room = self._replace(svc, current, old)
+            changed, room = self._replace(svc, current)
         started, delay = self._start_tasks(svc, max(0, room))
         if dep is not None:
             self.deployments.started(dep, started)
@@ -248,27 +254,40 @@ class ServiceController:
             self.wake_all()
         return delay
 
-    def _replace(self, svc: ServiceState, current: list[Task], old: list[Task]
-                 ) -> tuple[bool, int]:
+    @staticmethod
+    def _current_tasks(svc: ServiceState) -> list[Task]:
+        """The current tasks in placement order (listed only to choose which stop)."""
+        return [t for t in svc.tally.live if not t.draining and t.revision == svc.revision
+                and t.instance.status == "ACTIVE"]
+
+    def _replace(self, svc: ServiceState, current: int) -> tuple[bool, int]:
         """One step of the rolling update: stop old tasks as far as the minimum healthy
-        percent allows; return (stopped any, room for new tasks under the maximum)."""
+        percent allows; return (stopped any, room for new tasks under the maximum).
+
+        ``current``: how many current tasks there are. Old tasks stop in the order
+        (healthy, task id): every unhealthy one, then healthy ones by id while the
+        minimum allows (once it does not, it does not for a later one either).
+        """
         desired = svc.desired
         max_total = desired * svc.spec.deployment.maximum_percent // 100
         min_healthy = math.ceil(desired * svc.spec.deployment.minimum_healthy_percent / 100)
-        healthy = len(svc.healthy)
+        tally = svc.tally
+        healthy = tally.healthy()
         changed = False
-        for t in sorted(old, key=lambda t: (t.healthy, t.id)):
-            if not t.healthy:
-                self.lifecycle.stop(svc, t, "Task replaced by a deployment")
-                changed = True
-            elif healthy - 1 >= min_healthy:
-                self.lifecycle.stop(svc, t, "Task replaced by a deployment")
-                healthy -= 1
-                changed = True
-        old = [t for t in svc.live if not t.draining and t not in current]
-        room = min(desired - len(current), max_total - len(old) - len(current))
-        if room <= 0 and old and not changed and len(current) < desired and not any(
-                t.state != TaskState.RUNNING or not t.healthy for t in current):
+        for t in tally.old_unhealthy():
+            self.lifecycle.stop(svc, t, "Task replaced by a deployment")
+            changed = True
+        while healthy - 1 >= min_healthy:
+            t = tally.pop_old_healthy()
+            if t is None:
+                break
+            self.lifecycle.stop(svc, t, "Task replaced by a deployment")
+            healthy -= 1
+            changed = True
+        old = tally.old()
+        room = min(desired - current, max_total - old - current)
+        if room <= 0 and old and not changed and current < desired and \
+                not tally.current_unready():
             self.deployments.config_blocked(svc)
         return changed, room
 
@@ -282,15 +301,18 @@ class ServiceController:
                     and i.os in mode.supported_os
                     and check_constraints(i, "", svc.spec.placement_constraints) is None]
         svc.desired = len(eligible)
+        on: dict[ContainerInstance, list[Task]] = {}  # instance -> its live tasks, in order
+        for t in svc.tally.live:
+            on.setdefault(t.instance, []).append(t)
         for inst in eligible:
-            mine = [t for t in svc.live if t.instance is inst and not t.draining]
+            mine = [t for t in on.get(inst, ()) if not t.draining]
             if any(t.revision != svc.revision for t in mine):
                 for t in mine:
                     if t.revision != svc.revision:
                         self.lifecycle.stop(svc, t, "Task replaced by a deployment")
                         changed = True
                 continue
-            if not mine and not any(t.instance is inst for t in svc.live):
+            if not mine and not any(t.instance is inst for t in on.get(inst, ())):
                 if check_resources(inst, svc.task_spec, mode) is None:
                     n, d = self._start_tasks(svc, 1, only=inst)
                     started_any += n
@@ -310,6 +332,7 @@ class ServiceController:
                     group=f"service:{spec.name}", mode=spec.network_mode, cpu=spec.cpu,
                     memory=spec.memory)
         task.revision = svc.revision
+        task.tally = svc.tally
         return task
 
     def _want(self, svc: ServiceState, count: int) -> None:
@@ -362,7 +385,7 @@ class ServiceController:
             decision = capacity.choose(svc, task, mode, only)
             if decision.instance is None:
                 return started, decision
-            svc.waiting.pop(0)
+            svc.waiting.popleft()
             svc.tasks.append(task)
             svc.launches.append(self.env.now)
             if self.lifecycle.start(svc, task, decision.instance, mode):
@@ -437,7 +460,6 @@ class ServiceController:
 
     def refresh(self, svc: ServiceState) -> None:
         """The service's tasks changed: traffic goes to the healthy ones; counts recorded."""
-        svc.targets = svc.healthy
         self.observe(svc)
 
     def observe(self, svc: ServiceState) -> None:
@@ -448,7 +470,7 @@ class ServiceController:
         self.timeline.record(self.env.now, svc.name, row)
 
     def check_steady(self, svc: ServiceState) -> None:
-        if len(svc.healthy) >= svc.desired and svc.steady_at is None and svc.desired > 0:
+        if svc.tally.healthy() >= svc.desired and svc.steady_at is None and svc.desired > 0:
             svc.steady_at = self.env.now
             self._event(svc, "has reached a steady state.")
 
@@ -457,18 +479,17 @@ class ServiceController:
         if self.steady.triggered or self.scaling.pending:
             return
         for svc in self.services:
-            if any(t.state in STARTING or not (t.healthy or t.draining) for t in svc.live):
+            if svc.tally.unsettled():
                 return
-            if svc.throttled or (len(svc.live) < svc.desired and not (svc.blocked or
+            if svc.throttled or (svc.tally.live_count() < svc.desired and not (svc.blocked or
                                                                         svc.waiting)):
                 return
         self.steady.succeed(self.env.now)
 
     def _moving(self, svc: ServiceState) -> bool:
         """Instances or tasks are still on their way, or a retry is due."""
-        return bool(self.scaling.pending or any(
-            t.draining or t.state in STARTING or not t.healthy for t in svc.live)
-            or self.env.now < svc.retry_at)
+        return bool(self.scaling.pending or svc.tally.moving()
+                    or self.env.now < svc.retry_at)
 
     def finish(self) -> None:
         """At the end of the run: each deployment in progress is closed, STALLED unless

@@ -47,6 +47,11 @@ def advance(task: Task, to: TaskState) -> None:
         raise IllegalTransition(f"task {task.id}: {task.state} -> {to}")
     task.state = to
     task.draining = to == TaskState.DEACTIVATING
+    inst = task.instance
+    if inst is not None and hasattr(inst, "count_running"):
+        inst.count_running(task)
+    if task.tally is not None:
+        task.tally.update(task)
 
 
 __all__ = ["STARTING", "TRANSITIONS", "IllegalTransition", "TaskState", "advance"]

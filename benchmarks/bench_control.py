@@ -1,0 +1,122 @@
+"""How the control plane's time grows with the cluster: placement and rolling deployments.
+
+Two workloads, each on c5.xlarge instances (4 vCPUs, 20 trunk branch ENIs) split over
+two AZs, one /16 subnet per AZ:
+
+* ``placement``: N tasks on N/10 instances, half of them in an awsvpc service with
+  trunking (spread over AZs, then over instances) and half in a bridge service with one
+  dynamic host port (binpack on memory); timed from building the cluster until every
+  task is RUNNING (the scheduler launches 250 tasks per service per simulated minute, so
+  this is many reconcile passes, not one batch).
+* ``deployment``: one awsvpc service of N tasks (N/10 instances, room for twice as
+  many) placed, then rolled to a new revision (minimum healthy 100 %, maximum 200 %);
+  timed from the deploy event until the deployment completes.
+
+Each size runs in a fresh interpreter, so one size's garbage does not slow the next.
+Prints a line per run and one JSON line with every figure.
+
+Usage::
+
+    python benchmarks/bench_control.py placement --tasks 1000 10000 100000
+    python benchmarks/bench_control.py deployment --tasks 1000 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+
+TASK_CPU, TASK_MEMORY = 256, 512
+
+
+def scenario(kind: str, tasks: int) -> dict:
+    """The scenario of one run: ``tasks`` tasks on ``tasks // 10`` instances."""
+    instances = max(2, tasks // 10)
+    half = instances // 2
+    subnets = [{"name": "a", "cidr": "10.0.0.0/16", "az": "us-east-1a"},
+               {"name": "b", "cidr": "10.1.0.0/16", "az": "us-east-1b"}]
+    groups = [{"name": "hosts-a", "type": "c5.xlarge", "count": half, "subnet": "a"},
+              {"name": "hosts-b", "type": "c5.xlarge", "count": instances - half,
+               "subnet": "b"}]
+    web = {"name": "web", "network_mode": "awsvpc", "cpu": TASK_CPU, "memory": TASK_MEMORY,
+           "placement_strategy": [{"type": "spread", "field": "attribute:ecs.availability-zone"},
+                                  {"type": "spread", "field": "instanceId"}],
+           "containers": [{"name": "app", "port_mappings": [{"container_port": 80}]}]}
+    doc = {"version": 1, "name": f"bench-{kind}-{tasks}", "seed": 1, "duration": 0,
+           "steady_horizon": "720h", "account": {"awsvpc_trunking": True},
+           "vpc": {"subnets": subnets}, "cluster": {"instance_groups": groups}}
+    if kind == "placement":
+        api = {"name": "api", "network_mode": "bridge", "cpu": TASK_CPU,
+               "memory": TASK_MEMORY,
+               "placement_strategy": [{"type": "binpack", "field": "memory"}],
+               "containers": [{"name": "app", "port_mappings": [{"container_port": 8080}]}]}
+        doc["services"] = [{**web, "desired_count": tasks - tasks // 2},
+                           {**api, "desired_count": tasks // 2}]
+    else:
+        doc["services"] = [{**web, "desired_count": tasks,
+                            "deployment": {"minimum_healthy_percent": 100,
+                                           "maximum_percent": 200}}]
+        at = f"{(tasks // 250 + 10) * 60}s"  # after the first placement settled
+        doc["events"] = [{"at": at, "deploy": "web", "set": {"cpu": TASK_CPU + 1}}]
+    return doc
+
+
+def run_once(kind: str, tasks: int) -> dict:
+    """One run in this process: build, place (and deploy), return the figures."""
+    import numpy as np  # noqa: PLC0415
+    import simpy  # noqa: PLC0415
+
+    from ecsnetsim.control.scheduler import Cluster  # noqa: PLC0415
+    from ecsnetsim.scenario import load_scenario  # noqa: PLC0415
+
+    sc = load_scenario(scenario(kind, tasks))
+    t0 = time.perf_counter()
+    env = simpy.Environment()
+    cluster = Cluster(sc, env, np.random.default_rng(1))
+    if kind == "placement":
+        env.run(until=cluster.steady)
+        wall = time.perf_counter() - t0
+        placed = sum(len(s.running) for s in cluster.services)
+        return {"kind": kind, "tasks": tasks, "instances": len(cluster.instances),
+                "placed": placed, "wall_s": round(wall, 3), "sim_s": env.now}
+    env.run(until=cluster.steady)
+    t1 = time.perf_counter()
+    svc = cluster.services[0]
+    while not svc.deployments or svc.deployment is not None:
+        if not env._queue:  # noqa: SLF001 (nothing left to happen)
+            break
+        env.step()
+    wall = time.perf_counter() - t1
+    dep = svc.deployments[-1] if svc.deployments else None
+    return {"kind": kind, "tasks": tasks, "instances": len(cluster.instances),
+            "placement_wall_s": round(t1 - t0, 3), "wall_s": round(wall, 3),
+            "status": dep.status if dep else None, "waves": dep.waves if dep else None,
+            "sim_s": env.now}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("kind", choices=("placement", "deployment"))
+    ap.add_argument("--tasks", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(run_once(args.kind, args.tasks[0])))
+        return
+    rows = []
+    for n in args.tasks:
+        out = subprocess.run([sys.executable, __file__, args.kind, "--one", "--tasks",
+                              str(n)], capture_output=True, text=True, check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(f"{args.kind} {n:>7} tasks on {row['instances']:>6} instances: "
+              f"{row['wall_s']:8.2f} s wall", flush=True)
+    print(json.dumps({"python": platform.python_version(), "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The indexed control plane against the straightforward one, on random clusters.
+
+The placement indexes must choose exactly what the full scan over every instance chooses
+(same random draws), and say the same "why not" when no instance takes a task; the task
+tallies must give the same counts as scanning the task lists. Random clusters (mixed
+types and AZs), services (bridge static and dynamic ports, awsvpc, host; every strategy,
+both constraints) and events (deploy, scale, drain, terminate) run twice, once through
+the indexes and once through the full scan, and everything they did is compared.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import simpy
+
+from ecsnetsim.control.instance import Task
+from ecsnetsim.control.scheduler import Cluster
+from ecsnetsim.control.states import TaskState
+from ecsnetsim.scenario import load_scenario
+
+TYPES = ["c5.large", "c5.xlarge", "m5.large", "t3.medium"]
+STRATEGIES = [
+    [{"type": "spread", "field": "attribute:ecs.availability-zone"}],
+    [{"type": "spread", "field": "instanceId"}],
+    [{"type": "binpack", "field": "memory"}],
+    [{"type": "binpack", "field": "cpu"}, {"type": "spread", "field": "instanceId"}],
+    [{"type": "spread", "field": "attribute:ecs.availability-zone"},
+     {"type": "binpack", "field": "memory"}],
+    [{"type": "random"}],
+    [{"type": "binpack", "field": "memory"},
+     {"type": "spread", "field": "attribute:ecs.instance-type"}, {"type": "random"}],
+]
+
+
+def random_scenario(seed: int) -> dict:
+    """A cluster, services and events drawn from ``seed``."""
+    r = random.Random(seed)
+    azs = ["us-east-1a", "us-east-1b", "us-east-1c"][:r.randint(1, 3)]
+    subnets = [{"name": f"s{i}", "cidr": f"10.{i}.0.0/22", "az": az}
+               for i, az in enumerate(azs)]
+    groups = [{"name": f"g{i}", "type": r.choice(TYPES), "count": r.randint(1, 6),
+               "subnet": r.choice(subnets)["name"]} for i in range(r.randint(1, 4))]
+    services = []
+    for i in range(r.randint(1, 3)):
+        mode = r.choice(["bridge", "bridge", "awsvpc", "host"])
+        port = {"container_port": 8000 + i}
+        if mode == "bridge" and r.random() < 0.4:
+            port["host_port"] = 9000 + i
+        svc = {"name": f"svc{i}", "network_mode": mode, "desired_count": r.randint(1, 30),
+               "cpu": r.choice([128, 256, 512, 1024]), "memory": r.choice([256, 512, 1024]),
+               "placement_strategy": r.choice(STRATEGIES),
+               "containers": [{"name": "app", "port_mappings": [port]}]}
+        c = r.random()
+        if c < 0.2:
+            svc["placement_constraints"] = [{"type": "distinctInstance"}]
+        elif c < 0.35:
+            svc["placement_constraints"] = [{
+                "type": "memberOf",
+                "expression": f"attribute:ecs.instance-type != {r.choice(TYPES)}"}]
+        services.append(svc)
+    events = []
+    for _k in range(r.randint(0, 4)):
+        at = f"{r.randint(1, 40) * 15}s"
+        kind = r.choice(["deploy", "scale", "drain", "terminate"])
+        if kind == "deploy":
+            events.append({"at": at, "deploy": r.choice(services)["name"],
+                           "set": {"cpu": r.choice([128, 256, 512])}})
+        elif kind == "scale":
+            events.append({"at": at, "scale": r.choice(services)["name"],
+                           "desired_count": r.randint(0, 40)})
+        else:
+            events.append({"at": at, kind: {"group": r.choice(groups)["name"], "count": 1}})
+    return {"version": 1, "name": f"oracle-{seed}", "seed": seed, "duration": 0,
+            "steady_horizon": "20min", "account": {"awsvpc_trunking": r.random() < 0.5},
+            "vpc": {"subnets": subnets}, "cluster": {"instance_groups": groups},
+            "services": services, "events": events}
+
+
+def scanned_counts(svc) -> dict:
+    """The tally's answers, recomputed by scanning the service's tasks."""
+    live = [t for t in svc.tasks if t.instance is not None and t.state != TaskState.STOPPED]
+    nd = [t for t in live if not t.draining]
+    current = [t for t in nd if t.revision == svc.revision and t.instance.status == "ACTIVE"]
+    healthy = [t for t in svc.tasks if t.healthy and t.state == TaskState.RUNNING]
+    return {"live": live, "current": len(current), "old": len(nd) - len(current),
+            "healthy": len(healthy)}
+
+
+def run(doc: dict, indexed: bool, check_tally: bool = False):
+    """Run the scenario's control plane; return everything it did, comparably."""
+    sc = load_scenario(doc)
+    env = simpy.Environment()
+    cluster = Cluster(sc, env, np.random.default_rng(sc.seed))
+    if not indexed:
+        cluster.controller.capacity["EC2"].changes = None  # the full scan, every time
+    while env._queue and env.now < 30 * 60:  # noqa: SLF001
+        env.step()
+        if check_tally:
+            for svc in cluster.services:
+                want = scanned_counts(svc)
+                assert list(svc.tally.live) == want["live"]
+                assert svc.tally.current() == want["current"]
+                assert svc.tally.old() == want["old"]
+                assert svc.tally.healthy() == want["healthy"]
+            for inst in cluster.instances:
+                counts = {}
+                for t in inst.running_tasks:
+                    counts[t.group] = counts.get(t.group, 0) + 1
+                assert {g: n for g, n in inst.group_counts.items() if n} == counts
+    out = {"events": [e.as_dict() for e in cluster.events], "timeline": cluster.timeline}
+    for svc in cluster.services:
+        out[svc.name] = [(t.id, t.instance.id if t.instance else None, str(t.state),
+                          t.stopped_reason) for t in svc.tasks]
+        out[svc.name + "/waiting"] = [(t.id, t.last_failure, t.why_not, str(t.closest))
+                                      for t in svc.waiting]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_indexed_placement_chooses_as_the_full_scan(seed):
+    doc = random_scenario(seed)
+    assert run(doc, indexed=True) == run(doc, indexed=False)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tallies_match_a_scan_at_every_step(seed):
+    run(random_scenario(1000 + seed), indexed=True, check_tally=True)
+
+
+def test_tasks_compare_by_identity():
+    a = Task(id="t", service="s", group="service:s", mode="bridge", cpu=1, memory=1)
+    b = Task(id="t", service="s", group="service:s", mode="bridge", cpu=1, memory=1)
+    assert a != b and a == a and len({a, b}) == 2
