@@ -106,13 +106,17 @@ def test_subnet_runs_out_of_ips_at_usable_minus_instance_ips():
     assert row["launch_failures"]["InsufficientFreeAddressesInSubnet"] >= 7
     subnet = res.variants[0]["placement"]["subnets"][0]
     assert subnet["ips_free"] == 0 and subnet["ips_used"] == usable
-    # the tasks waiting to retry say where their last attempt failed, and why
+    # the tasks waiting to retry say, for every instance, why they are not there: where the
+    # last attempt failed, that failure; elsewhere, what placement says or the back-off
     assert row["unplaced"] == row["desired"] - row["running"]
     instances = {i["id"] for i in res.variants[0]["placement"]["instances"]}
     for task in res.variants[0]["placement"]["unplaced"]:
-        (where, why), = task["why_not"].items()
-        assert where in instances
-        assert why.startswith("InsufficientFreeAddressesInSubnet") and subnet["name"] in why
+        assert set(task["why_not"]) == instances
+        failed = [w for w in task["why_not"].values()
+                  if w.startswith("InsufficientFreeAddressesInSubnet")]
+        assert failed and all(subnet["name"] in w for w in failed)
+        assert all(w in failed or w.startswith(("RESOURCE:", "fits; the service waits out"))
+                   for w in task["why_not"].values())
 
 
 def test_binpack_fills_instances_spread_balances_them():

@@ -68,6 +68,7 @@ class Deployment:
     min_healthy_observed: int | None = None
     zero_healthy_seconds: float = 0.0
     failures: Counter = field(default_factory=Counter)
+    blocked_tasks: dict = field(default_factory=dict)  # reason -> ids of tasks it blocked
     failed_tasks: int = 0
     old_stopped: bool = True  # an old task stopped since the last wave began: next start
     # of new tasks is a new wave (replacing failed new tasks alone is not)
@@ -148,10 +149,15 @@ class DeploymentTracker:
         if svc.deployment is not None:
             svc.deployment.observe(self.env.now, healthy)
 
-    def unplaced(self, svc: ServiceState, reason: str) -> None:
-        """New tasks could not be placed, for ``reason``."""
-        if svc.deployment is not None:
-            svc.deployment.failures[reason] += 1
+    def unplaced(self, svc: ServiceState, reason: str, tasks=()) -> None:
+        """New tasks could not be placed, for ``reason``: the deployment counts each task
+        once per reason, however many placement passes it waits through."""
+        dep = svc.deployment
+        if dep is None:
+            return
+        seen = dep.blocked_tasks.setdefault(reason, set())
+        seen.update(t.id for t in tasks)
+        dep.failures[reason] = max(dep.failures[reason], len(seen), 1)
 
     def config_blocked(self, svc: ServiceState) -> None:
         """Neither a start nor a stop is allowed by minimum/maximum percent (said once a

@@ -88,6 +88,8 @@ class ManagedScaling:
             probe.add(task)
             advance(task, TaskState.RUNNING)  # a stand-in holding its share, not started
             n += 1
+        for task in list(probe.tasks):  # the probe's tasks give back what they took (an
+            mode.release(probe, task)  # awsvpc task's IP came from the real subnet)
         return n
 
     def _arrive(self, g: InstanceGroup, n: int, svc: ServiceState, expected: int):

@@ -83,6 +83,8 @@ class ServiceState:
     awaiting_capacity: int = 0  # waiting tasks that instances being launched will take
     last_launch_failure: str | None = None
     last_launch_where: dict = field(default_factory=dict)  # instance -> why a task failed
+    why_waiting: dict = field(default_factory=dict)  # per instance, during a back-off
+    why_waiting_for: float | None = None  # the back-off ``why_waiting`` was worked out for
     throttled: bool = False  # more tasks wanted than the launch rate allows right now
     dirty: bool = False  # something changed while the service was being reconciled
     health_check_blocked: object = None  # Unreachable: why the balancer's checks cannot reach
@@ -342,6 +344,28 @@ class ServiceController:
         while len(svc.waiting) < count:
             svc.waiting.append(self._new_task(svc))
 
+    def _why_waiting(self, svc: ServiceState) -> dict[str, str]:
+        """Why a task waiting out the retry back-off is on no instance, per ACTIVE instance:
+        where tasks failed to start, that failure; elsewhere what placement would say, or
+        that it would fit but the service is backing off. Worked out once per back-off."""
+        if svc.why_waiting_for == svc.retry_at:
+            return svc.why_waiting
+        mode = modes.get(svc.spec.network_mode)
+        why = {}
+        if svc.spec.launch_type == "EC2":
+            group = f"service:{svc.name}"
+            for inst in self.fleet.instances:
+                if inst.status != "ACTIVE":
+                    continue
+                rejection = check_resources(inst, svc.task_spec, mode) or check_constraints(
+                    inst, group, svc.spec.placement_constraints)
+                why[inst.id] = str(rejection) if rejection else (
+                    f"fits; the service waits out its retry back-off after tasks failed to "
+                    f"start ({svc.last_launch_failure})")
+        why.update(svc.last_launch_where)
+        svc.why_waiting, svc.why_waiting_for = why, svc.retry_at
+        return why
+
     def _start_tasks(self, svc: ServiceState, count: int,
                      only: ContainerInstance | None = None) -> tuple[int, float | None]:
         """Place up to ``count`` tasks within the launch rate; return (started, next look)."""
@@ -349,9 +373,10 @@ class ServiceController:
         delay = None
         self._want(svc, count)
         if count and now < svc.retry_at:
+            why = self._why_waiting(svc)
             for t in svc.waiting:  # waiting out the back-off after tasks failed to start
                 t.last_failure, t.closest = svc.last_launch_failure, None
-                t.why_not = dict(svc.last_launch_where)
+                t.why_not = dict(why)
             return 0, svc.retry_at - now
         svc.launches = [t for t in svc.launches if t > now - LAUNCH_WINDOW]
         budget = self.capacity[svc.spec.launch_type].launch_batch - len(svc.launches)
@@ -401,7 +426,7 @@ class ServiceController:
             task.last_failure = closest[1].reason if closest else "NO_INSTANCES"
             task.closest = closest
         reason = svc.waiting[0].last_failure
-        self.deployments.unplaced(svc, reason)
+        self.deployments.unplaced(svc, reason, svc.waiting)
         if reason != svc.last_event_reason:
             self._event(svc, self._failure_message(svc.waiting[0]))
             svc.last_event_reason = reason
