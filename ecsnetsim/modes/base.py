@@ -21,6 +21,7 @@ object, so nothing outside this package tests a mode's name:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from ..control.instance import ContainerInstance, Task
@@ -102,7 +103,7 @@ class NetworkMode:
     task_limit_note = ""
 
     # ---- where the mode is allowed ------------------------------------------------
-    @property
+    @functools.cached_property
     def supported_os(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(os for lt, os in self.platforms if lt == "EC2"))
 
