@@ -112,9 +112,10 @@ def _cmd_run(args) -> int:
     _check_cost(scenario, args.force, args.quiet)
     results = simulate(scenario, seed=args.seed, progress=not args.quiet,
                        precision=args.precision, workers=args.workers)
+    if not args.quiet:  # the answer first; drawing the figures takes longer than the run
+        print(summary(results), flush=True)
     written = results.save(outdir, plots=not args.no_plots)
     if not args.quiet:
-        print(summary(results))
         figure = {".png", ".svg"}
         data = [p.name for p in written if p.suffix not in figure]
         figures = sorted({p.stem for p in written if p.suffix in figure})
