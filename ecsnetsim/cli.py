@@ -1,4 +1,4 @@
-"""Command line: ``ecsnetsim run|validate|plot|instance-types|modes|schema``.
+"""Command line: ``ecsnetsim run|validate|plot|plan|instance-types|modes|schema``.
 
 Exit status: 0 success, 2 invalid input (one clear message, no traceback), 1 an
 internal error.
@@ -255,6 +255,28 @@ def _cmd_plot(args) -> int:
     return 0
 
 
+def _cmd_plan(args) -> int:
+    from . import planner
+    from .results import check_outdir
+    from .scenario import load_scenario
+
+    _check_set_values(args.set)
+    types = [t for t in (args.types or "").split(",") if t.strip()] or None
+    if args.types is not None and not types:
+        raise InputError("--types: expected a comma-separated list, e.g. c5.large,m5.large")
+    name = load_scenario(args.scenario, overrides=args.set).name
+    outdir = Path(args.output) if args.output else Path("results") / name
+    check_outdir(outdir)
+    log = None if args.quiet else (lambda line: print(f"  {line}", file=sys.stderr))
+    result = planner.plan(args.scenario, args.group, types=types, max_count=args.max,
+                          slos=args.slo, overrides=args.set, log=log)
+    path = planner.write(result, outdir)
+    if not args.quiet:
+        print(planner.table(result))
+        print(f"\nwrote {path.name} to {outdir}")
+    return 0
+
+
 def _sub(sub, name: str, help: str, description: str, examples: str):
     """A subcommand with a one-line help, a description and examples under its --help."""
     return sub.add_parser(name, help=help, description=description,
@@ -320,6 +342,34 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("results_dir", metavar="RESULTS")
     pl.add_argument("-o", "--output", help="where to write the figures (default: RESULTS)")
     pl.set_defaults(func=_cmd_plot)
+
+    pn = _sub(sub, "plan", "the fewest instances of a group with which every service runs",
+              "For each instance type, find the fewest instances in group G with which "
+              "every service reaches its desired count (and every --slo holds), by "
+              "bisection over the group's count on real simulations. Print a table (type, "
+              "count, binding resource one instance fewer, ENIs/branches/IPs/ports used) "
+              "and write plan.json into OUTDIR (default results/<name>/). A scenario with "
+              "compare or sweep is refused: plan one variant at a time with --set.",
+              "  ecsnetsim plan scenarios/plan-ports.yaml --group hosts\n"
+              "  ecsnetsim plan scenarios/plan-ports.yaml --group hosts "
+              "--set services[0].containers[0].port_mappings[0].host_port=0\n"
+              "  ecsnetsim plan my.yaml --group web --types c5.large,m5.large "
+              "--slo 'ingress:p99<200us'")
+    pn.add_argument("scenario")
+    pn.add_argument("--group", required=True, metavar="G",
+                    help="the instance group to size, by name")
+    pn.add_argument("--types", metavar="A,B,C",
+                    help="instance types to plan for (default: the group's own type)")
+    pn.add_argument("--max", type=_positive, default=200, metavar="N",
+                    help="the largest count tried (default 200)")
+    pn.add_argument("--slo", action="append", default=[], metavar="FLOW:p99<VALUE",
+                    help="a flow's p99 latency must stay below VALUE, e.g. "
+                         "'ingress:p99<200us' (repeatable; the mean p99 with replications)")
+    pn.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a field before planning (repeatable)")
+    pn.add_argument("-o", "--output", help="output directory (default results/<name>)")
+    pn.add_argument("--quiet", action="store_true", help="print nothing on success")
+    pn.set_defaults(func=_cmd_plan)
 
     it = _sub(sub, "instance-types", "ENIs, IPs per ENI and awsvpc task limits of EC2 types",
               "List EC2 instance types with their vCPUs, memory, ENIs, IPv4 addresses per "

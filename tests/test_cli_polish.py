@@ -76,7 +76,7 @@ def test_instance_types_footer_is_short(capsys):
 def test_every_subcommand_help_has_a_description_and_an_example(capsys):
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    assert set(sub.choices) == {"run", "validate", "plot", "instance-types", "modes",
+    assert set(sub.choices) == {"run", "validate", "plot", "plan", "instance-types", "modes",
                                 "schema"}
     for name in sub.choices:
         with pytest.raises(SystemExit) as info:
