@@ -181,14 +181,27 @@ class _Prober:
         return self.seen[count]
 
 
+def _first_holding(probe: _Prober, max_count: int) -> tuple[int, int] | None:
+    """A bracket ``(fails, holds)`` found by doubling from 1: more instances can also be
+    worse (they take subnet IPs the tasks need), so ``max_count`` alone proves nothing."""
+    lo, n = 0, 1
+    while n < max_count:
+        if probe(n).ok:
+            return lo, n
+        lo, n = n, n * 2
+    return (lo, max_count) if probe(max_count).ok else None
+
+
 def _bisect(probe: _Prober, max_count: int) -> tuple[int | None, str | None]:
     """The fewest count that holds, by bisection, and a note when the count turned out
-    not to be monotone (then by a linear scan). ``None`` when even ``max_count`` fails."""
-    if not probe(max_count).ok:
-        return None, None
+    not to be monotone (then by a linear scan). ``None`` when no count up to
+    ``max_count`` tried holds."""
     if probe(0).ok:
         return 0, None
-    lo, hi = 0, max_count  # invariant: lo fails, hi holds
+    bracket = _first_holding(probe, max_count)
+    if bracket is None:
+        return None, None
+    lo, hi = bracket  # invariant: lo fails, hi holds
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if probe(mid).ok:
@@ -211,6 +224,9 @@ def plan_type(path, overrides: list[str], index: int, group: str, itype: str,
     probe = _Prober(path, overrides, index, group, itype, slos, log)
     count, note = _bisect(probe, max_count)
     at = probe(count if count is not None else max_count)
+    if count is not None and note is None and not probe(max_count).ok:
+        note = (f"{max_count} instances do not hold: more instances can exhaust what they "
+                f"share ({probe(max_count).reason})")
     below = probe(count - 1) if count else None
     binding = at.reason if count is None else (below.reason if below else None)
     row: dict[str, Any] = {"type": itype, "count": count, "binding": binding,

@@ -151,3 +151,15 @@ def test_a_scenario_with_variants_is_refused(tmp_path, capsys):
 def test_parse_slo_reads_units():
     slo = planner.parse_slo(" ingress : p99 < 1.5ms ")
     assert slo.flow == "ingress" and slo.limit_us == pytest.approx(1500)
+
+
+def test_more_instances_can_be_worse_the_search_goes_up_from_one():
+    """With trunking each c5.large takes two subnet IPs: 200 of them exhaust a /24, so the
+    largest count fails while a small one holds; the plan still finds the small one."""
+    aw = ["services[0].network_mode=awsvpc",
+          "services[0].containers[0].port_mappings[0].host_port=8080",
+          "account.awsvpc_trunking=true"]
+    (row,) = planner.plan(PLAN_PORTS, group="hosts", types=["c5.large"], overrides=aw)["rows"]
+    assert row["count"] is not None and row["count"] < 30 and row["running"] == 30
+    assert row["binding"] != "RESOURCE:ENI"
+    assert "200 instances do not hold" in row["note"]
