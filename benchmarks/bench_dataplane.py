@@ -103,7 +103,9 @@ def run_heapq_des(n: int, seed: int) -> dict:
 
 
 def run_simpy_store(n: int, seed: int) -> dict:
-    """Tandem line in bare SimPy: Store + one server process per station."""
+    """Tandem line in bare SimPy: Store + one server process per station. The same model as
+    ``bench_engine.bench_simpy_store``, written out here so that this process imports
+    neither numpy nor ecsnetsim: their memory would count against bare SimPy's peak."""
     import simpy
 
     rnd = random.Random(seed)

@@ -23,35 +23,22 @@ STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
                      if hasattr(signal, n))
 
 
-def _workers(text: str) -> int:
-    """A worker count of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
-    return value
+def _whole(minimum: int):
+    """An argparse type: a whole number of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, "
+                                             f"got {value}")
+        return value
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
+_seed, _positive = _whole(0), _whole(1)
 
 
 def _fraction(text: str) -> float:
@@ -316,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--precision", type=_fraction, metavar="P",
                    help="add replications (up to 30) until every flow's latency and "
                         "throughput interval is within P of its mean, e.g. 5%%")
-    r.add_argument("--workers", type=_workers, default=None, metavar="N",
+    r.add_argument("--workers", type=_positive, default=None, metavar="N",
                    help="variants run in N processes at once, the longest first "
                         "(default: one per core; 1: in this process); results are the "
                         "same whatever N")

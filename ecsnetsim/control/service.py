@@ -70,6 +70,8 @@ class ServiceState:
     tasks: list[Task] = field(default_factory=list)
     waiting: deque[Task] = field(default_factory=deque)  # wanted, not placed (PENDING)
     tally: TaskTally = field(default_factory=TaskTally)  # live tasks counted by class
+    _targets: list = field(default_factory=list, repr=False)
+    _targets_version: int = -1
     launch_failures: Counter = field(default_factory=Counter)
     last_event_reason: str | None = None
     steady_at: float | None = None
@@ -114,9 +116,12 @@ class ServiceState:
 
     @property
     def targets(self) -> list[Task]:
-        """The healthy tasks traffic may reach, in placement order (read when traffic is
-        set up, so listed then rather than after every change)."""
-        return self.healthy
+        """The healthy tasks traffic may reach, in placement order. Every packet asks, so
+        the list is kept until a task of the service changes class (the tally's version)."""
+        if self._targets_version != self.tally.version:
+            self._targets = self.healthy
+            self._targets_version = self.tally.version
+        return self._targets
 
     def counts(self) -> Row:
         """The timeline's row: running old, running new, pending, healthy, draining."""

@@ -59,6 +59,7 @@ class TaskTally:
         self.live: dict[Task, None] = {}  # placed and not STOPPED, in placement order
         self._old_unhealthy: dict[Task, None] = {}
         self._old_healthy: list[tuple[str, int, Task]] = []  # lazy heap by task id
+        self.version = 0  # moves whenever a task changes class: views derived from it
 
     # ---- keeping up -------------------------------------------------------------------
     def update(self, task: Task) -> None:
@@ -66,6 +67,7 @@ class TaskTally:
         old, new = task.tally_key, key_of(task)
         if old == new:
             return
+        self.version += 1
         if old is not None:
             self.counts[old] -= 1
             if not self.counts[old]:

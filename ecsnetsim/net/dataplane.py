@@ -76,6 +76,7 @@ class DataPlane:
         blocked: list[Unreachable] = []  # the first reason packets of this flow met
         counts = self.flow_log.counter(flow) if self.flow_log else None
         turn = itertools.count()
+        round_robin = lb is not None and lb.kind == "alb"  # an ALB balances in turn
         draws = iter(())
 
         def uniform() -> float:
@@ -124,7 +125,7 @@ class DataPlane:
             targets = dst_svc.targets
             if not targets:
                 return None
-            if flow.via == "alb" or (lb is not None and lb.kind == "alb"):
+            if round_robin:
                 dst = targets[next(turn) % len(targets)]
             else:
                 dst = targets[int(uniform() * len(targets))]
