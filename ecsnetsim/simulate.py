@@ -7,17 +7,16 @@ numbers), so differences between variants come from the model, not from luck.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
+import contextlib
+import functools
 import sys
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import simpy
 
-from . import __version__, modes
+from . import __version__, executors, modes
 from . import replications as replicas
 from .control.scheduler import Cluster
 from .results import SCHEMA_VERSION, Results
@@ -238,55 +237,59 @@ def _comparison(variants: list[dict], baseline: str | None) -> dict:
     return {"baseline": baseline, "flows": rows}
 
 
-def _run_all(specs: list[VariantSpec], seed: int, workers: int | None, progress) -> list[dict]:
-    """Run the variants, in parallel over the machine's cores when there are several."""
-    n = len(specs)
-    workers = min(n, workers or os.cpu_count() or 1)
-    bar = tick = None
-    if progress is True and sys.stderr.isatty():
+def _run_all(ex: executors.Executor, specs: list[VariantSpec], seeds: list[int],
+             tracker: _Progress) -> list[list[dict]]:
+    """Every variant on every seed, submitted to ``ex`` at once as one job per (variant,
+    seed), the longest variants first; ``runs[r][v]`` is variant ``v`` on ``seeds[r]``,
+    in that order whatever order the jobs finish in."""
+    nv = len(specs)
+    jobs = [(specs[v], s) for s in seeds for v in range(nv)]
+    rank = {v: k for k, v in enumerate(_longest_first(specs))}
+    order = sorted(range(len(jobs)), key=lambda j: (rank[j % nv], j // nv))
+    fn = run_variant if tracker.tick is None else functools.partial(run_variant,
+                                                                    tick=tracker.tick)
+    out = ex.map(fn, jobs, order, lambda j: tracker.done(specs[j % nv].name))
+    return [out[r * nv:(r + 1) * nv] for r in range(len(seeds))]
+
+
+class _Progress:
+    """What a run shows while it runs: a bar of finished runs on a terminal (or, for one
+    long run in this process, of simulated time), and the caller's callback per run."""
+
+    def __init__(self, progress, total: int, specs: list[VariantSpec], in_process: bool):
+        self.callback = progress if callable(progress) else None
+        self.bar = self.tick = None
+        if progress is not True or not sys.stderr.isatty():
+            return
         from tqdm import tqdm  # noqa: PLC0415
 
-        if n > 1:
-            bar = tqdm(total=n, unit="variant", file=sys.stderr, leave=False)
-        elif specs[0].scenario.duration > 0:  # one long run: show simulated time instead
-            bar = tqdm(total=PROGRESS_STEPS, file=sys.stderr, leave=False,
-                       desc=f"{specs[0].name}: simulated {specs[0].scenario.duration:g} s",
-                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+        if total > 1:
+            self.bar = tqdm(total=total, unit="run", file=sys.stderr, leave=False)
+        elif in_process and specs[0].scenario.duration > 0:  # one long run: simulated time
+            bar = self.bar = tqdm(
+                total=PROGRESS_STEPS, file=sys.stderr, leave=False,
+                desc=f"{specs[0].name}: simulated {specs[0].scenario.duration:g} s",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
 
             def tick(_fraction: float) -> None:
                 bar.update()
-    try:
-        if workers <= 1:
-            out = []
-            for spec in specs:
-                out.append(run_variant(spec, seed, tick))
-                if callable(progress):
-                    progress(spec.name)
-                if bar and n > 1:
-                    bar.update()
-            return out
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
-                                 initializer=_worker_init, initargs=(os.getpid(),))
-        try:
-            futures: list = [None] * n
-            for i in _longest_first(specs):  # long ones first: no straggler at the end
-                futures[i] = ex.submit(run_variant, specs[i], seed)
-            out = []  # in scenario order, whatever order they finish in
-            for spec, fut in zip(specs, futures, strict=True):
-                out.append(fut.result())
-                if callable(progress):
-                    progress(spec.name)
-                if bar:
-                    bar.update()
-        except BaseException:  # an error, Ctrl-C or a stop signal: end the workers now
-            _stop_pool(ex)
-            raise
-        ex.shutdown(wait=True)
-        return out
-    finally:
-        if bar:
-            bar.close()
+            self.tick = tick
+
+    def done(self, name: str) -> None:
+        if self.callback:
+            self.callback(name)
+        if self.bar is not None and self.tick is None:
+            self.bar.update()
+
+    def grow(self, more: int) -> None:
+        """More runs to come (``precision`` added replications)."""
+        if self.bar is not None and self.tick is None:
+            self.bar.total += more
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 #: Packets one placed task is worth when guessing how long a variant runs.
@@ -306,71 +309,59 @@ def _longest_first(specs: list[VariantSpec]) -> list[int]:
     return sorted(range(len(specs)), key=lambda i: -work(i))
 
 
-#: Seconds between a worker's checks that the process that started it is still there.
-ORPHAN_CHECK_S = 1.0
-
-
-def _worker_init(parent: int) -> None:
-    """Set a pool worker up to be stopped by its parent only.
-
-    Ctrl-C reaches the whole process group; the parent handles it and ends the workers,
-    so a worker ignores SIGINT (no traceback per worker). SIGTERM and SIGHUP get their
-    default action back (a forked worker inherits the parent's handlers, which would turn
-    the parent's ``terminate()`` into an exception the pool catches). A worker whose
-    parent died without cleaning up (SIGKILL) exits by itself instead of running on
-    holding the caller's pipes.
-    """
-    import signal  # noqa: PLC0415
-    import threading  # noqa: PLC0415
-    import time  # noqa: PLC0415
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(ORPHAN_CHECK_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="ecsnetsim-orphan-check").start()
-
-
-def _stop_pool(ex: ProcessPoolExecutor, grace_s: float = 2.0) -> None:
-    """End a process pool at once: queued variants cancelled, running workers terminated
-    (SIGTERM, then SIGKILL after ``grace_s``), none left behind. ``shutdown`` alone would
-    wait for every running variant to finish, which can take minutes."""
-    terminate = getattr(ex, "terminate_workers", None)  # Python 3.14+
-    procs = list((getattr(ex, "_processes", None) or {}).values())
-    if terminate is not None:
-        terminate()
-    else:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-    for p in procs:
-        p.join(grace_s)
-        if p.is_alive():
-            p.kill()
-            p.join(grace_s)
-    ex.shutdown(wait=False, cancel_futures=True)
-
-
 #: The most replications ``precision`` may add.
 MAX_REPLICATIONS = 30
+
+
+def _replicate(ex: executors.Executor, specs: list[VariantSpec], seed: int, count: int,
+               precision: float | None, progress) -> list[list[dict]]:
+    """``count`` replications of every variant, then, for ``precision``, more until every
+    headline interval is narrow enough (or :data:`MAX_REPLICATIONS`).
+
+    Replications are added a batch at a time, enough to keep every slot of the executor
+    busy, and kept up to the first one after which the intervals are narrow enough: the
+    answer is the one adding them one at a time would give, byte for byte.
+    """
+    nv = len(specs)
+    # one job on the local executor runs in this process: it can report simulated time
+    tracker = _Progress(progress, nv * count, specs, isinstance(ex, executors.LocalExecutor))
+    try:
+        runs = _run_all(ex, specs, replicas.seeds(seed, count), tracker)
+        while precision is not None and len(runs) < MAX_REPLICATIONS \
+                and not _precise(runs, nv, precision):
+            k = min(MAX_REPLICATIONS - len(runs), max(1, -(-ex.slots // nv)))
+            tracker.grow(k * nv)
+            have = len(runs)
+            for run in _run_all(ex, specs, replicas.seeds(seed, have + k)[have:], tracker):
+                runs.append(run)
+                if _precise(runs, nv, precision):
+                    break
+    finally:
+        tracker.close()
+    return runs
+
+
+def _precise(runs: list[list[dict]], nv: int, precision: float) -> bool:
+    return replicas.precise_enough([[run[i] for run in runs] for i in range(nv)], precision)
 
 
 def simulate(scenario: Scenario | str | dict, seed: int | None = None,
              progress: Callable[[str], None] | bool | None = None,
              baseline: str | None = None, workers: int | None = None,
-             replications: int | None = None, precision: float | None = None) -> Results:
+             replications: int | None = None, precision: float | None = None,
+             executor: str | executors.Executor | None = None) -> Results:
     """Run every variant of ``scenario`` and return :class:`Results`.
 
     ``seed`` defaults to the scenario's ``seed``; the same scenario and seed give
     byte-identical results, however many ``workers`` run the variants (default: one
-    per core; ``workers=1`` runs them in this process). ``progress=True`` shows a
-    progress bar on a terminal; a callable is called with each finished variant's name.
+    per core; ``workers=1`` runs them in this process) and whichever ``executor``:
+    ``"local"`` (the default: a process pool on this machine), ``"dask"`` (a Dask
+    ``LocalCluster`` of ``workers`` processes started for the run) or
+    ``"dask://HOST:PORT"`` (the cluster of a running Dask scheduler), or an executor of
+    :mod:`ecsnetsim.executors` already entered, which the caller then shuts down. Every
+    (variant, replication) pair is one job carrying its own seed, all submitted at once.
+    ``progress=True`` shows a progress bar on a terminal; a callable is called with each
+    finished run's variant name.
 
     ``replications`` (default the scenario's) runs each variant that many times on seeds
     spawned from ``seed`` (replication ``i`` of every variant on the same seed); flows and
@@ -387,12 +378,9 @@ def simulate(scenario: Scenario | str | dict, seed: int | None = None,
     count = replications or scenario.replications
     if precision is not None:
         count = max(count, 2)
-    runs = [_run_all(specs, s, workers, progress) for s in replicas.seeds(seed, count)]
-    while precision is not None and len(runs) < MAX_REPLICATIONS and not \
-            replicas.precise_enough([[run[i] for run in runs] for i in range(len(specs))],
-                                    precision):
-        runs.append(_run_all(specs, replicas.seeds(seed, len(runs) + 1)[-1], workers,
-                             progress))
+    ex = executors.resolve(executor, workers)
+    with ex if ex is not executor else contextlib.nullcontext(ex):
+        runs = _replicate(ex, specs, seed, count, precision, progress)
     if len(runs) == 1:
         variants = runs[0]
     else:
