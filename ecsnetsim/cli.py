@@ -84,11 +84,13 @@ def _cmd_modes(args) -> int:
 
 
 def _cmd_run(args) -> int:
+    from .executors import resolve
     from .report import summary
     from .results import check_outdir
     from .scenario import load_scenario
     from .simulate import simulate
 
+    resolve(args.executor, args.workers)  # a bad --executor or a missing extra fails first
     if args.replications is not None:
         args.set = [*args.set, f"replications={args.replications}"]
     _check_set_values(args.set)
@@ -98,7 +100,8 @@ def _cmd_run(args) -> int:
     check_outdir(outdir)
     _check_cost(scenario, args.force, args.quiet)
     results = simulate(scenario, seed=args.seed, progress=not args.quiet,
-                       precision=args.precision, workers=args.workers)
+                       precision=args.precision, workers=args.workers,
+                       executor=args.executor)
     if not args.quiet:  # the answer first; drawing the figures takes longer than the run
         print(summary(results), flush=True)
     written = results.save(outdir, plots=not args.no_plots)
@@ -131,19 +134,20 @@ def _check_set_values(assignments: list[str]) -> None:
                 raise InputError(f"--set {shown}: {exc.message}") from None
 
 
-def _check_cost(scenario, force: bool, quiet: bool) -> None:
-    """Estimate the run before doing it; above the budget, refuse unless ``--force``
-    (then say what is coming, so that a long run is never a silent one)."""
+def _check_cost(scenario, force: bool, quiet: bool, est=None, what: str = "run") -> None:
+    """Estimate the run (or take ``est``, the planner's worst case) before doing it;
+    above the budget, refuse unless ``--force`` (then say what is coming, so that a long
+    run is never a silent one)."""
     from .cost import BUDGET, FORCE_FLAG, estimate
     from .scenario import source_of
 
-    est = estimate(scenario)
+    est = estimate(scenario) if est is None else est
     over = est.over_budget()
     if not over:
         return
     limits = ", ".join(f"{k} {BUDGET[k]:,}" for k in over)
     if not force:
-        raise InputError(f"this run is estimated at {est.describe()}, above the budget "
+        raise InputError(f"this {what} is estimated at {est.describe()}, above the budget "
                          f"({limits}); it could take hours. Reduce it, or add {FORCE_FLAG} "
                          "to run it anyway", file=source_of(scenario).path)
     if not quiet:
@@ -251,12 +255,17 @@ def _cmd_plan(args) -> int:
     types = [t for t in (args.types or "").split(",") if t.strip()] or None
     if args.types is not None and not types:
         raise InputError("--types: expected a comma-separated list, e.g. c5.large,m5.large")
-    name = load_scenario(args.scenario, overrides=args.set).name
-    outdir = Path(args.output) if args.output else Path("results") / name
+    scenario = load_scenario(args.scenario, overrides=args.set)
+    outdir = Path(args.output) if args.output else Path("results") / scenario.name
     check_outdir(outdir)
     log = None if args.quiet else (lambda line: print(f"  {line}", file=sys.stderr))
+
+    def check(est) -> None:  # the search's worst case, against run's budget
+        _check_cost(scenario, args.force, args.quiet, est, what="plan's search")
+
     result = planner.plan(args.scenario, args.group, types=types, max_count=args.max,
-                          slos=args.slo, overrides=args.set, log=log)
+                          slos=args.slo, overrides=args.set, log=log, check=check,
+                          executor=args.executor)
     path = planner.write(result, outdir)
     if not args.quiet:
         print(planner.table(result))
@@ -269,6 +278,15 @@ def _sub(sub, name: str, help: str, description: str, examples: str):
     return sub.add_parser(name, help=help, description=description,
                           epilog="examples:\n" + examples,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _executor_flag(parser) -> None:
+    """``--executor``: where the simulations run (see :mod:`ecsnetsim.executors`)."""
+    parser.add_argument("--executor", default="local", metavar="E",
+                        help="where the runs execute: local (a process pool, the default), "
+                             "dask (a Dask cluster on this machine) or dask://HOST:PORT (a "
+                             "running Dask scheduler); results are the same on each. Dask "
+                             "needs: pip install -e '.[dask]'")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -287,7 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
              "  ecsnetsim run scenarios/awsvpc-eni-density.yaml\n"
              "  ecsnetsim run scenarios/compare-modes.yaml -o out --no-plots\n"
              "  ecsnetsim run scenarios/scale-out.yaml --set services[0].desired_count=12 "
-             "--seed 7")
+             "--seed 7\n"
+             "  ecsnetsim run scenarios/compare-modes.yaml --replications 20 --executor dask\n"
+             "  ecsnetsim run scenarios/compare-modes.yaml --replications 20 "
+             "--executor dask://10.0.0.5:8786")
     r.add_argument("scenario")
     r.add_argument("-o", "--output", help="output directory (default results/<name>)")
     r.add_argument("--seed", type=_seed, help="override the scenario's seed")
@@ -304,9 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add replications (up to 30) until every flow's latency and "
                         "throughput interval is within P of its mean, e.g. 5%%")
     r.add_argument("--workers", type=_positive, default=None, metavar="N",
-                   help="variants run in N processes at once, the longest first "
-                        "(default: one per core; 1: in this process); results are the "
+                   help="runs (variants x replications) in N processes at once, the "
+                        "longest first (default: one per core; 1: in this process; with "
+                        "--executor dask, the local cluster's workers); results are the "
                         "same whatever N")
+    _executor_flag(r)
     r.set_defaults(func=_cmd_run)
 
     v = _sub(sub, "validate", "check scenario files without running them",
@@ -341,7 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
               "  ecsnetsim plan scenarios/plan-ports.yaml --group hosts "
               "--set services[0].containers[0].port_mappings[0].host_port=0\n"
               "  ecsnetsim plan my.yaml --group web --types c5.large,m5.large "
-              "--slo 'ingress:p99<200us'")
+              "--slo 'ingress:p99<200us'\n"
+              "  ecsnetsim plan my.yaml --group web --set replications=10 "
+              "--executor dask://10.0.0.5:8786")
     pn.add_argument("scenario")
     pn.add_argument("--group", required=True, metavar="G",
                     help="the instance group to size, by name")
@@ -356,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override a field before planning (repeatable)")
     pn.add_argument("-o", "--output", help="output directory (default results/<name>)")
     pn.add_argument("--quiet", action="store_true", help="print nothing on success")
+    pn.add_argument("--force", action="store_true",
+                    help="plan even when the search's worst case is above the budget")
+    _executor_flag(pn)
     pn.set_defaults(func=_cmd_plan)
 
     it = _sub(sub, "instance-types", "ENIs, IPs per ENI and awsvpc task limits of EC2 types",

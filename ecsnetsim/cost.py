@@ -3,7 +3,8 @@
 A scenario is a few lines, but ``rate: 1e9/s`` for ``duration: 100h`` is 3.6e14 packets,
 and ``desired_count: 100000`` in a sweep of twenty points is two million tasks to place:
 hours of work that would otherwise start silently. ``run`` compares the estimate with
-:data:`BUDGET` and refuses above it, naming the flag (``--force``) that goes on anyway.
+:data:`BUDGET` and refuses above it, naming the flag (``--force``) that goes on anyway;
+``plan`` does the same with the worst case of its search (:func:`in_sequence`).
 
 The figures are upper bounds of what drives the run time: every packet is one event
 per device it crosses, and every task one pass of placement over the instances.
@@ -12,6 +13,7 @@ per device it crosses, and every task one pass of placement over the instances.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .scenario import Scenario, variants_of
@@ -93,3 +95,22 @@ def estimate(scenario: Scenario) -> Estimate:
     runs = scenario.replications  # every variant runs once per replication
     return Estimate(packets=packets * runs, tasks=tasks * runs, instances=instances * runs,
                     variants=len(specs) * runs)
+
+
+def in_sequence(estimates: Iterable[Estimate], times: int = 1) -> Estimate:
+    """The cost of simulations run one after another, ``times`` over (the planner's: one
+    search per instance type, each simulation waiting for the answer of the one before).
+
+    Packets, tasks and variants add up: they are the time the whole takes. Instances do
+    not: they bound what one simulation holds at once (its instances with their ENIs and
+    ports), and the simulations of a search do not run side by side, so the estimate
+    keeps the most any one of them has.
+    """
+    packets, tasks, instances, variants = 0.0, 0, 0, 0
+    for est in estimates:
+        packets += est.packets
+        tasks += est.tasks
+        instances = max(instances, est.instances)
+        variants += est.variants
+    return Estimate(packets=packets * times, tasks=tasks * times, instances=instances,
+                    variants=variants * times)

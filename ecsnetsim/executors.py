@@ -42,7 +42,7 @@ NAMES = ("local", "dask")
 #: How ``--executor`` spells the address of a running Dask scheduler.
 ADDRESS_PREFIX = "dask://"
 #: Seconds to wait for a Dask scheduler to answer before giving up with a clear error.
-CONNECT_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 5.0
 #: Times a job that raised is run again on Dask (a job lost with its worker is rerun by
 #: the scheduler itself, up to its ``allowed-failures``).
 RETRIES = 2
@@ -261,7 +261,8 @@ class DaskExecutor:
             if self.address is None:
                 self.cluster = distributed.LocalCluster(
                     n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
-                    processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+                    processes=True, dashboard_address=None, silence_logs=logging.ERROR,
+                    preload=[__name__])  # each worker runs dask_setup below
                 self.client = distributed.Client(self.cluster)
             else:
                 self.client = _connect(distributed, self.address)
@@ -319,6 +320,21 @@ class DaskExecutor:
                 pass
             raise
         return [results[i] for i in range(n)]
+
+
+def dask_setup(worker) -> None:
+    """Set a worker of the cluster a run starts up to be stopped by the run only (Dask
+    calls this on each worker start, restarts included, as the worker's preload).
+
+    Ctrl-C reaches the whole process group, workers too; the run handles it and shuts the
+    cluster down, so a worker ignores SIGINT (no traceback per worker). A worker whose
+    parent died exits by itself already (Dask watches the pipe to its nanny).
+    """
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _import_distributed():

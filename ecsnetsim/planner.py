@@ -12,6 +12,9 @@ says so.
 
 Only one variant is planned: a scenario with ``compare`` or ``sweep`` is refused, since
 each of its variants would need its own answer (pick one with ``--set``).
+
+Before the first simulation the search's worst case is estimated (:func:`estimate`), so
+that ``plan`` can refuse a search that would take hours, as ``run`` refuses such a run.
 """
 
 from __future__ import annotations
@@ -160,9 +163,10 @@ class _Prober:
     the bisection, the end checks and a fallback scan never simulate a count twice."""
 
     def __init__(self, path, overrides: list[str], index: int, group: str, itype: str,
-                 slos: list[Slo], log: Callable[[str], None]) -> None:
+                 slos: list[Slo], log: Callable[[str], None], executor=None) -> None:
         self.path, self.overrides, self.index = path, overrides, index
         self.group, self.itype, self.slos, self.log = group, itype, slos, log
+        self.executor = executor
         self.seen: dict[int, Probe] = {}
 
     def __call__(self, count: int) -> Probe:
@@ -173,7 +177,7 @@ class _Prober:
             g = f"cluster.instance_groups[{self.index}]"
             sc = load_scenario(self.path, overrides=[*self.overrides, f"{g}.type={self.itype}",
                                                      f"{g}.count={count}"])
-            res = simulate(sc, workers=1, progress=False)
+            res = simulate(sc, workers=1, progress=False, executor=self.executor)
             probe = _judge(res.variants[0], self.group, count, self.slos)
             self.log(f"{self.itype} x{count}: {'ok' if probe.ok else probe.reason} "
                      f"({probe.running}/{probe.desired} running)")
@@ -218,10 +222,11 @@ def _bisect(probe: _Prober, max_count: int) -> tuple[int | None, str | None]:
 
 
 def plan_type(path, overrides: list[str], index: int, group: str, itype: str,
-              max_count: int, slos: list[Slo], log: Callable[[str], None]) -> dict:
+              max_count: int, slos: list[Slo], log: Callable[[str], None],
+              executor=None) -> dict:
     """One row of the plan: the fewest count of ``itype``, the binding failure one count
     below (or at ``max_count`` when none suffices) and the usage at the answer."""
-    probe = _Prober(path, overrides, index, group, itype, slos, log)
+    probe = _Prober(path, overrides, index, group, itype, slos, log, executor)
     count, note = _bisect(probe, max_count)
     at = probe(count if count is not None else max_count)
     if count is not None and note is None and not probe(max_count).ok:
@@ -241,13 +246,52 @@ def plan_type(path, overrides: list[str], index: int, group: str, itype: str,
     return row
 
 
+def search_counts(max_count: int) -> list[int]:
+    """The counts one type's search simulates at most (the linear-scan fallback aside):
+    the doubling from one up to ``max_count``, then the bisection of the last bracket
+    climbing all the way to ``max_count``, which is what a search whose only holding
+    count is ``max_count`` does; an answer found lower visits smaller counts."""
+    seen: set[int] = set()
+
+    def worst(n: int):
+        seen.add(n)
+        return Probe(count=n, ok=n >= max_count, reason=None, running=0, desired=0,
+                     usage={}, p99_us={})
+
+    count, _ = _bisect(worst, max_count)
+    seen.update({max_count, count - 1})  # plan_type also looks one below the answer
+    return sorted(n for n in seen if n >= 0)
+
+
+def estimate(path: str | Path, index: int, types: list[str], max_count: int,
+             overrides: list[str]):
+    """What the whole plan costs at worst: every type searched over
+    :func:`search_counts`, each simulation the scenario with the group's count set (and
+    its replications); see :func:`ecsnetsim.cost.in_sequence` for how they add up."""
+    from . import cost
+    from .scenario import load_scenario
+
+    g = f"cluster.instance_groups[{index}]"
+    per_type = [cost.estimate(load_scenario(path, overrides=[*overrides, f"{g}.count={n}"]))
+                for n in search_counts(max_count)]  # the type changes none of the figures
+    return cost.in_sequence(per_type, times=len(types))
+
+
 def plan(path: str | Path, group: str, types: Iterable[str] | None = None,
          max_count: int = DEFAULT_MAX, slos: Iterable[str | Slo] = (),
-         overrides: Iterable[str] = (), log: Callable[[str], None] | None = None) -> dict:
+         overrides: Iterable[str] = (), log: Callable[[str], None] | None = None,
+         check: Callable[[Any], None] | None = None, executor: str | None = None) -> dict:
     """Plan ``group`` of the scenario at ``path`` for each type in ``types`` (default the
     group's own type): ``{group, max, slos, rows: [{type, count, binding, running,
     desired, enis, branches, ips, ports, ...}]}``. Every input is checked before the
-    first simulation, so that a typo fails in a second, not after a long search."""
+    first simulation, so that a typo fails in a second, not after a long search.
+
+    ``check``, when given, is called with the search's worst-case cost
+    (:func:`estimate`) before the first simulation and may refuse it by raising.
+    ``executor`` runs each simulation's replications (see
+    :func:`ecsnetsim.simulate`); a Dask cluster is started or connected to once for the
+    whole plan. The default runs every simulation in this process."""
+    from . import executors
     from .scenario import load_scenario
 
     overrides = list(overrides)
@@ -266,8 +310,14 @@ def plan(path: str | Path, group: str, types: Iterable[str] | None = None,
     for t in names:  # a type the scenario cannot use (another OS, ...) fails here, once
         g = f"cluster.instance_groups[{index}]"
         load_scenario(path, overrides=[*overrides, f"{g}.type={t}", f"{g}.count={max_count}"])
-    rows = [plan_type(path, overrides, index, group, t, max_count, slo_list, log or _quiet)
-            for t in names]
+    ex = executors.resolve(executor)
+    if check is not None:
+        check(estimate(path, index, names, max_count, overrides))
+    if isinstance(ex, executors.LocalExecutor):
+        ex = executors.LocalExecutor(workers=1)  # one small simulation after another
+    with ex:
+        rows = [plan_type(path, overrides, index, group, t, max_count, slo_list,
+                          log or _quiet, ex) for t in names]
     return {"scenario": scenario.name, "group": group, "max": max_count,
             "slos": [s.text for s in slo_list], "rows": rows}
 
