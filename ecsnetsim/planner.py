@@ -19,6 +19,7 @@ that ``plan`` can refuse a search that would take hours, as ``run`` refuses such
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections import Counter
@@ -313,9 +314,11 @@ def plan(path: str | Path, group: str, types: Iterable[str] | None = None,
     ex = executors.resolve(executor)
     if check is not None:
         check(estimate(path, index, names, max_count, overrides))
-    if isinstance(ex, executors.LocalExecutor):
-        ex = executors.LocalExecutor(workers=1)  # one small simulation after another
-    with ex:
+    if ex is executor:  # the caller's, already started: the caller shuts it down
+        opened = contextlib.nullcontext(ex)
+    else:  # started once for every simulation of the plan; locally, in this process
+        opened = ex = executors.LocalExecutor(workers=1) if ex.name == "local" else ex
+    with opened:
         rows = [plan_type(path, overrides, index, group, t, max_count, slo_list,
                           log or _quiet, ex) for t in names]
     return {"scenario": scenario.name, "group": group, "max": max_count,

@@ -163,3 +163,39 @@ def test_more_instances_can_be_worse_the_search_goes_up_from_one():
     assert row["count"] is not None and row["count"] < 30 and row["running"] == 30
     assert row["binding"] != "RESOURCE:ENI"
     assert "200 instances do not hold" in row["note"]
+
+
+def test_the_worst_case_estimate_is_the_search_that_climbs_to_max():
+    """Static ports need 30: with --max 30 the search climbs all the way, and simulates
+    exactly the counts the estimate assumed."""
+    (row,) = planner.plan(PLAN_PORTS, "hosts", max_count=30)["rows"]
+    assert row["count"] == 30
+    counts = planner.search_counts(30)
+    assert row["simulations"] == len(counts) and counts[-1] == 30
+    est = planner.estimate(PLAN_PORTS, 0, ["m5.large", "c5.large"], 30, [])
+    assert est.tasks == 2 * 30 * len(counts) and est.variants == 2 * len(counts)
+    assert est.instances == 30  # what one simulation holds at most
+
+
+def test_plan_refuses_a_search_above_the_budget_unless_forced(tmp_path, capsys):
+    # 2,000 tasks in each of the ~17 simulations of a search up to 200: 34,000 tasks
+    big = ["--set", "services[0].desired_count=2000"]
+    out = tmp_path / "out"
+    assert main(["plan", str(PLAN_PORTS), "--group", "hosts", *big, "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ecsnetsim: error: {PLAN_PORTS}: this plan's search is estimated")
+    assert "tasks" in err and "--force" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_plan_force_runs_above_the_budget_and_says_so(tmp_path, capsys, monkeypatch):
+    from ecsnetsim import cost
+
+    monkeypatch.setitem(cost.BUDGET, "tasks", 100)  # the search below places 30 x 10
+    args = ["plan", str(PLAN_PORTS), "--group", "hosts", "--max", "16", "--set", DYNAMIC,
+            "-o", str(tmp_path / "out")]
+    assert main(args) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0
+    captured = capsys.readouterr()
+    assert "ecsnetsim: --force: running" in captured.err and "RESOURCE:CPU" in captured.out
