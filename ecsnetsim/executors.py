@@ -263,7 +263,7 @@ class DaskExecutor:
                     n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
                     processes=True, dashboard_address=None, silence_logs=logging.ERROR,
                     preload=[__name__])  # each worker runs dask_setup below
-                self.client = distributed.Client(self.cluster)
+                self.client = distributed.Client(self.cluster, set_as_default=False)
             else:
                 self.client = _connect(distributed, self.address)
         except BaseException:
@@ -308,7 +308,8 @@ class DaskExecutor:
                                          priority=n - rank)
                 futures[fut.key] = (i, fut)
             results: dict[int, Any] = {}
-            for fut in distributed.as_completed([f for _, f in futures.values()]):
+            pending = [f for _, f in futures.values()]
+            for fut in distributed.as_completed(pending, loop=self.client.loop):
                 i = futures[fut.key][0]
                 results[i] = fut.result()
                 if done:

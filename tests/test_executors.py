@@ -129,6 +129,20 @@ def test_plan_on_a_cluster_gives_the_local_answer(cluster):
     assert cluster.client is not None  # the caller's cluster is left running
 
 
+def test_run_on_a_running_scheduler_by_address(cluster, tmp_path, scenario_dir):
+    """``--executor dask://HOST:PORT`` connects to a scheduler already running (here the
+    shared LocalCluster's) and writes the local pool's results.json."""
+    address = cluster.cluster.scheduler_address.removeprefix("tcp://")
+    scenario = str(scenario_dir / "compare-modes.yaml")
+    flags = ["--replications", "2", "--set", "duration=0.2s", "--set", "warmup=0s",
+             "--no-plots", "--quiet"]
+    assert main(["run", scenario, "-o", str(tmp_path / "there"), *flags,
+                 "--executor", f"dask://{address}"]) == 0
+    assert main(["run", scenario, "-o", str(tmp_path / "here"), *flags]) == 0
+    there = (tmp_path / "there" / "results.json").read_text()
+    assert there == (tmp_path / "here" / "results.json").read_text()
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
