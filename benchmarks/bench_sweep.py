@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -70,13 +71,18 @@ def configurations(workers: int) -> dict[str, list[str]]:
             "dask": ["--executor", "dask", "--workers", str(workers)]}
 
 
-def run_once(path: Path, args: list[str], out: Path) -> float:
-    """Wall seconds of one ``ecsnetsim run`` as a whole process."""
+def run_once(path: Path, args: list[str], out: Path) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, its worker processes included: each
+    is waited for by the process that started it) of one ``ecsnetsim run`` as a whole
+    process. On a shared machine the CPU figure is the steadier of the two."""
     cmd = [sys.executable, "-m", "ecsnetsim", "run", str(path), "-o", str(out),
            "--no-plots", "--quiet", *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
@@ -101,26 +107,34 @@ def main() -> int:
         path = Path(tmp) / "sweep.yaml"
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
         walls: dict[str, list[float]] = {name: [] for name in configs}
+        cpus: dict[str, list[float]] = {name: [] for name in configs}
         texts: dict[str, str] = {}
         for r in range(opts.repeat):
             for name, args in configs.items():
                 out = Path(tmp) / f"{name.replace(' ', '-')}-{r}"
-                walls[name].append(run_once(path, args, out))
+                wall, cpu = run_once(path, args, out)
+                walls[name].append(wall)
+                cpus[name].append(cpu)
                 texts.setdefault(name, (out / "results.json").read_text())
-                print(f"round {r + 1}: {name:<10} {walls[name][-1]:7.2f} s", flush=True)
+                print(f"round {r + 1}: {name:<10} {wall:7.2f} s wall {cpu:7.2f} s CPU",
+                      flush=True)
     identical = len(set(texts.values())) == 1
     serial = statistics.median(walls["serial"])
     print(f"\n{runs} runs ({opts.points} loads x 2 modes x {opts.replications} "
           f"replications, {opts.duration} simulated each), {opts.workers} workers, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}\n")
-    print("| executor | command flags | wall s (median) | speedup vs serial |")
-    print("|---|---|---:|---:|")
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
+    print("| executor | command flags | wall s (median) | range | speedup vs serial "
+          "| CPU s (median) |")
+    print("|---|---|---:|---:|---:|---:|")
     for name, args in configs.items():
         wall = statistics.median(walls[name])
-        print(f"| {name} | `{' '.join(args)}` | {wall:.2f} | {serial / wall:.2f}x |")
+        print(f"| {name} | `{' '.join(args)}` | {wall:.2f} | {min(walls[name]):.2f}–"
+              f"{max(walls[name]):.2f} | {serial / wall:.2f}x | "
+              f"{statistics.median(cpus[name]):.2f} |")
     print(f"\nresults.json byte-identical across the three: {'yes' if identical else 'NO'}")
     print(json.dumps({"runs": runs, "workers": opts.workers, "cores": os.cpu_count(),
-                      "wall_s": walls, "identical": identical}))
+                      "wall_s": walls, "cpu_s": cpus, "identical": identical}))
     return 0 if identical else 1
 
 

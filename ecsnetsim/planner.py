@@ -281,7 +281,7 @@ def estimate(path: str | Path, index: int, types: list[str], max_count: int,
 def plan(path: str | Path, group: str, types: Iterable[str] | None = None,
          max_count: int = DEFAULT_MAX, slos: Iterable[str | Slo] = (),
          overrides: Iterable[str] = (), log: Callable[[str], None] | None = None,
-         check: Callable[[Any], None] | None = None, executor: str | None = None) -> dict:
+         check: Callable[[Any], None] | None = None, executor: Any = None) -> dict:
     """Plan ``group`` of the scenario at ``path`` for each type in ``types`` (default the
     group's own type): ``{group, max, slos, rows: [{type, count, binding, running,
     desired, enis, branches, ips, ports, ...}]}``. Every input is checked before the
@@ -289,9 +289,10 @@ def plan(path: str | Path, group: str, types: Iterable[str] | None = None,
 
     ``check``, when given, is called with the search's worst-case cost
     (:func:`estimate`) before the first simulation and may refuse it by raising.
-    ``executor`` runs each simulation's replications (see
-    :func:`ecsnetsim.simulate`); a Dask cluster is started or connected to once for the
-    whole plan. The default runs every simulation in this process."""
+    ``executor`` (a name or address as :func:`ecsnetsim.simulate` takes, or an executor
+    already entered) runs each simulation's replications; a Dask cluster is started or
+    connected to once for the whole plan. The default runs every simulation in this
+    process."""
     from . import executors
     from .scenario import load_scenario
 
