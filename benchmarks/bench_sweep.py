@@ -115,7 +115,7 @@ def main() -> int:
                 wall, cpu = run_once(path, args, out)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
-                texts.setdefault(name, (out / "results.json").read_text())
+                texts[f"{name} {r}"] = (out / "results.json").read_text()
                 print(f"round {r + 1}: {name:<10} {wall:7.2f} s wall {cpu:7.2f} s CPU",
                       flush=True)
     identical = len(set(texts.values())) == 1
@@ -132,7 +132,8 @@ def main() -> int:
         print(f"| {name} | `{' '.join(args)}` | {wall:.2f} | {min(walls[name]):.2f}–"
               f"{max(walls[name]):.2f} | {serial / wall:.2f}x | "
               f"{statistics.median(cpus[name]):.2f} |")
-    print(f"\nresults.json byte-identical across the three: {'yes' if identical else 'NO'}")
+    print(f"\nresults.json byte-identical across the three and the rounds: "
+          f"{'yes' if identical else 'NO'}")
     print(json.dumps({"runs": runs, "workers": opts.workers, "cores": os.cpu_count(),
                       "wall_s": walls, "cpu_s": cpus, "identical": identical}))
     return 0 if identical else 1
