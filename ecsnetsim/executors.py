@@ -151,20 +151,21 @@ def _run_pool(fn, jobs: Sequence[Job], left: list[int], workers: int,
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
                              initializer=_worker_init, initargs=(os.getpid(),))
+    pending: dict = {}
     try:
-        pending = {ex.submit(fn, *jobs[i]): i for i in left}
+        for i in left:
+            pending[ex.submit(fn, *jobs[i])] = i
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 i = pending.pop(fut)
-                exc = fut.exception()
-                if isinstance(exc, BrokenProcessPool):
-                    _harvest(pending, results, done)
-                    _stop_pool(ex)
-                    return False
                 results[i] = fut.result()
                 if done:
                     done(i)
+    except BrokenProcessPool:  # a worker died: keep what finished, the rest runs again
+        _harvest(pending, results, done)
+        _stop_pool(ex)
+        return False
     except BaseException:  # an error, Ctrl-C or a stop signal: end the workers now
         _stop_pool(ex)
         raise
@@ -311,7 +312,12 @@ class DaskExecutor:
             pending = [f for _, f in futures.values()]
             for fut in distributed.as_completed(pending, loop=self.client.loop):
                 i = futures[fut.key][0]
-                results[i] = fut.result()
+                try:
+                    results[i] = fut.result()
+                except distributed.KilledWorker:
+                    raise WorkerLost("a job's worker process died each time it ran the job "
+                                     "(killed by the system, out of memory?); the run gave "
+                                     "up") from None
                 if done:
                     done(i)
         except BaseException:  # an error, Ctrl-C or a stop signal: drop what is queued
