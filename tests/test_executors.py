@@ -5,6 +5,7 @@ that does not answer and a missing Dask are one clear error with exit status 2."
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import os
 import socket
@@ -18,7 +19,9 @@ from ecsnetsim.cli import main
 from ecsnetsim.scenario import variants_of
 from ecsnetsim.simulate import run_variant
 
-pytest.importorskip("distributed")
+#: The tests that start or reach a Dask cluster; the others check errors without one.
+needs_dask = pytest.mark.skipif(importlib.util.find_spec("distributed") is None,
+                                reason="the dask extra is not installed")
 
 
 def _sweep() -> dict:
@@ -42,6 +45,7 @@ def cluster():
         yield ex
 
 
+@needs_dask
 def test_dask_results_equal_local_byte_for_byte():
     finished: list[str] = []
     on_dask = simulate(_sweep(), executor="dask", workers=2, progress=finished.append)
@@ -54,6 +58,7 @@ def test_dask_results_equal_local_byte_for_byte():
     assert on_dask.variants[0]["replications"] == 3
 
 
+@needs_dask
 def test_precision_adds_the_same_replications_on_a_cluster(cluster):
     """Replications are added a batch at a time on a cluster, kept up to the first that is
     precise enough: the answer of adding them one at a time."""
@@ -93,6 +98,7 @@ def _text(results: list[dict]) -> str:
     return json.dumps(results, sort_keys=True)
 
 
+@needs_dask
 def test_a_killed_dask_worker_loses_no_variant(cluster, tmp_path):
     jobs, order = _jobs()
     expected = executors.LocalExecutor(1).map(run_variant, jobs, order)
@@ -119,6 +125,7 @@ def test_a_job_that_always_kills_its_worker_ends_the_run():
         executors.LocalExecutor(2).map(_always_crash, jobs[:2], order[:2])
 
 
+@needs_dask
 def test_plan_on_a_cluster_gives_the_local_answer(cluster):
     dynamic = ["services[0].containers[0].port_mappings[0].host_port=0"]
     here = planner.plan(SCENARIOS / "plan-ports.yaml", "hosts", max_count=16,
@@ -129,6 +136,7 @@ def test_plan_on_a_cluster_gives_the_local_answer(cluster):
     assert cluster.client is not None  # the caller's cluster is left running
 
 
+@needs_dask
 def test_run_on_a_running_scheduler_by_address(cluster, tmp_path, scenario_dir):
     """``--executor dask://HOST:PORT`` connects to a scheduler already running (here the
     shared LocalCluster's) and writes the local pool's results.json."""
@@ -149,6 +157,7 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
+@needs_dask
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1.0)
     port = _closed_port()
