@@ -8,8 +8,11 @@ import functools
 import importlib.util
 import json
 import os
+import signal
 import socket
+import subprocess
 import sys
+import time
 
 import pytest
 from conftest import SCENARIOS, make_scenario
@@ -149,6 +152,59 @@ def test_run_on_a_running_scheduler_by_address(cluster, tmp_path, scenario_dir):
     assert main(["run", scenario, "-o", str(tmp_path / "here"), *flags]) == 0
     there = (tmp_path / "there" / "results.json").read_text()
     assert there == (tmp_path / "here" / "results.json").read_text()
+
+
+def _children(pid: int) -> list[int]:
+    """Live processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                out.append(int(entry))
+    return out
+
+
+@needs_dask
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs /proc")
+def test_ctrl_c_shuts_the_local_cluster_down(tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, workers included) mid-sweep: exit 130
+    with the one-line message, no traceback from any worker, every worker gone."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecsnetsim", "run", str(SCENARIOS / "compare-modes.yaml"),
+         "-o", str(tmp_path / "out"), "--quiet", "--force", "--set", "duration=600s",
+         "--executor", "dask", "--workers", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(_children(proc.pid)) < 3 and time.monotonic() < deadline:  # tracker + 2
+        time.sleep(0.1)
+    started = _children(proc.pid)
+    assert len(started) >= 3, "the cluster's workers did not start"
+    time.sleep(3)  # the workers import and take their first jobs
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "stopped by SIGINT" in err and "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in started) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in started if _alive(p)]
+    assert not (tmp_path / "out").exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _closed_port() -> int:
