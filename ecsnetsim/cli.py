@@ -359,7 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
               "bisection over the group's count on real simulations. Print a table (type, "
               "count, binding resource one instance fewer, ENIs/branches/IPs/ports used) "
               "and write plan.json into OUTDIR (default results/<name>/). A scenario with "
-              "compare or sweep is refused: plan one variant at a time with --set.",
+              "compare or sweep is refused: plan one variant at a time with --set. The "
+              "search's worst case is checked against run's cost budget first (--force "
+              "plans above it).",
               "  ecsnetsim plan scenarios/plan-ports.yaml --group hosts\n"
               "  ecsnetsim plan scenarios/plan-ports.yaml --group hosts "
               "--set services[0].containers[0].port_mappings[0].host_port=0\n"
