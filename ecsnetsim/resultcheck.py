@@ -112,7 +112,8 @@ def _not_none(tp: Any) -> Any:
     """``tp`` without its ``| None``."""
     if get_origin(tp) in (Union, UnionType):
         inner = [a for a in get_args(tp) if a is not NoneType]
-        return inner[0] if len(inner) == 1 else Union[tuple(inner)]  # noqa: UP007
+        if len(inner) == 1:
+            return inner[0]
     return tp
 
 

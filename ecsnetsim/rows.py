@@ -477,9 +477,10 @@ class VariantResult(Row):
     placement: PlacementBlock = entry()
     flows: list[FlowRow] = entry()
     devices: list[DeviceRow] = entry()
-    flow_logs: list[FlowLogRecord] | None = entry(omit_none=True, default=None)
-    deployments: list[DeploymentRow] = entry(optional=True, default=None)
-    timeline: list[TimelinePoint] = entry(optional=True, default=None)
+    #: VPC flow-log records, with ``flow_logs: true`` only
+    flow_logs: list[FlowLogRecord] | None = entry(omit_none=True)
+    deployments: list[DeploymentRow] = entry(optional=True)
+    timeline: list[TimelinePoint] = entry(optional=True)
 
 
 @row
