@@ -457,3 +457,27 @@ def test_reasons_the_header_promises_appear_in_the_run(name):
         for e in v["placement"]["events"]:  # a reason that bound for a while
             seen |= {r for r in named if r in e["message"]}
     assert named <= seen, (named - seen)
+
+
+def _row_types(cls, seen=None):
+    """``cls`` and every row type nested in its fields."""
+    seen = {} if seen is None else seen
+    seen.setdefault(cls, None)
+    for _, tp, *_ in rows.schema_fields(cls):
+        args = [tp, *getattr(tp, "__args__", ())]
+        args += [b for a in args[1:] for b in getattr(a, "__args__", ())]
+        for a in args:
+            if isinstance(a, type) and issubclass(a, rows.Row) and a not in seen:
+                _row_types(a, seen)
+    return list(seen)
+
+
+def test_readme_schema_names_every_row_field():
+    """The README's sketch of results.json names every key a row writes."""
+    readme = (SCENARIOS.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Result files", 1)[1].split("```")[1]
+    words = set(re.findall(r"\w+", block))
+    missing = [(t.__name__, key) for t in (_row_types(rows.VariantResult)
+                                          + _row_types(rows.ComparisonRow))
+               for key, *_ in rows.schema_fields(t) if key not in words]
+    assert not missing
