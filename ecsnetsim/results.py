@@ -1,7 +1,11 @@
 """Results of a run: the ``results.json`` document and its CSV tables.
 
 The same tables that ``run`` writes as CSV are available in Python as lists of
-dicts (and as pandas DataFrames when pandas is installed). A result set is written
+dicts (and as pandas DataFrames when pandas is installed); their columns are the fields
+of the row types in :mod:`ecsnetsim.rows`, which ``results.json`` is made from too. The
+tables stay plain dicts (not the frozen rows) so that a notebook can add a column to a
+row or hand the list to pandas as before, and so that a ``results.json`` read back from
+disk gives the same tables as a fresh run. A result set is written
 into a new directory beside OUTDIR and swapped in as one unit, so that a failed or
 interrupted run leaves the previous set as it was and a reader never sees new
 ``results.json`` beside an old ``devices.csv``.

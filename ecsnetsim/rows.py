@@ -142,6 +142,7 @@ class Ports(Row):
 class ServiceRow(Row):
     """A service at the end of the run."""
 
+    #: the service's name in the scenario
     name: str
     #: awsvpc, bridge, host, none or default
     network_mode: str
@@ -173,6 +174,7 @@ class ServiceRow(Row):
 class InstanceRow(Row):
     """A container instance at the end of the run."""
 
+    #: EC2 instance id (i-...)
     id: str
     #: the capacity group (autoscaling group) it belongs to
     group: str = entry(optional=True)
@@ -202,6 +204,7 @@ class InstanceRow(Row):
     branch_eni: UsedLimit = entry()
     #: subnet IPs it holds: primary, trunk and task IPs (count)
     ips_used: int = entry()
+    #: host ports given out (see :class:`Ports`)
     ports: Ports = entry()
     #: CPU reserved by tasks of the registered CPU (CPU units, 1024 per vCPU)
     cpu: UsedLimit = entry()
@@ -213,6 +216,7 @@ class InstanceRow(Row):
 class SubnetRow(Row):
     """A subnet's addresses at the end of the run."""
 
+    #: the subnet's name in the scenario
     name: str
     #: e.g. 10.0.1.0/24
     cidr: str
@@ -232,6 +236,7 @@ class UnplacedRow(Row):
 
     #: task id
     task: str
+    #: the service the task belongs to
     service: str
     #: the reason ECS gives (RESOURCE:ENI, ...), or None
     reason: str | None
@@ -249,6 +254,7 @@ class EventRow(Row):
     t: float
     #: the service it concerns ("" for an instance event of no service), or None
     service: str | None
+    #: ECS's wording
     message: str
     #: instance events only: drain, terminate, launch, register, launch-failed
     kind: str | None = entry(omit_none=True, default=None)
@@ -292,12 +298,19 @@ class FargateRow(Row):
 class PlacementBlock(Row):
     """Where every task went, and what the cluster said on the way."""
 
+    #: one per service, in the scenario's order
     services: list[ServiceRow]
+    #: every instance launched, in launch order
     instances: list[InstanceRow]
+    #: every subnet of the VPC
     subnets: list[SubnetRow] = entry(optional=True)
+    #: every task no instance took
     unplaced: list[UnplacedRow] = entry(optional=True)
+    #: service and instance events, in time order
     events: list[EventRow] = entry(optional=True)
+    #: Cloud Map records, when a service registers in one
     service_discovery: list[DiscoveryRecord] | None = entry(omit_none=True, default=None)
+    #: Fargate tasks, when a service runs on Fargate
     fargate: FargateRow | None = entry(omit_none=True, default=None)
 
 
@@ -306,8 +319,11 @@ class PlacementBlock(Row):
 class Hops(Row):
     """Devices a delivered packet crossed (count; None when none was delivered)."""
 
+    #: mean over delivered packets (devices)
     mean: float | None
+    #: fewest (devices, a whole number)
     min: float | None
+    #: most (devices, a whole number)
     max: float | None
 
 
@@ -315,10 +331,15 @@ class Hops(Row):
 class Latency(Row):
     """One-way latency of delivered packets (us; None when none was delivered)."""
 
+    #: exact mean (us)
     mean: float | None
+    #: median, within the histogram's 0.025 % (us)
     p50: float | None
+    #: 90th percentile (us)
     p90: float | None
+    #: 99th percentile (us)
     p99: float | None
+    #: exact maximum (us)
     max: float | None
 
 
@@ -328,6 +349,7 @@ class Blocked(Row):
 
     #: the device or hop that stopped them, or None (the task has no interface at all)
     at: str | None
+    #: why, in AWS's terms
     reason: str
 
 
@@ -335,6 +357,7 @@ class Blocked(Row):
 class FlowRow(Row):
     """A flow's packets over the measured window."""
 
+    #: the flow's name in the scenario
     name: str
     #: source: a service, ``client`` or ``internet``
     from_: str = entry(key="from")
@@ -352,7 +375,9 @@ class FlowRow(Row):
     unreachable: int = entry()
     #: packets still on their way when the run ended (count)
     in_flight: int = entry(optional=True)
+    #: devices crossed per delivered packet (count)
     hops: Hops = entry()
+    #: one-way latency of delivered packets (us)
     latency_us: Latency = entry()
     #: delivered packets per second of the window (packets/s)
     throughput_pps: float = entry()
@@ -360,6 +385,7 @@ class FlowRow(Row):
     path: list[str] = entry()
     #: device kind -> mean time a packet spends in it (us)
     breakdown_us: dict[str, float] = entry(optional=True)
+    #: where and why packets could not get there, or None
     blocked: Blocked | None = entry(optional=True, default=None)
 
 
@@ -367,6 +393,7 @@ class FlowRow(Row):
 class DeviceRow(Row):
     """A device (or a shared vCPU or card pool) that carried packets."""
 
+    #: device id (e.g. i-.../eth0, eni-...)
     id: str
     #: veth, bridge, eni, cpu, ...
     kind: str
@@ -388,15 +415,19 @@ class FlowLogRecord(Row):
 
     #: the ENI that logged it
     interface_id: str
+    #: source IPv4 address as that ENI sees it
     srcaddr: str
+    #: destination IPv4 address
     dstaddr: str
+    #: source port (a port number)
     srcport: int
+    #: destination port (a port number; the host port for bridge and default)
     dstport: int
     #: IANA protocol number (6 tcp, 17 udp)
     protocol: int
     #: packets (count)
     packets: int
-    #: bytes (packets times the flow's size)
+    #: bytes (packets times the flow's packet size in bytes)
     bytes: int
     #: ACCEPT or REJECT
     action: str
@@ -407,6 +438,7 @@ class FlowLogRecord(Row):
 class DeploymentRow(Row):
     """One rollout of a service to a revision."""
 
+    #: the service rolled out
     service: str
     #: task definition revision
     revision: int
@@ -432,6 +464,7 @@ class TimelinePoint(Row):
 
     #: s of simulated time (6 decimals)
     t: float
+    #: the service counted
     service: str
     #: RUNNING tasks of an older revision
     running_old: int
@@ -462,9 +495,11 @@ class SweepPoint(Row):
 class VariantResult(Row):
     """One variant's block of ``results.json``."""
 
+    #: the variant's name (its group and sweep point)
     name: str
     #: the compare group (network mode, ...) it belongs to
     group: str = entry(optional=True)
+    #: the sweep point, or None without a sweep
     sweep: SweepPoint | None = entry(optional=True)
     #: field path -> value this variant sets
     overrides: dict[str, Any] = entry(optional=True)
@@ -474,12 +509,17 @@ class VariantResult(Row):
     steady: bool = entry(optional=True)
     #: when the run ended (s)
     end: float = entry(optional=True)
+    #: where every task went
     placement: PlacementBlock = entry()
+    #: one per flow of the scenario, in its order
     flows: list[FlowRow] = entry()
+    #: devices that carried or dropped packets, then the shared pools
     devices: list[DeviceRow] = entry()
     #: VPC flow-log records, with ``flow_logs: true`` only
     flow_logs: list[FlowLogRecord] | None = entry(omit_none=True)
+    #: every service's deployments, in service order
     deployments: list[DeploymentRow] = entry(optional=True)
+    #: each service's counts whenever they changed, in time order
     timeline: list[TimelinePoint] = entry(optional=True)
 
 
@@ -487,8 +527,11 @@ class VariantResult(Row):
 class OverheadUs(Row):
     """A flow's latency in a variant minus the baseline's (us)."""
 
+    #: mean latency minus the baseline's (us)
     mean: float
+    #: median minus the baseline's (us)
     p50: float
+    #: 99th percentile minus the baseline's (us)
     p99: float
 
 
@@ -496,11 +539,15 @@ class OverheadUs(Row):
 class ComparisonRow(Row):
     """A flow in a variant against the baseline variant at the same sweep point."""
 
+    #: the flow's name
     name: str
+    #: the variant compared
     variant: str
+    #: the baseline variant at the same sweep point
     baseline_variant: str = entry(optional=True)
     #: mean hops minus the baseline's (count), or None
     extra_hops: float | None = entry()
+    #: latency minus the baseline's (us), or None
     latency_overhead_us: OverheadUs | None = entry()
     #: mean latency over the baseline's (ratio), or None
     latency_ratio: float | None = entry()
@@ -515,21 +562,29 @@ class ComparisonRow(Row):
 class PlacementRow(Row):
     """A row of placement.csv: an instance of a variant, nested fields flattened."""
 
+    #: the variant's name
     variant: str
     #: instance id
     instance: str
+    #: capacity group
     group: str
+    #: EC2 instance type
     type: str
+    #: availability zone
     az: str
+    #: subnet of its primary ENI
     subnet: str
+    #: whether ENI trunking is on
     trunked: bool
     #: tasks running (count)
     tasks: int
-    #: ENIs (count)
+    #: ENIs attached (count)
     eni_used: int
+    #: ENIs the type allows (count)
     eni_limit: int
-    #: branch ENIs (count)
+    #: branch ENIs attached (count)
     branch_used: int
+    #: branch ENIs the trunk allows (count)
     branch_limit: int
     #: subnet IPs held (count)
     ips_used: int
@@ -537,11 +592,13 @@ class PlacementRow(Row):
     static_ports: str
     #: dynamic-range ports in use (count)
     dynamic_ports_used: int
-    #: CPU units
+    #: CPU reserved by tasks (CPU units)
     cpu_used: float
+    #: CPU registered (CPU units)
     cpu_limit: float
-    #: MiB
+    #: memory reserved by tasks (MiB)
     memory_used: float
+    #: memory registered (MiB)
     memory_limit: float
 
     @classmethod
@@ -560,32 +617,49 @@ class PlacementRow(Row):
 class FlowTableRow(Row):
     """A row of flows.csv: a flow of a variant, nested fields flattened."""
 
+    #: the variant's name
     variant: str
+    #: the flow's name
     name: str
+    #: source
     from_: str = entry(key="from")
+    #: destination
     to: str = entry()
+    #: direct, alb, nlb, ...
     via: str = entry()
-    #: packets (count): sent = delivered + dropped + unreachable + in_flight
+    #: packets sent (count): sent = delivered + dropped + unreachable + in_flight
     sent: int = entry()
+    #: packets delivered (count)
     delivered: int = entry()
+    #: packets dropped (count)
     dropped: int = entry()
+    #: packets with no way there (count)
     unreachable: int = entry()
+    #: packets on their way at the end (count)
     in_flight: int = entry()
-    #: hops (count)
+    #: mean devices crossed (count)
     hops_mean: float | None = entry()
+    #: fewest devices crossed (count)
     hops_min: float | None = entry()
+    #: most devices crossed (count)
     hops_max: float | None = entry()
-    #: latency (us)
+    #: mean one-way latency (us)
     latency_us_mean: float | None = entry()
+    #: median (us)
     latency_us_p50: float | None = entry()
+    #: 90th percentile (us)
     latency_us_p90: float | None = entry()
+    #: 99th percentile (us)
     latency_us_p99: float | None = entry()
+    #: maximum (us)
     latency_us_max: float | None = entry()
-    #: packets/s
+    #: delivered packets per second (packets/s)
     throughput_pps: float = entry()
     #: device kinds joined by " > "
     path: str = entry()
+    #: where packets stopped, or None
     blocked_at: str | None = entry()
+    #: why, or None
     blocked_reason: str | None = entry()
 
     @classmethod
