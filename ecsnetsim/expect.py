@@ -365,9 +365,11 @@ def check_claims(scenario) -> None:
     from .scenario.loader import source_of, variants_of
     from .scenario.yamlsrc import line_of
 
+    src = source_of(scenario)
+    if any(note.startswith("--set") for _, note in src.origins.values()):
+        return  # --set may rename variants or remove flows: such claims are not checked
     specs = {v.name: v for v in variants_of(scenario)}
     names = _variant_names(list(specs))
-    src = source_of(scenario)
     for i, text in enumerate(scenario.expect):
         problem = _name_problem(parse(text), specs, names)
         if problem:
@@ -515,6 +517,10 @@ def check(claims: list[str], doc: dict) -> list[dict]:
 
         every = any(r.variant is None for r in claim.refs()) and len(variants) != 1
         where = variants if every else variants[:1] if len(variants) == 1 else [{}]
+        missing = _missing(claim, where, variant_of, names)
+        if missing:
+            out.append({"claim": text, "pass": None, "checks": [], "not_checked": missing})
+            continue
         checks = []
         for v in where:
             left, right = _calc(claim.left, v, variant_of), _calc(claim.right, v, variant_of)
@@ -522,6 +528,21 @@ def check(claims: list[str], doc: dict) -> list[dict]:
                            "right": right, "pass": _holds(claim.op, left, right)})
         out.append({"claim": text, "pass": all(c["pass"] for c in checks), "checks": checks})
     return out
+
+
+def _missing(claim: Claim, where: list[dict], variant_of, names: dict) -> str | None:
+    """Why ``claim`` cannot be checked in these results: a variant, service, flow, subnet,
+    deployment or Cloud Map service it names is not in them (the loader rejects such a
+    claim in a file as written; ``--set`` may change the variants or remove a flow)."""
+    for ref in claim.refs():
+        if ref.variant is not None and ref.variant not in names:
+            return f"no variant {ref.variant!r} in this run"
+        if ref.target not in ("service", "flow", "deployment", "subnet", "discovery"):
+            continue
+        for v in [variant_of(ref)] if ref.variant else where:
+            if _entity(ref, v) is None:
+                return f"no {ref.target} {ref.name!r} in variant {v.get('name')!r}"
+    return None
 
 
 def header(path: str | Path | None) -> dict[str, str]:
@@ -558,9 +579,9 @@ def evaluate(scenario, doc: dict) -> dict | None:
     if not claims and not head:
         return None
     checked = check(claims, doc)
+    held = [c["pass"] for c in checked if c["pass"] is not None]
     return {"question": head.get("Question"), "expected": head.get("Expected"),
-            "agrees": all(c["pass"] for c in checked) if checked else None,
-            "claims": checked}
+            "agrees": all(held) if held else None, "claims": checked}
 
 
 def show(value: Any) -> str:
@@ -597,7 +618,7 @@ def well_formed(block: Any) -> bool:
     """Whether ``block`` reads as an ``expectations`` block (results.json is user input)."""
     return isinstance(block, dict) and isinstance(block.get("claims"), list) and all(
         isinstance(c, dict) and isinstance(c.get("claim"), str) and
-        isinstance(c.get("pass"), bool) and isinstance(c.get("checks", []), list)
+        isinstance(c.get("pass"), bool | None) and isinstance(c.get("checks", []), list)
         for c in block["claims"])
 
 
@@ -607,15 +628,21 @@ def verdict(doc: dict) -> list[str]:
     block = doc.get("expectations")
     if not well_formed(block):
         return []
-    claims = block["claims"]
+    skipped = [c for c in block["claims"] if c["pass"] is None]
+    claims = [c for c in block["claims"] if c["pass"] is not None]
+    note = (f"; {len(skipped)} not checked: {skipped[0].get('not_checked') or 'names missing'}"
+            + (" ..." if len(skipped) > 1 else "")) if skipped else ""
     if not claims:
+        if skipped:
+            return [f"expected: not checked ({note[2:]})"]
         return (["expected: not checked (the scenario has no expect: claims)"]
                 if block.get("expected") else [])
     failed = [c for c in claims if not c["pass"]]
     if not failed:
-        return [f"expected: agrees ({len(claims)} claim{'s' if len(claims) != 1 else ''})"]
+        return [f"expected: agrees ({len(claims)} claim{'s' if len(claims) != 1 else ''}"
+                f"{note})"]
     lines = [f"expected: DISAGREES — {failure(c)}" for c in failed[:1]]
     lines += [f"          DISAGREES — {failure(c)}" for c in failed[1:]]
-    if len(claims) > 1:
-        lines.append(f"          ({len(failed)} of {len(claims)} claims do not hold)")
+    if len(claims) > 1 or skipped:
+        lines.append(f"          ({len(failed)} of {len(claims)} claims do not hold{note})")
     return lines
