@@ -356,6 +356,11 @@ def _names(sc, target: str) -> set[str] | None:
     return None
 
 
+def _overridden(source) -> bool:
+    """Whether ``--set`` changed the scenario (and so perhaps its variants' names)."""
+    return any(note.startswith("--set") for _, note in source.origins.values())
+
+
 def check_claims(scenario) -> None:
     """Check that every claim of ``scenario.expect`` names variants, services, flows,
     subnets and deployments that exist; raise :class:`ScenarioError` at the claim's
@@ -366,7 +371,7 @@ def check_claims(scenario) -> None:
     from .scenario.yamlsrc import line_of
 
     src = source_of(scenario)
-    if any(note.startswith("--set") for _, note in src.origins.values()):
+    if _overridden(src):
         return  # --set may rename variants or remove flows: such claims are not checked
     specs = {v.name: v for v in variants_of(scenario)}
     names = _variant_names(list(specs))
@@ -502,9 +507,11 @@ def _holds(op: str, a: Any, b: Any) -> bool:
     return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
 
-def check(claims: list[str], doc: dict) -> list[dict]:
+def check(claims: list[str], doc: dict, lenient: bool = False) -> list[dict]:
     """Each claim against the results document: its text, whether it holds, and per
-    variant it was checked in the values of its two sides."""
+    variant it was checked in the values of its two sides. ``lenient`` (the scenario was
+    changed with ``--set``): a claim naming a variant, flow, ... that the results lack is
+    not checked (``pass`` null) instead of not holding."""
     variants = [v for v in doc.get("variants") or [] if isinstance(v, dict)]
     by_name = {v.get("name"): v for v in variants}
     names = _variant_names([n for n in by_name if isinstance(n, str)])
@@ -517,7 +524,7 @@ def check(claims: list[str], doc: dict) -> list[dict]:
 
         every = any(r.variant is None for r in claim.refs()) and len(variants) != 1
         where = variants if every else variants[:1] if len(variants) == 1 else [{}]
-        missing = _missing(claim, where, variant_of, names)
+        missing = _missing(claim, where, variant_of, names) if lenient else None
         if missing:
             out.append({"claim": text, "pass": None, "checks": [], "not_checked": missing})
             continue
@@ -574,11 +581,12 @@ def evaluate(scenario, doc: dict) -> dict | None:
     (``agrees`` null without claims). None when the scenario has neither."""
     from .scenario.loader import source_of
 
-    head = header(source_of(scenario).path)
+    src = source_of(scenario)
+    head = header(src.path)
     claims = list(scenario.expect or [])
     if not claims and not head:
         return None
-    checked = check(claims, doc)
+    checked = check(claims, doc, lenient=_overridden(src))
     held = [c["pass"] for c in checked if c["pass"] is not None]
     return {"question": head.get("Question"), "expected": head.get("Expected"),
             "agrees": all(held) if held else None, "claims": checked}
