@@ -614,7 +614,7 @@ def failure(claim: dict) -> str:
         literal = False
     got = []
     for c in claim.get("checks") or []:
-        if c.get("pass"):
+        if not isinstance(c, dict) or c.get("pass"):
             continue
         value = show(c.get("left")) if literal else \
             f"{show(c.get('left'))} vs {show(c.get('right'))}"

@@ -286,6 +286,17 @@ def _figures(files: Iterable[Path]) -> str:
     return "\n".join(out)
 
 
+def _safe(build, what: str) -> str:
+    """``build()``, or a note where it cannot be built: results.json is user input, and
+    ``plot`` checks only the fields the figures read, so a hand-edited file may lack one
+    the text summary reads; the rest of the page is still worth having."""
+    try:
+        return build()
+    except Exception as exc:  # noqa: BLE001
+        return (f'<p class="note">The {what} cannot be made from this results.json '
+                f"({_e(type(exc).__name__)}: {_e(exc)}).</p>")
+
+
 def render(results, figures: Iterable[Path] = ()) -> str:
     """The page for ``results`` with the figure files ``figures`` embedded."""
     doc = results.document
@@ -302,9 +313,12 @@ def render(results, figures: Iterable[Path] = ()) -> str:
     intro = ['<div class="card">']
     if question:
         intro.append(f'<p><span class="label">Question</span> {_e(question)}</p>')
-    parts_ = answer(results).split("; ")
-    shown = _e(parts_[0]) if len(parts_) == 1 else (
-        '<ul class="answers">' + "".join(f"<li>{_e(p)}</li>" for p in parts_) + "</ul>")
+    def answers() -> str:
+        parts_ = answer(results).split("; ")
+        return _e(parts_[0]) if len(parts_) == 1 else (
+            '<ul class="answers">' + "".join(f"<li>{_e(p)}</li>" for p in parts_) + "</ul>")
+
+    shown = _safe(answers, "answer")
     intro.append(f'<div class="answer"><span class="label">Answer</span> {shown}</div>')
     if expected:
         intro.append(f'<p><span class="label">Expected</span> {_e(expected)}</p>')
@@ -316,10 +330,11 @@ def render(results, figures: Iterable[Path] = ()) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>ecsnetsim: {_e(name)}</title><style>{CSS}</style></head><body><main>",
         f'<header><h1>{_e(name)}</h1><div class="meta">{meta}</div><nav>{nav}</nav></header>',
-        *intro, _verdict(doc), _claims(doc),
+        *intro, _safe(lambda: _verdict(doc) + _claims(doc), "expectation verdict"),
         '<h2 id="figures">Figures</h2>', _figures(figures),
-        '<h2 id="tables">Tables</h2>', *_tables(doc),
-        '<h2 id="summary">Summary</h2>', f"<pre>{_e(summary(results))}</pre>",
+        '<h2 id="tables">Tables</h2>', _safe(lambda: "\n".join(_tables(doc)), "tables"),
+        '<h2 id="summary">Summary</h2>',
+        _safe(lambda: f"<pre>{_e(summary(results))}</pre>", "text summary"),
         "<footer>Written by ecsnetsim from results.json; the CSV files beside it hold every "
         "row.</footer>", "</main></body></html>", "",
     ]

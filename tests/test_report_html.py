@@ -134,3 +134,22 @@ def test_plot_rewrites_the_report_with_the_figures(tmp_path):
     assert main(["plot", str(out)]) == 0
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count("<img") == len(list(out.glob("*.png"))) >= 3
+
+
+@pytest.mark.parametrize("block", [
+    None, "x", {"claims": "x"}, {"claims": [{"claim": 3, "pass": True}]},
+    {"claims": [{"claim": "web.running == 2", "pass": False, "checks": ["x", None]}]},
+    {"agrees": False, "claims": [{"claim": "not a claim", "pass": False,
+                                  "checks": [{"left": {}, "right": [1], "pass": False}]}]},
+])
+def test_a_hand_edited_expectations_block_never_breaks_the_page(run, block):
+    """results.json is user input (``plot`` reads it back): a broken block is shown as
+    not checked or as far as it reads, never a crash."""
+    import json
+
+    from ecsnetsim import Results
+
+    doc = json.loads((run / "results.json").read_text())
+    doc["expectations"] = block
+    page = htmlreport.render(Results(doc))
+    assert "Expected:" in page and "cannot be made" not in page
