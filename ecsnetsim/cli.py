@@ -1,7 +1,7 @@
 """Command line: ``ecsnetsim run|validate|plot|plan|instance-types|modes|schema``.
 
 Exit status: 0 success, 2 invalid input (one clear message, no traceback), 1 an
-internal error.
+internal error, 3 (``run --check``) a run that disagrees with its scenario's ``expect:``.
 """
 
 from __future__ import annotations
@@ -109,7 +109,27 @@ def _cmd_run(args) -> int:
         print(f"\nwrote {', '.join(data)} to {outdir}")
         if figures:
             print(f"figures (png, svg): {', '.join(figures)}")
-    return 0
+    return _check_expectations(results.document) if args.check else 0
+
+
+#: ``run --check``'s exit status when the run disagrees with its scenario's claims.
+DISAGREES = 3
+
+
+def _check_expectations(doc: dict) -> int:
+    """``--check``: 3 when a claim of the scenario's ``expect:`` does not hold, with the
+    verdict on stderr (the summary may be off with --quiet)."""
+    from .expect import verdict
+
+    block = doc.get("expectations") or {}
+    if not block.get("claims"):
+        print("ecsnetsim: --check: the scenario has no expect: claims to check",
+              file=sys.stderr)
+        return 0
+    if block.get("agrees"):
+        return 0
+    print("\n".join(f"ecsnetsim: {line.strip()}" for line in verdict(doc)), file=sys.stderr)
+    return DISAGREES
 
 
 def _check_set_values(assignments: list[str]) -> None:
@@ -307,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="variants run in N processes at once, the longest first "
                         "(default: one per core; 1: in this process); results are the "
                         "same whatever N")
+    r.add_argument("--check", action="store_true",
+                   help="exit with status 3 when the run disagrees with the scenario's "
+                        "expect: claims (results are written either way)")
     r.set_defaults(func=_cmd_run)
 
     v = _sub(sub, "validate", "check scenario files without running them",

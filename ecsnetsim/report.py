@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
+from .expect import verdict
 from .results import Results
 
 
@@ -109,7 +110,7 @@ def summary(results: Results) -> str:
     doc = results.document
     out = [f"scenario {doc['scenario']['name']}  seed {doc['seed']}  "
            f"variants {len(doc['variants'])}",
-           f"answer: {answer(results)}"]
+           f"answer: {answer(results)}", *verdict(doc)]
     for v in doc["variants"]:
         out.append("")
         out.append(f"== variant {v['name']}  ({_start(v)}, ran to {v['end']:.1f}s)")

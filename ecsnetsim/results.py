@@ -178,8 +178,9 @@ class Results:
         return json.dumps(self.document, indent=2, sort_keys=False) + "\n"
 
     def save(self, outdir: str | Path, plots: bool = False) -> list[Path]:
-        """Write results.json, the CSV tables and, with ``plots``, every applicable figure
-        into ``outdir`` as one set that replaces the previous one (see :func:`_write_set`)."""
+        """Write results.json, the CSV tables, report.html and, with ``plots``, every
+        applicable figure into ``outdir`` as one set that replaces the previous one (see
+        :func:`_write_set`)."""
         files = {
             "results.json": self.to_json(),
             "placement.csv": _csv(self.placement, PLACEMENT_COLUMNS),
@@ -190,18 +191,27 @@ class Results:
         if any("flow_logs" in v for v in self.variants):
             files["flow_logs.csv"] = _csv(self.flow_logs, FLOW_LOG_COLUMNS)
 
+        from . import htmlreport  # it imports the summary, which imports this module
+
         def write(tmp: Path) -> list[str]:
             for name, text in files.items():
                 (tmp / name).write_text(text, encoding="utf-8")
-            return list(files) + (self._draw(tmp)[0] if plots else [])
+            drawn = self._draw(tmp)[0] if plots else []
+            return list(files) + drawn + [htmlreport.write(self, tmp, drawn)]
 
         return _write_set(outdir, write)
 
     def save_figures(self, outdir: str | Path) -> list[Path]:
         """Write every figure these results support (PNG and SVG, see
-        :mod:`ecsnetsim.plots`) into ``outdir``, and remove figures of an earlier run there
-        that they no longer support."""
-        return _write_staged(outdir, self._draw)
+        :mod:`ecsnetsim.plots`) and report.html with them into ``outdir``, and remove
+        figures of an earlier run there that they no longer support."""
+        from . import htmlreport
+
+        def draw(tmp: Path) -> tuple[list[str], list[str]]:
+            drawn, stale = self._draw(tmp)
+            return drawn + [htmlreport.write(self, tmp, drawn)], stale
+
+        return _write_staged(outdir, draw)
 
     def _draw(self, tmp: Path) -> tuple[list[str], list[str]]:
         from . import plots  # matplotlib only when figures are wanted
@@ -252,7 +262,8 @@ def _write_staged(outdir: str | Path,
 #: Files of a result set besides the figures, in the order they are written;
 #: ``results.json`` last, so that where a set cannot be swapped in as a directory a
 #: reader who finds the new ``results.json`` finds the new tables beside it.
-DATA_FILES = ("placement.csv", "flows.csv", "devices.csv", "timeline.csv", "results.json")
+DATA_FILES = ("placement.csv", "flows.csv", "devices.csv", "timeline.csv", "report.html",
+              "results.json")
 #: Prefix of the staging directories written beside OUTDIR and removed on every exit.
 STAGING_PREFIX = ".ecsnetsim-"
 #: Signals that may stop a run; held back while a result set is swapped in.

@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import simpy
 
-from . import __version__, modes
+from . import __version__, expect, modes
 from . import replications as replicas
 from .control.scheduler import Cluster
 from .results import SCHEMA_VERSION, Results
@@ -414,6 +414,9 @@ def simulate(scenario: Scenario | str | dict, seed: int | None = None,
     if len(runs) > 1:
         doc["replications"] = len(runs)
         _paired_differences(doc["comparison"], runs, [v["name"] for v in variants])
+    block = expect.evaluate(scenario, doc)  # does the run agree with the scenario's claims?
+    if block is not None:
+        doc["expectations"] = block
     return Results(doc)
 
 

@@ -365,7 +365,8 @@ def test_plot_command_regenerates_byte_identical_svg_from_files_alone(saved, cap
     root, written = saved
     assert main(["plot", str(root / "run"), "-o", str(root / "cli")]) == 0
     printed = capsys.readouterr().out.split()
-    assert printed == [str(root / "cli" / p.name) for p in written]
+    assert printed == [str(root / "cli" / p.name) for p in written] + [
+        str(root / "cli" / "report.html")]  # the page that embeds them, rewritten too
     for p in written:
         if p.suffix == ".svg":
             assert (root / "cli" / p.name).read_bytes() == p.read_bytes(), p.name
