@@ -413,6 +413,10 @@ def test_answer_is_computed_from_the_results(name):
         if len(res.variants) > 1:
             assert variant_label(v["name"]) in line or variant_label(v["group"]) in line
         assert f"{running}/{desired}" in line
+        for f in v["flows"]:  # the mean, which a split between paths does not make jump
+            if f["delivered"] and not f.get("blocked") and not v.get("sweep"):
+                assert f"{f['latency_us']['mean']:.0f}" in line or \
+                    f"{f['latency_us']['mean']:.1f} us mean" in line, (f["name"], line)
 
 
 @pytest.mark.parametrize("name", _ids())
