@@ -16,7 +16,7 @@ from pathlib import Path
 
 import ecsnetsim
 from ecsnetsim import plots
-from ecsnetsim.plots import _short  # the variant names the figures show
+from ecsnetsim.plots.data import _short  # the variant names the figures show
 from ecsnetsim.results import Results
 
 ROOT = Path(__file__).resolve().parent.parent
