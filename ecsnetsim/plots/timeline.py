@@ -251,6 +251,7 @@ def deployment_timeline(doc: dict) -> Figure | None:
             ax.tick_params(axis="x", labelbottom=False)
         if not whole:
             ov = overviews[row]
+            ov.set_label("whole run")  # the artist's label: which panels are overviews
             oscale, ounit = _unit(end)
             _states(ov, rows, v_end, oscale)
             ov.axvspan(w0 / oscale, w1 / oscale, zorder=4, **_WINDOW)
