@@ -194,10 +194,11 @@ def _fit(fig: Figure) -> None:
             boxes = [leg.get_window_extent(renderer) for leg in fig.legends]
             left, top = min(b.x0 for b in boxes), max(b.y1 for b in boxes)
             title = getattr(fig, "_suptitle", None)
-            parts = [ax.get_tightbbox(renderer) for ax in fig.axes]
+            # (box, room it keeps from the legend): axes were laid out _PAD from it
+            parts = [(ax.get_tightbbox(renderer), _PAD / 2) for ax in fig.axes]
             if title is not None:
-                parts.append(title.get_window_extent(renderer))
-            over = max((p.x1 + _PAD / 2 - left for p in parts
+                parts.append((title.get_window_extent(renderer), 2 * _PAD))
+            over = max((p.x1 + room - left for p, room in parts
                         if p is not None and p.y0 < top), default=0)
             if over > 1:
                 fig.set_figwidth(fig.get_figwidth() + over / fig.dpi)

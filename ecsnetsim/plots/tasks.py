@@ -8,7 +8,7 @@ from matplotlib.patches import Patch
 
 from .. import modes as _modes
 from .data import _collapse, _mode, _one_line, _short_id
-from .style import _cat_width, _figure, _legend, _mode_color, _mode_handles, _styled, _title
+from .style import _figure, _legend, _mode_color, _mode_handles, _styled, _title
 
 #: More bars than this: no count above each bar, instance labels turned upright.
 _LABELLED_BARS = 30
@@ -70,7 +70,7 @@ def tasks_per_instance(doc: dict) -> Figure | None:
     types, groups = _groups(doc)
     azs = sorted({i.get("az") or "?" for _, _, insts in groups for i in insts})
     nbars = sum(len(g[2]) for g in groups)
-    fig, axes = _figure(_cat_width(nbars + len(groups), 0.42, hi=16.0), 4.8)
+    fig, axes = _figure(_width(groups), 4.8)
     ax = axes[0]
     gap, bw = 0.9, 0.8
     label_bars = nbars <= _LABELLED_BARS
@@ -148,7 +148,7 @@ def tasks_per_instance(doc: dict) -> Figure | None:
     if len(azs) == 1:
         where.append(azs[0])
     if len(groups) == 1:
-        where.append(_variant_text(*groups[0][:2]).replace("\n", " "))
+        where.append(_one_line(_variant_text(*groups[0][:2])))
     _title(fig, "Tasks per instance" + (f" ({', '.join(where)})" if where else ""))
     handles = _mode_handles(modes)
     if limited:
@@ -168,6 +168,19 @@ def tasks_per_instance(doc: dict) -> Figure | None:
 
 
 def _variant_text(label: str, v: dict) -> str:
-    """A variant's label under its instances; Fargate tasks run on none of them."""
+    """A variant's label under its instances, a line per word (``type=c5.large`` and
+    ``awsvpc_trunking=true`` one above the other); Fargate tasks run on none of them."""
     n = (v["placement"].get("fargate") or {}).get("tasks", 0)
-    return f"{_one_line(label)}\n(+{n} on Fargate)" if n else _one_line(label)
+    text = label.replace("\n", " ").replace(" ", "\n")
+    return f"{text}\n(+{n} on Fargate)" if n else text
+
+
+def _width(groups: list[tuple[str, dict, list[dict]]]) -> float:
+    """Figure width (inches): room for each bar and its instance label, and for each
+    variant's label under its bars (about 0.075 in a character)."""
+    per = 0.42  # inches a bar
+    for lab, v, insts in groups:
+        longest = max(len(line) for line in _variant_text(lab, v).split("\n"))
+        per = max(per, longest * 0.075 / (len(insts) + 0.9))
+    units = sum(len(insts) for _, _, insts in groups) + 0.9 * len(groups)
+    return min(16.0, max(6.5, 4.5 + per * units))

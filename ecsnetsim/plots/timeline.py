@@ -267,7 +267,8 @@ def deployment_timeline(doc: dict) -> Figure | None:
     zooms[0].set_ylim(0, peak * 1.15 + 0.5)  # shared: the same task scale in every panel
     _title(fig, "Tasks over time" + ("" if whole else ": zoomed to the action, the whole "
                                                       "run beside it"))
-    handles = [Patch(**style) for style in _AREAS.values()]
+    shown = {k for v in variants for r in v["timeline"] for k in _AREAS if r.get(k)}
+    handles = [Patch(**style) for key, style in _AREAS.items() if key in shown]
     handles.append(Line2D([], [], label="healthy (passing the health check)", **_HEALTHY))
     spans = {"deploying": (_DEPLOY_SPAN, "deployment in progress"),
              "stalled": (_STALL_SPAN, "deployment stalled (no progress)"),
