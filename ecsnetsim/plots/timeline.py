@@ -68,10 +68,14 @@ def _changes(rows: list[dict]) -> list[float]:
     return [float(r["t"]) for r in rows if r["t"] > settled_at]
 
 
-def _stopped(rows: list[dict]) -> bool:
-    """Whether running tasks ever fall (tasks stopped and replaced)."""
+def _stops(rows: list[dict]) -> int:
+    """How many times running tasks fall (tasks stopped, to be replaced)."""
     running = [r["running_old"] + r["running_new"] for r in rows]
-    return any(b < a for a, b in zip(running, running[1:], strict=False))
+    return sum(1 for a, b in zip(running, running[1:], strict=False) if b < a)
+
+
+def _stopped(rows: list[dict]) -> bool:
+    return _stops(rows) > 0
 
 
 def _eventful(v: dict) -> bool:
@@ -235,6 +239,9 @@ def deployment_timeline(doc: dict) -> Figure | None:
         peak = max(peak, _states(ax, rows, v_end, scale))
         status = _deployments(ax, v, svc, rows, v_end, scale, drawn)
         _marks(ax, v, scale, drawn)
+        stops = _stops(rows)
+        if stops and not status:  # tasks stopped with no deployment: health checks, ...
+            status = [f"running tasks fell {stops} time(s): stopped and replaced"]
         title = f"{_one_line(_label(v))} \u00b7 service {svc}"
         if status:  # on a line of its own when long: a title is no wider than its panel
             sep = "\n" if len(title) + sum(len(x) + 2 for x in status) > 75 else "  \u2014  "
