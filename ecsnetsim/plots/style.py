@@ -205,7 +205,8 @@ def _fit(fig: Figure) -> None:
                 changed = True
         if not rotated:
             for ax in fig.axes:
-                labels = [t for t in ax.get_xticklabels() if t.get_text() and t.get_visible()]
+                labels = [t for t in ax.get_xticklabels()  # (labels set upright stay so)
+                          if t.get_text() and t.get_visible() and not t.get_rotation()]
                 boxes = [t.get_window_extent(renderer) for t in labels]
                 if any(a.x1 + 4 > b.x0 for a, b in zip(boxes, boxes[1:], strict=False)):
                     for t in labels:
