@@ -660,8 +660,10 @@ def test_importing_plots_does_not_import_matplotlib():
     assert tuple(plots.FIGURES) == plots.FIGURE_NAMES
 
 
-@pytest.mark.parametrize("module", ["ecsnetsim.plots", "ecsnetsim.plots.data",
-                                    "ecsnetsim.plots.style"])
+@pytest.mark.parametrize("module", ["ecsnetsim.plots", *(
+    f"ecsnetsim.plots.{m}" for m in ("data", "style", "output", "hops", "latency", "overhead",
+                                     "load", "tasks", "placement", "fate", "utilization",
+                                     "timeline"))])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0

@@ -31,7 +31,24 @@ def packet_fate(doc: dict) -> Figure | None:
     """Per flow and variant, the share of packets sent that arrived, were dropped in a
     queue, could not arrive (no route, a security group, a loopback, a hop limit, no
     healthy target) or were still on their way; beside each bar, where and why packets
-    stopped. Drawn when some packet of some flow could not arrive."""
+    stopped. Drawn when some packet of some flow could not arrive.
+
+    Parameters
+    ----------
+    res : Results or dict
+        The results of :func:`ecsnetsim.simulate`, or their ``results.json`` document.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        The figure, or None when every packet of every flow could arrive.
+
+    Examples
+    --------
+    >>> from ecsnetsim import plots
+    >>> plots.packet_fate({"variants": []}) is None
+    True
+    """
     variants = doc["variants"]
     flows = _flow_names(variants)
     if not any(f.get("unreachable") or f.get("blocked") for v in variants

@@ -28,6 +28,22 @@ def hops_by_mode(doc: dict) -> Figure | None:
     One stacked bar per variant (one panel per flow); each segment counts the devices of
     one kind on the flow's typical path. Sweep points whose paths are all the same show as
     one bar per compare variant.
+
+    Parameters
+    ----------
+    res : Results or dict
+        The results of :func:`ecsnetsim.simulate`, or their ``results.json`` document.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        The figure, or None when no flow has a path (no traffic).
+
+    Examples
+    --------
+    >>> from ecsnetsim import plots
+    >>> plots.hops_by_mode({"variants": []}) is None
+    True
     """
     variants = doc["variants"]
     flows = _flow_names(variants)

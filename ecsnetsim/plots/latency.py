@@ -32,6 +32,22 @@ def latency_by_mode(doc: dict) -> Figure | None:
     Points, not bars: a bar's length would mean nothing on the logarithmic axis used when
     the latencies span more than a factor of 20, and equal percentiles show as one point.
     Points take the colour of the variant's network mode.
+
+    Parameters
+    ----------
+    res : Results or dict
+        The results of :func:`ecsnetsim.simulate`, or their ``results.json`` document.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        The figure, or None when no packet of any flow was delivered.
+
+    Examples
+    --------
+    >>> from ecsnetsim import plots
+    >>> plots.latency_by_mode({"variants": []}) is None
+    True
     """
     variants = doc["variants"]
     flows = [n for n in _flow_names(variants)

@@ -24,6 +24,23 @@ def overhead_vs_load(doc: dict) -> Figure | None:
 
     Needs a sweep over a numeric field (two or more points). A second panel shows the
     share of packets dropped when any were.
+
+    Parameters
+    ----------
+    res : Results or dict
+        The results of :func:`ecsnetsim.simulate`, or their ``results.json`` document.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        The figure, or None when there is no sweep over a number with two or more
+        points.
+
+    Examples
+    --------
+    >>> from ecsnetsim import plots
+    >>> plots.overhead_vs_load({"variants": []}) is None
+    True
     """
     variants = [v for v in doc["variants"] if v.get("sweep") and
                 v["sweep"].get("number") is not None]

@@ -27,7 +27,24 @@ from .utilization import device_utilization
 
 def compare_modes(res: Source, metric: str = "hops") -> Figure | None:
     """The network-mode comparison: ``metric`` is ``hops`` (:func:`hops_by_mode`),
-    ``latency`` (:func:`latency_by_mode`) or ``overhead`` (:func:`overhead_by_device`)."""
+    ``latency`` (:func:`latency_by_mode`) or ``overhead`` (:func:`overhead_by_device`).
+
+    Parameters
+    ----------
+    res : Results or dict
+        The results of :func:`ecsnetsim.simulate`, or their ``results.json`` document.
+    metric : {"hops", "latency", "overhead"}
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+
+    Examples
+    --------
+    >>> from ecsnetsim import plots
+    >>> plots.compare_modes({"variants": []}, "latency") is None
+    True
+    """
     funcs = {"hops": hops_by_mode, "latency": latency_by_mode, "overhead": overhead_by_device}
     if metric not in funcs:
         raise ValueError(f"metric must be one of {sorted(funcs)}, got {metric!r}")
@@ -55,8 +72,21 @@ _METADATA = {
 
 
 def save(fig: Figure, path: str | Path, dpi: float | None = None) -> Path:
-    """Save ``fig`` in the package style with reproducible metadata (format from the
-    suffix)."""
+    """Save ``fig`` in the package style with reproducible metadata.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or Path
+        Where to write; the format comes from the suffix (``.png``, ``.svg``, ``.pdf``).
+    dpi : float, optional
+        Dots per inch; the style's 100 when not given.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
     with mpl.rc_context(STYLE):
@@ -68,9 +98,31 @@ def write_all(res: Source, outdir: str | Path, formats=("png",),
               dpi: float | None = None) -> list[Path]:
     """Write every figure the results support into ``outdir`` as ``<name>.<format>``.
 
-    Returns the paths written, in :data:`FIGURES` order. Figures that do not apply
-    (e.g. ``overhead_vs_load`` without a sweep) are skipped. The same results give
-    byte-identical files. Each figure is cleared once written.
+    Figures that do not apply (e.g. ``overhead_vs_load`` without a sweep) are skipped.
+    The same results give byte-identical files. Each figure is cleared once written.
+
+    Parameters
+    ----------
+    res : Results or dict
+        The results of :func:`ecsnetsim.simulate`, or their ``results.json`` document.
+    outdir : str or Path
+        Created when missing.
+    formats : sequence of str
+        File formats of each figure: PNG alone by default, ``("png", "svg")`` for both.
+    dpi : float, optional
+        Dots per inch of raster formats.
+
+    Returns
+    -------
+    list of Path
+        The files written, in :data:`FIGURES` order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ecsnetsim import plots
+    >>> plots.write_all({"variants": []}, tempfile.mkdtemp())  # nothing to draw
+    []
     """
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)

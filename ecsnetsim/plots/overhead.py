@@ -36,6 +36,23 @@ def overhead_by_device(doc: dict) -> Figure | None:
 
     Stacked bars of the comparison's ``overhead_by_kind_us``: positive kinds stack up from
     zero, negative ones down; a diamond marks the net change of the mean latency.
+
+    Parameters
+    ----------
+    res : Results or dict
+        The results of :func:`ecsnetsim.simulate`, or their ``results.json`` document.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        The figure, or None when there is no comparison, or no variant differs from
+        the baseline by more than :data:`RESOLUTION_US`.
+
+    Examples
+    --------
+    >>> from ecsnetsim import plots
+    >>> plots.overhead_by_device({"variants": []}) is None
+    True
     """
     comp = doc.get("comparison") or {}
     rows = [r for r in comp.get("flows", []) if r.get("latency_overhead_us") is None

@@ -43,6 +43,22 @@ def placement_outcome(doc: dict) -> Figure | None:
     ``+N surge``. Tasks that were placed but failed to start during the run (e.g.
     ``InsufficientFreeAddressesInSubnet`` when the task's ENI cannot get an IP) are a
     thin bar beside the service's, with their count.
+
+    Parameters
+    ----------
+    res : Results or dict
+        The results of :func:`ecsnetsim.simulate`, or their ``results.json`` document.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        The figure, or None when no variant has a service.
+
+    Examples
+    --------
+    >>> from ecsnetsim import plots
+    >>> plots.placement_outcome({"variants": []}) is None
+    True
     """
     variants = doc["variants"]
     if not any(v["placement"]["services"] for v in variants):

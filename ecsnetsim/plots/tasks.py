@@ -63,6 +63,22 @@ def tasks_per_instance(doc: dict) -> Figure | None:
     stacked by network mode, in each mode's colour; a black bar marks each instance's
     task limit for a mode that has one (awsvpc: ENIs - 1, or its branch ENIs with
     trunking), where the variant runs tasks of that mode.
+
+    Parameters
+    ----------
+    res : Results or dict
+        The results of :func:`ecsnetsim.simulate`, or their ``results.json`` document.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        The figure, or None when no variant has an instance.
+
+    Examples
+    --------
+    >>> from ecsnetsim import plots
+    >>> plots.tasks_per_instance({"variants": []}) is None
+    True
     """
     variants = doc["variants"]
     if not any(v["placement"]["instances"] for v in variants):

@@ -214,6 +214,23 @@ def deployment_timeline(doc: dict) -> Figure | None:
     is zoomed to the action after start-up (padded by a tenth of its span, at least 1 s);
     when that is less than most of the run, a small panel beside it shows the whole run
     with the window outlined.
+
+    Parameters
+    ----------
+    res : Results or dict
+        The results of :func:`ecsnetsim.simulate`, or their ``results.json`` document.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        The figure, or None when nothing happens after start-up (no deployment, no
+        instance event, no task stopped).
+
+    Examples
+    --------
+    >>> from ecsnetsim import plots
+    >>> plots.deployment_timeline({"variants": []}) is None
+    True
     """
     variants = [v for v in doc["variants"] if v.get("timeline")]
     if not any(_eventful(v) for v in variants):

@@ -42,6 +42,25 @@ def device_utilization(doc: dict, top: int = 12) -> Figure | None:
     with the devices by their own utilization; one that only repeats a single device is
     left out. A shared resource's drops are those of the devices queued on it, so they
     are written on the devices only, and the panel title gives the variant's total.
+
+    Parameters
+    ----------
+    res : Results or dict
+        The results of :func:`ecsnetsim.simulate`, or their ``results.json`` document.
+    top : int
+        How many devices each panel shows at most (half of it, at least four, when
+        several variants share the figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        The figure, or None when no variant carried traffic.
+
+    Examples
+    --------
+    >>> from ecsnetsim import plots
+    >>> plots.device_utilization({"variants": []}) is None
+    True
     """
     variants = [v for v in doc["variants"] if v.get("devices")]
     if not variants:
