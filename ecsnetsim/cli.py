@@ -101,14 +101,15 @@ def _cmd_run(args) -> int:
                        precision=args.precision, workers=args.workers)
     if not args.quiet:  # the answer first; drawing the figures takes longer than the run
         print(summary(results), flush=True)
-    written = results.save(outdir, plots=not args.no_plots)
+    written = results.save(outdir, plots=not args.no_plots, svg=args.svg)
     if not args.quiet:
         figure = {".png", ".svg"}
         data = [p.name for p in written if p.suffix not in figure]
         figures = sorted({p.stem for p in written if p.suffix in figure})
+        formats = ", ".join(sorted({p.suffix[1:] for p in written if p.suffix in figure}))
         print(f"\nwrote {', '.join(data)} to {outdir}")
         if figures:
-            print(f"figures (png, svg): {', '.join(figures)}")
+            print(f"figures ({formats}): {', '.join(figures)}")
     return _check_expectations(results.document) if args.check else 0
 
 
@@ -256,7 +257,8 @@ def _cmd_plot(args) -> int:
     if not (results_dir / "results.json").is_file():
         raise InputError("no results.json here; expected the OUTDIR of 'ecsnetsim run'",
                          file=str(results_dir))
-    written = Results.load(results_dir).save_figures(Path(args.output or results_dir))
+    written = Results.load(results_dir).save_figures(Path(args.output or results_dir),
+                                                     svg=args.svg)
     for p in written:
         print(p)
     return 0
@@ -316,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
     r.add_argument("--no-plots", action="store_true",
                    help="write the result files only, no figures")
+    r.add_argument("--svg", action="store_true", help="write each figure as SVG too")
     r.add_argument("--force", action="store_true",
                    help="run even when the estimated cost is above the budget")
     r.add_argument("--replications", type=_positive, metavar="R",
@@ -351,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
               "  ecsnetsim plot results/compare-modes/results.json -o figures")
     pl.add_argument("results_dir", metavar="RESULTS")
     pl.add_argument("-o", "--output", help="where to write the figures (default: RESULTS)")
+    pl.add_argument("--svg", action="store_true", help="write each figure as SVG too")
     pl.set_defaults(func=_cmd_plot)
 
     pn = _sub(sub, "plan", "the fewest instances of a group with which every service runs",

@@ -47,8 +47,10 @@ _VARIANT_KEYS = ("name", "placement", "flows", "devices")
 #: cannot be added to a row and forgotten in its file.
 PLACEMENT_COLUMNS = table_columns(PlacementRow)
 FLOW_COLUMNS = table_columns(FlowTableRow)
-#: Formats ``save(plots=True)`` writes each figure in.
-FIGURE_FORMATS = ("png", "svg")
+#: Formats ``save(plots=True)`` writes each figure in (``svg=True`` adds SVG).
+FIGURE_FORMATS = ("png",)
+#: Every format a figure of a result set may have (an earlier run's are replaced).
+_ALL_FIGURE_FORMATS = ("png", "svg")
 TIMELINE_COLUMNS = table_columns(TimelinePoint)
 FLOW_LOG_COLUMNS = table_columns(FlowLogRecord)
 DEVICE_COLUMNS = table_columns(DeviceRow)
@@ -177,10 +179,10 @@ class Results:
     def to_json(self) -> str:
         return json.dumps(self.document, indent=2, sort_keys=False) + "\n"
 
-    def save(self, outdir: str | Path, plots: bool = False) -> list[Path]:
+    def save(self, outdir: str | Path, plots: bool = False, svg: bool = False) -> list[Path]:
         """Write results.json, the CSV tables, report.html and, with ``plots``, every
-        applicable figure into ``outdir`` as one set that replaces the previous one (see
-        :func:`_write_set`)."""
+        applicable figure (PNG; SVG too with ``svg``) into ``outdir`` as one set that
+        replaces the previous one (see :func:`_write_set`)."""
         files = {
             "results.json": self.to_json(),
             "placement.csv": _csv(self.placement, PLACEMENT_COLUMNS),
@@ -196,28 +198,29 @@ class Results:
         def write(tmp: Path) -> list[str]:
             for name, text in files.items():
                 (tmp / name).write_text(text, encoding="utf-8")
-            drawn = self._draw(tmp)[0] if plots else []
+            drawn = self._draw(tmp, svg)[0] if plots else []
             return list(files) + drawn + [htmlreport.write(self, tmp, drawn)]
 
         return _write_set(outdir, write)
 
-    def save_figures(self, outdir: str | Path) -> list[Path]:
-        """Write every figure these results support (PNG and SVG, see
+    def save_figures(self, outdir: str | Path, svg: bool = False) -> list[Path]:
+        """Write every figure these results support (PNG, and SVG with ``svg``, see
         :mod:`ecsnetsim.plots`) and report.html with them into ``outdir``, and remove
         figures of an earlier run there that they no longer support."""
         from . import htmlreport
 
         def draw(tmp: Path) -> tuple[list[str], list[str]]:
-            drawn, stale = self._draw(tmp)
+            drawn, stale = self._draw(tmp, svg)
             return drawn + [htmlreport.write(self, tmp, drawn)], stale
 
         return _write_staged(outdir, draw)
 
-    def _draw(self, tmp: Path) -> tuple[list[str], list[str]]:
+    def _draw(self, tmp: Path, svg: bool = False) -> tuple[list[str], list[str]]:
         from . import plots  # matplotlib only when figures are wanted
 
-        drawn = [p.name for p in plots.write_all(self, tmp, formats=FIGURE_FORMATS)]
-        stale = [f"{fig}.{fmt}" for fig in plots.FIGURES for fmt in FIGURE_FORMATS
+        formats = FIGURE_FORMATS + (("svg",) if svg and "svg" not in FIGURE_FORMATS else ())
+        drawn = [p.name for p in plots.write_all(self, tmp, formats=formats)]
+        stale = [f"{fig}.{fmt}" for fig in plots.FIGURE_NAMES for fmt in _ALL_FIGURE_FORMATS
                  if f"{fig}.{fmt}" not in drawn]
         return drawn, stale
 
@@ -325,17 +328,17 @@ def _staging(out: Path) -> Path:
 
 
 def _figure_names() -> set[str]:
-    """Every file name a figure may have (imports matplotlib: call only when needed)."""
+    """Every file name a figure may have."""
     from . import plots
 
-    return {f"{fig}.{fmt}" for fig in plots.FIGURES for fmt in FIGURE_FORMATS}
+    return {f"{fig}.{fmt}" for fig in plots.FIGURE_NAMES for fmt in _ALL_FIGURE_FORMATS}
 
 
 def _ours(out: Path) -> tuple[set[str], bool]:
     """The result-set files in ``out`` and whether ``out`` holds anything else."""
     entries = list(out.iterdir())
     names = {p.name for p in entries if p.is_file() and not p.is_symlink()}
-    if any(n.endswith(tuple(f".{f}" for f in FIGURE_FORMATS)) for n in names):
+    if any(n.endswith(tuple(f".{f}" for f in _ALL_FIGURE_FORMATS)) for n in names):
         known = set(DATA_FILES) | _figure_names()
     else:
         known = set(DATA_FILES)
