@@ -167,12 +167,14 @@ def one(workload: str, n: int, seed: int) -> dict:
         import simpy  # noqa: F401
     gc.collect()
     before = _rss_bytes()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     out = fn(n, seed)
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     peak = _peak_rss_bytes()
-    return {"workload": workload, "n": n, "wall_s": round(wall, 4),
+    return {"workload": workload, "n": n, "wall_s": round(wall, 4), "cpu_s": round(cpu, 4),
             "packet_hops_per_s": round(out["hops"] / wall),
+            "packet_hops_per_cpu_s": round(out["hops"] / cpu),
             "packets_per_s": round(out["packets"] / wall),
             "peak_mib": round(peak / 2**20, 1),
             "bytes_per_packet": round(max(0, peak - before) / out["packets"], 2), **out}
