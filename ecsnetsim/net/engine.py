@@ -23,7 +23,7 @@ per hop, a two-stage device two.
 Two clocks, one order
 ---------------------
 Packet events do not go through simpy: they live on a heap of their own
-(:class:`PacketLoop`, one per environment) as plain ``(time, eid, handler, packet)`` tuples,
+(:class:`PacketLoop`, one per environment) as ``(time, eid, handler, packet)`` entries,
 and a tight loop pops them and calls the handler, with none of simpy's per-event work
 (``step``, the callback list, the ``_ok`` check). The control plane (deployments, health
 checks, scaling) stays on simpy. The two queues interleave
@@ -33,6 +33,19 @@ event of both queues the way simpy alone did. The loop takes over the environmen
 ``step`` and ``peek``: a step runs, in one batch, every packet event that comes before the
 next simpy event, then that simpy event. So ``env.run()`` drives both, and a packet sent at
 time ``t`` sees the control plane's state at ``t``.
+
+Compiled and pure Python
+------------------------
+The per-packet work (the loop, :class:`Packet`, and the stages of servers, devices, flows
+and the engine) lives in a core module that the public classes here derive from: the
+compiled ``_cengine`` (Cython; C structs on a C heap, C counters, stages called as C
+methods) when the package was built with a C compiler, else the pure-Python
+``_pyengine``. They run the same algorithm with the same floating-point operations in the
+same order, so results are identical to the last bit; the compiled one is several times
+faster. :data:`COMPILED` says which is in use; ``ECSNETSIM_PURE_PYTHON=1`` in the
+environment at import forces pure Python. A route's ``_path`` may hold any callable
+``handler(packet, now)``: the compiled loop calls the stages it knows directly and any
+other callable as Python.
 
 Statistics count only packets sent at or after the engine's ``warmup``; earlier packets
 still load the devices. Latencies go into a :class:`LatencyHistogram` of fixed size, so a
