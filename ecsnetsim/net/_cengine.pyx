@@ -10,8 +10,10 @@ derive from one or the other, so their API and their results are the same either
 
 What is compiled and why it is faster:
 
-* the packet events are C structs ``(time, eid, handler, packet)`` on a C array heap,
-  compared as two numbers instead of Python tuples;
+* the packet events are C structs ``(time, eid, slot)`` on a C array heap, compared as
+  two numbers instead of Python tuples; the handler and the packet of an event sit in a
+  Python list at ``slot`` (so the garbage collector sees them: a run stopped with
+  packets in flight is freed like any other);
 * a server pool's free times and a device's buffer occupancy are C arrays of doubles;
 * a device's stages and a flow's delivery are C methods reached through a small
   :class:`Stage` object, itself callable from Python with ``(packet, now)`` so that a
@@ -25,7 +27,6 @@ byte-identical.
 
 from cpython cimport array as carray
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
-from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject
 
 import math
 
@@ -36,8 +37,7 @@ cdef double INF = math.inf
 cdef struct Ev:
     double t
     long long eid
-    PyObject* fn
-    PyObject* p
+    Py_ssize_t slot  # the handler at _objs[2 * slot], the packet at _objs[2 * slot + 1]
 
 
 cdef inline bint _ev_lt(Ev* a, Ev* b) noexcept nogil:
@@ -125,6 +125,9 @@ cdef class PacketLoop:
     cdef Ev* ev
     cdef Py_ssize_t n
     cdef Py_ssize_t cap
+    cdef list _objs
+    cdef Py_ssize_t* _free  # slots of _objs not in use (a stack)
+    cdef Py_ssize_t _nfree
     cdef public object env
     cdef public object eid
     cdef public object head
@@ -134,8 +137,11 @@ cdef class PacketLoop:
 
     def __cinit__(self):
         self.ev = NULL
+        self._free = NULL
         self.n = 0
         self.cap = 0
+        self._nfree = 0
+        self._objs = []
 
     def __init__(self, env):
         self.env = env
@@ -148,11 +154,8 @@ cdef class PacketLoop:
         env.peek = self.peek
 
     def __dealloc__(self):
-        cdef Py_ssize_t i
-        for i in range(self.n):
-            Py_DECREF(<object>self.ev[i].fn)
-            Py_DECREF(<object>self.ev[i].p)
         PyMem_Free(self.ev)
+        PyMem_Free(self._free)
 
     @classmethod
     def of(cls, env):
@@ -166,14 +169,28 @@ cdef class PacketLoop:
         cdef long long eid = next(self.eid)
         cdef Ev* ev
         cdef Ev* a
-        cdef Py_ssize_t i, parent
+        cdef Py_ssize_t* free
+        cdef Py_ssize_t i, parent, slot
         if self.n >= self.cap:
             cap = self.cap * 2 if self.cap else 64
             ev = <Ev*>PyMem_Realloc(self.ev, cap * sizeof(Ev))
             if ev == NULL:
                 raise MemoryError()
             self.ev = ev
+            free = <Py_ssize_t*>PyMem_Realloc(self._free, cap * sizeof(Py_ssize_t))
+            if free == NULL:
+                raise MemoryError()
+            self._free = free
             self.cap = cap
+        if self._nfree:
+            self._nfree -= 1
+            slot = self._free[self._nfree]
+            self._objs[2 * slot] = fn
+            self._objs[2 * slot + 1] = p
+        else:  # every slot below n is in use
+            slot = self.n
+            self._objs.append(fn)
+            self._objs.append(p)
         a = self.ev
         i = self.n
         self.n += 1
@@ -184,16 +201,13 @@ cdef class PacketLoop:
                 i = parent
             else:
                 break
-        Py_INCREF(fn)
-        Py_INCREF(p)
         a[i].t = t
         a[i].eid = eid
-        a[i].fn = <PyObject*>fn
-        a[i].p = <PyObject*>p
+        a[i].slot = slot
         return 0
 
     cdef void _remove_top(self) noexcept:
-        """Drop the first event from the heap (its references pass to the caller)."""
+        """Drop the first event from the heap (its slot is the caller's to free)."""
         cdef Ev* a = self.ev
         cdef Ev last
         cdef Py_ssize_t n, i, c
@@ -225,14 +239,14 @@ cdef class PacketLoop:
     def heap(self):
         """The pending events as ``(time, eid, handler, packet)`` tuples, in heap order."""
         cdef Py_ssize_t i
-        return [(self.ev[i].t, self.ev[i].eid, <object>self.ev[i].fn, <object>self.ev[i].p)
-                for i in range(self.n)]
+        return [(self.ev[i].t, self.ev[i].eid, self._objs[2 * self.ev[i].slot],
+                 self._objs[2 * self.ev[i].slot + 1]) for i in range(self.n)]
 
     def packets(self):
         """The packets in flight: every pending packet event's packet (one each)."""
         cdef Py_ssize_t i
-        return [<object>self.ev[i].p for i in range(self.n)
-                if isinstance(<object>self.ev[i].p, Packet)]
+        objs = [self._objs[2 * self.ev[i].slot + 1] for i in range(self.n)]
+        return [p for p in objs if isinstance(p, Packet)]
 
     # ------------------------------------------------------------------ driving
     def peek(self):
@@ -275,10 +289,12 @@ cdef class PacketLoop:
             if e.t >= t_bound and (e.t > t_bound or e.eid > eid_bound):
                 break
             self._remove_top()
-            fn = <object>e.fn
-            p = <object>e.p
-            Py_DECREF(fn)
-            Py_DECREF(p)
+            fn = self._objs[2 * e.slot]
+            p = self._objs[2 * e.slot + 1]
+            self._objs[2 * e.slot] = None
+            self._objs[2 * e.slot + 1] = None
+            self._free[self._nfree] = e.slot
+            self._nfree += 1
             now = e.t
             if type(fn) is Stage:
                 (<Stage>fn).run(<Packet>p, e.t)
