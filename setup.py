@@ -6,7 +6,9 @@ installs without it and :mod:`ecsnetsim.net.engine` runs its pure-Python twin
 (``ecsnetsim.net._pyengine``), which gives the same results, only slower.
 """
 
-from setuptools import setup
+from pathlib import Path
+
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 try:
@@ -31,18 +33,19 @@ class OptionalBuildExt(build_ext):
             print(f"warning: {ext.name} not built ({exc}); using pure Python")
 
 
+HERE = Path(__file__).resolve().parent
+PYX = "ecsnetsim/net/_cengine.pyx"
+C = "ecsnetsim/net/_cengine.c"  # what Cython makes of it; shipped in the sdist
+
 ext_modules = []
-if cythonize is not None:
+if cythonize is not None and (HERE / PYX).exists():
     try:
-        ext_modules = cythonize(
-            ["ecsnetsim/net/_cengine.pyx"],
-            compiler_directives={"language_level": 3},
-            quiet=True,
-        )
-        for ext in ext_modules:
-            ext.optional = True
+        ext_modules = cythonize([PYX], compiler_directives={"language_level": 3}, quiet=True)
     except Exception as exc:  # noqa: BLE001 - a Cython error must not stop the install
         print(f"warning: could not translate the compiled packet engine ({exc})")
-        ext_modules = []
+elif (HERE / C).exists():  # an sdist built without Cython at hand: the C it ships
+    ext_modules = [Extension("ecsnetsim.net._cengine", [C])]
+for ext in ext_modules:
+    ext.optional = True
 
 setup(ext_modules=ext_modules, cmdclass={"build_ext": OptionalBuildExt})
