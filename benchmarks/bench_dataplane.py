@@ -17,15 +17,22 @@ its own:
     The same tandem line in bare SimPy: a ``simpy.Store`` and one server process per
     station.
 
-Reported per workload and packet count: wall seconds of the simulation (model construction
-to the end of the run and its statistics, imports excluded), packet-hops per second
-(packets delivered x devices crossed / wall), peak resident memory of the process, and
-bytes per packet (peak memory minus the memory before the run, over the packets). The
-workloads alternate within each packet count, so they see the same machine load.
+Reported per workload and packet count: wall and CPU seconds of the simulation (model
+construction to the end of the run and its statistics, imports excluded; CPU is
+``time.process_time``, which a loaded, shared machine disturbs much less than wall time),
+packet-hops per second and per CPU second (packets delivered x devices crossed / seconds),
+peak resident memory of the process, and bytes per packet (peak memory minus the memory
+before the run, over the packets). The workloads alternate within each packet count and
+each of ``--repeat`` rounds, so they see the same machine load; the summary gives, per
+packet count, each workload's median and the simulator's ratio to each reference, median
+over the rounds of the ratio within a round.
+
+Which packet engine the simulator runs (compiled or pure Python) is in each
+``scenario_bridge`` row (``compiled``); ``ECSNETSIM_PURE_PYTHON=1`` forces pure Python.
 
 Usage::
 
-    python benchmarks/bench_dataplane.py --packets 100000 1000000 10000000
+    python benchmarks/bench_dataplane.py --packets 100000 1000000 --repeat 3
     python benchmarks/bench_dataplane.py --packets 10000000 --workloads scenario_bridge heapq_des
 """
 
@@ -38,6 +45,7 @@ import json
 import platform
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -146,11 +154,13 @@ def run_scenario_bridge(n: int, seed: int) -> dict:
     sc = ecsnetsim.load_scenario(SCENARIO, overrides=[
         "sweep={}", "compare={}", "warmup=0", f"duration={n / RATE}",
         f"traffic[0].rate={RATE}"])
+    from ecsnetsim.net.engine import COMPILED
+
     res = ecsnetsim.simulate(sc, seed=seed, workers=1)
     f = res.variants[0]["flows"][0]
     return {"packets": f["sent"], "hops": f["delivered"] * f["hops"]["mean"],
             "mean_latency": f["latency_us"]["mean"], "in_flight": f["in_flight"],
-            "dropped": f["dropped"]}
+            "dropped": f["dropped"], "compiled": COMPILED}
 
 
 WORKLOADS = {"scenario_bridge": run_scenario_bridge, "heapq_des": run_heapq_des,
@@ -167,12 +177,14 @@ def one(workload: str, n: int, seed: int) -> dict:
         import simpy  # noqa: F401
     gc.collect()
     before = _rss_bytes()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     out = fn(n, seed)
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     peak = _peak_rss_bytes()
-    return {"workload": workload, "n": n, "wall_s": round(wall, 4),
+    return {"workload": workload, "n": n, "wall_s": round(wall, 4), "cpu_s": round(cpu, 4),
             "packet_hops_per_s": round(out["hops"] / wall),
+            "packet_hops_per_cpu_s": round(out["hops"] / cpu),
             "packets_per_s": round(out["packets"] / wall),
             "peak_mib": round(peak / 2**20, 1),
             "bytes_per_packet": round(max(0, peak - before) / out["packets"], 2), **out}
@@ -183,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--packets", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
     ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds; the workloads alternate within each (medians reported)")
     ap.add_argument("--one", nargs=2, metavar=("WORKLOAD", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
@@ -190,25 +204,41 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = []
     for n in args.packets:
-        for w in args.workloads:
-            proc = subprocess.run([sys.executable, __file__, "--one", w, str(n),
-                                   "--seed", str(args.seed)],
-                                  capture_output=True, text=True, check=True)
-            row = json.loads(proc.stdout.strip().splitlines()[-1])
-            rows.append(row)
-            print(f"{w:<16} {n:>10,} packets {row['wall_s']:>9.2f} s "
-                  f"{row['packet_hops_per_s']:>11,} hops/s {row['peak_mib']:>8.1f} MiB "
-                  f"{row['bytes_per_packet']:>7.2f} B/packet", file=sys.stderr, flush=True)
+        for r in range(args.repeat):
+            for w in args.workloads:
+                proc = subprocess.run([sys.executable, __file__, "--one", w, str(n),
+                                       "--seed", str(args.seed)],
+                                      capture_output=True, text=True, check=True)
+                row = {**json.loads(proc.stdout.strip().splitlines()[-1]), "round": r}
+                rows.append(row)
+                print(f"{w:<16} {n:>10,} packets {row['wall_s']:>8.2f} s "
+                      f"{row['packet_hops_per_s']:>10,} hops/s {row['cpu_s']:>8.2f} cpu s "
+                      f"{row['packet_hops_per_cpu_s']:>10,} hops/cpu s "
+                      f"{row['peak_mib']:>7.1f} MiB {row['bytes_per_packet']:>7.2f} B/packet",
+                      file=sys.stderr, flush=True)
+    summary = []
     for n in args.packets:
-        at = {r["workload"]: r for r in rows if r["n"] == n}
-        if "scenario_bridge" in at:
-            for ref in ("heapq_des", "simpy_store"):
-                if ref in at:
-                    at["scenario_bridge"][f"hops_ratio_vs_{ref}"] = round(
-                        at["scenario_bridge"]["packet_hops_per_s"]
-                        / at[ref]["packet_hops_per_s"], 3)
+        at = [r for r in rows if r["n"] == n]
+        for w in args.workloads:
+            mine = [r for r in at if r["workload"] == w]
+            s = {"workload": w, "n": n, "rounds": len(mine)}
+            for k in ("wall_s", "cpu_s", "packet_hops_per_s", "packet_hops_per_cpu_s",
+                      "peak_mib"):
+                s[k] = statistics.median(r[k] for r in mine)
+            if w == "scenario_bridge":
+                for ref in ("heapq_des", "simpy_store"):
+                    if ref not in args.workloads:
+                        continue
+                    for k, key in (("packet_hops_per_s", "wall"),
+                                   ("packet_hops_per_cpu_s", "cpu")):
+                        ratios = [a[k] / b[k] for a in mine for b in at
+                                  if b["workload"] == ref and b["round"] == a["round"]]
+                        s[f"{key}_ratio_vs_{ref}"] = round(statistics.median(ratios), 3)
+                        s[f"{key}_ratio_vs_{ref}_range"] = [round(min(ratios), 3),
+                                                             round(max(ratios), 3)]
+            summary.append(s)
     print(json.dumps({"bench": "ecsnetsim_dataplane", "python": platform.python_version(),
-                      "rows": rows}))
+                      "rows": rows, "summary": summary}))
     return 0
 
 

@@ -1,7 +1,7 @@
 """Command line: ``ecsnetsim run|validate|plot|plan|instance-types|modes|schema``.
 
 Exit status: 0 success, 2 invalid input (one clear message, no traceback), 1 an
-internal error.
+internal error, 3 (``run --check``) a run that disagrees with its scenario's ``expect:``.
 """
 
 from __future__ import annotations
@@ -104,15 +104,36 @@ def _cmd_run(args) -> int:
                        executor=args.executor)
     if not args.quiet:  # the answer first; drawing the figures takes longer than the run
         print(summary(results), flush=True)
-    written = results.save(outdir, plots=not args.no_plots)
+    written = results.save(outdir, plots=not args.no_plots, svg=args.svg)
     if not args.quiet:
         figure = {".png", ".svg"}
         data = [p.name for p in written if p.suffix not in figure]
         figures = sorted({p.stem for p in written if p.suffix in figure})
+        formats = ", ".join(sorted({p.suffix[1:] for p in written if p.suffix in figure}))
         print(f"\nwrote {', '.join(data)} to {outdir}")
         if figures:
-            print(f"figures (png, svg): {', '.join(figures)}")
-    return 0
+            print(f"figures ({formats}): {', '.join(figures)}")
+    return _check_expectations(results.document) if args.check else 0
+
+
+#: ``run --check``'s exit status when the run disagrees with its scenario's claims.
+DISAGREES = 3
+
+
+def _check_expectations(doc: dict) -> int:
+    """``--check``: 3 when a claim of the scenario's ``expect:`` does not hold, with the
+    verdict on stderr (the summary may be off with --quiet)."""
+    from .expect import verdict
+
+    block = doc.get("expectations") or {}
+    if not block.get("claims"):
+        print("ecsnetsim: --check: the scenario has no expect: claims to check",
+              file=sys.stderr)
+        return 0
+    if block.get("agrees"):
+        return 0
+    print("\n".join(f"ecsnetsim: {line.strip()}" for line in verdict(doc)), file=sys.stderr)
+    return DISAGREES
 
 
 def _check_set_values(assignments: list[str]) -> None:
@@ -240,7 +261,8 @@ def _cmd_plot(args) -> int:
     if not (results_dir / "results.json").is_file():
         raise InputError("no results.json here; expected the OUTDIR of 'ecsnetsim run'",
                          file=str(results_dir))
-    written = Results.load(results_dir).save_figures(Path(args.output or results_dir))
+    written = Results.load(results_dir).save_figures(Path(args.output or results_dir),
+                                                     svg=args.svg)
     for p in written:
         print(p)
     return 0
@@ -317,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
     r.add_argument("--no-plots", action="store_true",
                    help="write the result files only, no figures")
+    r.add_argument("--svg", action="store_true", help="write each figure as SVG too")
     r.add_argument("--force", action="store_true",
                    help="run even when the estimated cost is above the budget")
     r.add_argument("--replications", type=_positive, metavar="R",
@@ -330,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "--executor dask, the local cluster's workers); results are the "
                         "same whatever N")
     _executor_flag(r)
+    r.add_argument("--check", action="store_true",
+                   help="exit with status 3 when the run disagrees with the scenario's "
+                        "expect: claims (results are written either way)")
     r.set_defaults(func=_cmd_run)
 
     v = _sub(sub, "validate", "check scenario files without running them",
@@ -351,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
               "  ecsnetsim plot results/compare-modes/results.json -o figures")
     pl.add_argument("results_dir", metavar="RESULTS")
     pl.add_argument("-o", "--output", help="where to write the figures (default: RESULTS)")
+    pl.add_argument("--svg", action="store_true", help="write each figure as SVG too")
     pl.set_defaults(func=_cmd_plot)
 
     pn = _sub(sub, "plan", "the fewest instances of a group with which every service runs",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
+from .expect import verdict
 from .results import Results
 
 
@@ -32,7 +33,9 @@ def answer(results: Results) -> str:
     """One line computed from the results: per variant, tasks running of desired with
     what binds (the reasons of the tasks not running, and the most tasks an instance type
     took), each unfinished deployment's outcome, and per flow where its packets stop or
-    how many hops and microseconds (p50) they take. The points of a sweep share one
+    how many hops and microseconds they take on average (the mean: a flow whose packets
+    split between paths, same AZ and cross AZ say, has a median that jumps between the
+    two, so medians of two variants may differ by the split alone). The points of a sweep share one
     segment: what they have in common once, then what differs per point."""
     variants = results.document["variants"]
     if len(variants) == 1:
@@ -92,7 +95,7 @@ def _facts(v: dict) -> list[tuple[str, str]]:
                         + (f" at {at.rsplit('/', 1)[-1]}" if at else "")))
         elif f["delivered"]:
             out.append(("hops", f"{f['name']} {_short(f['hops']['mean'])} hops"))
-            out.append(("latency", f"{_short(f['latency_us']['p50'])} us"))
+            out.append(("latency", f"{_short(f['latency_us']['mean'])} us mean"))
             lost = f["dropped"] + f["unreachable"]
             if lost:
                 out.append(("lost", f"{100 * lost / f['sent']:.0f}% lost"))
@@ -109,7 +112,7 @@ def summary(results: Results) -> str:
     doc = results.document
     out = [f"scenario {doc['scenario']['name']}  seed {doc['seed']}  "
            f"variants {len(doc['variants'])}",
-           f"answer: {answer(results)}"]
+           f"answer: {answer(results)}", *verdict(doc)]
     for v in doc["variants"]:
         out.append("")
         out.append(f"== variant {v['name']}  ({_start(v)}, ran to {v['end']:.1f}s)")

@@ -7,8 +7,11 @@ would surface as a TypeError in matplotlib. Here every field the figures and tab
 read is checked first, and the first problem is reported with its field path
 (``variants[0].flows[1].latency_us.p99``): exit status 2, no traceback.
 
-The schema is written below as data: a dict is an object (a key ending in ``?`` may be
-absent), a one-item list a list of that item, and the leaf checks say what they accept.
+The schema is data: a dict is an object (a key ending in ``?`` may be absent), a
+one-item list a list of that item, and the leaf checks say what they accept. The rows'
+part of it is derived from the row types of :mod:`ecsnetsim.rows` (:func:`schema_of`), so
+that the names and types of a row's fields are written in one place; only the document's
+own frame is written here.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin
 
-from . import __version__
+from . import __version__, rows
 from .errors import InputError
 from .results import SCHEMA_VERSION
 from .scenario.yamlsrc import format_path, read_bounded
@@ -78,44 +82,56 @@ class _NonEmpty:
         self.item = item
 
 
-USED_LIMIT = {"used": NUM, "limit": NUM}
-SERVICE = {"name": STR, "network_mode": STR, "scheduling?": STR, "desired": INT,
-           "running": INT, "pending": INT, "unplaced?": INT, "failures": _MapOf(INT),
-           "launch_failures?": _MapOf(INT), "steady_at?": NUM_OR_NULL,
-           "last_running_at?": NUM_OR_NULL}
-INSTANCE = {"id": STR, "group?": STR, "type": STR, "az?": STR, "subnet": STR, "status?": STR,
-            "trunked?": BOOL, "tasks": INT, "eni": USED_LIMIT, "branch_eni": USED_LIMIT,
-            "ips_used": INT, "ports": {"static": [STR], "dynamic_used": INT},
-            "cpu": USED_LIMIT, "memory": USED_LIMIT}
-SUBNET = {"name": STR, "cidr": STR, "az?": STR, "usable?": INT, "ips_used": INT,
-          "ips_free": INT}
-UNPLACED = {"task": STR, "service": STR, "reason": STR_OR_NULL, "closest?": STR_OR_NULL,
-            "why_not?": _MapOf(STR)}
-EVENT = {"t": NUM, "service": STR_OR_NULL, "message": STR, "kind?": STR, "instances?": INT}
-LATENCY = {k: NUM_OR_NULL for k in ("mean", "p50", "p90", "p99", "max")}
-FLOW = {"name": STR, "from": STR, "to": STR, "via": STR, "sent": INT, "delivered": INT,
-        "dropped": INT, "unreachable": INT, "in_flight?": INT,
-        "hops": {k: NUM_OR_NULL for k in ("mean", "min", "max")}, "latency_us": LATENCY,
-        "throughput_pps": NUM, "path": [STR], "breakdown_us?": _MapOf(NUM)}
-DEVICE = {"id": STR, "kind": STR, "host": STR_OR_NULL, "packets": INT, "utilization": NUM,
-          "mean_wait_us": NUM_OR_NULL, "drops": INT}
-DEPLOYMENT = {"service": STR, "revision": INT, "started_at": NUM, "finished_at": NUM_OR_NULL,
-              "status": STR, "waves": INT, "min_healthy_observed": INT_OR_NULL,
-              "zero_healthy_seconds": NUM, "failures": _MapOf(INT)}
-TIMELINE = {"t": NUM, "service": STR, "running_old": INT, "running_new": INT, "pending": INT,
-            "healthy": INT, "draining": INT}
-VARIANT = {
-    "name": STR, "group?": STR, "overrides?": _MapOf(ANY),
-    "sweep?": _Nullable({"path": STR, "value": ANY, "number": NUM_OR_NULL}),
-    "steady_at?": NUM_OR_NULL, "steady?": BOOL, "end?": NUM,
-    "placement": {"services": [SERVICE], "instances": [INSTANCE], "subnets?": [SUBNET],
-                  "unplaced?": [UNPLACED], "events?": [EVENT]},
-    "flows": [FLOW], "devices": [DEVICE], "deployments?": [DEPLOYMENT],
-    "timeline?": [TIMELINE],
-}
-COMPARED = {"name": STR, "variant": STR, "baseline_variant?": STR, "extra_hops": NUM_OR_NULL,
-            "latency_overhead_us": _Nullable({"mean": NUM, "p50": NUM, "p99": NUM}),
-            "latency_ratio": NUM_OR_NULL, "overhead_by_kind_us?": _MapOf(NUM), "note?": STR}
+def _spec(tp: Any, nullable: bool = False):
+    """The check of a field of type ``tp`` (``int``, ``str | None``, ``list[FlowRow]``,
+    ``dict[str, int]``, a row type)."""
+    if get_origin(tp) in (Union, UnionType) and NoneType in get_args(tp):
+        return _spec(_not_none(tp), nullable=True)
+    leaf = _LEAVES.get(tp)
+    if leaf is not None:
+        return leaf[nullable]
+    if get_origin(tp) is list:
+        spec = [_spec(get_args(tp)[0])]
+    elif get_origin(tp) is dict:
+        spec = _MapOf(_spec(get_args(tp)[1]))
+    elif isinstance(tp, type) and issubclass(tp, rows.Row):
+        spec = schema_of(tp)
+    else:  # pragma: no cover - a row field of a type this module does not know
+        raise TypeError(f"no result check for {tp!r}")
+    return _Nullable(spec) if nullable else spec
+
+
+def schema_of(row_type: type) -> dict:
+    """The schema of a row type, from its fields: a key a results file may lack is
+    written ``key?``; a key left out when None is never null when present."""
+    return {key + ("?" if optional else ""): _spec(_not_none(tp) if omit else tp)
+            for key, tp, optional, omit in rows.schema_fields(row_type)}
+
+
+def _not_none(tp: Any) -> Any:
+    """``tp`` without its ``| None``."""
+    if get_origin(tp) in (Union, UnionType):
+        inner = [a for a in get_args(tp) if a is not NoneType]
+        if len(inner) == 1:
+            return inner[0]
+    return tp
+
+
+#: The leaf check of a scalar field type: (not null, or null).
+_LEAVES = {int: (INT, INT_OR_NULL), float: (NUM, NUM_OR_NULL), str: (STR, STR_OR_NULL),
+           bool: (BOOL, _Leaf("true or false", lambda v: isinstance(v, bool), nullable=True)),
+           Any: (ANY, ANY)}
+SERVICE = schema_of(rows.ServiceRow)
+INSTANCE = schema_of(rows.InstanceRow)
+SUBNET = schema_of(rows.SubnetRow)
+UNPLACED = schema_of(rows.UnplacedRow)
+EVENT = schema_of(rows.EventRow)
+FLOW = schema_of(rows.FlowRow)
+DEVICE = schema_of(rows.DeviceRow)
+DEPLOYMENT = schema_of(rows.DeploymentRow)
+TIMELINE = schema_of(rows.TimelinePoint)
+VARIANT = schema_of(rows.VariantResult)
+COMPARED = schema_of(rows.ComparisonRow)
 DOCUMENT = {
     "schema_version": INT, "ecsnetsim_version?": STR, "seed?": INT,
     "scenario?": {"name": STR, "path?": STR_OR_NULL, "sha256?": STR_OR_NULL},

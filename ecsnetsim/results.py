@@ -1,7 +1,11 @@
 """Results of a run: the ``results.json`` document and its CSV tables.
 
 The same tables that ``run`` writes as CSV are available in Python as lists of
-dicts (and as pandas DataFrames when pandas is installed). A result set is written
+dicts (and as pandas DataFrames when pandas is installed); their columns are the fields
+of the row types in :mod:`ecsnetsim.rows`, which ``results.json`` is made from too. The
+tables stay plain dicts (not the frozen rows) so that a notebook can add a column to a
+row or hand the list to pandas as before, and so that a ``results.json`` read back from
+disk gives the same tables as a fresh run. A result set is written
 into a new directory beside OUTDIR and swapped in as one unit, so that a failed or
 interrupted run leaves the previous set as it was and a reader never sees new
 ``results.json`` beside an old ``devices.csv``.
@@ -26,30 +30,30 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .rows import (
+    DeviceRow,
+    FlowLogRecord,
+    FlowTableRow,
+    PlacementRow,
+    TimelinePoint,
+    table_columns,
+)
 
 SCHEMA_VERSION = 1
 #: Keys every variant of a results document has (the figures and tables read them).
 _VARIANT_KEYS = ("name", "placement", "flows", "devices")
 
-PLACEMENT_COLUMNS = [
-    "variant", "instance", "group", "type", "az", "subnet", "trunked", "tasks",
-    "eni_used", "eni_limit", "branch_used", "branch_limit", "ips_used", "static_ports",
-    "dynamic_ports_used", "cpu_used", "cpu_limit", "memory_used", "memory_limit",
-]
-FLOW_COLUMNS = [
-    "variant", "name", "from", "to", "via", "sent", "delivered", "dropped", "unreachable",
-    "in_flight", "hops_mean", "hops_min", "hops_max", "latency_us_mean", "latency_us_p50",
-    "latency_us_p90", "latency_us_p99", "latency_us_max", "throughput_pps", "path",
-    "blocked_at", "blocked_reason",
-]
-#: Formats ``save(plots=True)`` writes each figure in.
-FIGURE_FORMATS = ("png", "svg")
-TIMELINE_COLUMNS = ["variant", "t", "service", "running_old", "running_new", "pending",
-                    "healthy", "draining"]
-FLOW_LOG_COLUMNS = ["variant", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport",
-                    "protocol", "packets", "bytes", "action"]
-DEVICE_COLUMNS = ["variant", "id", "kind", "host", "packets", "utilization", "mean_wait_us",
-                  "drops"]
+#: The CSV headers, from the fields of the row types (:mod:`ecsnetsim.rows`): a column
+#: cannot be added to a row and forgotten in its file.
+PLACEMENT_COLUMNS = table_columns(PlacementRow)
+FLOW_COLUMNS = table_columns(FlowTableRow)
+#: Formats ``save(plots=True)`` writes each figure in (``svg=True`` adds SVG).
+FIGURE_FORMATS = ("png",)
+#: Every format a figure of a result set may have (an earlier run's are replaced).
+_ALL_FIGURE_FORMATS = ("png", "svg")
+TIMELINE_COLUMNS = table_columns(TimelinePoint)
+FLOW_LOG_COLUMNS = table_columns(FlowLogRecord)
+DEVICE_COLUMNS = table_columns(DeviceRow)
 
 
 class Table(list):
@@ -132,46 +136,21 @@ class Results:
 
     @property
     def placement(self) -> Table:
-        rows = Table()
-        for v in self.variants:
-            for inst in v["placement"]["instances"]:
-                rows.append({
-                    "variant": v["name"], "instance": inst["id"], "group": inst["group"],
-                    "type": inst["type"], "az": inst["az"], "subnet": inst["subnet"],
-                    "trunked": inst["trunked"], "tasks": inst["tasks"],
-                    "eni_used": inst["eni"]["used"], "eni_limit": inst["eni"]["limit"],
-                    "branch_used": inst["branch_eni"]["used"],
-                    "branch_limit": inst["branch_eni"]["limit"], "ips_used": inst["ips_used"],
-                    "static_ports": " ".join(inst["ports"]["static"]),
-                    "dynamic_ports_used": inst["ports"]["dynamic_used"],
-                    "cpu_used": inst["cpu"]["used"], "cpu_limit": inst["cpu"]["limit"],
-                    "memory_used": inst["memory"]["used"], "memory_limit": inst["memory"]["limit"],
-                })
-        return rows
+        """placement.csv: one row per instance of each variant (:class:`PlacementRow`)."""
+        return Table(PlacementRow.of(v["name"], inst).to_json() for v in self.variants
+                     for inst in v["placement"]["instances"])
 
     @property
     def services(self) -> Table:
+        """Each service of each variant (:class:`~ecsnetsim.rows.ServiceRow`)."""
         return Table({"variant": v["name"], **s} for v in self.variants
                       for s in v["placement"]["services"])
 
     @property
     def flows(self) -> Table:
-        rows = Table()
-        for v in self.variants:
-            for f in v["flows"]:
-                rows.append({
-                    "variant": v["name"], "name": f["name"], "from": f["from"], "to": f["to"],
-                    "via": f["via"], "sent": f["sent"], "delivered": f["delivered"],
-                    "dropped": f["dropped"], "unreachable": f["unreachable"],
-                    "in_flight": f["in_flight"],
-                    **{f"hops_{k}": f["hops"][k] for k in ("mean", "min", "max")},
-                    **{f"latency_us_{k}": f["latency_us"][k]
-                       for k in ("mean", "p50", "p90", "p99", "max")},
-                    "throughput_pps": f["throughput_pps"], "path": " > ".join(f["path"]),
-                    "blocked_at": (f.get("blocked") or {}).get("at"),
-                    "blocked_reason": (f.get("blocked") or {}).get("reason"),
-                })
-        return rows
+        """flows.csv: one row per flow of each variant (:class:`FlowTableRow`)."""
+        return Table(FlowTableRow.of(v["name"], f).to_json() for v in self.variants
+                     for f in v["flows"])
 
     @property
     def flow_logs(self) -> Table:
@@ -181,24 +160,29 @@ class Results:
 
     @property
     def devices(self) -> Table:
+        """devices.csv: each device of each variant (:class:`~ecsnetsim.rows.DeviceRow`)."""
         return Table({"variant": v["name"], **d} for v in self.variants for d in v["devices"])
 
     @property
     def deployments(self) -> Table:
+        """Each deployment of each variant (:class:`~ecsnetsim.rows.DeploymentRow`, with
+        ``replications`` and ``ci95`` when replicated)."""
         return Table({"variant": v["name"], **d} for v in self.variants
                       for d in v.get("deployments", []))
 
     @property
     def timeline(self) -> Table:
+        """timeline.csv: each service's counts over time (:class:`TimelinePoint`)."""
         return Table({"variant": v["name"], **r} for v in self.variants
                       for r in v.get("timeline", []))
 
     def to_json(self) -> str:
         return json.dumps(self.document, indent=2, sort_keys=False) + "\n"
 
-    def save(self, outdir: str | Path, plots: bool = False) -> list[Path]:
-        """Write results.json, the CSV tables and, with ``plots``, every applicable figure
-        into ``outdir`` as one set that replaces the previous one (see :func:`_write_set`)."""
+    def save(self, outdir: str | Path, plots: bool = False, svg: bool = False) -> list[Path]:
+        """Write results.json, the CSV tables, report.html and, with ``plots``, every
+        applicable figure (PNG; SVG too with ``svg``) into ``outdir`` as one set that
+        replaces the previous one (see :func:`_write_set`)."""
         files = {
             "results.json": self.to_json(),
             "placement.csv": _csv(self.placement, PLACEMENT_COLUMNS),
@@ -209,24 +193,34 @@ class Results:
         if any("flow_logs" in v for v in self.variants):
             files["flow_logs.csv"] = _csv(self.flow_logs, FLOW_LOG_COLUMNS)
 
+        from . import htmlreport  # it imports the summary, which imports this module
+
         def write(tmp: Path) -> list[str]:
             for name, text in files.items():
                 (tmp / name).write_text(text, encoding="utf-8")
-            return list(files) + (self._draw(tmp)[0] if plots else [])
+            drawn = self._draw(tmp, svg)[0] if plots else []
+            return list(files) + drawn + [htmlreport.write(self, tmp, drawn)]
 
         return _write_set(outdir, write)
 
-    def save_figures(self, outdir: str | Path) -> list[Path]:
-        """Write every figure these results support (PNG and SVG, see
-        :mod:`ecsnetsim.plots`) into ``outdir``, and remove figures of an earlier run there
-        that they no longer support."""
-        return _write_staged(outdir, self._draw)
+    def save_figures(self, outdir: str | Path, svg: bool = False) -> list[Path]:
+        """Write every figure these results support (PNG, and SVG with ``svg``, see
+        :mod:`ecsnetsim.plots`) and report.html with them into ``outdir``, and remove
+        figures of an earlier run there that they no longer support."""
+        from . import htmlreport
 
-    def _draw(self, tmp: Path) -> tuple[list[str], list[str]]:
+        def draw(tmp: Path) -> tuple[list[str], list[str]]:
+            drawn, stale = self._draw(tmp, svg)
+            return drawn + [htmlreport.write(self, tmp, drawn)], stale
+
+        return _write_staged(outdir, draw)
+
+    def _draw(self, tmp: Path, svg: bool = False) -> tuple[list[str], list[str]]:
         from . import plots  # matplotlib only when figures are wanted
 
-        drawn = [p.name for p in plots.write_all(self, tmp, formats=FIGURE_FORMATS)]
-        stale = [f"{fig}.{fmt}" for fig in plots.FIGURES for fmt in FIGURE_FORMATS
+        formats = FIGURE_FORMATS + (("svg",) if svg and "svg" not in FIGURE_FORMATS else ())
+        drawn = [p.name for p in plots.write_all(self, tmp, formats=formats)]
+        stale = [f"{fig}.{fmt}" for fig in plots.FIGURE_NAMES for fmt in _ALL_FIGURE_FORMATS
                  if f"{fig}.{fmt}" not in drawn]
         return drawn, stale
 
@@ -271,7 +265,8 @@ def _write_staged(outdir: str | Path,
 #: Files of a result set besides the figures, in the order they are written;
 #: ``results.json`` last, so that where a set cannot be swapped in as a directory a
 #: reader who finds the new ``results.json`` finds the new tables beside it.
-DATA_FILES = ("placement.csv", "flows.csv", "devices.csv", "timeline.csv", "results.json")
+DATA_FILES = ("placement.csv", "flows.csv", "devices.csv", "timeline.csv", "report.html",
+              "results.json")
 #: Prefix of the staging directories written beside OUTDIR and removed on every exit.
 STAGING_PREFIX = ".ecsnetsim-"
 #: Signals that may stop a run; held back while a result set is swapped in.
@@ -333,17 +328,17 @@ def _staging(out: Path) -> Path:
 
 
 def _figure_names() -> set[str]:
-    """Every file name a figure may have (imports matplotlib: call only when needed)."""
+    """Every file name a figure may have."""
     from . import plots
 
-    return {f"{fig}.{fmt}" for fig in plots.FIGURES for fmt in FIGURE_FORMATS}
+    return {f"{fig}.{fmt}" for fig in plots.FIGURE_NAMES for fmt in _ALL_FIGURE_FORMATS}
 
 
 def _ours(out: Path) -> tuple[set[str], bool]:
     """The result-set files in ``out`` and whether ``out`` holds anything else."""
     entries = list(out.iterdir())
     names = {p.name for p in entries if p.is_file() and not p.is_symlink()}
-    if any(n.endswith(tuple(f".{f}" for f in FIGURE_FORMATS)) for n in names):
+    if any(n.endswith(tuple(f".{f}" for f in _ALL_FIGURE_FORMATS)) for n in names):
         known = set(DATA_FILES) | _figure_names()
     else:
         known = set(DATA_FILES)

@@ -16,10 +16,25 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
-from . import __version__, executors, modes
+from . import __version__, executors, expect, modes
 from . import replications as replicas
 from .control.scheduler import Cluster
 from .results import SCHEMA_VERSION, Results
+from .rows import (
+    ComparisonRow,
+    DiscoveryRecord,
+    FargateRow,
+    InstanceRow,
+    OverheadUs,
+    PlacementBlock,
+    Ports,
+    ServiceRow,
+    SubnetRow,
+    SweepPoint,
+    UnplacedRow,
+    UsedLimit,
+    VariantResult,
+)
 from .scenario import Scenario, VariantSpec, load_scenario, source_of, variants_of
 
 #: Stream indexes of SeedSequence(seed).spawn(); fixed so that adding a stream never
@@ -28,79 +43,68 @@ STREAM_PLACEMENT = 0
 STREAM_TRAFFIC = 1
 
 
-def _placement_block(cluster: Cluster) -> dict:
-    services = []
-    for svc in cluster.services:
-        failures = Counter(t.last_failure for t in svc.unplaced if t.last_failure)
-        running = [t for t in svc.running if not t.draining]
-        # the counts the timeline records (running old + new, pending = the new revision's
-        # tasks still wanted), so that the service row and timeline.csv's last row agree
-        old, new, pending, _healthy, _draining = svc.counts()
-        services.append({
-            "name": svc.name,
-            "network_mode": svc.spec.network_mode,
-            "launch_type": svc.spec.launch_type,
-            "scheduling": svc.spec.scheduling,
-            "desired": svc.desired,
-            "running": old + new,
-            "pending": pending,
-            "unplaced": len(svc.unplaced),
-            "health_check_blocked": (None if svc.health_check_blocked is None else
-                                     "health checks dropped: "
-                                     + svc.health_check_blocked.reason),
-            "failures": dict(sorted(failures.items())),
-            "launch_failures": dict(sorted(svc.launch_failures.items())),
-            "steady_at": svc.steady_at,
-            "last_running_at": max((t.running_at for t in running if t.running_at is not None),
-                                   default=None),
-        })
-    instances = []
-    for inst in cluster.instances:
-        live = inst.running_tasks
-        task_ips = sum(1 for t in live if t.binding.subnet is not None)
-        per_mode = Counter(t.mode for t in live)
-        instances.append({
-            "id": inst.id,
-            "group": inst.group,
-            "type": inst.type.name,
-            "az": inst.az,
-            "subnet": inst.subnet.name,
-            "status": inst.status,
-            "os": inst.os,
-            "trunked": inst.trunked,
-            "trunk_reason": inst.trunk_note,
-            "tasks": len(live),
-            "tasks_by_mode": dict(sorted(per_mode.items())),
-            "task_limits": {name: report["task_limit"] for name, mode in modes.MODES.items()
-                            if inst.os in mode.supported_os
-                            and "task_limit" in (report := mode.instance_report(inst))},
-            "eni": {"used": inst.eni_used, "limit": inst.eni_limit},
-            "branch_eni": {"used": inst.branch_used, "limit": inst.branch_limit},
-            "ips_used": (1 if inst.primary_ip else 0) + (1 if inst.trunk_ip else 0) + task_ips,
-            "ports": {"static": inst.ports.static_ports(),
-                      "dynamic_used": len(inst.ports.dynamic)},
-            "cpu": {"used": inst.cpu_used, "limit": inst.cpu_limit},
-            "memory": {"used": inst.memory_used, "limit": inst.memory_limit},
-        })
-    subnets = [{"name": s.name, "cidr": s.cidr, "az": s.az, "usable": s.usable,
-                "ips_used": s.used, "ips_free": s.free} for s in cluster.subnets.values()]
-    unplaced = [{"task": t.id, "service": t.service, "reason": t.last_failure,
-                 "closest": t.closest[0] if t.closest else None, "why_not": t.why_not}
-                for svc in cluster.services for t in svc.unplaced]
-    events = [e.as_dict() for e in cluster.events]
-    block = {"services": services, "instances": instances, "subnets": subnets,
-             "unplaced": unplaced, "events": events}
-    discovery = [_records(svc) for svc in cluster.services if svc.spec.service_discovery]
-    if discovery:
-        block["service_discovery"] = discovery
-    on_fargate = [t for svc in cluster.services if svc.spec.launch_type == "FARGATE"
-                  for t in svc.live]
-    if any(svc.spec.launch_type == "FARGATE" for svc in cluster.services):
-        block["fargate"] = _fargate_block(on_fargate)
-    return block
+def _service_row(svc) -> ServiceRow:
+    failures = Counter(t.last_failure for t in svc.unplaced if t.last_failure)
+    running = [t for t in svc.running if not t.draining]
+    # the counts the timeline records (running old + new, pending = the new revision's
+    # tasks still wanted), so that the service row and timeline.csv's last row agree
+    old, new, pending, _healthy, _draining = svc.counts()
+    return ServiceRow(
+        name=svc.name, network_mode=svc.spec.network_mode, launch_type=svc.spec.launch_type,
+        scheduling=svc.spec.scheduling, desired=svc.desired, running=old + new,
+        pending=pending, unplaced=len(svc.unplaced),
+        health_check_blocked=(None if svc.health_check_blocked is None else
+                              "health checks dropped: " + svc.health_check_blocked.reason),
+        failures=dict(sorted(failures.items())),
+        launch_failures=dict(sorted(svc.launch_failures.items())),
+        steady_at=svc.steady_at,
+        last_running_at=max((t.running_at for t in running if t.running_at is not None),
+                            default=None),
+    )
 
 
-def _records(svc) -> dict:
+def _instance_row(inst) -> InstanceRow:
+    live = inst.running_tasks
+    task_ips = sum(1 for t in live if t.binding.subnet is not None)
+    per_mode = Counter(t.mode for t in live)
+    return InstanceRow(
+        id=inst.id, group=inst.group, type=inst.type.name, az=inst.az,
+        subnet=inst.subnet.name, status=inst.status, os=inst.os, trunked=inst.trunked,
+        trunk_reason=inst.trunk_note, tasks=len(live),
+        tasks_by_mode=dict(sorted(per_mode.items())),
+        task_limits={name: report["task_limit"] for name, mode in modes.MODES.items()
+                     if inst.os in mode.supported_os
+                     and "task_limit" in (report := mode.instance_report(inst))},
+        eni=UsedLimit(inst.eni_used, inst.eni_limit),
+        branch_eni=UsedLimit(inst.branch_used, inst.branch_limit),
+        ips_used=(1 if inst.primary_ip else 0) + (1 if inst.trunk_ip else 0) + task_ips,
+        ports=Ports(inst.ports.static_ports(), len(inst.ports.dynamic)),
+        cpu=UsedLimit(inst.cpu_used, inst.cpu_limit),
+        memory=UsedLimit(inst.memory_used, inst.memory_limit),
+    )
+
+
+def _placement_block(cluster: Cluster) -> PlacementBlock:
+    """Services, instances, subnets, unplaced tasks and events at the end of the run."""
+    services = cluster.services
+    on_fargate = [t for svc in services if svc.spec.launch_type == "FARGATE" for t in svc.live]
+    discovery = [_records(svc) for svc in services if svc.spec.service_discovery]
+    return PlacementBlock(
+        services=[_service_row(svc) for svc in services],
+        instances=[_instance_row(inst) for inst in cluster.instances],
+        subnets=[SubnetRow(s.name, s.cidr, s.az, s.usable, s.used, s.free)
+                 for s in cluster.subnets.values()],
+        unplaced=[UnplacedRow(t.id, t.service, t.last_failure,
+                              t.closest[0] if t.closest else None, t.why_not)
+                  for svc in services for t in svc.unplaced],
+        events=[e.row() for e in cluster.events],
+        service_discovery=discovery or None,
+        fargate=(_fargate_block(on_fargate)
+                 if any(svc.spec.launch_type == "FARGATE" for svc in services) else None),
+    )
+
+
+def _records(svc) -> DiscoveryRecord:
     """What Cloud Map answers for a service at the end of the run: an A record per healthy
     task (its own IP), or an SRV record per task (the address and port its ENI answers on:
     the instance's IP and the host port in bridge mode)."""
@@ -114,21 +118,21 @@ def _records(svc) -> dict:
             values.append(ep.ip)
         else:
             values.append(f"{ep.ip}:{t.binding.host_ports.get((port, proto), port)}")
-    return {"name": f"{svc.name}.{sd.namespace}", "type": sd.record, "records": sorted(values)}
+    return DiscoveryRecord(f"{svc.name}.{sd.namespace}", sd.record, sorted(values))
 
 
-def _fargate_block(tasks: list) -> dict:
+def _fargate_block(tasks: list) -> FargateRow:
     """Fargate tasks run off the cluster: each in its own micro-VM with its own ENI."""
-    return {
-        "tasks": len(tasks),
-        "enis": sum(1 for t in tasks if t.binding.interface),
-        "ips_used": sum(1 for t in tasks if t.binding.subnet is not None),
-        "by_az": dict(sorted(Counter(t.instance.az for t in tasks).items())),
-        "by_subnet": dict(sorted(Counter(t.binding.subnet.name for t in tasks
-                                         if t.binding.subnet is not None).items())),
-        "cpu": sum(t.cpu for t in tasks),
-        "memory": sum(t.memory for t in tasks),
-    }
+    return FargateRow(
+        tasks=len(tasks),
+        enis=sum(1 for t in tasks if t.binding.interface),
+        ips_used=sum(1 for t in tasks if t.binding.subnet is not None),
+        by_az=dict(sorted(Counter(t.instance.az for t in tasks).items())),
+        by_subnet=dict(sorted(Counter(t.binding.subnet.name for t in tasks
+                                      if t.binding.subnet is not None).items())),
+        cpu=sum(t.cpu for t in tasks),
+        memory=sum(t.memory for t in tasks),
+    )
 
 
 #: Steps in which a run reports its progress through simulated time.
@@ -137,7 +141,8 @@ PROGRESS_STEPS = 100
 
 def run_variant(variant: VariantSpec, seed: int,
                 tick: Callable[[float], None] | None = None) -> dict:
-    """Simulate one variant and return its block of ``results.json``.
+    """Simulate one variant and return its block of ``results.json`` (the JSON of its
+    :class:`~ecsnetsim.rows.VariantResult`, built once at the end of the run).
 
     ``tick``, when given, is called with the fraction of the traffic phase simulated so
     far (0 < f <= 1) as the clock advances; running the clock in steps changes no result.
@@ -161,24 +166,24 @@ def run_variant(variant: VariantSpec, seed: int,
             if tick:
                 tick(k / steps)
     cluster.finish()
-    return {
-        "name": variant.name,
-        "group": variant.group,
-        "sweep": _sweep_point(variant),
-        "overrides": variant.overrides,
-        "steady_at": steady_at,
-        "steady": cluster.steady.triggered,
-        "end": env.now,
-        "placement": _placement_block(cluster),
-        "flows": plane.flow_results(),
-        "devices": plane.device_results(),
-        **({"flow_logs": plane.flow_log.records()} if plane.flow_log else {}),
-        "deployments": [d.as_dict() for svc in cluster.services for d in svc.deployments],
-        "timeline": cluster.timeline,
-    }
+    return VariantResult(
+        name=variant.name,
+        group=variant.group,
+        sweep=_sweep_point(variant),
+        overrides=variant.overrides,
+        steady_at=steady_at,
+        steady=cluster.steady.triggered,
+        end=env.now,
+        placement=_placement_block(cluster),
+        flows=plane.flow_results(),
+        devices=plane.device_results(),
+        flow_logs=plane.flow_log.records() if plane.flow_log else None,
+        deployments=[d.row() for svc in cluster.services for d in svc.deployments],
+        timeline=cluster.timeline,
+    ).to_json()
 
 
-def _sweep_point(variant: VariantSpec) -> dict | None:
+def _sweep_point(variant: VariantSpec) -> SweepPoint | None:
     """The sweep field's value as written and as the model read it (a number for plots)."""
     if not variant.sweep:
         return None
@@ -189,9 +194,9 @@ def _sweep_point(variant: VariantSpec) -> dict | None:
         node = node[part] if isinstance(part, int) else getattr(node, part.replace(
             "from", "from_") if part == "from" else part)
     value = variant.sweep["value"]
-    return {"path": variant.sweep["path"], "value": value,
-            "number": node if isinstance(node, int | float) and not isinstance(node, bool)
-            else None}
+    return SweepPoint(variant.sweep["path"], value,
+                      node if isinstance(node, int | float) and not isinstance(node, bool)
+                      else None)
 
 
 def _by_kind(mine: dict, base: dict) -> dict:
@@ -220,21 +225,22 @@ def _comparison(variants: list[dict], baseline: str | None) -> dict:
         base_flows = {f["name"]: f for f in base["flows"]}
         for f in v["flows"]:
             b = base_flows.get(f["name"])
-            row = {"name": f["name"], "variant": v["name"], "baseline_variant": base["name"]}
             if not b or not f["delivered"] or not b["delivered"]:
-                rows.append({**row, "extra_hops": None, "latency_overhead_us": None,
-                             "latency_ratio": None,
-                             "note": "no delivered packets in one of the two variants"})
+                rows.append(ComparisonRow(
+                    f["name"], v["name"], base["name"], extra_hops=None,
+                    latency_overhead_us=None, latency_ratio=None,
+                    note="no delivered packets in one of the two variants"))
                 continue
-            rows.append({
-                **row,
-                "extra_hops": round(f["hops"]["mean"] - b["hops"]["mean"], 6),
-                "latency_overhead_us": {k: round(f["latency_us"][k] - b["latency_us"][k], 6)
-                                        for k in ("mean", "p50", "p99")},
-                "latency_ratio": round(f["latency_us"]["mean"] / b["latency_us"]["mean"], 6),
-                "overhead_by_kind_us": _by_kind(f["breakdown_us"], b["breakdown_us"]),
-            })
-    return {"baseline": baseline, "flows": rows}
+            rows.append(ComparisonRow(
+                f["name"], v["name"], base["name"],
+                extra_hops=round(f["hops"]["mean"] - b["hops"]["mean"], 6),
+                latency_overhead_us=OverheadUs(*(
+                    round(f["latency_us"][k] - b["latency_us"][k], 6)
+                    for k in ("mean", "p50", "p99"))),
+                latency_ratio=round(f["latency_us"]["mean"] / b["latency_us"]["mean"], 6),
+                overhead_by_kind_us=_by_kind(f["breakdown_us"], b["breakdown_us"]),
+            ))
+    return {"baseline": baseline, "flows": [r.to_json() for r in rows]}
 
 
 def _run_all(ex: executors.Executor, specs: list[VariantSpec], seeds: list[int],
@@ -396,6 +402,9 @@ def simulate(scenario: Scenario | str | dict, seed: int | None = None,
     if len(runs) > 1:
         doc["replications"] = len(runs)
         _paired_differences(doc["comparison"], runs, [v["name"] for v in variants])
+    block = expect.evaluate(scenario, doc)  # does the run agree with the scenario's claims?
+    if block is not None:
+        doc["expectations"] = block
     return Results(doc)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import ecsnetsim
 from ecsnetsim import plots
-from ecsnetsim.plots import _short  # the variant names the figures show
+from ecsnetsim.plots.data import _short  # the variant names the figures show
 from ecsnetsim.results import Results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,6 +132,13 @@ def _outcome(v: dict) -> str:
         if s["failures"]:
             text += " (" + ", ".join(f"{n} not running: {r}"
                                      for r, n in s["failures"].items()) + ")"
+        surge = s["running"] + s["pending"] - s["desired"]
+        if surge > 0 and any(d["service"] == s["name"] for d in v.get("deployments") or []):
+            text += f", {surge} of them a deployment's surge above desired"
+        failed = s.get("launch_failures") or {}
+        if failed:
+            text += (f"; {sum(failed.values())} placed during the run failed to start ("
+                     + ", ".join(failed) + ")")
         parts.append(text)
     return "; ".join(parts)
 
@@ -198,11 +205,24 @@ def timeline_sentence(res: Results, sc) -> str:
                 text += " on " + _join(list(d["failures"]))
             if d["status"] == "COMPLETED":
                 text += f" in {d['waves']} wave{'' if d['waves'] == 1 else 's'}"
+                if d["failures"]:
+                    text += " despite " + _join([f"{n} × {r}" for r, n in d["failures"].items()])
             if d["zero_healthy_seconds"]:
                 text += f" with {d['zero_healthy_seconds']:.0f} s of zero healthy tasks"
             parts.append(text)
     return ("Running (older and current revision), draining and pending tasks stacked, the "
             "healthy count dashed, through a rolling update (shaded): " + _join(parts) + ".")
+
+
+def daemon_sentence(res: Results, sc) -> str:
+    v = res.variants[0]
+    (d,) = v["deployments"]
+    n = v["placement"]["services"][0]["running"]
+    return (f"Zoomed to the update at {d['started_at']:.0f} s, the whole "
+            f"{v['end'] / 60:.0f}-minute run beside it: each of the {n} old exporters stops "
+            f"before its replacement can take port 9100, leaving "
+            f"{d['zero_healthy_seconds']:.0f} s with no healthy task (red); the deployment "
+            f"is {d['status']} at {d['finished_at']:.0f} s.")
 
 
 def fate_sentence(res: Results, sc) -> str:
@@ -261,7 +281,13 @@ RUNS = [
     Run("deploy-static-port", "deploy-static-port.yaml",
         "A bridge service on static port 80 with default deployment settings: does a rollout "
         "finish?",
-        [("deployment_timeline", timeline_sentence)]),
+        [("deployment_timeline", timeline_sentence), ("placement_outcome", placement_sentence)]),
+    Run("deploy-daemon", "deploy-daemon.yaml",
+        "How does a daemon service on host port 9100 update?",
+        [("deployment_timeline", daemon_sentence)]),
+    Run("deploy-subnet-surge", "deploy-subnet-surge.yaml",
+        "Will a /27 hold 3 trunked hosts, 12 awsvpc tasks and a 200 % deployment surge?",
+        [("deployment_timeline", timeline_sentence), ("placement_outcome", placement_sentence)]),
     Run("deploy-slow-start", "deploy-slow-start.yaml",
         "A new revision needs 120 s before it answers health checks: which grace period lets "
         "the rollout finish?",
@@ -292,7 +318,7 @@ def main() -> int:
         "",
         "Figures that `ecsnetsim.plots` draws from a run's results, here for the example "
         "scenarios in `scenarios/`. `ecsnetsim plot RESULTS_DIR` draws the same figures "
-        "(PNG and SVG) from any run's `results.json`; in Python, each function in "
+        "(PNG; SVG too with `--svg`) from any run's `results.json`; in Python, each function in "
         "`ecsnetsim.plots` takes the `Results` of `ecsnetsim.simulate` and returns a "
         "matplotlib figure. Regenerate this page and its images with "
         "`python scripts/make_gallery.py`.",

@@ -18,10 +18,12 @@ from collections import Counter
 import pytest
 from conftest import SCENARIOS
 
-from ecsnetsim import load_scenario, simulate
+from ecsnetsim import load_scenario, rows, simulate
 from ecsnetsim.report import answer, summary, variant_label
 from ecsnetsim.results import (
+    DEVICE_COLUMNS,
     FLOW_COLUMNS,
+    FLOW_LOG_COLUMNS,
     PLACEMENT_COLUMNS,
     TIMELINE_COLUMNS,
     _csv,
@@ -105,6 +107,79 @@ def test_csv_rows_are_results_json(name):
         assert row["variant"] == vname
         for k in TIMELINE_COLUMNS[1:]:
             assert row[k] == str(r[k]), k
+    devices = _rows(res.devices, DEVICE_COLUMNS)
+    dv = [(v["name"], d) for v in res.variants for d in v["devices"]]
+    assert len(devices) == len(dv)
+    for row, (vname, d) in zip(devices, dv, strict=True):
+        assert row["variant"] == vname
+        for k in DEVICE_COLUMNS[1:]:
+            assert row[k] == _cell(d[k]), k
+
+
+#: Scenarios run again with flow logs on, for flow_logs.csv (no shipped scenario has them).
+FLOW_LOGGED = ["security-groups", "compare-modes"]
+
+
+@pytest.mark.parametrize("name", FLOW_LOGGED)
+def test_flow_log_csv_rows_are_results_json(name):
+    sc = load_scenario(SCENARIOS / f"{name}.yaml",
+                       overrides=["flow_logs=true", "duration=0.2s", "warmup=0s"])
+    res = simulate(sc, workers=1)
+    logged = _rows(res.flow_logs, FLOW_LOG_COLUMNS)
+    records = [(v["name"], r) for v in res.variants for r in v["flow_logs"]]
+    assert records and len(logged) == len(records)
+    for row, (vname, r) in zip(logged, records, strict=True):
+        assert row["variant"] == vname
+        for k in FLOW_LOG_COLUMNS[1:]:
+            assert row[k] == str(r[k]), k
+
+
+#: The CSV file of each row type, and the table that writes it.
+CSV_FILES = {"placement.csv": (rows.PlacementRow, "placement"),
+             "flows.csv": (rows.FlowTableRow, "flows"),
+             "devices.csv": (rows.DeviceRow, "devices"),
+             "timeline.csv": (rows.TimelinePoint, "timeline")}
+
+
+@pytest.mark.parametrize("name", _ids())
+def test_csv_header_is_the_row_type(name, tmp_path):
+    """Each CSV file's header is its row type's fields (``variant`` first), and each
+    table's rows have exactly those keys: a field added to a row reaches its file."""
+    _, res = _run(name)
+    res.save(tmp_path)
+    for file, (row_type, table) in CSV_FILES.items():
+        header = (tmp_path / file).read_text(encoding="utf-8").splitlines()[0].split(",")
+        fields = [k for k, *_ in rows.schema_fields(row_type)]
+        assert header == rows.table_columns(row_type), file
+        assert header[1:] == [k for k in fields if k != "variant"], file
+        for row in getattr(res, table):
+            assert list(row) == header, file
+
+
+#: Fields of a results.json row that its CSV file leaves out: maps and prose.
+NOT_IN_CSV = {rows.InstanceRow: {"status", "os", "trunk_reason", "tasks_by_mode", "task_limits"},
+              rows.FlowRow: {"breakdown_us"}}
+#: Columns a field is written as where they are not its key (or ``key_sub`` per key of a
+#: nested row).
+CSV_NAMES = {"id": ["instance"], "branch_eni": ["branch_used", "branch_limit"],
+             "ports": ["static_ports", "dynamic_ports_used"]}
+
+
+def test_every_json_field_of_a_csv_row_is_a_column():
+    """A field added to an instance or flow row of results.json is either a column of
+    its CSV file or named above as left out."""
+    for json_row, csv_row in ((rows.InstanceRow, rows.PlacementRow),
+                              (rows.FlowRow, rows.FlowTableRow)):
+        cols = rows.columns(csv_row)
+        for key, tp, *_ in rows.schema_fields(json_row):
+            if key in NOT_IN_CSV[json_row]:
+                assert key not in cols
+                continue
+            inner = [a for a in getattr(tp, "__args__", (tp,)) if a is not type(None)][0]
+            nested = isinstance(inner, type) and issubclass(inner, rows.Row)
+            want = CSV_NAMES.get(key) or ([f"{key}_{k}" for k in rows.columns(inner)]
+                                          if nested else [key])
+            assert set(want) <= set(cols), (json_row.__name__, key, want)
 
 
 @pytest.mark.parametrize("name", _ids())
@@ -139,6 +214,68 @@ def test_service_counts_agree_with_timeline_and_unplaced(name):
                 assert s["pending"] == row["pending"], where
             if s["steady_at"] is not None:
                 assert s["steady_at"] <= v["steady_at"] or not v.get("steady", True), where
+
+
+@pytest.mark.parametrize("name", _ids())
+def test_instances_hold_the_services_tasks(name):
+    """The tasks on the instances are the EC2 services' running and draining tasks (the
+    service rows and the timeline's last row); each instance's tasks by mode add up to its
+    tasks; Fargate's block counts the Fargate services' running tasks, one IP each."""
+    _, res = _run(name)
+    for v in res.variants:
+        services = v["placement"]["services"]
+        last = {r["service"]: r for r in v["timeline"]}
+        ec2 = [s for s in services if s["launch_type"] == "EC2"]
+        draining = sum(last[s["name"]]["draining"] for s in ec2 if s["name"] in last)
+        on_instances = sum(i["tasks"] for i in v["placement"]["instances"])
+        assert on_instances == sum(s["running"] for s in ec2) + draining, v["name"]
+        for i in v["placement"]["instances"]:
+            assert sum(i["tasks_by_mode"].values()) == i["tasks"], (v["name"], i["id"])
+        fargate = v["placement"].get("fargate")
+        on_fargate = [s for s in services if s["launch_type"] == "FARGATE"]
+        assert (fargate is not None) == bool(on_fargate), v["name"]
+        if fargate:
+            assert fargate["tasks"] == sum(s["running"] for s in on_fargate), v["name"]
+            assert sum(fargate["by_az"].values()) == fargate["tasks"]
+            assert sum(fargate["by_subnet"].values()) == fargate["ips_used"]
+
+
+@pytest.mark.parametrize("name", _ids())
+def test_steady_times_agree_with_events_and_timeline(name):
+    """A service's ``steady_at`` is when its event says it reached a steady state, and
+    the timeline shows it there with every desired task of the current revision running
+    and none pending; a service that never got there has no such event."""
+    _, res = _run(name)
+    for v in res.variants:
+        for s in v["placement"]["services"]:
+            where = (v["name"], s["name"])
+            steady = [e["t"] for e in v["placement"]["events"] if e["service"] == s["name"]
+                      and "has reached a steady state" in e["message"]]
+            if s["steady_at"] is None:
+                assert not steady, where
+                continue
+            assert round(s["steady_at"], 6) in steady, where
+            before = [r for r in v["timeline"]
+                      if r["service"] == s["name"] and r["t"] <= s["steady_at"]]
+            if before:
+                assert (before[-1]["running_new"], before[-1]["pending"]) == (s["desired"], 0), \
+                    (where, before[-1])
+
+
+@pytest.mark.parametrize("name", _ids())
+def test_deployment_launch_failures_are_the_services(name):
+    """Tasks that were placed and then failed (ELB:UNHEALTHY, no free address) during a
+    deployment are counted on the service's ``launch_failures`` too, for each reason."""
+    _, res = _run(name)
+    for v in res.variants:
+        for s in v["placement"]["services"]:
+            counted = Counter()
+            for d in v["deployments"]:
+                if d["service"] == s["name"]:
+                    counted.update({r: n for r, n in d["failures"].items()
+                                    if not r.startswith("RESOURCE:")})
+            for reason, n in counted.items():
+                assert s["launch_failures"].get(reason, 0) >= n, (v["name"], s["name"], reason)
 
 
 def _placement_reasons(v):
@@ -218,7 +355,10 @@ def test_summary_says_what_results_json_says(name):
         assert ("steady at" in head) == (v.get("steady", True) and all(
             s["steady_at"] is not None for s in v["placement"]["services"] if s["desired"]))
         lines = block.splitlines()
+        below = head.split("below desired: ", 1)[1] if "below desired: " in head else ""
         for s in v["placement"]["services"]:
+            listed = re.search(rf"(?:^|, ){re.escape(s['name'])} \(", below) is not None
+            assert listed == (s["steady_at"] is None and s["desired"] > 0), (head, s["name"])
             row = next(x for x in lines if re.match(rf"  {re.escape(s['name'])}\s+"
                                                      rf"{s['network_mode']}\s+\d", x))
             nums = [int(n) for n in row.split()[2:5]]
@@ -232,6 +372,13 @@ def test_summary_says_what_results_json_says(name):
         for sn in v["placement"]["subnets"]:
             assert (f"  subnet {sn['name']} {sn['cidr']}: {sn['ips_used']} IPs used, "
                     f"{sn['ips_free']} free") in lines
+        spread = " ".join(str(i["tasks"]) for i in v["placement"]["instances"])
+        assert f"  tasks per instance: {spread or '-'}" in lines
+        fg = v["placement"].get("fargate")
+        if fg:
+            assert any(x.startswith(f"  fargate: {fg['tasks']} tasks in micro-VMs off the "
+                                    f"cluster, {fg['enis']} task ENIs, {fg['ips_used']} "
+                                    "subnet IPs") for x in lines)
         by_type = Counter()
         for i in v["placement"]["instances"]:
             by_type[i["type"]] += i["ips_used"]
@@ -266,6 +413,10 @@ def test_answer_is_computed_from_the_results(name):
         if len(res.variants) > 1:
             assert variant_label(v["name"]) in line or variant_label(v["group"]) in line
         assert f"{running}/{desired}" in line
+        for f in v["flows"]:  # the mean, which a split between paths does not make jump
+            if f["delivered"] and not f.get("blocked") and not v.get("sweep"):
+                assert f"{f['latency_us']['mean']:.0f}" in line or \
+                    f"{f['latency_us']['mean']:.1f} us mean" in line, (f["name"], line)
 
 
 @pytest.mark.parametrize("name", _ids())
@@ -310,3 +461,27 @@ def test_reasons_the_header_promises_appear_in_the_run(name):
         for e in v["placement"]["events"]:  # a reason that bound for a while
             seen |= {r for r in named if r in e["message"]}
     assert named <= seen, (named - seen)
+
+
+def _row_types(cls, seen=None):
+    """``cls`` and every row type nested in its fields."""
+    seen = {} if seen is None else seen
+    seen.setdefault(cls, None)
+    for _, tp, *_ in rows.schema_fields(cls):
+        args = [tp, *getattr(tp, "__args__", ())]
+        args += [b for a in args[1:] for b in getattr(a, "__args__", ())]
+        for a in args:
+            if isinstance(a, type) and issubclass(a, rows.Row) and a not in seen:
+                _row_types(a, seen)
+    return list(seen)
+
+
+def test_readme_schema_names_every_row_field():
+    """The README's sketch of results.json names every key a row writes."""
+    readme = (SCENARIOS.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Result files", 1)[1].split("```")[1]
+    words = set(re.findall(r"\w+", block))
+    missing = [(t.__name__, key) for t in (_row_types(rows.VariantResult)
+                                          + _row_types(rows.ComparisonRow))
+               for key, *_ in rows.schema_fields(t) if key not in words]
+    assert not missing

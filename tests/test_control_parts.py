@@ -413,3 +413,33 @@ def test_launch_limiter_starts_250_tasks_per_service_per_minute():
     started = [e.message for e in cluster.events if "has started" in e.message]
     assert [m.split(" tasks:")[0] for m in started] == ["service (s) has started 250",
                                                         "service (s) has started 50"]
+
+
+# ---- the port table's free count, kept as ports come and go ----------------------------
+def test_free_dynamic_count_matches_a_scan_of_the_table():
+    """The table counts the dynamic range's held ports as claims and releases happen; the
+    count must equal a scan of everything held after any sequence of them."""
+    from ecsnetsim.control.ports import PortClaim, PortTable
+
+    rng = np.random.default_rng(3)
+    lo, hi = 40000, 40063
+    table = PortTable([22, 40010], [53], (lo, hi))
+    held: list[str] = []
+
+    def scanned(proto: str) -> int:
+        taken = {p for (p, pr) in [*table.static, *table.dynamic] if pr == proto}
+        taken |= {p for p in table.reserved[proto]}
+        return (hi - lo + 1) - sum(1 for p in taken if lo <= p <= hi)
+
+    for step in range(400):
+        proto = ("tcp", "udp")[int(rng.integers(2))]
+        if held and rng.random() < 0.4:
+            table.release(held.pop(int(rng.integers(len(held)))))
+        else:
+            static = ((int(rng.integers(lo - 5, hi + 5)), proto),) if rng.random() < 0.3 else ()
+            claim = PortClaim(static=static, dynamic=((int(rng.integers(1, 4)), proto),))
+            if table.why_not(claim) is None:
+                table.claim(claim, f"t{step}")
+                held.append(f"t{step}")
+        for pr in ("tcp", "udp"):
+            assert table._free_dynamic(pr) == scanned(pr)

@@ -1,4 +1,5 @@
-"""Figures from results alone: each function's figure, what it leaves out, and the files.
+"""Figures from results alone: each function's figure checked against the values in the
+results, what it leaves out, and the files.
 
 Small scenarios run once per module; expected bar and line counts come from the results
 themselves (one bar group per variant, one segment per device kind on a path, ...).
@@ -7,10 +8,15 @@ themselves (one bar group per variant, one segment per device kind on a path, ..
 from __future__ import annotations
 
 import copy
+import doctest
+import importlib
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
 from conftest import SCENARIOS, make_scenario
+from matplotlib.collections import LineCollection
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -18,6 +24,7 @@ from matplotlib.patches import Rectangle
 import ecsnetsim
 from ecsnetsim import plots
 from ecsnetsim.cli import main
+from ecsnetsim.plots import timeline
 
 
 def run(source, *overrides):
@@ -72,6 +79,26 @@ def deploy():
     ))
 
 
+@pytest.fixture(scope="module")
+def daemon():
+    """The shipped daemon update: four host-mode exporters, each old task stops one second
+    before its replacement starts, two minutes into a ten-minute run."""
+    return run(SCENARIOS / "deploy-daemon.yaml")
+
+
+@pytest.fixture(scope="module")
+def surge():
+    """The shipped /27 with a 200 % surge: some new tasks are placed but fail to start
+    (no free IP for their ENI) during a rolling update five minutes into 30."""
+    return run(SCENARIOS / "deploy-subnet-surge.yaml")
+
+
+@pytest.fixture(scope="module")
+def spread():
+    """Three placement strategies over four instances in two AZs."""
+    return run(SCENARIOS / "binpack-vs-spread.yaml")
+
+
 def bars(ax) -> list[Rectangle]:
     """Bars drawn on ``ax`` (not legend patches, not zero-height placeholders)."""
     return [p for p in ax.patches
@@ -87,6 +114,8 @@ def check_labelled(fig: Figure):
     assert isinstance(fig, Figure)
     assert fig.get_suptitle()
     for ax in fig.axes:
+        if ax.get_label() == "whole run":
+            continue  # a timeline's small overview beside its titled panel
         assert ax.get_ylabel() or ax.get_yticklabels()
         if len(fig.axes) > 1:
             assert ax.get_title(loc="left")
@@ -185,6 +214,20 @@ def test_overhead_vs_load_mean_and_p99_per_group_against_the_swept_value(sweep):
     assert len(fig.axes) == (2 if dropped else 1)
 
 
+def limit_segments(ax) -> list[tuple[float, float, float]]:
+    """(x0, x1, y) of each task-limit mark."""
+    return sorted((seg[0][0], seg[1][0], seg[0][1]) for coll in ax.collections
+                  if isinstance(coll, LineCollection) for seg in coll.get_segments())
+
+
+def bar_tops(ax) -> dict[float, float]:
+    """Stacked height per bar position."""
+    tops: Counter = Counter()
+    for b in bars(ax):
+        tops[round(b.get_x() + b.get_width() / 2, 6)] += b.get_height()
+    return dict(tops)
+
+
 def test_tasks_per_instance_marks_the_awsvpc_limit(density):
     fig = plots.tasks_per_instance(density)
     check_labelled(fig)
@@ -193,11 +236,39 @@ def test_tasks_per_instance_marks_the_awsvpc_limit(density):
     assert len(bars(ax)) == sum(1 for i in insts if i["tasks"])
     assert sorted(b.get_height() for b in bars(ax)) == sorted(i["tasks"] for i in insts
                                                               if i["tasks"])
-    limits = sorted(line.get_ydata()[0] for line in ax.lines)
+    limits = sorted(y for _, _, y in limit_segments(ax))
     expected = sorted(i["branch_eni"]["limit"] if i["trunked"] else i["eni"]["limit"] - 1
                       for i in insts)
     assert limits == expected
-    assert len(ticklabels(ax)) == len(density.variants)
+    # one tick per instance, labelled with the end of its id; one AZ: named in the title
+    assert ticklabels(ax) == ["\u2026" + i["id"][-4:] for i in insts]
+    assert "us-east-1a" in fig.get_suptitle()
+    texts = [t.get_text() for t in ax.texts]
+    for v in density.variants:
+        assert plots.data._short(v["name"]) in texts  # the variant under its instances
+
+
+def test_tasks_per_instance_groups_instances_by_az_and_labels_them(spread):
+    fig = plots.tasks_per_instance(spread)
+    (ax,) = fig.axes
+    xs = list(ax.get_xticks())
+    labels = ticklabels(ax)
+    assert len(xs) == sum(len(v["placement"]["instances"]) for v in spread.variants)
+    tops = bar_tops(ax)
+    k = 0
+    for v in spread.variants:  # groups in variant order, instances by AZ within a group
+        insts = sorted(v["placement"]["instances"], key=lambda i: i["az"])
+        mine = xs[k:k + len(insts)]
+        k += len(insts)
+        for inst, x, label in zip(insts, mine, labels[k - len(insts):k], strict=True):
+            assert label == "\u2026" + inst["id"][-4:]
+            assert tops.get(round(x, 6), 0) == inst["tasks"]
+        for az in {i["az"] for i in insts}:
+            at = [x for i, x in zip(insts, mine, strict=True) if i["az"] == az]
+            centre = sum(at) / len(at)
+            assert [t for t in ax.texts if t.get_text() == az
+                    and abs(t.xy[0] - centre) < 1e-9], (v["name"], az)  # under its instances
+        assert any(t.get_text() == v["name"] for t in ax.texts)
 
 
 def test_placement_outcome_splits_pending_by_reason(density):
@@ -212,6 +283,35 @@ def test_placement_outcome_splits_pending_by_reason(density):
     assert pending == sorted(n for s in services for n in s["failures"].values())
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "not running: RESOURCE:ENI" in legend
+    assert not any("surge" in t for t in legend)  # no deployment: nothing above desired
+
+
+def test_placement_outcome_explains_a_deployment_surge(deploy):
+    stuck = next(s for s in deploy.variant("default")["placement"]["services"]
+                 if s["name"] == "web")
+    over = stuck["running"] + stuck["pending"] - stuck["desired"]
+    assert over > 0  # old tasks still running, their replacements wanted beside them
+    fig = plots.placement_outcome(deploy)
+    (ax,) = fig.axes
+    dashed = [(p.get_y(), p.get_height()) for p in bars(ax) if p.get_linestyle() == "--"]
+    assert (stuck["desired"], over) in dashed
+    assert any(f"+{over} surge" in t.get_text() for t in ax.texts)
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "surge (deployment" in legend and "maximum_percent" in legend
+
+
+def test_placement_outcome_shows_tasks_that_failed_to_start(surge):
+    (svc,) = surge.variants[0]["placement"]["services"]
+    failed = svc["launch_failures"]
+    assert sum(failed.values()) >= 1
+    fig = plots.placement_outcome(surge)
+    (ax,) = fig.axes
+    thin = [b for b in bars(ax) if b.get_hatch() == "xxx"]
+    assert sum(b.get_height() for b in thin) == sum(failed.values())
+    assert any(t.get_text().startswith(f"{sum(failed.values())}\nfailed") for t in ax.texts)
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    for reason in failed:
+        assert reason in legend
 
 
 def test_device_utilization_top_devices_of_each_variant(modes):
@@ -221,33 +321,80 @@ def test_device_utilization_top_devices_of_each_variant(modes):
     assert len(fig.axes) == len(with_devices)
     for ax, v in zip(fig.axes, with_devices, strict=True):
         # several panels share the devices: half of ``top`` each, at least four
-        assert len(ax.patches) == min(4, len(v["devices"]))
+        widths = sorted((p.get_width() for p in ax.patches), reverse=True)
+        assert len(widths) == min(4, len(v["devices"]))
         busiest = max(d["utilization"] for d in v["devices"])
-        assert max(p.get_width() for p in ax.patches) == pytest.approx(100 * busiest)
+        assert widths[0] == pytest.approx(100 * busiest)
+        shown = [t.get_text() for t in ax.get_yticklabels()]
+        # nothing busier than a bar shown is left out, a shared resource included (bar a
+        # card link that only repeats its one device's queue)
+        for d in v["devices"]:
+            if 100 * d["utilization"] > min(widths) + 1e-9 and d["id"] not in shown:
+                assert plots.data._pool(d["kind"])
+                assert any(e["packets"] == d["packets"] and e["drops"] == d["drops"]
+                           and not plots.data._pool(e["kind"]) for e in v["devices"])
     assert "utilization" in fig.axes[-1].get_xlabel()
 
 
-def test_device_utilization_picks_the_busiest_sweep_point(sweep):
+def test_device_utilization_counts_drops_once(sweep):
     fig = plots.device_utilization(sweep)
     (ax,) = fig.axes
-    busiest = max(sweep.variants, key=lambda v: (sum(d["drops"] for d in v["devices"]),
+
+    def devices(v):
+        return [d for d in v["devices"] if not plots.data._pool(d["kind"])]
+
+    busiest = max(sweep.variants, key=lambda v: (sum(d["drops"] for d in devices(v)),
                                                   max(d["utilization"] for d in v["devices"])))
     assert busiest["sweep"]["value"] in ax.get_title(loc="left")
-    assert len(ax.patches) == min(12, len(busiest["devices"]))
+    shown = [t.get_text() for t in ax.get_yticklabels()]
+    by_id = {d["id"]: d for d in busiest["devices"]}
+    assert len(shown) == min(12, len(busiest["devices"]))
+    # drops are written on the devices that dropped, never again on the shared resource
+    # whose queue they share
+    for y, name in enumerate(shown):
+        (text,) = [t.get_text() for t in ax.texts if t.xy[1] == y]
+        d = by_id[name]
+        assert ("drops" in text) == bool(d["drops"] and not plots.data._pool(d["kind"]))
+        assert text.startswith(f"{100 * d['utilization']:.3g} %")
+    total = sum(d["drops"] for d in devices(busiest))
+    assert total == sum(f["dropped"] for f in busiest["flows"])
+    if total:
+        assert f"{total:,} packets dropped in all" in ax.get_title(loc="left")
+    assert any(plots.data._pool(by_id[n]["kind"]) for n in shown)  # the contended vCPUs
 
 
-def test_deployment_timeline_one_line_per_series_per_variant_and_service(deploy):
+def zoomed(fig):
+    """The main (zoomed) timeline panels."""
+    return [ax for ax in fig.axes if ax.get_label() != "whole run"]
+
+
+def overview(fig):
+    """The whole-run panels beside them."""
+    return [ax for ax in fig.axes if ax.get_label() == "whole run"]
+
+
+def unit(ax) -> float:
+    """Seconds per x unit of a timeline panel, from its column's axis label."""
+    column = zoomed(ax.figure) if ax in zoomed(ax.figure) else overview(ax.figure)
+    label = next(a.get_xlabel() for a in column if a.get_xlabel())
+    return 60.0 if "(min" in label else 1.0
+
+
+def test_deployment_timeline_one_panel_per_variant_and_service(deploy):
     fig = plots.deployment_timeline(deploy)
     check_labelled(fig)
     panels = [(v["name"], s) for v in deploy.variants
               for s in dict.fromkeys(r["service"] for r in v["timeline"])]
-    assert len(fig.axes) == len(panels)
+    main_panels = zoomed(fig)
+    assert len(main_panels) == len(panels)
+    assert len(overview(fig)) in (0, len(panels))
     for ax in fig.axes:
-        assert len(ax.collections) == len(plots._AREAS)  # stacked task states
+        assert len(ax.collections) == len(timeline._AREAS)  # stacked task states
         assert len(ax.lines) >= 1  # healthy
+    for ax in main_panels:
         assert ax.get_ylabel() == "tasks"
-    assert "simulated time" in fig.axes[-1].get_xlabel()
-    for ax, (variant, service) in zip(fig.axes, panels, strict=True):
+    assert "simulated time" in main_panels[-1].get_xlabel()
+    for ax, (variant, service) in zip(main_panels, panels, strict=True):
         title = ax.get_title(loc="left")
         assert title.startswith(f"{variant} \u00b7 service {service}")
         deps = [d for d in deploy.variant(variant)["deployments"] if d["service"] == service]
@@ -257,18 +404,14 @@ def test_deployment_timeline_one_line_per_series_per_variant_and_service(deploy)
 
 
 def panel(fig, variant: str, service: str = "web"):
-    return next(ax for ax in fig.axes
+    return next(ax for ax in zoomed(fig)
                 if ax.get_title(loc="left").startswith(f"{variant} \u00b7 service {service}"))
 
 
 def spans(ax, hatched: bool) -> list[tuple[float, float]]:
-    """(start, end) in minutes of the shaded time spans of a timeline panel."""
-    out = []
-    for p in ax.patches:
-        if bool(p.get_hatch()) != hatched:
-            continue
-        out.append((p.get_x(), p.get_x() + p.get_width()))
-    return out
+    """(start, end) in seconds of the shaded time spans of a timeline panel."""
+    return [(p.get_x() * unit(ax), (p.get_x() + p.get_width()) * unit(ax))
+            for p in ax.patches if bool(p.get_hatch()) == hatched]
 
 
 def test_deployment_timeline_marks_the_stall_and_the_zero_healthy_window(deploy):
@@ -281,30 +424,77 @@ def test_deployment_timeline_marks_the_stall_and_the_zero_healthy_window(deploy)
     ax_stuck, ax_min0 = panel(fig, "default"), panel(fig, "min0")
     # the stalled deployment: one hatched span from its start to the end of the run
     (s0, s1), = spans(ax_stuck, hatched=True)
-    assert s0 == pytest.approx(stuck["deployments"][0]["started_at"] / 60)
-    assert s1 == pytest.approx(stuck["end"] / 60)
+    assert s0 == pytest.approx(stuck["deployments"][0]["started_at"])
+    assert s1 == pytest.approx(stuck["end"])
     assert "STALLED on RESOURCE:PORTS" in ax_stuck.get_title(loc="left")
     # the completed one: its span, and red spans adding up to the zero-healthy seconds
-    unhatched = spans(ax_min0, hatched=False)
     red = [p for p in ax_min0.patches if to_hex(p.get_facecolor()) == "#e15759"]
-    assert red and len(unhatched) == 1 + len(red)
-    assert sum(p.get_width() for p in red) == pytest.approx(zero / 60)
+    assert red and len(spans(ax_min0, hatched=False)) == 1 + len(red)
+    assert sum(p.get_width() for p in red) * unit(ax_min0) == pytest.approx(zero)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "deployment stalled (no progress)" in labels
     assert "no healthy task during the deployment" in labels
 
 
-def test_deployment_timeline_marks_instance_events(tmp_path):
+def test_deployment_timeline_zooms_to_the_daemon_gap(daemon):
+    """The point of deploy-daemon: for one second no exporter runs. On an axis of the
+    whole ten minutes that second is about a pixel wide; zoomed it is plain to see."""
+    v = daemon.variants[0]
+    (dep,) = v["deployments"]
+    assert dep["zero_healthy_seconds"] == pytest.approx(1.0)
+    fig = plots.deployment_timeline(daemon)
+    (ax,) = zoomed(fig)
+    (whole,) = overview(fig)
+    lo, hi = (x * unit(ax) for x in ax.get_xlim())
+    # the window holds every event after start-up: the deployment and each change
+    steady = v["placement"]["services"][0]["steady_at"]
+    events = [dep["started_at"], dep["finished_at"]] + [r["t"] for r in v["timeline"]
+                                                         if r["t"] > steady]
+    assert all(lo <= t <= hi for t in events)
+    assert hi - lo < 0.5 * v["end"]  # zoomed: less than half the run
+    # the gap: its red span is wide on screen, not a sliver; the whole run beside it
+    fig.canvas.draw()
+    (red,) = [p for p in ax.patches if to_hex(p.get_facecolor()) == "#e15759"]
+    assert red.get_width() * unit(ax) == pytest.approx(1.0)
+    assert red.get_window_extent().width > 0.2 * ax.get_window_extent().width
+    assert whole.get_xlim()[1] * unit(whole) == pytest.approx(v["end"])
+    window = [p for p in whole.patches if to_hex(p.get_facecolor()) == "#000000"]
+    assert [(p.get_x() * unit(whole), (p.get_x() + p.get_width()) * unit(whole))
+            for p in window] == [pytest.approx((lo, hi))]
+
+
+def test_deployment_timeline_names_failures_and_zooms_to_the_rollout(surge):
+    v = surge.variants[0]
+    (dep,) = v["deployments"]
+    assert dep["failures"]
+    fig = plots.deployment_timeline(surge)
+    (ax,) = zoomed(fig)
+    title = ax.get_title(loc="left")
+    for reason, n in dep["failures"].items():
+        assert f"{reason}\u00d7{n}" in title
+    lo, hi = (x * unit(ax) for x in ax.get_xlim())
+    assert lo <= dep["started_at"] and dep["finished_at"] <= hi
+    assert hi - lo < 0.5 * v["end"]
+
+
+def test_deployment_timeline_marks_instance_events():
     res = run(SCENARIOS / "scale-out.yaml", "cluster.instance_groups[0].scaling.launch_delay=40s")
     v = res.variants[0]
     launched = len(v["placement"]["instances"]) - 2  # the group starts with 2
     assert launched > 0
     fig = plots.deployment_timeline(res)
-    ax, = fig.axes
+    ax, = zoomed(fig)
     marks = [ln for ln in ax.lines if ln.get_linestyle() == "-."]
-    assert sorted(ln.get_xdata()[0] for ln in marks) == [0.0, 40.0]  # launch, arrival
+    assert sorted(ln.get_xdata()[0] * unit(ax) for ln in marks) == [0.0, 40.0]
     labels = {t.get_text() for t in ax.texts}
     assert labels == {f"launch {launched}", f"register {launched}"}
+
+
+def test_timeline_only_when_something_happens_after_start_up():
+    """alb-targets: tasks start, turn healthy, and nothing else happens: no timeline."""
+    res = run(SCENARIOS / "alb-targets.yaml")
+    assert all(not v["deployments"] for v in res.variants)
+    assert plots.deployment_timeline(res) is None
 
 
 # ---- not applicable: None -------------------------------------------------------------------
@@ -343,7 +533,7 @@ def saved(modes, tmp_path_factory):
     """The modes results saved as files, and every figure written from them in memory."""
     root = tmp_path_factory.mktemp("plots")
     modes.save(root / "run")
-    return root, plots.write_all(modes, root / "figs")
+    return root, plots.write_all(modes, root / "figs", formats=("png", "svg"))
 
 
 def test_write_all_writes_every_applicable_figure(modes, saved):
@@ -359,25 +549,43 @@ def test_write_all_writes_every_applicable_figure(modes, saved):
         assert p.stat().st_size > 1000
     assert written[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in written[1].read_bytes()[:1000]
+    # PNG only by default
+    assert [p.name for p in plots.write_all(modes, root / "png")] == \
+        [f"{n}.png" for n in applicable]
 
 
 def test_plot_command_regenerates_byte_identical_svg_from_files_alone(saved, capsys):
     root, written = saved
-    assert main(["plot", str(root / "run"), "-o", str(root / "cli")]) == 0
+    assert main(["plot", str(root / "run"), "-o", str(root / "cli"), "--svg"]) == 0
     printed = capsys.readouterr().out.split()
-    assert printed == [str(root / "cli" / p.name) for p in written]
+    assert printed == [str(root / "cli" / p.name) for p in written] + [
+        str(root / "cli" / "report.html")]  # the page that embeds them, rewritten too
     for p in written:
         if p.suffix == ".svg":
             assert (root / "cli" / p.name).read_bytes() == p.read_bytes(), p.name
 
 
-def test_run_writes_figures_unless_no_plots(tmp_path, capsys):
+def test_run_writes_png_figures_svg_on_request_unless_no_plots(tmp_path, capsys):
     scenario = SCENARIOS / "compare-modes.yaml"
     args = ["run", str(scenario), "--set", "duration=0.02s", "--set", "warmup=0s"]
     assert main([*args, "-o", str(tmp_path / "with"), "--quiet"]) == 0
     figures = sorted(p.name for p in (tmp_path / "with").glob("*.png"))
     assert "hops_by_mode.png" in figures and "overhead_by_device.png" in figures
-    assert len(list((tmp_path / "with").glob("*.svg"))) == len(figures)
+    assert not list((tmp_path / "with").glob("*.svg"))
+    capsys.readouterr()
+    assert main([*args, "-o", str(tmp_path / "svg"), "--svg"]) == 0
+    assert "figures (png, svg):" in capsys.readouterr().out
+    svgs = sorted(p.name for p in (tmp_path / "svg").glob("*.svg"))
+    assert [n.replace(".svg", ".png") for n in svgs] == figures
+    # run --svg and plot --svg draw the same SVG from the same results
+    assert main(["plot", str(tmp_path / "svg"), "-o", str(tmp_path / "again"), "--svg"]) == 0
+    for name in svgs:
+        assert (tmp_path / "again" / name).read_bytes() == \
+            (tmp_path / "svg" / name).read_bytes(), name
+    # a plain rerun into the same directory leaves no SVG of the earlier run behind
+    assert main([*args, "-o", str(tmp_path / "svg"), "--quiet"]) == 0
+    assert not list((tmp_path / "svg").glob("*.svg"))
+    assert sorted(p.name for p in (tmp_path / "svg").glob("*.png")) == figures
     assert main([*args, "-o", str(tmp_path / "without"), "--no-plots", "--quiet"]) == 0
     assert not list((tmp_path / "without").glob("*.png"))
     assert (tmp_path / "without" / "results.json").is_file()
@@ -410,3 +618,53 @@ def test_plot_of_a_broken_results_file_is_a_clear_error(tmp_path, capsys, conten
     assert expected in err and "Traceback" not in err
     assert not (tmp_path / "figs").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]  # nothing staged
+
+
+# ---- nothing misleading; cheap to import -----------------------------------------------------
+
+def test_no_figure_uses_a_symlog_axis(modes, sweep, deploy, daemon):
+    """A symlog axis makes a small part look like the cause: linear or log only."""
+    drawn = 0
+    for res in (modes, sweep, deploy, daemon):
+        for name, fn in plots.FIGURES.items():
+            fig = fn(res)
+            if fig is None:
+                continue
+            drawn += 1
+            for ax in fig.axes:
+                assert "symlog" not in (ax.get_yscale(), ax.get_xscale()), name
+    assert drawn >= len(plots.FIGURES)
+
+
+def test_overhead_noise_below_the_resolution_draws_no_bar(modes):
+    doc = copy.deepcopy(modes.document)
+    rows = [r for r in doc["comparison"]["flows"] if r.get("overhead_by_kind_us")]
+    for row in rows:
+        row["overhead_by_kind_us"] = {k: -9e-6 for k in row["overhead_by_kind_us"]}
+        row["latency_overhead_us"]["mean"] = -9e-6
+        row["extra_hops"] = 0
+    assert plots.overhead_by_device(doc) is None  # every difference is rounding
+    rows[-1]["overhead_by_kind_us"] = {"docker0": 1.5, "veth": 2e-6}
+    rows[-1]["latency_overhead_us"]["mean"] = 1.5
+    (ax,) = plots.overhead_by_device(doc).axes
+    assert [round(b.get_height(), 6) for b in bars(ax)] == [1.5]
+    assert ax.get_yscale() == "linear"
+    assert plots.RESOLUTION_US == 0.01
+
+
+def test_importing_plots_does_not_import_matplotlib():
+    code = ("import sys; from ecsnetsim import plots; import ecsnetsim.results; "
+            "assert 'matplotlib' not in sys.modules; print(len(plots.FIGURE_NAMES))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == str(len(plots.FIGURES))
+    assert tuple(plots.FIGURES) == plots.FIGURE_NAMES
+
+
+@pytest.mark.parametrize("module", ["ecsnetsim.plots", *(
+    f"ecsnetsim.plots.{m}" for m in ("data", "style", "output", "hops", "latency", "overhead",
+                                     "load", "tasks", "placement", "fate", "utilization",
+                                     "timeline"))])
+def test_docstring_examples(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

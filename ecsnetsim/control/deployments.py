@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from ..rows import DeploymentRow
 from ..scenario.schema import HealthCheck, Service
 from .events import EventLog
 
@@ -94,14 +95,18 @@ class Deployment:
         if status in ("COMPLETED", "ROLLED_BACK", "FAILED"):
             self.finished_at = now
 
+    def row(self) -> DeploymentRow:
+        """The deployment's row of ``results.json``."""
+        return DeploymentRow(
+            service=self.service, revision=self.revision, started_at=self.started_at,
+            finished_at=self.finished_at, status=self.status, waves=self.waves,
+            min_healthy_observed=self.min_healthy_observed,
+            zero_healthy_seconds=round(self.zero_healthy_seconds, 6),
+            failures=dict(sorted(self.failures.items())),
+        )
+
     def as_dict(self) -> dict:
-        return {
-            "service": self.service, "revision": self.revision, "started_at": self.started_at,
-            "finished_at": self.finished_at, "status": self.status, "waves": self.waves,
-            "min_healthy_observed": self.min_healthy_observed,
-            "zero_healthy_seconds": round(self.zero_healthy_seconds, 6),
-            "failures": dict(sorted(self.failures.items())),
-        }
+        return self.row().to_json()
 
 
 class DeploymentTracker:

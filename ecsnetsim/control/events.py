@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import simpy
 
+from ..rows import EventRow, TimelinePoint
+
 
 @dataclass
 class Event:
@@ -23,11 +25,15 @@ class Event:
     kind: str | None = None
     instances: int = 0
 
+    def row(self) -> EventRow:
+        """The event's row of ``results.json`` (``kind`` and ``instances`` only for an
+        instance event)."""
+        instance = self.kind is not None
+        return EventRow(round(self.t, 6), self.service, self.message, self.kind,
+                        self.instances if instance else None)
+
     def as_dict(self) -> dict:
-        out = {"t": round(self.t, 6), "service": self.service, "message": self.message}
-        if self.kind is not None:
-            out.update(kind=self.kind, instances=self.instances)
-        return out
+        return self.row().to_json()
 
 
 class EventLog:
@@ -66,7 +72,7 @@ class Timeline:
     """Each service's task counts over time, one row whenever they change."""
 
     def __init__(self) -> None:
-        self.rows: list[dict] = []
+        self.rows: list[TimelinePoint] = []
         self._last: dict[str, Row] = {}
 
     def record(self, now: float, service: str, row: Row) -> None:
@@ -75,8 +81,6 @@ class Timeline:
         if self._last.get(service) == row:
             return
         self._last[service] = row
-        if self.rows and self.rows[-1]["t"] == now and self.rows[-1]["service"] == service:
+        if self.rows and self.rows[-1].t == now and self.rows[-1].service == service:
             self.rows.pop()
-        self.rows.append({"t": round(now, 6), "service": service,
-                          "running_old": row[0], "running_new": row[1], "pending": row[2],
-                          "healthy": row[3], "draining": row[4]})
+        self.rows.append(TimelinePoint(round(now, 6), service, *row))

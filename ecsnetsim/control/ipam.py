@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import ipaddress
+import socket
 
 #: Addresses AWS reserves in every subnet (Amazon VPC User Guide, subnet sizing).
 VPC_RESERVED_PER_SUBNET = 5
@@ -46,7 +47,7 @@ class AddressPool:
         else:
             return None
         self._used.add(off)
-        return str(ipaddress.IPv4Address(self._base + off))
+        return socket.inet_ntoa((self._base + off).to_bytes(4, "big"))
 
     def release(self, ip: str) -> None:
         off = int(ipaddress.IPv4Address(ip)) - self._base

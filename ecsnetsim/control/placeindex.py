@@ -130,8 +130,8 @@ class PlacementIndex:
     def _refresh(self, pos: int) -> None:
         """Re-check one instance: its attribute counts, whether it passes, its bucket."""
         inst = self.instances[pos]
-        values = tuple(inst.attributes.get(a) for a in self.attrs)
         if self.attrs:
+            values = tuple([inst.attributes.get(a) for a in self.attrs])
             mine = inst.group_counts.get(self.group, 0) if inst.status == "ACTIVE" else 0
             old_values, old_n = self.contrib[pos]
             for i, v in enumerate(old_values):
@@ -139,6 +139,8 @@ class PlacementIndex:
             for i, v in enumerate(values):
                 self.counts[i][v] = self.counts[i].get(v, 0) + mine
             self.contrib[pos] = (values, mine)
+        else:
+            values = ()
         ok = check_resources(inst, self.spec, self.mode) is None and \
             check_constraints(inst, self.group, self.constraints) is None
         new = (values, self._local(inst)) if ok else None

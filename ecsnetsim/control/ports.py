@@ -50,6 +50,12 @@ class PortTable:
         self.dynamic: dict[tuple[int, str], str] = {}
         self.range = dynamic_range
         self._last = {"tcp": dynamic_range[0] - 1, "udp": dynamic_range[0] - 1}
+        lo, hi = dynamic_range
+        #: Ports of the dynamic range held (reserved, static or dynamic), per protocol:
+        #: kept as ports are claimed and released, so that the free count placement asks
+        #: for on every candidate is not a scan of the whole table.
+        self._taken = {pr: sum(1 for p in ports if lo <= p <= hi)
+                       for pr, ports in self.reserved.items()}
 
     # --- questions -------------------------------------------------------------------
     def in_use(self, port: int, proto: str) -> bool:
@@ -63,6 +69,10 @@ class PortTable:
 
     def why_not(self, claim: PortClaim) -> str | None:
         """``None`` if the claim fits, else a human reason (the ECS reason is RESOURCE:PORTS)."""
+        if not claim.static and len(claim.dynamic) == 1 and claim.dynamic[0][0] == 1:
+            proto = claim.dynamic[0][1]  # the common case, one dynamic port: a count
+            if self._free_dynamic(proto) >= 1:
+                return None
         seen = set()
         for port, proto in claim.static:
             if (port, proto) in seen:
@@ -109,17 +119,21 @@ class PortTable:
 
     def _free_dynamic(self, proto: str, exclude=()) -> int:
         lo, hi = self.range
-        taken = sum(1 for (p, pr) in self.static if pr == proto and lo <= p <= hi)
-        taken += sum(1 for (p, pr) in self.dynamic if pr == proto)
-        taken += sum(1 for p in self.reserved[proto] if lo <= p <= hi)
-        taken += sum(1 for (p, pr) in exclude if pr == proto and lo <= p <= hi)
+        taken = self._taken[proto]
+        if exclude:
+            taken += sum(1 for (p, pr) in exclude if pr == proto and lo <= p <= hi)
         return (hi - lo + 1) - taken
+
+    def _hold(self, table: dict, port: int, proto: str, task_id: str) -> None:
+        if (port, proto) not in table and self.range[0] <= port <= self.range[1]:
+            self._taken[proto] += 1
+        table[(port, proto)] = task_id
 
     # --- changes ---------------------------------------------------------------------
     def claim(self, claim: PortClaim, task_id: str) -> list[int]:
         """Hold the claim for ``task_id``; return the dynamic ports in mapping order."""
         for port, proto in claim.static:
-            self.static[(port, proto)] = task_id
+            self._hold(self.static, port, proto, task_id)
         ports: list[int] = []
         for n, proto in claim.dynamic:
             if n == 1:
@@ -129,7 +143,7 @@ class PortTable:
             if first is None:
                 raise RuntimeError("no contiguous block free; why_not() should have said so")
             for port in range(first, first + n):
-                self.dynamic[(port, proto)] = task_id
+                self._hold(self.dynamic, port, proto, task_id)
             self._last[proto] = first + n - 1
             ports.extend(range(first, first + n))
         return ports
@@ -141,7 +155,7 @@ class PortTable:
         for i in range(span):
             port = lo + (start - lo + i) % span
             if not self.in_use(port, proto):
-                self.dynamic[(port, proto)] = task_id
+                self._hold(self.dynamic, port, proto, task_id)
                 self._last[proto] = port
                 return port
         raise RuntimeError("no dynamic port free; why_not() should have said so")
@@ -150,6 +164,8 @@ class PortTable:
         for table in (self.static, self.dynamic):
             for key in [k for k, owner in table.items() if owner == task_id]:
                 del table[key]
+                if self.range[0] <= key[0] <= self.range[1]:
+                    self._taken[key[1]] -= 1
 
     def static_ports(self) -> list[str]:
         return sorted(f"{p}/{proto}" for (p, proto) in self.static)

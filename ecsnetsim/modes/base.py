@@ -166,13 +166,22 @@ class NetworkMode:
     def port_claim(self, spec: TaskSpec) -> PortClaim:
         return PortClaim()
 
+    def _claim_of(self, spec: TaskSpec) -> PortClaim:
+        """:meth:`port_claim`, worked out once per task definition: placement asks for it
+        on every candidate instance."""
+        claims = self.__dict__.setdefault("_claims", {})
+        hit = claims.get(id(spec))
+        if hit is None or hit[0] is not spec:
+            hit = claims[id(spec)] = (spec, self.port_claim(spec))
+        return hit[1]
+
     def dynamic_host_ports(self) -> bool:
         """Whether a mapping without ``hostPort`` takes a dynamic host port."""
         return False
 
     def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
         """Mode-specific resources (ports, ENI or branch, subnet IP); None if they fit."""
-        claim = self.port_claim(spec)
+        claim = self._claim_of(spec)
         if claim:
             detail = inst.ports.why_not(claim)
             if detail:
@@ -181,7 +190,7 @@ class NetworkMode:
 
     def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
         """Claim what the task holds; return why it failed to start, or None."""
-        claim = self.port_claim(spec)
+        claim = self._claim_of(spec)
         dynamic = iter(inst.ports.claim(claim, task.id)) if claim else iter(())
         for need in spec.port_mappings:
             for k in range(need.count):

@@ -17,6 +17,7 @@ import numpy as np
 from .. import modes
 from ..control.instance import Task
 from ..modes import Unreachable
+from ..rows import Blocked, DeviceRow, FlowRow, Hops, Latency
 from . import calibration
 from .engine import Engine, FlowStats, Route
 from .flowlogs import FlowLog
@@ -164,7 +165,8 @@ class DataPlane:
                 out[d.kind] += (d.latency + (d.busy + d.wait) / d.packets) * 1e6
         return {k: round(v, 6) for k, v in out.items()}
 
-    def flow_results(self) -> list[dict]:
+    def flow_results(self) -> list[FlowRow]:
+        """Each flow's packets, hops and latency over the measured window."""
         window = self.engine.window(self.end)
         rows = []
         for flow, stats, typical, blocked, dst_svc in self.flows:
@@ -174,20 +176,20 @@ class DataPlane:
                 why = dst_svc.health_check_blocked
                 blocked = [Unreachable(why.at, "no healthy target: health checks dropped: "
                                                + why.reason)]
-            rows.append({
-                "name": flow.name, "from": flow.from_, "to": flow.to, "via": flow.via,
-                "sent": s["sent"], "delivered": s["delivered"], "dropped": s["dropped"],
-                "unreachable": s["unreachable"], "in_flight": s["in_flight"],
-                "hops": _rounded(s["hops"]), "latency_us": _rounded(s["latency_us"]),
-                "throughput_pps": round(s["throughput_pps"], 6),
-                "path": typical.kinds if typical else [],
-                "breakdown_us": self._breakdown(typical),
-                "blocked": ({"at": blocked[0].at, "reason": blocked[0].reason}
-                            if blocked else None),
-            })
+            rows.append(FlowRow(
+                name=flow.name, from_=flow.from_, to=flow.to, via=flow.via,
+                sent=s["sent"], delivered=s["delivered"], dropped=s["dropped"],
+                unreachable=s["unreachable"], in_flight=s["in_flight"],
+                hops=Hops(**_rounded(s["hops"])), latency_us=Latency(**_rounded(s["latency_us"])),
+                throughput_pps=round(s["throughput_pps"], 6),
+                path=typical.kinds if typical else [],
+                breakdown_us=self._breakdown(typical),
+                blocked=Blocked(blocked[0].at, blocked[0].reason) if blocked else None,
+            ))
         return rows
 
-    def device_results(self) -> list[dict]:
+    def device_results(self) -> list[DeviceRow]:
+        """Each device that carried or dropped packets, then the shared pools behind them."""
         window = self.engine.window(self.end)
         rows = []
         for d in self.engine.devices:
@@ -195,17 +197,17 @@ class DataPlane:
                 r = d.summary(window)
                 r["utilization"] = round(r["utilization"], 6)
                 r["mean_wait_us"] = round(r["mean_wait_us"], 6)
-                rows.append(r)
+                rows.append(DeviceRow(**r))
         # the shared resources behind them: an instance's vCPUs and its card, per direction
         for kind, host, pool in self.topo.pools():
             packets = sum(d.packets for d in pool.devices)
             if packets:
-                rows.append({
-                    "id": pool.name, "kind": kind, "host": host, "packets": packets,
-                    "utilization": round(pool.utilization(window), 6),
-                    "mean_wait_us": round(sum(d.wait for d in pool.devices) / packets * 1e6, 6),
-                    "drops": sum(d.drops for d in pool.devices),
-                })
+                rows.append(DeviceRow(
+                    id=pool.name, kind=kind, host=host, packets=packets,
+                    utilization=round(pool.utilization(window), 6),
+                    mean_wait_us=round(sum(d.wait for d in pool.devices) / packets * 1e6, 6),
+                    drops=sum(d.drops for d in pool.devices),
+                ))
         return rows
 
 

@@ -23,7 +23,7 @@ per hop, a two-stage device two.
 Two clocks, one order
 ---------------------
 Packet events do not go through simpy: they live on a heap of their own
-(:class:`PacketLoop`, one per environment) as plain ``(time, eid, handler, packet)`` tuples,
+(:class:`PacketLoop`, one per environment) as ``(time, eid, handler, packet)`` entries,
 and a tight loop pops them and calls the handler, with none of simpy's per-event work
 (``step``, the callback list, the ``_ok`` check). The control plane (deployments, health
 checks, scaling) stays on simpy. The two queues interleave
@@ -33,6 +33,19 @@ event of both queues the way simpy alone did. The loop takes over the environmen
 ``step`` and ``peek``: a step runs, in one batch, every packet event that comes before the
 next simpy event, then that simpy event. So ``env.run()`` drives both, and a packet sent at
 time ``t`` sees the control plane's state at ``t``.
+
+Compiled and pure Python
+------------------------
+The per-packet work (the loop, :class:`Packet`, and the stages of servers, devices, flows
+and the engine) lives in a core module that the public classes here derive from: the
+compiled ``_cengine`` (Cython; C structs on a C heap, C counters, stages called as C
+methods) when the package was built with a C compiler, else the pure-Python
+``_pyengine``. They run the same algorithm with the same floating-point operations in the
+same order, so results are identical to the last bit; the compiled one is several times
+faster. :data:`COMPILED` says which is in use; ``ECSNETSIM_PURE_PYTHON=1`` in the
+environment at import forces pure Python. A route's ``_path`` may hold any callable
+``handler(packet, now)``: the compiled loop calls the stages it knows directly and any
+other callable as Python.
 
 Statistics count only packets sent at or after the engine's ``warmup``; earlier packets
 still load the devices. Latencies go into a :class:`LatencyHistogram` of fixed size, so a
@@ -58,120 +71,37 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Sequence
-from heapq import heappop, heappush, heapreplace
 from typing import Any
 
 import numpy as np
 
+if os.environ.get("ECSNETSIM_PURE_PYTHON", "") not in ("", "0"):
+    from . import _pyengine as _core
+else:
+    try:
+        from . import _cengine as _core  # type: ignore[attr-defined]
+    except ImportError:  # not built (no C compiler or no Cython at install time)
+        from . import _pyengine as _core
+
+COMPILED: bool = _core.__name__.endswith("_cengine")
+"""Whether the packet engine's hot path is the compiled one (``_cengine``) or pure Python.
+
+Both give the same results; ``ECSNETSIM_PURE_PYTHON=1`` in the environment at import
+forces pure Python."""
+
+PacketLoop = _core.PacketLoop
+Packet = _core.Packet
+
 __all__ = ["Device", "Engine", "FlowStats", "LatencyHistogram", "Packet", "PacketLoop",
-           "Route", "Server", "sampler"]
-
-_NORMAL = 1  # simpy.events.NORMAL: the priority of ordinary (timeout-like) events
+           "Route", "Server", "sampler", "COMPILED"]
 
 
-class _Rebound(Exception):
-    """Ends a packet batch early: user code run inside it scheduled a simpy event."""
 
-
-class PacketLoop:
-    """The packet events of one simpy environment, on a heap of their own.
-
-    Entries are ``(time, eid, handler, packet)``; the loop pops them in order and calls
-    ``handler(packet, time)``. There is one loop per environment, shared by every
-    :class:`Engine` on it; creating it replaces the environment's ``step`` and ``peek``
-    (instance attributes; ``simpy.Environment.run`` calls ``self.step()``).
-
-    A step compares the first packet event with the first simpy event by ``(time,
-    priority, eid)``: while packet events come first they run in one batch with no simpy
-    call; then simpy's own step runs the control-plane event. User code that runs inside
-    a batch (a :class:`~ecsnetsim.net.traffic.Source`'s ``pick_route``) may schedule simpy
-    events; the source then calls :meth:`rebound`, which ends the batch so the order is
-    recomputed.
-    """
-
-    __slots__ = ("env", "heap", "eid", "head", "_simpy_step")
-
-    def __init__(self, env: Any) -> None:
-        self.env = env
-        self.heap: list[tuple] = []
-        """Pending packet events, a heap of ``(time, eid, handler, packet)``."""
-        self.eid = env._eid
-        self.head: Any = None
-        """The first simpy event when the current batch started (None: none)."""
-        self._simpy_step = env.step
-        env._packet_loop = self
-        env.step = self.step
-        env.peek = self.peek
-
-    @classmethod
-    def of(cls, env: Any) -> PacketLoop:
-        """The environment's loop, created on first use."""
-        loop = env.__dict__.get("_packet_loop")
-        return cls(env) if loop is None else loop
-
-    def peek(self) -> float:
-        """Time of the next event of either queue (``inf`` if there is none)."""
-        q, heap = self.env._queue, self.heap
-        t = q[0][0] if q else math.inf
-        return min(t, heap[0][0]) if heap else t
-
-    def step(self) -> None:
-        """Run the packet events due before the next simpy event, or else that event."""
-        heap = self.heap
-        if heap:
-            q = self.env._queue
-            if q:
-                head = q[0]
-                t, eid = head[0], head[2]
-                if head[1] != _NORMAL:  # URGENT: before packet events of the same time
-                    eid = -1
-            else:
-                head, t, eid = None, math.inf, 0
-            first = heap[0]
-            if first[0] < t or (first[0] == t and first[1] < eid):
-                self.head = head
-                self._batch(t, eid)
-                return
-        self._simpy_step()
-
-    def _batch(self, t_bound: float, eid_bound: int) -> None:
-        """The hot loop: handle packet events while they sort before ``(t_bound,
-        eid_bound)``, the first simpy event (one float comparison per event)."""
-        heap = self.heap
-        now = self.env._now
-        try:
-            while heap:
-                t, eid, fn, p = heappop(heap)
-                if t >= t_bound and (t > t_bound or eid > eid_bound):
-                    heappush(heap, (t, eid, fn, p))
-                    break
-                now = t
-                fn(p, t)
-        except _Rebound:
-            pass
-        self.env._now = now
-
-    def rebound(self) -> None:
-        """End the running batch if the first simpy event is no longer ``head``."""
-        q = self.env._queue
-        head = q[0] if q else None
-        if head is not self.head:
-            self.head = head  # one stop per change
-            heappush(self.heap, (self.env._now, -1, _stop_batch, None))
-
-    def packets(self) -> Iterable[Packet]:
-        """The packets in flight: every pending packet event's packet (one each)."""
-        return (e[3] for e in self.heap if isinstance(e[3], Packet))
-
-
-def _stop_batch(_p: Any, _now: float) -> None:
-    raise _Rebound
-
-
-class Server:
+class Server(_core.ServerCore):
     """A FIFO pool of ``servers`` identical servers shared by devices.
 
     Used for a host's vCPU pool (``servers`` = vCPUs) and for an instance's network-card
@@ -190,7 +120,7 @@ class Server:
         use it.
     """
 
-    __slots__ = ("name", "servers", "bandwidth", "devices", "_heap", "_engine")
+    __slots__ = ("name", "bandwidth", "devices", "_engine")
 
     def __init__(self, name: str, servers: int = 1, bandwidth: float | None = None) -> None:
         if int(servers) != servers or servers < 1:
@@ -203,8 +133,7 @@ class Server:
         self.devices: list[Device] = []
         """Devices that use this pool (as CPU or as link)."""
         self._engine: Engine | None = None
-        self._heap = [-math.inf] * self.servers
-        """Free times of the servers (a heap: the earliest first)."""
+        self._reset_free()
 
     def __repr__(self) -> str:
         return f"Server({self.name!r}, servers={self.servers})"
@@ -232,33 +161,12 @@ class Server:
         if self._engine is not None:
             raise ValueError(f"server pool {self.name!r} is already used by another engine")
         self._engine = engine
-        self._heap = [-math.inf] * self.servers
+        self._reset_free()
 
 
 
-class Packet:
-    """One packet in flight.
 
-    ``path`` holds the entry handlers of the route's devices followed by the sink's,
-    ``hop`` is the index of the device the packet is at (so, on delivery, the number of
-    devices it crossed), ``sent`` the send time and ``measured`` whether statistics count it.
-    """
-
-    __slots__ = ("path", "route", "hop", "size", "sent", "measured")
-
-    def __init__(self, route: Route, size: float, sent: float, measured: bool) -> None:
-        self.route = route
-        self.path = route._path
-        self.hop = 0
-        self.size = size
-        self.sent = sent
-        self.measured = measured
-
-    def __repr__(self) -> str:
-        return f"<Packet hop={self.hop} size={self.size} sent={self.sent}>"
-
-
-class Device:
+class Device(_core.DeviceCore):
     """A hop: a FIFO device with an optional CPU stage, link stage, latency and buffer.
 
     Parameters
@@ -300,11 +208,7 @@ class Device:
     is fixed at construction.
     """
 
-    __slots__ = (
-        "name", "kind", "host", "service", "latency", "bandwidth", "buffer", "cpu", "link",
-        "service_sampler", "packets", "drops", "cpu_busy", "link_busy", "wait",
-        "_engine", "_q", "_eid", "_entry", "_cpu_heap", "_link_heap", "_occ", "_n",
-    )
+    __slots__ = ("name", "kind", "host", "_engine")
 
     def __init__(
         self,
@@ -411,150 +315,8 @@ class Device:
             if pool is not None:
                 pool._attach(engine)
         self._engine = engine
-        self._q = engine.loop.heap
-        self._eid = engine.loop.eid
-        self._occ: list[float] = []
-        self._n = 0
-        self._cpu_heap = self.cpu._heap if self.cpu is not None else None
-        self._link_heap = self.link._heap if self.link is not None else None
-        if self.cpu is not None:
-            self._entry = self._cpu if self.link is None else self._cpu_then_link
-        elif self.link is not None:
-            self._entry = self._link_only
-        else:
-            self._entry = self._delay
+        self._bind(engine.loop)
         engine.devices.append(self)
-
-    # ------------------------------------------------------------------ hot path
-    # Each handler runs when the packet reaches a stage, at time ``now``: it reserves the
-    # stage, updates the counters of a measured packet and schedules the packet's next
-    # event (the next device's entry handler, with the latency folded into its time).
-    #
-    # Finite buffer: ``_n`` counts the packets accepted and not yet settled as gone, and
-    # ``_occ`` is a heap of the times at which they leave the device (pushed at their last
-    # stage, when that time is known; a packet between its two stages is counted in ``_n``
-    # with no entry yet). An arrival first settles the departures due by now, which keeps
-    # ``_occ`` as small as the device's queue. (Settling only when the buffer looks full
-    # lets ``_occ`` grow to the buffer's size, and its pops then cost more than they save;
-    # the settling is written out in each handler because a call per hop costs more still.)
-
-    def _drop(self, p: Packet) -> None:
-        if p.measured:
-            self.drops += 1
-            p.route.stats.dropped += 1
-
-    def _cpu(self, p: Packet, now: float) -> None:
-        """CPU stage of a one-stage device; the packet then goes to the next device."""
-        buf = self.buffer
-        if buf is not None:
-            occ = self._occ
-            n = self._n
-            while occ and occ[0] <= now:
-                heappop(occ)
-                n -= 1
-            if n >= buf:
-                self._n = n
-                self._drop(p)
-                return
-            self._n = n + 1
-        heap = self._cpu_heap
-        sampler = self.service_sampler
-        s = self.service if sampler is None else sampler()
-        free = heap[0]
-        start = free if free > now else now
-        done = start + s
-        heapreplace(heap, done)
-        if p.measured:
-            self.packets += 1
-            self.cpu_busy += s
-            self.wait += start - now
-        h = p.hop + 1
-        p.hop = h
-        heappush(self._q, (done + self.latency, next(self._eid), p.path[h], p))
-        if buf is not None:
-            heappush(self._occ, done)
-
-    def _cpu_then_link(self, p: Packet, now: float) -> None:
-        """CPU stage of a two-stage device; the packet then reaches the link at ``done``."""
-        buf = self.buffer
-        if buf is not None:
-            occ = self._occ
-            n = self._n
-            while occ and occ[0] <= now:
-                heappop(occ)
-                n -= 1
-            if n >= buf:
-                self._n = n
-                self._drop(p)
-                return
-            self._n = n + 1
-        heap = self._cpu_heap
-        sampler = self.service_sampler
-        s = self.service if sampler is None else sampler()
-        free = heap[0]
-        start = free if free > now else now
-        done = start + s
-        heapreplace(heap, done)
-        if p.measured:
-            self.packets += 1
-            self.cpu_busy += s
-            self.wait += start - now
-        heappush(self._q, (done, next(self._eid), self._link, p))
-
-    def _link(self, p: Packet, now: float) -> None:
-        """Link stage after the CPU stage; the packet then goes to the next device."""
-        heap = self._link_heap
-        s = p.size / self.bandwidth
-        free = heap[0]
-        start = free if free > now else now
-        done = start + s
-        heapreplace(heap, done)
-        if p.measured:
-            self.link_busy += s
-            self.wait += start - now
-        h = p.hop + 1
-        p.hop = h
-        heappush(self._q, (done + self.latency, next(self._eid), p.path[h], p))
-        if self.buffer is not None:
-            heappush(self._occ, done)
-
-    def _link_only(self, p: Packet, now: float) -> None:
-        """Link stage of a device without a CPU stage."""
-        buf = self.buffer
-        if buf is not None:
-            occ = self._occ
-            n = self._n
-            while occ and occ[0] <= now:
-                heappop(occ)
-                n -= 1
-            if n >= buf:
-                self._n = n
-                self._drop(p)
-                return
-            self._n = n + 1
-        heap = self._link_heap
-        s = p.size / self.bandwidth
-        free = heap[0]
-        start = free if free > now else now
-        done = start + s
-        heapreplace(heap, done)
-        if p.measured:
-            self.packets += 1
-            self.link_busy += s
-            self.wait += start - now
-        h = p.hop + 1
-        p.hop = h
-        heappush(self._q, (done + self.latency, next(self._eid), p.path[h], p))
-        if buf is not None:
-            heappush(self._occ, done)
-
-    def _delay(self, p: Packet, now: float) -> None:
-        """A device without stages: a pure delay of ``latency`` (it never holds a packet)."""
-        if p.measured:
-            self.packets += 1
-        h = p.hop + 1
-        p.hop = h
-        heappush(self._q, (now + self.latency, next(self._eid), p.path[h], p))
 
 
 class LatencyHistogram:
@@ -688,7 +450,7 @@ class LatencyHistogram:
         return self.percentiles([q])[0]
 
 
-class FlowStats:
+class FlowStats(_core.FlowCore):
     """Per-flow counters and one-way latencies: the sink at the end of every route.
 
     ``sent = delivered + dropped + unreachable + in_flight`` at any time, with
@@ -716,11 +478,7 @@ class FlowStats:
     FLUSH = 1 << 16
     """Latencies buffered before they are counted into the histogram."""
 
-    __slots__ = (
-        "name", "record", "keep_latencies", "sent", "delivered", "dropped", "unreachable",
-        "delivered_bytes", "hops_sum", "hops_min", "hops_max", "send_times",
-        "delivery_times", "_lat", "_counted", "_flush_at", "_hist", "_entry", "_engine",
-    )
+    __slots__ = ("name", "record", "keep_latencies", "_counted", "_hist", "_engine")
 
     def __init__(self, name: str = "flow", *, record: bool = False,
                  keep_latencies: bool = True) -> None:
@@ -792,32 +550,8 @@ class FlowStats:
         if self._engine is not None:
             raise ValueError(f"flow {self.name!r} is already used by another engine")
         self._engine = engine
-        self._entry = self._deliver_recorded if self.record else self._deliver
+        self._bind_sink(self.record)
         engine.flows.append(self)
-
-    def _deliver(self, p: Packet, now: float) -> None:
-        if p.measured:
-            lat = self._lat
-            lat.append(now - p.sent)
-            if len(lat) >= self._flush_at:
-                self._flush()
-            h = p.hop
-            if self.delivered:
-                if h < self.hops_min:
-                    self.hops_min = h
-                elif h > self.hops_max:
-                    self.hops_max = h
-            else:
-                self.hops_min = self.hops_max = h
-            self.delivered += 1
-            self.hops_sum += h
-            self.delivered_bytes += p.size
-
-    def _deliver_recorded(self, p: Packet, now: float) -> None:
-        if p.measured:
-            self.send_times.append(p.sent)
-            self.delivery_times.append(now)
-            self._deliver(p, now)
 
     def latency_summary_us(self) -> dict[str, float | None]:
         """Mean, p50, p90, p99 and max one-way latency in microseconds (None if empty).
@@ -890,7 +624,7 @@ class Route:
         self._engine = engine
 
 
-class Engine:
+class Engine(_core.EngineCore):
     """Moves packets over routes, on a packet loop interleaved with the simpy clock.
 
     Parameters
@@ -926,21 +660,9 @@ class Engine:
         elif item._engine is not self:
             item._attach(self)
 
-    def send(self, route: Route, size: float = 1500) -> None:
-        """Inject one packet of ``size`` bytes at the route's first device at ``env.now``."""
-        if route._engine is not self:
-            route._attach(self)
-        now = self.env._now
-        measured = now >= self.warmup
-        if measured:
-            route.stats.sent += 1
-        route._first(Packet(route, size, now, measured), now)
-
-    def unreachable(self, flow_stats: FlowStats) -> None:
-        """Count one packet that could not be routed (it is never simulated)."""
-        if self.env._now >= self.warmup:
-            flow_stats.sent += 1
-            flow_stats.unreachable += 1
+    # send(route, size=1500): inject one packet of ``size`` bytes at the route's first
+    # device at ``env.now``; unreachable(flow_stats): count one packet that could not be
+    # routed (it is never simulated). Both are per packet, so they live in the core.
 
     def window(self, end: float | None = None) -> float:
         """Length of the measurement window ``[warmup, end]`` (``end`` defaults to now)."""

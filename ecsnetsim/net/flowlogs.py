@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-#: Columns of flow_logs.csv (VPC flow log version 2 fields).
-COLUMNS = ["interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets",
-           "bytes", "action"]
+from ..rows import FlowLogRecord, columns
+
+#: Columns of flow_logs.csv (VPC flow log version 2 fields), without the variant.
+COLUMNS = columns(FlowLogRecord)
 
 
 class FlowLog:
@@ -28,7 +29,7 @@ class FlowLog:
         self._flows.append((flow.size, counts))
         return counts
 
-    def records(self) -> list[dict]:
+    def records(self) -> list[FlowLogRecord]:
         """Records aggregated over every flow, in a stable order."""
         packets: Counter = Counter()
         octets: Counter = Counter()
@@ -39,7 +40,6 @@ class FlowLog:
         rows = []
         for key in sorted(packets):
             eni, src, dst, sport, dport, proto, action = key
-            rows.append({"interface_id": eni, "srcaddr": src, "dstaddr": dst, "srcport": sport,
-                         "dstport": dport, "protocol": proto, "packets": packets[key],
-                         "bytes": octets[key], "action": action})
+            rows.append(FlowLogRecord(eni, src, dst, sport, dport, proto, packets[key],
+                                      octets[key], action))
         return rows

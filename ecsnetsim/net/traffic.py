@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from heapq import heappush
 from typing import Any
 
 import numpy as np
@@ -79,7 +78,7 @@ class Source:
     __slots__ = (
         "env", "engine", "rng", "rate_per_s", "arrival", "size_bytes", "start", "stop",
         "pick_route", "max_packets", "stats", "block", "emitted", "_fire", "_gap",
-        "_send", "_i", "_loop", "_q", "_eid",
+        "_send", "_i", "_loop", "_schedule",
     )
 
     def __init__(
@@ -129,8 +128,7 @@ class Source:
         engine.attach(self.stats)
         self.block = int(block)
         self._loop = engine.loop
-        self._q = engine.loop.heap
-        self._eid = engine.loop.eid
+        self._schedule = engine.loop.schedule
         self._i = 0
         self._send = engine.send
         if arrival == "poisson":
@@ -144,7 +142,7 @@ class Source:
             self._i = max(0, math.ceil((env.now - self.start) * self.rate_per_s))
             first = self.start + self._i / self.rate_per_s
         if first < self.stop and self.max_packets > 0:
-            heappush(self._q, (first, next(self._eid), self._fire, None))
+            self._schedule(first, self._fire)
 
     # One event per packet on the engine's packet loop. The loop's time becomes the
     # clock's before ``pick_route`` runs, and ``rebound`` ends the loop's batch if
@@ -165,7 +163,7 @@ class Source:
         if self.emitted < self.max_packets:
             t = now + self._gap()
             if t < self.stop:
-                heappush(self._q, (t, next(self._eid), self._fire, None))
+                self._schedule(t, self._fire)
 
     def _fire_constant(self, _p: None, now: float) -> None:
         self.env._now = now
@@ -174,4 +172,4 @@ class Source:
             self._i += 1
             t = self.start + self._i / self.rate_per_s
             if t < self.stop:
-                heappush(self._q, (t, next(self._eid), self._fire, None))
+                self._schedule(t, self._fire)

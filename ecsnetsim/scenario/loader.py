@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from .. import modes
 from ..errors import InputError, ScenarioError
+from ..expect import check_claims
 from .checks import check_scenario
 from .overrides import apply_overrides, set_path
 from .schema import NETWORK_MODES, Scenario
@@ -458,6 +459,7 @@ def load_scenario(
                     group=group, sweep=point)
         for name, ov, data, vloc, group, point in _with_sweep(_variant_raws(raw, src), raw, src)
     ]
+    check_claims(scenario)  # expect: names variants, services and flows that exist
     return scenario
 
 

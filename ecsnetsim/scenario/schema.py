@@ -12,6 +12,7 @@ import ipaddress
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -22,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from .. import expect as _expect
 from .. import modes
 from ..units import parse_bandwidth, parse_duration, parse_rate
 
@@ -486,6 +488,23 @@ class Variant(Model):
     set: dict[str, Any] = Field(default_factory=dict)
 
 
+def _claim_text(value: Any) -> Any:
+    """A claim is a string; unquoted, ``- awsvpc: web.running == 4`` is a YAML mapping."""
+    if isinstance(value, dict) and len(value) == 1:
+        (k, v), = value.items()
+        raise ValueError(f"YAML read this claim as a mapping; quote it: \"{k}: {v}\"")
+    return value
+
+
+def _claim(text: str) -> str:
+    _expect.parse(text)  # a ValueError says what is wrong
+    return text
+
+
+#: One ``expect:`` claim (the language: :mod:`ecsnetsim.expect`).
+Claim = Annotated[str, BeforeValidator(_claim_text), AfterValidator(_claim)]
+
+
 class Scenario(Model):
     """A whole scenario: the cluster, its services, traffic, and what to compare."""
 
@@ -520,6 +539,12 @@ class Scenario(Model):
         description="One field path -> values, e.g. {traffic[0].rate: [1000/s, 5000/s]}; "
                     "crossed with compare, one variant per point.")
     calibration: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    expect: list[Claim] = Field(
+        default_factory=list, max_length=500,
+        description="Claims over the results that the run should make true, e.g. "
+                    "\"awsvpc: web.running == 4\" or \"bridge: flow in.hops > host: flow "
+                    "in.hops\" (the language: README, Checked expectations); 'run' says "
+                    "whether the run agrees.")
 
     def service_named(self, to: str) -> Service | None:
         """The service a flow's ``to`` names: its name, or its Cloud Map name

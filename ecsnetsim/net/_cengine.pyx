@@ -1,0 +1,681 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, infer_types=False
+"""The packet engine's hot path, compiled: the same algorithm as the pure-Python cores of
+:mod:`ecsnetsim.net.engine`, with C data where Python objects cost most.
+
+:mod:`ecsnetsim.net.engine` uses these classes when this module is built (a C compiler and
+Cython at install time) and its own pure-Python cores otherwise; the public classes there
+derive from one or the other, so their API and their results are the same either way
+(a test runs a scenario both ways and compares every number).
+
+What is compiled and why it is faster:
+
+* the packet events are C structs ``(time, eid, slot)`` on a C array heap, compared as
+  two numbers instead of Python tuples; the handler and the packet of an event sit in a
+  Python list at ``slot`` (so the garbage collector sees them: a run stopped with
+  packets in flight is freed like any other);
+* a server pool's free times and a device's buffer occupancy are C arrays of doubles;
+* a device's stages and a flow's delivery are C methods reached through a small
+  :class:`Stage` object, itself callable from Python with ``(packet, now)`` so that a
+  route's ``_path`` may still hold any Python callable (the loop calls those the slow way);
+* per-device and per-flow counters are C fields, exposed as attributes.
+
+Every floating-point operation is the same, in the same order, as in the pure-Python
+engine, and events consume simpy's event counter at the same moments, so results are
+byte-identical.
+"""
+
+from cpython cimport array as carray
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+
+import math
+
+cdef double INF = math.inf
+
+# --------------------------------------------------------------------------- C heaps
+
+cdef struct Ev:
+    double t
+    long long eid
+    Py_ssize_t slot  # the handler at _objs[2 * slot], the packet at _objs[2 * slot + 1]
+
+
+cdef inline bint _ev_lt(Ev* a, Ev* b) noexcept nogil:
+    return a.t < b.t or (a.t == b.t and a.eid < b.eid)
+
+
+cdef struct DHeap:
+    double* a
+    Py_ssize_t n
+    Py_ssize_t cap
+
+
+cdef int _dheap_reserve(DHeap* h, Py_ssize_t need) except -1:
+    cdef Py_ssize_t cap
+    cdef double* a
+    if need <= h.cap:
+        return 0
+    cap = h.cap * 2 if h.cap else 16
+    while cap < need:
+        cap *= 2
+    a = <double*>PyMem_Realloc(h.a, cap * sizeof(double))
+    if a == NULL:
+        raise MemoryError()
+    h.a = a
+    h.cap = cap
+    return 0
+
+
+cdef inline void _dheap_siftdown(double* a, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
+    """Move ``a[i]`` down to its place (a min-heap of ``n`` values)."""
+    cdef double v = a[i]
+    cdef Py_ssize_t c
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and a[c + 1] < a[c]:
+            c += 1
+        if a[c] < v:
+            a[i] = a[c]
+            i = c
+        else:
+            break
+    a[i] = v
+
+
+cdef inline int _dheap_push(DHeap* h, double v) except -1:
+    cdef Py_ssize_t i, parent
+    cdef double* a
+    if h.n >= h.cap:
+        _dheap_reserve(h, h.n + 1)
+    a = h.a
+    i = h.n
+    h.n += 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        if v < a[parent]:
+            a[i] = a[parent]
+            i = parent
+        else:
+            break
+    a[i] = v
+    return 0
+
+
+cdef inline void _dheap_pop(DHeap* h) noexcept nogil:
+    h.n -= 1
+    if h.n > 0:
+        h.a[0] = h.a[h.n]
+        _dheap_siftdown(h.a, h.n, 0)
+
+
+# --------------------------------------------------------------------------- the loop
+
+cdef class PacketLoop:
+    """The packet events of one simpy environment, on a C heap of their own.
+
+    Same contract as the pure-Python :class:`ecsnetsim.net.engine.PacketLoop`: one loop per
+    environment, which takes over the environment's ``step`` and ``peek``; events
+    ``(time, eid, handler, packet)`` with ``eid`` from simpy's own counter, run in
+    ``(time, eid)`` order interleaved with simpy's events by ``(time, priority, eid)``.
+    ``heap`` gives the pending events as a list of tuples (a copy).
+    """
+
+    cdef Ev* ev
+    cdef Py_ssize_t n
+    cdef Py_ssize_t cap
+    cdef list _objs
+    cdef Py_ssize_t* _free  # slots of _objs not in use (a stack)
+    cdef Py_ssize_t _nfree
+    cdef public object env
+    cdef public object eid
+    cdef public object head
+    cdef object _simpy_step
+    cdef list _queue
+    cdef bint _stop
+
+    def __cinit__(self):
+        self.ev = NULL
+        self._free = NULL
+        self.n = 0
+        self.cap = 0
+        self._nfree = 0
+        self._objs = []
+
+    def __init__(self, env):
+        self.env = env
+        self.eid = env._eid
+        self.head = None
+        self._queue = env._queue
+        self._simpy_step = env.step
+        env._packet_loop = self
+        env.step = self.step
+        env.peek = self.peek
+
+    def __dealloc__(self):
+        PyMem_Free(self.ev)
+        PyMem_Free(self._free)
+
+    @classmethod
+    def of(cls, env):
+        """The environment's loop, created on first use."""
+        loop = env.__dict__.get("_packet_loop")
+        return cls(env) if loop is None else loop
+
+    # ------------------------------------------------------------------ the heap
+    cdef int push(self, double t, object fn, object p) except -1:
+        """Schedule ``fn(p, t)`` with the next eid of simpy's counter."""
+        cdef long long eid = next(self.eid)
+        cdef Ev* ev
+        cdef Ev* a
+        cdef Py_ssize_t* free
+        cdef Py_ssize_t i, parent, slot
+        if self.n >= self.cap:
+            cap = self.cap * 2 if self.cap else 64
+            ev = <Ev*>PyMem_Realloc(self.ev, cap * sizeof(Ev))
+            if ev == NULL:
+                raise MemoryError()
+            self.ev = ev
+            free = <Py_ssize_t*>PyMem_Realloc(self._free, cap * sizeof(Py_ssize_t))
+            if free == NULL:
+                raise MemoryError()
+            self._free = free
+            self.cap = cap
+        if self._nfree:
+            self._nfree -= 1
+            slot = self._free[self._nfree]
+            self._objs[2 * slot] = fn
+            self._objs[2 * slot + 1] = p
+        else:  # every slot below n is in use
+            slot = self.n
+            self._objs.append(fn)
+            self._objs.append(p)
+        a = self.ev
+        i = self.n
+        self.n += 1
+        while i > 0:
+            parent = (i - 1) >> 1
+            if t < a[parent].t or (t == a[parent].t and eid < a[parent].eid):
+                a[i] = a[parent]
+                i = parent
+            else:
+                break
+        a[i].t = t
+        a[i].eid = eid
+        a[i].slot = slot
+        return 0
+
+    cdef void _remove_top(self) noexcept:
+        """Drop the first event from the heap (its slot is the caller's to free)."""
+        cdef Ev* a = self.ev
+        cdef Ev last
+        cdef Py_ssize_t n, i, c
+        self.n -= 1
+        n = self.n
+        if n == 0:
+            return
+        last = a[n]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= n:
+                break
+            if c + 1 < n and _ev_lt(&a[c + 1], &a[c]):
+                c += 1
+            if _ev_lt(&a[c], &last):
+                a[i] = a[c]
+                i = c
+            else:
+                break
+        a[i] = last
+
+    def schedule(self, double t, fn, p=None):
+        """Schedule ``fn(p, t)`` at time ``t`` (``t`` >= now), after every event scheduled
+        before it at the same time."""
+        self.push(t, fn, p)
+
+    @property
+    def heap(self):
+        """The pending events as ``(time, eid, handler, packet)`` tuples, in heap order."""
+        cdef Py_ssize_t i
+        return [(self.ev[i].t, self.ev[i].eid, self._objs[2 * self.ev[i].slot],
+                 self._objs[2 * self.ev[i].slot + 1]) for i in range(self.n)]
+
+    def packets(self):
+        """The packets in flight: every pending packet event's packet (one each)."""
+        cdef Py_ssize_t i
+        objs = [self._objs[2 * self.ev[i].slot + 1] for i in range(self.n)]
+        return [p for p in objs if isinstance(p, Packet)]
+
+    # ------------------------------------------------------------------ driving
+    def peek(self):
+        """Time of the next event of either queue (``inf`` if there is none)."""
+        q = self._queue
+        t = q[0][0] if q else INF
+        return min(t, self.ev[0].t) if self.n else t
+
+    def step(self):
+        """Run the packet events due before the next simpy event, or else that event."""
+        cdef double t
+        cdef long long eid
+        cdef Ev* first
+        if self.n:
+            q = self._queue
+            if q:
+                head = q[0]
+                t = head[0]
+                eid = head[2]
+                if head[1] != 1:  # URGENT: before packet events of the same time
+                    eid = -1
+            else:
+                head, t, eid = None, INF, 0
+            first = &self.ev[0]
+            if first.t < t or (first.t == t and first.eid < eid):
+                self.head = head
+                self._batch(t, eid)
+                return
+        self._simpy_step()
+
+    cdef int _batch(self, double t_bound, long long eid_bound) except -1:
+        """The hot loop: handle packet events while they sort before ``(t_bound,
+        eid_bound)``, the first simpy event."""
+        cdef Ev e
+        cdef object fn, p
+        cdef object now = self.env._now
+        self._stop = False
+        while self.n:
+            e = self.ev[0]
+            if e.t >= t_bound and (e.t > t_bound or e.eid > eid_bound):
+                break
+            self._remove_top()
+            fn = self._objs[2 * e.slot]
+            p = self._objs[2 * e.slot + 1]
+            self._objs[2 * e.slot] = None
+            self._objs[2 * e.slot + 1] = None
+            self._free[self._nfree] = e.slot
+            self._nfree += 1
+            now = e.t
+            if type(fn) is Stage:
+                (<Stage>fn).run(<Packet>p, e.t)
+            else:
+                fn(p, e.t)
+            if self._stop:
+                break
+        self.env._now = now
+        return 0
+
+    def rebound(self):
+        """End the running batch if the first simpy event is no longer ``head``."""
+        q = self._queue
+        head = q[0] if q else None
+        if head is not self.head:
+            self.head = head  # one stop per change
+            self._stop = True
+
+
+# --------------------------------------------------------------------------- packets
+
+cdef class Packet:
+    """One packet in flight (see :class:`ecsnetsim.net.engine.Packet`)."""
+
+    cdef public tuple path
+    cdef public object route
+    cdef public long hop
+    cdef object _size
+    cdef double _dsize
+    cdef public double sent
+    cdef public bint measured
+
+    def __init__(self, route, size, double sent, bint measured):
+        self.route = route
+        self.path = route._path
+        self.hop = 0
+        self.size = size
+        self.sent = sent
+        self.measured = measured
+
+    @property
+    def size(self):
+        return self._size
+
+    @size.setter
+    def size(self, value):
+        self._dsize = value
+        self._size = value
+
+    def __repr__(self):
+        return f"<Packet hop={self.hop} size={self.size} sent={self.sent}>"
+
+
+cdef inline Packet _new_packet(object route, object size, double dsize, double sent,
+                               bint measured):
+    cdef Packet p = Packet.__new__(Packet)
+    p.route = route
+    p.path = route._path
+    p.hop = 0
+    p._size = size
+    p._dsize = dsize
+    p.sent = sent
+    p.measured = measured
+    return p
+
+
+# --------------------------------------------------------------------------- stages
+
+cdef enum:
+    K_CPU = 0
+    K_CPU_LINK = 1
+    K_LINK = 2
+    K_LINK_ONLY = 3
+    K_DELAY = 4
+    K_SINK = 5
+    K_SINK_RECORDED = 6
+
+_KIND_NAMES = ("cpu", "cpu_then_link", "link", "link_only", "delay", "deliver",
+               "deliver_recorded")
+
+
+cdef class Stage:
+    """One handler of a device or a flow: ``stage(packet, now)`` runs it."""
+
+    cdef int kind
+    cdef DeviceCore dev
+    cdef FlowCore flow
+
+    def __call__(self, p, double now):
+        self.run(<Packet?>p, now)
+
+    def __repr__(self):
+        owner = self.dev if self.dev is not None else self.flow
+        return f"<Stage {_KIND_NAMES[self.kind]} of {owner!r}>"
+
+    cdef int run(self, Packet p, double now) except -1:
+        cdef int k = self.kind
+        if k == K_CPU:
+            return self.dev._cpu_stage(p, now, False)
+        if k == K_CPU_LINK:
+            return self.dev._cpu_stage(p, now, True)
+        if k == K_LINK:
+            return self.dev._link_stage(p, now, False)
+        if k == K_LINK_ONLY:
+            return self.dev._link_stage(p, now, True)
+        if k == K_DELAY:
+            return self.dev._delay_stage(p, now)
+        if k == K_SINK:
+            return self.flow._deliver_c(p, now)
+        return self.flow._deliver_recorded_c(p, now)
+
+
+cdef Stage _stage(int kind, DeviceCore dev, FlowCore flow):
+    cdef Stage s = Stage.__new__(Stage)
+    s.kind = kind
+    s.dev = dev
+    s.flow = flow
+    return s
+
+
+# --------------------------------------------------------------------------- pools
+
+cdef class ServerCore:
+    """The free times of a pool's servers (see :class:`ecsnetsim.net.engine.Server`)."""
+
+    cdef public int servers
+    cdef DHeap free
+
+    def __dealloc__(self):
+        PyMem_Free(self.free.a)
+
+    def _reset_free(self):
+        """Every server free since ever (called when an engine first uses the pool)."""
+        cdef Py_ssize_t i
+        _dheap_reserve(&self.free, self.servers)
+        self.free.n = self.servers
+        for i in range(self.servers):
+            self.free.a[i] = -INF
+
+    @property
+    def _heap(self):
+        """The servers' free times, in heap order (a copy)."""
+        return [self.free.a[i] for i in range(self.free.n)]
+
+
+# --------------------------------------------------------------------------- devices
+
+cdef class DeviceCore:
+    """A device's per-packet state and stages (see :class:`ecsnetsim.net.engine.Device`)."""
+
+    cdef public double service
+    cdef public double latency
+    cdef public object bandwidth
+    cdef public object buffer
+    cdef public object service_sampler
+    cdef public object cpu
+    cdef public object link
+    cdef public long long packets
+    cdef public long long drops
+    cdef public double cpu_busy
+    cdef public double link_busy
+    cdef public double wait
+    cdef public object _entry
+    cdef public object _link
+    cdef PacketLoop _loop
+    cdef ServerCore _cpu_pool
+    cdef ServerCore _link_pool
+    cdef DHeap _occ
+    cdef long long _n
+
+    def __dealloc__(self):
+        PyMem_Free(self._occ.a)
+
+    def _bind(self, loop):
+        """Take the loop and the pools, and choose the entry stage (at first use)."""
+        self._loop = <PacketLoop?>loop
+        self._occ.n = 0
+        self._n = 0
+        self._cpu_pool = <ServerCore?>self.cpu if self.cpu is not None else None
+        self._link_pool = <ServerCore?>self.link if self.link is not None else None
+        self._link = _stage(K_LINK, self, None)
+        if self.cpu is not None:
+            self._entry = _stage(K_CPU if self.link is None else K_CPU_LINK, self, None)
+        elif self.link is not None:
+            self._entry = _stage(K_LINK_ONLY, self, None)
+        else:
+            self._entry = _stage(K_DELAY, self, None)
+
+    def _drop(self, p):
+        if p.measured:
+            self.drops += 1
+            p.route.stats.dropped += 1
+
+    cdef inline int _admit(self, Packet p, double now) except -1:
+        """Finite buffer: settle departures due by now; 0 (and a drop) if full."""
+        cdef long long buf = self.buffer
+        cdef long long n = self._n
+        cdef DHeap* occ = &self._occ
+        while occ.n and occ.a[0] <= now:
+            _dheap_pop(occ)
+            n -= 1
+        if n >= buf:
+            self._n = n
+            self._drop(p)
+            return 0
+        self._n = n + 1
+        return 1
+
+    cdef int _cpu_stage(self, Packet p, double now, bint then_link) except -1:
+        cdef bint bounded = self.buffer is not None
+        cdef double s, free, start, done
+        cdef ServerCore pool
+        cdef long h
+        if bounded and not self._admit(p, now):
+            return 0
+        pool = self._cpu_pool
+        sampler = self.service_sampler
+        s = self.service if sampler is None else sampler()
+        free = pool.free.a[0]
+        start = free if free > now else now
+        done = start + s
+        pool.free.a[0] = done
+        _dheap_siftdown(pool.free.a, pool.free.n, 0)
+        if p.measured:
+            self.packets += 1
+            self.cpu_busy += s
+            self.wait += start - now
+        if then_link:
+            self._loop.push(done, self._link, p)
+            return 0
+        h = p.hop + 1
+        p.hop = h
+        self._loop.push(done + self.latency, p.path[h], p)
+        if bounded:
+            _dheap_push(&self._occ, done)
+        return 0
+
+    cdef int _link_stage(self, Packet p, double now, bint entry) except -1:
+        cdef bint bounded = self.buffer is not None
+        cdef double s, free, start, done
+        cdef ServerCore pool
+        cdef long h
+        if entry and bounded and not self._admit(p, now):
+            return 0
+        pool = self._link_pool
+        s = p._dsize / <double>self.bandwidth
+        free = pool.free.a[0]
+        start = free if free > now else now
+        done = start + s
+        pool.free.a[0] = done
+        _dheap_siftdown(pool.free.a, pool.free.n, 0)
+        if p.measured:
+            if entry:
+                self.packets += 1
+            self.link_busy += s
+            self.wait += start - now
+        h = p.hop + 1
+        p.hop = h
+        self._loop.push(done + self.latency, p.path[h], p)
+        if bounded:
+            _dheap_push(&self._occ, done)
+        return 0
+
+    cdef int _delay_stage(self, Packet p, double now) except -1:
+        cdef long h
+        if p.measured:
+            self.packets += 1
+        h = p.hop + 1
+        p.hop = h
+        self._loop.push(now + self.latency, p.path[h], p)
+        return 0
+
+
+# --------------------------------------------------------------------------- flows
+
+cdef class FlowCore:
+    """A flow's counters and its delivery (see :class:`ecsnetsim.net.engine.FlowStats`)."""
+
+    cdef public long long sent
+    cdef public long long delivered
+    cdef public long long dropped
+    cdef public long long unreachable
+    cdef public object delivered_bytes
+    cdef public long long hops_sum
+    cdef public long long hops_min
+    cdef public long long hops_max
+    cdef public carray.array send_times
+    cdef public carray.array delivery_times
+    cdef public carray.array _lat
+    cdef public Py_ssize_t _flush_at
+    cdef public object _entry
+
+    def _bind_sink(self, bint record):
+        """Choose the delivery handler: compiled unless a subclass or a test replaced it."""
+        cls = type(self)
+        fast = (cls._deliver is FlowCore._deliver
+                and cls._deliver_recorded is FlowCore._deliver_recorded)
+        if fast:
+            self._entry = _stage(K_SINK_RECORDED if record else K_SINK, None, self)
+        else:
+            self._entry = self._deliver_recorded if record else self._deliver
+
+    def _deliver(self, p, double now):
+        self._deliver_c(<Packet?>p, now)
+
+    def _deliver_recorded(self, p, double now):
+        cdef Packet q = <Packet?>p
+        if q.measured:
+            _append(self.send_times, q.sent)
+            _append(self.delivery_times, now)
+            self._deliver(q, now)
+
+    cdef int _deliver_recorded_c(self, Packet p, double now) except -1:
+        if p.measured:
+            _append(self.send_times, p.sent)
+            _append(self.delivery_times, now)
+            self._deliver_c(p, now)
+        return 0
+
+    cdef int _deliver_c(self, Packet p, double now) except -1:
+        cdef long h
+        cdef carray.array lat
+        if p.measured:
+            lat = self._lat
+            _append(lat, now - p.sent)
+            if len(lat) >= self._flush_at:
+                self._flush()
+            h = p.hop
+            if self.delivered:
+                if h < self.hops_min:
+                    self.hops_min = h
+                elif h > self.hops_max:
+                    self.hops_max = h
+            else:
+                self.hops_min = self.hops_max = h
+            self.delivered += 1
+            self.hops_sum += h
+            self.delivered_bytes += p._size
+        return 0
+
+
+cdef inline int _append(carray.array a, double v) except -1:
+    cdef Py_ssize_t n = len(a)
+    carray.resize_smart(a, n + 1)
+    a.data.as_doubles[n] = v
+    return 0
+
+
+# --------------------------------------------------------------------------- engine
+
+cdef class EngineCore:
+    """Packet injection (see :class:`ecsnetsim.net.engine.Engine`)."""
+
+    cdef public object env
+    cdef public PacketLoop loop
+    cdef public double warmup
+    cdef public list devices
+    cdef public list flows
+
+    def send(self, route, size=1500):
+        """Inject one packet of ``size`` bytes at the route's first device at ``env.now``."""
+        cdef double t
+        cdef bint measured
+        cdef Packet p
+        if route._engine is not self:
+            route._attach(self)
+        now = self.env._now
+        t = now
+        measured = t >= self.warmup
+        if measured:
+            (<FlowCore?>route.stats).sent += 1
+        p = _new_packet(route, size, size, t, measured)
+        first = route._first
+        if type(first) is Stage:
+            (<Stage>first).run(p, t)
+        else:
+            first(p, now)
+
+    def unreachable(self, flow_stats):
+        """Count one packet that could not be routed (it is never simulated)."""
+        cdef FlowCore f = <FlowCore?>flow_stats
+        if self.env._now >= self.warmup:
+            f.sent += 1
+            f.unreachable += 1

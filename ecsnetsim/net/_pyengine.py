@@ -1,0 +1,367 @@
+"""The packet engine's hot path in pure Python: the event loop, the packet, and the
+per-packet parts of server pools, devices, flows and the engine.
+
+:mod:`ecsnetsim.net.engine` builds its public classes on these cores when the compiled
+twin of this module (``_cengine``, the same algorithm in Cython) is not built, or when
+``ECSNETSIM_PURE_PYTHON=1``. The two must give the same results to the last bit: every
+floating-point operation and every draw of simpy's event counter happens here in the same
+order as there (``tests/test_packet_engine.py`` runs a scenario both ways).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from heapq import heappop, heappush, heapreplace
+from typing import Any
+
+_NORMAL = 1  # simpy.events.NORMAL: the priority of ordinary (timeout-like) events
+
+
+class _Rebound(Exception):
+    """Ends a packet batch early: user code run inside it scheduled a simpy event."""
+
+
+class PacketLoop:
+    """The packet events of one simpy environment, on a heap of their own.
+
+    Entries are ``(time, eid, handler, packet)``; the loop pops them in order and calls
+    ``handler(packet, time)``. There is one loop per environment, shared by every
+    :class:`Engine` on it; creating it replaces the environment's ``step`` and ``peek``
+    (instance attributes; ``simpy.Environment.run`` calls ``self.step()``).
+
+    A step compares the first packet event with the first simpy event by ``(time,
+    priority, eid)``: while packet events come first they run in one batch with no simpy
+    call; then simpy's own step runs the control-plane event. User code that runs inside
+    a batch (a :class:`~ecsnetsim.net.traffic.Source`'s ``pick_route``) may schedule simpy
+    events; the source then calls :meth:`rebound`, which ends the batch so the order is
+    recomputed.
+    """
+
+    __slots__ = ("env", "heap", "eid", "head", "_simpy_step")
+
+    def __init__(self, env: Any) -> None:
+        self.env = env
+        self.heap: list[tuple] = []
+        """Pending packet events, a heap of ``(time, eid, handler, packet)``."""
+        self.eid = env._eid
+        self.head: Any = None
+        """The first simpy event when the current batch started (None: none)."""
+        self._simpy_step = env.step
+        env._packet_loop = self
+        env.step = self.step
+        env.peek = self.peek
+
+    @classmethod
+    def of(cls, env: Any) -> PacketLoop:
+        """The environment's loop, created on first use."""
+        loop = env.__dict__.get("_packet_loop")
+        return cls(env) if loop is None else loop
+
+    def peek(self) -> float:
+        """Time of the next event of either queue (``inf`` if there is none)."""
+        q, heap = self.env._queue, self.heap
+        t = q[0][0] if q else math.inf
+        return min(t, heap[0][0]) if heap else t
+
+    def step(self) -> None:
+        """Run the packet events due before the next simpy event, or else that event."""
+        heap = self.heap
+        if heap:
+            q = self.env._queue
+            if q:
+                head = q[0]
+                t, eid = head[0], head[2]
+                if head[1] != _NORMAL:  # URGENT: before packet events of the same time
+                    eid = -1
+            else:
+                head, t, eid = None, math.inf, 0
+            first = heap[0]
+            if first[0] < t or (first[0] == t and first[1] < eid):
+                self.head = head
+                self._batch(t, eid)
+                return
+        self._simpy_step()
+
+    def _batch(self, t_bound: float, eid_bound: int) -> None:
+        """The hot loop: handle packet events while they sort before ``(t_bound,
+        eid_bound)``, the first simpy event (one float comparison per event)."""
+        heap = self.heap
+        now = self.env._now
+        try:
+            while heap:
+                t, eid, fn, p = heappop(heap)
+                if t >= t_bound and (t > t_bound or eid > eid_bound):
+                    heappush(heap, (t, eid, fn, p))
+                    break
+                now = t
+                fn(p, t)
+        except _Rebound:
+            pass
+        self.env._now = now
+
+    def rebound(self) -> None:
+        """End the running batch if the first simpy event is no longer ``head``."""
+        q = self.env._queue
+        head = q[0] if q else None
+        if head is not self.head:
+            self.head = head  # one stop per change
+            heappush(self.heap, (self.env._now, -1, _stop_batch, None))
+
+    def schedule(self, t: float, fn: Callable[[Any, float], None], p: Any = None) -> None:
+        """Schedule ``fn(p, t)`` at time ``t`` (``t`` >= now), after every event scheduled
+        before it at the same time."""
+        heappush(self.heap, (t, next(self.eid), fn, p))
+
+    def packets(self) -> Iterable[Packet]:
+        """The packets in flight: every pending packet event's packet (one each)."""
+        return (e[3] for e in self.heap if isinstance(e[3], Packet))
+
+
+def _stop_batch(_p: Any, _now: float) -> None:
+    raise _Rebound
+
+
+class ServerCore:
+    """The free times of a pool's servers (a heap: the earliest first)."""
+
+    __slots__ = ("servers", "_heap")
+
+    def _reset_free(self) -> None:
+        """Every server free since ever (called when an engine first uses the pool)."""
+        self._heap = [-math.inf] * self.servers
+
+
+class Packet:
+    """One packet in flight.
+
+    ``path`` holds the entry handlers of the route's devices followed by the sink's,
+    ``hop`` is the index of the device the packet is at (so, on delivery, the number of
+    devices it crossed), ``sent`` the send time and ``measured`` whether statistics count it.
+    """
+
+    __slots__ = ("path", "route", "hop", "size", "sent", "measured")
+
+    def __init__(self, route: Any, size: float, sent: float, measured: bool) -> None:
+        self.route = route
+        self.path = route._path
+        self.hop = 0
+        self.size = size
+        self.sent = sent
+        self.measured = measured
+
+    def __repr__(self) -> str:
+        return f"<Packet hop={self.hop} size={self.size} sent={self.sent}>"
+
+
+class DeviceCore:
+    """A device's per-packet state and its stages (handlers)."""
+
+    __slots__ = (
+        "service", "latency", "bandwidth", "buffer", "cpu", "link", "service_sampler",
+        "packets", "drops", "cpu_busy", "link_busy", "wait",
+        "_q", "_eid", "_entry", "_cpu_heap", "_link_heap", "_occ", "_n",
+    )
+
+    def _bind(self, loop: PacketLoop) -> None:
+        """Take the loop and the pools, and choose the entry handler (at first use)."""
+        self._q = loop.heap
+        self._eid = loop.eid
+        self._occ: list[float] = []
+        self._n = 0
+        self._cpu_heap = self.cpu._heap if self.cpu is not None else None
+        self._link_heap = self.link._heap if self.link is not None else None
+        if self.cpu is not None:
+            self._entry = self._cpu if self.link is None else self._cpu_then_link
+        elif self.link is not None:
+            self._entry = self._link_only
+        else:
+            self._entry = self._delay
+
+    # ------------------------------------------------------------------ hot path
+    # Each handler runs when the packet reaches a stage, at time ``now``: it reserves the
+    # stage, updates the counters of a measured packet and schedules the packet's next
+    # event (the next device's entry handler, with the latency folded into its time).
+    #
+    # Finite buffer: ``_n`` counts the packets accepted and not yet settled as gone, and
+    # ``_occ`` is a heap of the times at which they leave the device (pushed at their last
+    # stage, when that time is known; a packet between its two stages is counted in ``_n``
+    # with no entry yet). An arrival first settles the departures due by now, which keeps
+    # ``_occ`` as small as the device's queue. (Settling only when the buffer looks full
+    # lets ``_occ`` grow to the buffer's size, and its pops then cost more than they save;
+    # the settling is written out in each handler because a call per hop costs more still.)
+
+    def _drop(self, p: Packet) -> None:
+        if p.measured:
+            self.drops += 1
+            p.route.stats.dropped += 1
+
+    def _cpu(self, p: Packet, now: float) -> None:
+        """CPU stage of a one-stage device; the packet then goes to the next device."""
+        buf = self.buffer
+        if buf is not None:
+            occ = self._occ
+            n = self._n
+            while occ and occ[0] <= now:
+                heappop(occ)
+                n -= 1
+            if n >= buf:
+                self._n = n
+                self._drop(p)
+                return
+            self._n = n + 1
+        heap = self._cpu_heap
+        sampler = self.service_sampler
+        s = self.service if sampler is None else sampler()
+        free = heap[0]
+        start = free if free > now else now
+        done = start + s
+        heapreplace(heap, done)
+        if p.measured:
+            self.packets += 1
+            self.cpu_busy += s
+            self.wait += start - now
+        h = p.hop + 1
+        p.hop = h
+        heappush(self._q, (done + self.latency, next(self._eid), p.path[h], p))
+        if buf is not None:
+            heappush(self._occ, done)
+
+    def _cpu_then_link(self, p: Packet, now: float) -> None:
+        """CPU stage of a two-stage device; the packet then reaches the link at ``done``."""
+        buf = self.buffer
+        if buf is not None:
+            occ = self._occ
+            n = self._n
+            while occ and occ[0] <= now:
+                heappop(occ)
+                n -= 1
+            if n >= buf:
+                self._n = n
+                self._drop(p)
+                return
+            self._n = n + 1
+        heap = self._cpu_heap
+        sampler = self.service_sampler
+        s = self.service if sampler is None else sampler()
+        free = heap[0]
+        start = free if free > now else now
+        done = start + s
+        heapreplace(heap, done)
+        if p.measured:
+            self.packets += 1
+            self.cpu_busy += s
+            self.wait += start - now
+        heappush(self._q, (done, next(self._eid), self._link, p))
+
+    def _link(self, p: Packet, now: float) -> None:
+        """Link stage after the CPU stage; the packet then goes to the next device."""
+        heap = self._link_heap
+        s = p.size / self.bandwidth
+        free = heap[0]
+        start = free if free > now else now
+        done = start + s
+        heapreplace(heap, done)
+        if p.measured:
+            self.link_busy += s
+            self.wait += start - now
+        h = p.hop + 1
+        p.hop = h
+        heappush(self._q, (done + self.latency, next(self._eid), p.path[h], p))
+        if self.buffer is not None:
+            heappush(self._occ, done)
+
+    def _link_only(self, p: Packet, now: float) -> None:
+        """Link stage of a device without a CPU stage."""
+        buf = self.buffer
+        if buf is not None:
+            occ = self._occ
+            n = self._n
+            while occ and occ[0] <= now:
+                heappop(occ)
+                n -= 1
+            if n >= buf:
+                self._n = n
+                self._drop(p)
+                return
+            self._n = n + 1
+        heap = self._link_heap
+        s = p.size / self.bandwidth
+        free = heap[0]
+        start = free if free > now else now
+        done = start + s
+        heapreplace(heap, done)
+        if p.measured:
+            self.packets += 1
+            self.link_busy += s
+            self.wait += start - now
+        h = p.hop + 1
+        p.hop = h
+        heappush(self._q, (done + self.latency, next(self._eid), p.path[h], p))
+        if buf is not None:
+            heappush(self._occ, done)
+
+    def _delay(self, p: Packet, now: float) -> None:
+        """A device without stages: a pure delay of ``latency`` (it never holds a packet)."""
+        if p.measured:
+            self.packets += 1
+        h = p.hop + 1
+        p.hop = h
+        heappush(self._q, (now + self.latency, next(self._eid), p.path[h], p))
+
+
+class FlowCore:
+    """A flow's counters and its delivery handler (the sink of every route)."""
+
+    __slots__ = (
+        "sent", "delivered", "dropped", "unreachable", "delivered_bytes", "hops_sum",
+        "hops_min", "hops_max", "send_times", "delivery_times", "_lat", "_flush_at", "_entry",
+    )
+
+    def _bind_sink(self, record: bool) -> None:
+        """Choose the delivery handler."""
+        self._entry = self._deliver_recorded if record else self._deliver
+
+    def _deliver(self, p: Packet, now: float) -> None:
+        if p.measured:
+            lat = self._lat
+            lat.append(now - p.sent)
+            if len(lat) >= self._flush_at:
+                self._flush()
+            h = p.hop
+            if self.delivered:
+                if h < self.hops_min:
+                    self.hops_min = h
+                elif h > self.hops_max:
+                    self.hops_max = h
+            else:
+                self.hops_min = self.hops_max = h
+            self.delivered += 1
+            self.hops_sum += h
+            self.delivered_bytes += p.size
+
+    def _deliver_recorded(self, p: Packet, now: float) -> None:
+        if p.measured:
+            self.send_times.append(p.sent)
+            self.delivery_times.append(now)
+            self._deliver(p, now)
+
+
+class EngineCore:
+    """Packet injection: the per-packet part of the engine."""
+
+    def send(self, route: Any, size: float = 1500) -> None:
+        """Inject one packet of ``size`` bytes at the route's first device at ``env.now``."""
+        if route._engine is not self:
+            route._attach(self)
+        now = self.env._now
+        measured = now >= self.warmup
+        if measured:
+            route.stats.sent += 1
+        route._first(Packet(route, size, now, measured), now)
+
+    def unreachable(self, flow_stats: Any) -> None:
+        """Count one packet that could not be routed (it is never simulated)."""
+        if self.env._now >= self.warmup:
+            flow_stats.sent += 1
+            flow_stats.unreachable += 1
