@@ -262,7 +262,13 @@ class DaskExecutor:
             if self.address is None:
                 self.cluster = distributed.LocalCluster(
                     n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
-                    processes=True, dashboard_address=None, silence_logs=logging.ERROR,
+                    processes=True, dashboard_address=None,
+                    # the cluster's own chatter (a heartbeat that races the shutdown) is
+                    # not the run's; a job's failure reaches the run through its future
+                    silence_logs=logging.CRITICAL,
+                    # no dashboard, and the scheduler's small HTTP server (health, metrics)
+                    # on a free port rather than 8787, which another cluster may hold
+                    scheduler_kwargs={"dashboard_address": ":0"},
                     preload=[__name__])  # each worker runs dask_setup below
                 self.client = distributed.Client(self.cluster, set_as_default=False)
             else:
