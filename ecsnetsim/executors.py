@@ -340,14 +340,19 @@ def dask_setup(worker) -> None:
     calls this on each worker start, restarts included, as the worker's preload).
 
     Ctrl-C reaches the whole process group, workers too; the run handles it and shuts the
-    cluster down, so a worker ignores SIGINT (no traceback per worker). A worker whose
-    parent died exits by itself already (Dask watches the pipe to its nanny).
+    cluster down, so a worker ignores SIGINT (no traceback per worker). What a worker
+    would print is Dask's own (a shutdown that races a heartbeat prints a traceback now
+    and then); a job's result and error reach the run through its future, so the worker's
+    Python-level stderr goes to the null device. A worker whose parent died exits by
+    itself already (Dask watches the pipe to its nanny).
     """
     import signal  # noqa: PLC0415
+    import sys  # noqa: PLC0415
     import threading  # noqa: PLC0415
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the worker's whole life)
 
 
 def _import_distributed():
