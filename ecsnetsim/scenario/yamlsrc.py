@@ -14,6 +14,7 @@ instead of exhausting memory, the stack or patience.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -294,6 +295,71 @@ def read_yaml_file(path: str | Path) -> tuple[object, Lines, str]:
                             f"{line})", file=str(path)) from None
     parsed, lines = load_yaml(text, str(path))
     return parsed, lines, text
+
+
+def _json_depth(text: str) -> tuple[int, int]:
+    """The deepest nesting of ``[`` and ``{`` outside strings, and the line it is first
+    reached on: checked before ``json.loads``, which recurses once per level."""
+    depth = deepest = 0
+    line = at = 1
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+            elif ch == "\n":
+                line += 1
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, at = depth, line
+                if deepest > MAX_DEPTH:
+                    break
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "\n":
+            line += 1
+    return deepest, at
+
+
+def _json_int(text: str) -> int:
+    if sum(c.isdigit() for c in text) > MAX_INT_DIGITS:
+        raise ValueError(f"a whole number of {len(text.lstrip('-')):,} digits; expected at most "
+                         f"{MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _json_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows (nor ECS)")
+
+
+def load_json(data: bytes, file: str) -> object:
+    """Parse JSON read by :func:`read_bounded`, within the same bounds as YAML: depth,
+    digits of a whole number; NaN and Infinity (which Python's parser accepts but JSON
+    does not) refused. Errors name ``file`` and the line."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(f"not a UTF-8 text file (byte 0x{data[exc.start]:02x} on line "
+                            f"{line})", file=file) from None
+    deepest, line = _json_depth(text)
+    if deepest > MAX_DEPTH:
+        raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep (arrays and objects); "
+                            "a task definition needs fewer than ten", file=file, line=line)
+    try:
+        return json.loads(text, parse_int=_json_int, parse_constant=_json_constant)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"not valid JSON: {exc.msg}", file=file, line=exc.lineno) from None
+    except (ValueError, RecursionError) as exc:
+        raise ScenarioError(f"not valid JSON: {exc}", file=file) from None
 
 
 def format_path(path: tuple) -> str:
