@@ -7,6 +7,7 @@ line. Messages for AWS-invalid combinations give AWS's reason.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
 
 from pydantic import ValidationError
@@ -19,6 +20,19 @@ from .schema import Scenario, Service
 from .yamlsrc import format_path
 
 Problem = tuple[tuple, str]
+
+#: CreateService serviceName and ContainerDefinition name: "Up to 255 letters (uppercase
+#: and lowercase), numbers, underscores, and hyphens are allowed" (ECS API reference).
+_AWS_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+
+
+def _aws_name(name: str, loc: tuple, what: str) -> Iterator[Problem]:
+    if not _AWS_NAME.fullmatch(name):
+        bad = sorted({c for c in name if not re.fullmatch(r"[A-Za-z0-9_-]", c)})
+        why = (f"{len(name)} characters" if len(name) > 255 else
+               "it contains " + ", ".join(show(c) for c in bad[:5]))
+        yield loc, (f"{what} name {show(name, 60)} is not one ECS accepts: up to 255 letters, "
+                    f"numbers, underscores and hyphens ({why})")
 
 
 def _unique(items, loc: tuple, what: str) -> Iterator[Problem]:
@@ -78,6 +92,8 @@ def _check_task_definition(sc: Scenario, i: int) -> Iterator[Problem]:
             "'memoryReservation' must be specified\"); Docker reserves at least 6 MiB per "
             "container")
     yield from _unique(svc.containers, loc + ("containers",), "containers of a task")
+    for c_i, c in enumerate(svc.containers):
+        yield from _aws_name(c.name, loc + ("containers", c_i, "name"), "a container")
     held: dict[tuple[int, str], int] = {}
     for c_i, c in enumerate(svc.containers):
         cloc = loc + ("containers", c_i)
@@ -105,6 +121,7 @@ def _check_task_definition(sc: Scenario, i: int) -> Iterator[Problem]:
 def _check_service(sc: Scenario, i: int, subnet_names: set[str]) -> Iterator[Problem]:
     svc = sc.services[i]
     loc = ("services", i)
+    yield from _aws_name(svc.name, loc + ("name",), "a service")
     yield from _check_task_definition(sc, i)
     if svc.launch_type == "FARGATE":
         if svc.placement_strategy or svc.placement_constraints:

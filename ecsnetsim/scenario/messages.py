@@ -40,7 +40,7 @@ def got(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
-        return "a mapping" if value else "an empty mapping {}"
+        return f"a mapping of {_items(len(value))}" if value else "an empty mapping {}"
     if isinstance(value, list | tuple):
         return f"a list of {_items(len(value))}" if value else "an empty list []"
     if isinstance(value, set | frozenset):
