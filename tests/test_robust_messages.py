@@ -425,3 +425,16 @@ def test_a_huge_list_index_in_a_path_is_an_error_not_a_crash():
     with pytest.raises(ScenarioError) as info:
         load_scenario(make_scenario(), overrides=["services[" + "9" * 5000 + "].cpu=1"])
     assert "too large" in info.value.message
+
+
+@pytest.mark.parametrize("text, line, hint", [
+    ("version: 1\nname: t\n\tseed: 1\n", 3, "a tab; YAML indents with spaces"),
+    ("version: 1\nname: a: b\n", 2, "a ': ' inside a value: quote the value"),
+    ("version: 1\nvpc:\n  subnets:\n  - a\n - b\n", 5, "the indentation does not match"),
+])
+def test_yaml_syntax_errors_say_what_they_usually_mean(tmp_path, capsys, text, line, hint):
+    f = tmp_path / "s.yaml"
+    f.write_text(text)
+    rc, err = validate(capsys, f)
+    assert rc == 2 and err.startswith(f"ecsnetsim: error: {f}:{line}: not valid YAML: ")
+    assert hint in err

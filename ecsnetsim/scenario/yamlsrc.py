@@ -239,11 +239,27 @@ def load_yaml(text: str, file: str | None = None) -> tuple[object, Lines]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        problem = exc.problem or str(exc)
+        problem = _yaml_problem(exc.problem or str(exc))
         raise ScenarioError(f"not valid YAML: {problem}", file=file, line=line) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"not valid YAML: {exc}", file=file) from None
     return data, walk.lines
+
+
+#: What the YAML parser's commonest complaints usually mean, said after them.
+_YAML_HINTS = (
+    ("found character '\\t'", "a tab; YAML indents with spaces"),
+    ("expected <block end>", "the indentation does not match the lines above"),
+    ("mapping values are not allowed here", "a ': ' inside a value: quote the value, or "
+                                            "check the indentation"),
+    ("could not find expected ':'", "a key without ': ' after it"),
+)
+
+
+def _yaml_problem(problem: str) -> str:
+    """The parser's problem, with what it usually means when that is known."""
+    hint = next((h for text, h in _YAML_HINTS if problem.startswith(text)), None)
+    return f"{problem} ({hint})" if hint else problem
 
 
 _KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device",
