@@ -438,3 +438,15 @@ def test_yaml_syntax_errors_say_what_they_usually_mean(tmp_path, capsys, text, l
     rc, err = validate(capsys, f)
     assert rc == 2 and err.startswith(f"ecsnetsim: error: {f}:{line}: not valid YAML: ")
     assert hint in err
+
+
+def test_an_empty_path_says_so(capsys):
+    rc, err = validate(capsys, "")
+    assert rc == 2 and err == "ecsnetsim: error: no scenario file named: the path is empty\n"
+
+
+def test_a_5000_digit_seed_on_the_command_line_is_cut(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(SCENARIOS[0]), "--seed", "9" * 5000])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "…(5,002 characters)" in err and len(err) < 1000

@@ -273,6 +273,8 @@ def read_bounded(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "sce
     stall the read and a device such as ``/dev/zero`` cannot fill memory.
     """
     name = str(path)
+    if not name:
+        raise ScenarioError(f"no {what} file named: the path is empty")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
