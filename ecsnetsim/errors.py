@@ -41,6 +41,8 @@ def choices(names, most: int = 12) -> str:
     """A list of allowed names for "expected one of ...": all of a short list, the first
     ``most`` of a long one and how many more."""
     names = [show(n, 60) for n in names]
+    if not names:
+        return "[] (there are none)"
     if len(names) <= most:
         return clip("[" + ", ".join(names) + "]")
     return clip("[" + ", ".join(names[:most]) + f", ... and {len(names) - most:,} more]")
