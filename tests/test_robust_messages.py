@@ -450,3 +450,15 @@ def test_a_5000_digit_seed_on_the_command_line_is_cut(capsys):
         main(["run", str(SCENARIOS[0]), "--seed", "9" * 5000])
     err = capsys.readouterr().err
     assert info.value.code == 2 and "…(5,002 characters)" in err and len(err) < 1000
+
+
+def test_a_dict_nested_100000_deep_given_to_the_api_is_refused():
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    sc = {"version": 1, "name": "t", "vpc": {"subnets": [{"name": "a", "cidr": "10.0.0.0/24"}]},
+          "services": deep}
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(sc)
+    assert f"nested more than {MAX_DEPTH} levels deep" in info.value.message
+    assert info.value.path.startswith("services[0][0]") and len(str(info.value)) < 300

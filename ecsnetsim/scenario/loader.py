@@ -24,7 +24,7 @@ from .messages import describe
 from .overrides import apply_overrides, set_path
 from .schema import NETWORK_MODES, Scenario
 from .taskdef import task_definition_fields
-from .yamlsrc import Lines, format_path, line_of, read_bounded, read_yaml_file
+from .yamlsrc import Lines, check_depth, format_path, line_of, read_bounded, read_yaml_file
 
 
 @dataclass
@@ -309,6 +309,7 @@ def load_scenario(
         raw = source.model_dump(by_alias=True, exclude_none=True)
         src = Source(path=getattr(source, "_path", None))
     elif isinstance(source, dict):
+        check_depth(source)
         raw = copy.deepcopy(source)
         src = Source()
     else:

@@ -380,6 +380,23 @@ def load_json(data: bytes, file: str) -> object:
         raise ScenarioError(f"not valid JSON: {exc}", file=file) from None
 
 
+def check_depth(data: object) -> None:
+    """Refuse data (a dict given to the Python API) nested deeper than :data:`MAX_DEPTH`,
+    without recursing: copying or validating it would exhaust the stack."""
+    stack = [(data, 0, ())]
+    while stack:
+        node, depth, path = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            where = format_path(path)
+            where = where if len(where) <= 80 else where[:60] + f"... ({len(path)} levels)"
+            raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep (lists and "
+                                "mappings); a scenario needs fewer than ten", path=where or None)
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        stack.extend((v, depth + 1, path + (k,)) for k, v in items)
+
+
 def format_path(path: tuple) -> str:
     """``('services', 0, 'containers')`` → ``services[0].containers``."""
     out = ""
