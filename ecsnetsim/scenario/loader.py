@@ -202,6 +202,32 @@ def _show(value: Any) -> str:
     return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
 
 
+#: Most variants (``compare`` values crossed, explicit variants, times the ``sweep``
+#: points) a scenario may make. Each is validated when the scenario loads (about a
+#: millisecond each), so three compared fields of 100 values would otherwise hold
+#: ``validate`` for a quarter of an hour; the cost budget of ``run`` stops far fewer.
+MAX_VARIANTS = 10_000
+
+
+def _count_variants(raw: dict, source: Source) -> None:
+    """Refuse, before building any, more variants than :data:`MAX_VARIANTS`."""
+    compare = raw.get("compare") if isinstance(raw.get("compare"), dict) else {}
+    sweep = raw.get("sweep") if isinstance(raw.get("sweep"), dict) else {}
+    axes = [v for k, v in compare.items() if k != "variants" and isinstance(v, list)]
+    explicit = compare.get("variants")
+    count = 1
+    for values in axes:
+        count *= max(len(values), 1)
+    count = (count if axes else 0) + (len(explicit) if isinstance(explicit, list) else 0)
+    points = next((len(v) for v in sweep.values() if isinstance(v, list)), 1)
+    total = max(count, 1) * max(points, 1)
+    if total > MAX_VARIANTS:
+        loc = ("sweep",) if count <= 1 else ("compare",)
+        raise _at(source, loc, f"compare and sweep make {total:,} variants; at most "
+                               f"{MAX_VARIANTS:,} can be loaded (each one is validated "
+                               "first): compare fewer values")
+
+
 def _set_value(data: dict, key: str, value: Any) -> tuple[dict, tuple | None]:
     """``data`` with ``key`` set to ``value``, and the field path it set (names resolved);
     ``network_mode`` converts every service (:func:`_adapt_mode`)."""
@@ -336,6 +362,7 @@ def load_scenario(
             json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
     src.raw = raw
     scenario._source = src
+    _count_variants(raw, src)
     scenario._variants = [
         VariantSpec(name, ov, _validate(data, src, (name, places)) if ov else scenario,
                     group=group, sweep=point)
