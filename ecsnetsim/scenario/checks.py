@@ -200,7 +200,7 @@ def _check_traffic(sc: Scenario) -> Iterator[Problem]:
         if f.via in balancers and target.load_balancer != f.via:
             yield loc + ("via",), (f"service {show(target.name)} is not registered in load "
                                    f"balancer {show(f.via)}'s target group (set "
-                                   f"services[{sc.services.index(target)}].load_balancer)")
+                                   f"services[{_position(sc, target)}].load_balancer)")
 
 
 def _ports_text(ports: list[int]) -> str:
@@ -354,7 +354,7 @@ def _check_events(sc: Scenario) -> Iterator[Problem]:
                     f"{format_path(where)}: {describe(err, where, Service)}")
                 continue
             # the new revision passes the same AWS checks as a service written directly
-            index = sc.services.index(svc)
+            index = _position(sc, svc)
             revised = sc.model_copy(update={"services": [
                 changed if s is svc else s for s in sc.services]})
             for where, message in [*_check_service(revised, index, {
@@ -367,6 +367,13 @@ def _check_events(sc: Scenario) -> Iterator[Problem]:
             if sel.group not in groups:
                 yield loc + (kind, "group"), (f"no instance group named {show(sel.group)}; "
                                               f"expected one of {choices(sorted(groups))}")
+
+
+def _position(sc: Scenario, svc: Service) -> int:
+    """The index of ``svc`` in ``sc.services``, by identity: ``list.index`` compares
+    models field by field, which made a thousand deploy events over thousands of services
+    take seconds each."""
+    return next(i for i, s in enumerate(sc.services) if s is svc)
 
 
 def check_scenario(sc: Scenario) -> Iterator[Problem]:
