@@ -475,3 +475,13 @@ def test_a_million_variants_are_refused_before_any_is_built(tmp_path, capsys):
     assert time.monotonic() - start < 10
     assert rc == 2 and err.startswith(f"ecsnetsim: error: {f}:{line_of(f.read_text(), 'compare:')}"
                                       ": compare: compare and sweep make 1,000,000 variants")
+
+
+def test_many_deploy_events_over_many_services_validate_quickly():
+    """Each deploy event once looked its service up by comparing whole models (6 s here)."""
+    services = [{"name": f"s{i}", "desired_count": 0, "cpu": 0, "memory": 6}
+                for i in range(3000)]
+    events = [{"at": 1, "deploy": f"s{i}", "set": {"cpu": 1}} for i in range(2400, 3000)]
+    start = time.monotonic()
+    load_scenario(make_scenario(services=services, events=events))
+    assert time.monotonic() - start < 3
