@@ -66,7 +66,22 @@ def scenario(kind: str, tasks: int) -> dict:
 
 
 def run_once(kind: str, tasks: int) -> dict:
-    """One run in this process: build, place (and deploy), return the figures."""
+    """One run in this process: build, place (and deploy), return the figures. The cyclic
+    collector is paused as :func:`ecsnetsim.simulate.run_variant` pauses it
+    (``--collector`` keeps it running, to show what that costs)."""
+    from ecsnetsim import collector  # noqa: PLC0415
+
+    if COLLECTOR_ON:
+        return _run_once(kind, tasks)
+    with collector.paused():
+        return _run_once(kind, tasks)
+
+
+#: Keep the cyclic collector running during the timed run (``--collector``).
+COLLECTOR_ON = False
+
+
+def _run_once(kind: str, tasks: int) -> dict:
     import numpy as np  # noqa: PLC0415
     import simpy  # noqa: PLC0415
 
@@ -103,14 +118,20 @@ def main() -> None:
     ap.add_argument("kind", choices=("placement", "deployment"))
     ap.add_argument("--tasks", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--collector", action="store_true",
+                    help="keep Python's cyclic garbage collector running (the simulator "
+                         "pauses it during a run)")
     args = ap.parse_args()
+    global COLLECTOR_ON
+    COLLECTOR_ON = args.collector
     if args.one:
         print(json.dumps(run_once(args.kind, args.tasks[0])))
         return
     rows = []
     for n in args.tasks:
         out = subprocess.run([sys.executable, __file__, args.kind, "--one", "--tasks",
-                              str(n)], capture_output=True, text=True, check=True)
+                              str(n), *(["--collector"] if args.collector else [])],
+                             capture_output=True, text=True, check=True)
         row = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(row)
         print(f"{args.kind} {n:>7} tasks on {row['instances']:>6} instances: "

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from . import __version__
-from .errors import InputError, Stopped
+from .errors import InputError, Stopped, show
 
 #: Signals that stop a command cleanly: what Ctrl-C, ``timeout``/``docker stop``/CI and a
 #: closed terminal send.
@@ -30,7 +30,7 @@ def _whole(minimum: int):
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"expected a whole number >= {minimum}, got {text!r}") from None
+                f"expected a whole number >= {minimum}, got {show(text, 60)}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, "
                                              f"got {value}")
@@ -49,7 +49,7 @@ def _fraction(text: str) -> float:
         value = -1.0
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected a fraction such as 5% or 0.05, "
-                                         f"got {text!r}")
+                                         f"got {show(text, 60)}")
     return value
 
 

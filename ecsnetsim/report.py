@@ -35,31 +35,61 @@ def answer(results: Results) -> str:
     took), each unfinished deployment's outcome, and per flow where its packets stop or
     how many hops and microseconds they take on average (the mean: a flow whose packets
     split between paths, same AZ and cross AZ say, has a median that jumps between the
-    two, so medians of two variants may differ by the split alone). The points of a sweep share one
-    segment: what they have in common once, then what differs per point."""
+    two, so medians of two variants may differ by the split alone).
+
+    Kept to the point: what every variant has in common is said once, first ("2/2
+    running in every variant"), and a sweep over numbers names its first and last points
+    only (the figures and tables have the rest); a sweep over names (instance types)
+    names every point."""
     variants = results.document["variants"]
     if len(variants) == 1:
         return ", ".join(text for _, text in _facts(variants[0]))
-    parts, seen = [], set()
+    plain = [v for v in variants if not v.get("sweep")]
+    facts = {id(v): _facts(v) for v in plain}
+    common = [f for f in facts[id(plain[0])] if all(f in facts[id(v)] for v in plain[1:])] \
+        if len(plain) > 1 else []
+    parts, seen, alike = [], set(), []
     for v in variants:
         group = v.get("group")
         if not v.get("sweep"):
-            parts.append(f"{variant_label(v['name'])}: "
-                         + ", ".join(text for _, text in _facts(v)))
+            own = [text for f in facts[id(v)] if f not in common for text in [f[1]]]
+            if own:
+                parts.append(f"{variant_label(v['name'])}: " + ", ".join(own))
+            else:
+                alike.append(variant_label(v["name"]))
         elif group not in seen:
             seen.add(group)
             points = [p for p in variants if p.get("group") == group and p.get("sweep")]
             parts.append(_sweep_answer(group, points))
+    if common:
+        head = ", ".join(text for _, text in common) + " in every variant"
+        parts.insert(0, head + (f" ({', '.join(alike)})" if alike else ""))
+    elif alike:
+        parts.insert(0, ", ".join(alike))
     return "; ".join(parts)
 
 
+#: A sweep over numbers with more points than this names its first and last only.
+SWEEP_POINTS_NAMED = 3
+
+
 def _sweep_answer(group: str, points: list[dict]) -> str:
-    facts = [_facts(p) for p in points]
+    # "at most N per type" repeats the running count when a point has one instance
+    facts = [[f for f in _facts(p) if not (f[0] == "most" and
+                                           len(p["placement"]["instances"]) == 1)]
+             for p in points]
     common = [f for f in facts[0] if all(f in other for other in facts[1:])]
-    per_point = " | ".join(
-        " ".join([str(p["sweep"]["value"]), *(text for f in fs if f not in common
-                                                for text in [f[1]])])
-        for p, fs in zip(points, facts, strict=True))
+
+    def point(p: dict, fs: list) -> str:
+        return " ".join([str(p["sweep"]["value"]),
+                         *(text for f in fs if f not in common for text in [f[1]])])
+
+    numeric = all(p["sweep"].get("number") is not None for p in points)
+    if numeric and len(points) > SWEEP_POINTS_NAMED:
+        per_point = (f"{point(points[0], facts[0])} … {point(points[-1], facts[-1])} "
+                     f"({len(points)} points)")
+    else:
+        per_point = " | ".join(point(p, fs) for p, fs in zip(points, facts, strict=True))
     head = "".join(f"{text}, " for _, text in common)
     return (f"{variant_label(group)}: {head}by "
             f"{points[0]['sweep']['path'].rsplit('.', 1)[-1]}: {per_point}")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
-from . import __version__, executors, expect, modes
+from . import __version__, collector, executors, expect, modes
 from . import replications as replicas
 from .control.scheduler import Cluster
 from .results import SCHEMA_VERSION, Results
@@ -147,6 +147,11 @@ def run_variant(variant: VariantSpec, seed: int,
     ``tick``, when given, is called with the fraction of the traffic phase simulated so
     far (0 < f <= 1) as the clock advances; running the clock in steps changes no result.
     """
+    with collector.paused():  # see ecsnetsim.collector: it grew with the model
+        return _run_variant(variant, seed, tick)
+
+
+def _run_variant(variant: VariantSpec, seed: int, tick: Callable[[float], None] | None) -> dict:
     sc = variant.scenario
     streams = np.random.SeedSequence(seed).spawn(8)
     env = simpy.Environment()

@@ -227,7 +227,7 @@ def test_a_bad_value_in_a_merge_points_at_the_overriding_line(tmp_path, capsys):
     f.write_text(text)
     rc, err = validate(capsys, f)
     assert rc == 2
-    assert f"{f}:21: services[1].cpu: expected greater than or equal to 0" in err
+    assert f"{f}:21: services[1].cpu: must be at least 0" in err
 
 
 def test_merge_of_a_scalar_is_a_located_error(tmp_path, capsys):

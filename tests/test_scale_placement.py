@@ -134,3 +134,34 @@ def test_tasks_compare_by_identity():
     a = Task(id="t", service="s", group="service:s", mode="bridge", cpu=1, memory=1)
     b = Task(id="t", service="s", group="service:s", mode="bridge", cpu=1, memory=1)
     assert a != b and a == a and len({a, b}) == 2
+
+
+def test_a_run_pauses_the_cyclic_collector_and_gives_it_back(monkeypatch):
+    """The collector's passes grew with the model (ecsnetsim.collector): a variant runs
+    with it paused, and the caller's setting is back afterwards, also after an error."""
+    import gc
+
+    from conftest import SCENARIOS
+
+    import ecsnetsim
+
+    seen = []
+    finish = Cluster.finish
+
+    def spy(self):
+        seen.append(gc.isenabled())
+        return finish(self)
+
+    monkeypatch.setattr(Cluster, "finish", spy)
+    sc = ecsnetsim.load_scenario(SCENARIOS / "binpack-vs-spread.yaml")
+    assert gc.isenabled()
+    ecsnetsim.simulate(sc, workers=1)
+    assert seen and not any(seen) and gc.isenabled()
+
+    def boom(self):
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(Cluster, "finish", boom)
+    with pytest.raises(RuntimeError):
+        ecsnetsim.simulate(sc, workers=1)
+    assert gc.isenabled()

@@ -303,16 +303,17 @@ def test_several_errors_are_listed_with_their_lines(tmp_path, capsys):
 
 @pytest.mark.parametrize("old, new, path, fragments", [
     ("    desired_count: 2\n", "    desired_count: many\n", "services[0].desired_count",
-     ("valid integer", "'many'")),
+     ("expected a whole number, got 'many'",)),
     ("    desired_count: 2\n", "    desired_count: yes\n", "services[0].desired_count",
      ("expected a number, not true",)),
     ("    desired_count: 2\n", "    desired_count: 2.5\n", "services[0].desired_count",
-     ("integer", "2.5")),
+     ("expected a whole number, got 2.5",)),
     ("    desired_count: 2\n", "    desired_count: -1\n", "services[0].desired_count",
-     ("greater than or equal to 0", "-1")),
+     ("must be at least 0 (got -1)",)),
     ("      count: 2\n", "      count: [2]\n", "cluster.instance_groups[0].count",
-     ("integer",)),
-    ("      cidr: 10.0.0.0/24\n", "      cidr: 5\n", "vpc.subnets[0].cidr", ("string",)),
+     ("expected a whole number, got a list of 1 item",)),
+    ("      cidr: 10.0.0.0/24\n", "      cidr: 5\n", "vpc.subnets[0].cidr",
+     ("expected text, got 5",)),
     ("name: t\n", "name: 2020-01-01\n", "name", ("'2020-01-01'", "date")),
     ("name: t\n", "name: my scenario\n", "name", ("letters, digits", "'my scenario'")),
     ("    network_mode: bridge\n", "    network_mode: nat\n", "services[0].network_mode",
@@ -324,19 +325,20 @@ def test_several_errors_are_listed_with_their_lines(tmp_path, capsys):
     ("    rate: 100/s\n", "    rate: 100/s\n    via: elb\n", "traffic[0].via",
      ("direct, alb, nlb or a load balancer's name", "'elb'")),
     ("duration: 2s\n", "duration: 2s\naccount: {awsvpc_trunking: maybe}\n",
-     "account.awsvpc_trunking", ("boolean",)),
+     "account.awsvpc_trunking", ("expected true or false, got 'maybe'",)),
     ("            host_port: 80\n", "            host_port: 70000\n",
-     "services[0].containers[0].port_mappings[0].host_port", ("65535", "70000")),
+     "services[0].containers[0].port_mappings[0].host_port",
+     ("must be at most 65535 (got 70000)",)),
     ("          - container_port: 80\n", "          - container_port: 0\n",
-     "services[0].containers[0].port_mappings[0].container_port", ("greater than or equal to 1",)),
+     "services[0].containers[0].port_mappings[0].container_port", ("must be at least 1",)),
     ("            host_port: 80\n", "            host_port: 80\n            protocol: sctp\n",
      "services[0].containers[0].port_mappings[0].protocol", ("'tcp' or 'udp'",)),
     ("      subnet: a\n", "      subnet: a\n      agent: {reserved_ports: [22, true]}\n",
      "cluster.instance_groups[0].agent.reserved_ports", ("expected a number, not true",)),
     ("      subnet: a\n", "      subnet: a\n      agent: {reserved_ports: [22, 0]}\n",
-     "cluster.instance_groups[0].agent.reserved_ports[1]", ("greater than or equal to 1",)),
+     "cluster.instance_groups[0].agent.reserved_ports[1]", ("must be at least 1 (got 0)",)),
     ("    port: 80\n", "    port: 65536\n", "traffic[0].port", ("65535",)),
-    ("duration: 2s\n", "duration: 2s\nseed: -1\n", "seed", ("greater than or equal to 0",)),
+    ("duration: 2s\n", "duration: 2s\nseed: -1\n", "seed", ("must be at least 0",)),
 ], ids=["int-word", "int-bool", "int-float", "negative-count", "int-list", "cidr-int",
         "name-date", "name-pattern", "mode", "launch-type", "os", "via", "bool", "host-port",
         "container-port", "protocol", "reserved-port-bool", "reserved-port", "flow-port",
@@ -350,7 +352,7 @@ def test_wrong_type_or_range(tmp_path, capsys, old, new, path, fragments):
 def test_a_list_where_a_mapping_is_expected(tmp_path, capsys):
     text = "version: 1\nname: t\nvpc: {subnets: [{name: a, cidr: 10.0.0.0/24}]}\nservices: [web]\n"
     stderr = check_text(tmp_path, capsys, text, line_of="services", path="services[0]",
-                        contains=("expected a valid dictionary", "'web'"))
+                        contains=("expected a mapping of fields (key: value), got 'web'",))
     assert "instance of" not in stderr
 
 
@@ -672,7 +674,7 @@ def test_warmup_against_the_default_duration(tmp_path, capsys):
     ("  docker0: {buffer: 0}\n", "calibration.docker0.buffer", ("positive whole number",)),
     ("  docker0: {bandwidth: 10 parsecs}\n", "calibration.docker0.bandwidth",
      ("expected a bandwidth",)),
-    ("  docker0: 4us\n", "calibration.docker0", ("dictionary",)),
+    ("  docker0: 4us\n", "calibration.docker0", ("expected a mapping (key: value)",)),
 ])
 def test_bad_calibration(tmp_path, capsys, body, path, fragments):
     text = BASE + "calibration:\n" + body
@@ -735,8 +737,10 @@ def test_set_that_cannot_be_applied(tmp_path, capsys, assignment, fragment):
 @pytest.mark.parametrize("assignment, path, fragment", [
     ("services[0].desried_count=8", "services[0].desried_count", "unknown key 'desried_count'"),
     ("services.web.desried_count=8", "services[0].desried_count", "desired_count"),
-    ("services[0].desired_count=many", "services[0].desired_count", "valid integer"),
-    ("services[0].desired_count=[1, 2]", "services[0].desired_count", "valid integer"),
+    ("services[0].desired_count=many", "services[0].desired_count",
+     "expected a whole number, got 'many'"),
+    ("services[0].desired_count=[1, 2]", "services[0].desired_count",
+     "expected a whole number, got a list of 2 items"),
     ("vpc.subnets[0].cidr=10.0.0.0/8", "vpc.subnets[0].cidr", "between /16 and /28"),
     ("cluster.instance_groups[0].type=c5.lrage", "cluster.instance_groups[0].type",
      "did you mean"),
@@ -819,7 +823,7 @@ def test_compare_axis_with_an_invalid_value(tmp_path, capsys):
 @pytest.mark.parametrize("body, line_of, path", [
     ("  variants:\n    - {name: a, set: {}}\n    - {name: a, set: {}}\n", "- {name: a",
      "compare.variants[1]"),
-    ("  network_mode: [host, host]\n", "network_mode: [", "compare.network_mode"),
+    ("  network_mode: [host, host]\n", "network_mode: [", "compare.network_mode[1]"),
 ])
 def test_duplicate_variant_names(tmp_path, capsys, body, line_of, path):
     text = BASE + "compare:\n" + body
@@ -832,7 +836,7 @@ def test_duplicate_variant_names(tmp_path, capsys, body, line_of, path):
     ("  variants:\n    - {name: a, set: [1]}\n", "- {name: a", "compare.variants[0].set",
      "mapping of field paths"),
     ("  variants:\n    - {set: {}}\n", "- {set", "compare.variants[0]", "with a name"),
-    ("  variants:\n    - {name: a, sett: {}}\n", "- {name: a", "compare.variants[0]",
+    ("  variants:\n    - {name: a, sett: {}}\n", "- {name: a", "compare.variants[0].sett",
      "unknown key 'sett'"),
     ("  variants:\n    - just-a-name\n", "- just-a-name", "compare.variants[0]", "name"),
     ("  variants: {name: a}\n", "variants:", "compare.variants", "list"),
@@ -847,7 +851,7 @@ def test_malformed_compare(tmp_path, capsys, body, line_of, path, fragment):
 def test_compare_must_be_a_mapping(tmp_path, capsys):
     text = BASE + "compare: [host, bridge]\n"
     check_text(tmp_path, capsys, text, line_of="compare:", path="compare",
-               contains=("dictionary",))
+               contains=("expected a mapping (key: value), got a list",))
 
 
 # ---- task_definition: an ECS task definition JSON --------------------------------------------
@@ -922,7 +926,7 @@ def test_task_definition_sizes_with_units(tmp_path, cpu, memory, expected):
 def test_task_definition_missing_file(tmp_path, capsys):
     f = td_scenario(tmp_path, "nope.json")
     check_error(capsys, f, line=line_no(f.read_text(), "task_definition"),
-                path="services[0].task_definition", contains=("nope.json' not found",))
+                path="services[0].task_definition", contains=("nope.json': no such file",))
 
 
 def test_task_definition_is_a_directory(tmp_path, capsys):
@@ -950,10 +954,10 @@ def test_task_definition_invalid_json(tmp_path, capsys):
     ('{"family": "x"}', "containerDefinitions"),
     ('{"containerDefinitions": {"name": "a"}}', "containerDefinitions: expected a list"),
     ('{"containerDefinitions": [5]}', "containerDefinitions: expected a list"),
-    ('{"containerDefinitions": [{"name": "a", "portMappings": {"containerPort": 80}}]}',
-     "containerDefinitions[0].portMappings: expected a list"),
-    ('{"containerDefinitions": [], "placementConstraints": ["memberOf"]}',
-     "placementConstraints: expected a list"),
+    ('{"containerDefinitions": [{"name": "a", "memory": 64, "portMappings": '
+     '{"containerPort": 80}}]}', "containerDefinitions[0].portMappings: expected a list"),
+    ('{"containerDefinitions": [{"name": "a", "memory": 64}], "placementConstraints": '
+     '["memberOf"]}', "placementConstraints: expected a list"),
     ('{"containerDefinitions": [], "cpu": "lots"}', "cpu 'lots' is not a number"),
     ('{"containerDefinitions": [], "memory": "-5"}', "memory '-5' is not a number"),
 ])
@@ -972,7 +976,7 @@ def test_task_definition_not_an_ecs_task_definition(tmp_path, capsys, doc, fragm
 def test_task_definition_that_aws_rejects_names_the_task_definition(tmp_path, capsys):
     (tmp_path / "t.json").write_text(json.dumps({
         "networkMode": "host",
-        "containerDefinitions": [{"name": "a", "portMappings": [
+        "containerDefinitions": [{"name": "a", "memory": 128, "portMappings": [
             {"containerPort": 80, "hostPort": 8080}]}]}))
     f = td_scenario(tmp_path, "t.json")
     check_error(capsys, f, line=line_no(f.read_text(), "task_definition"),
@@ -982,7 +986,7 @@ def test_task_definition_that_aws_rejects_names_the_task_definition(tmp_path, ca
 
 def test_task_definition_with_an_unknown_network_mode(tmp_path, capsys):
     (tmp_path / "t.json").write_text(
-        '{"networkMode": "nat", "containerDefinitions": [{"name": "a"}]}')
+        '{"networkMode": "nat", "containerDefinitions": [{"name": "a", "memory": 64}]}')
     f = td_scenario(tmp_path, "t.json")
     check_error(capsys, f, line=line_no(f.read_text(), "task_definition"),
                 path="services[0].network_mode", contains=("from task definition", "'nat'"))

@@ -176,7 +176,7 @@ def test_requires_compatibilities_must_include_the_launch_type():
         {"name": "c", "port_mappings": [{"container_port": 80}]}]}},
      "events[0].set.containers", "port mappings are not supported"),
     ({"at": 5, "scale": "s", "desired_count": 10000000},
-     "events[0].desired_count", "less than or equal to 100000"),
+     "events[0].desired_count", "must be at most 100000"),
 ])
 def test_events_pass_the_same_checks_as_the_services_they_change(event, path, fragment):
     with pytest.raises(ScenarioError) as err:

@@ -7,23 +7,39 @@ line. Messages for AWS-invalid combinations give AWS's reason.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
 
 from pydantic import ValidationError
 
 from .. import catalog, modes
 from ..control import fargate, query
+from ..errors import choices, show
+from .messages import describe
 from .schema import Scenario, Service
 from .yamlsrc import format_path
 
 Problem = tuple[tuple, str]
+
+#: CreateService serviceName and ContainerDefinition name: "Up to 255 letters (uppercase
+#: and lowercase), numbers, underscores, and hyphens are allowed" (ECS API reference).
+_AWS_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+
+
+def _aws_name(name: str, loc: tuple, what: str) -> Iterator[Problem]:
+    if not _AWS_NAME.fullmatch(name):
+        bad = sorted({c for c in name if not re.fullmatch(r"[A-Za-z0-9_-]", c)})
+        why = (f"{len(name)} characters" if len(name) > 255 else
+               "it contains " + ", ".join(show(c) for c in bad[:5]))
+        yield loc, (f"{what} name {show(name, 60)} is not one ECS accepts: up to 255 letters, "
+                    f"numbers, underscores and hyphens ({why})")
 
 
 def _unique(items, loc: tuple, what: str) -> Iterator[Problem]:
     seen: set[str] = set()
     for i, item in enumerate(items):
         if item.name in seen:
-            yield loc + (i, "name"), f"two {what} are named {item.name!r}; names must be unique"
+            yield loc + (i, "name"), f"two {what} are named {show(item.name)}; names must be unique"
         seen.add(item.name)
 
 
@@ -36,8 +52,8 @@ def _check_cluster(sc: Scenario) -> Iterator[Problem]:
         except catalog.UnknownInstanceType as exc:
             yield loc + ("type",), str(exc)
         if g.subnet is not None and g.subnet not in subnet_names:
-            yield loc + ("subnet",), (f"no subnet named {g.subnet!r}; expected one of "
-                                      f"{sorted(subnet_names)}")
+            yield loc + ("subnet",), (f"no subnet named {show(g.subnet)}; expected one of "
+                                      f"{choices(sorted(subnet_names))}")
         if g.os == "windows" and g.trunk_tasks:
             yield loc + ("trunk_tasks",), (
                 "ENI trunking is not supported on Windows container instances (Amazon ECS "
@@ -64,12 +80,20 @@ def _check_task_definition(sc: Scenario, i: int) -> Iterator[Problem]:
             who = f"{os.capitalize()} tasks on {who}"
         yield loc + ("network_mode",), (
             f"{who} only supports network mode {' or '.join(repr(a) for a in allowed)} "
-            f"(got {mode.name!r})")
+            f"(got {show(mode.name)})")
     if svc.launch_type == "FARGATE":
         problem = fargate.size_problem(svc.cpu, svc.memory, os or "linux")
         if problem:
             yield loc + (problem[0],), problem[1]
+    elif svc.memory == 0:
+        yield loc + ("memory",), (
+            "a task must reserve memory: ECS requires a task-level memory or, in every "
+            "container, memory or memoryReservation (\"At least one of 'memory' or "
+            "'memoryReservation' must be specified\"); Docker reserves at least 6 MiB per "
+            "container")
     yield from _unique(svc.containers, loc + ("containers",), "containers of a task")
+    for c_i, c in enumerate(svc.containers):
+        yield from _aws_name(c.name, loc + ("containers", c_i, "name"), "a container")
     held: dict[tuple[int, str], int] = {}
     for c_i, c in enumerate(svc.containers):
         cloc = loc + ("containers", c_i)
@@ -97,6 +121,7 @@ def _check_task_definition(sc: Scenario, i: int) -> Iterator[Problem]:
 def _check_service(sc: Scenario, i: int, subnet_names: set[str]) -> Iterator[Problem]:
     svc = sc.services[i]
     loc = ("services", i)
+    yield from _aws_name(svc.name, loc + ("name",), "a service")
     yield from _check_task_definition(sc, i)
     if svc.launch_type == "FARGATE":
         if svc.placement_strategy or svc.placement_constraints:
@@ -108,18 +133,18 @@ def _check_service(sc: Scenario, i: int, subnet_names: set[str]) -> Iterator[Pro
                                          "strategy"
     for s_i, name in enumerate(svc.subnets or []):
         if name not in subnet_names:
-            yield loc + ("subnets", s_i), (f"no subnet named {name!r}; expected one of "
-                                           f"{sorted(subnet_names)}")
+            yield loc + ("subnets", s_i), (f"no subnet named {show(name)}; expected one of "
+                                           f"{choices(sorted(subnet_names))}")
     if svc.subnets is not None and len(svc.subnets) > 16:
         yield loc + ("subnets",), "awsVpcConfiguration allows at most 16 subnets"
     for s_i, st in enumerate(svc.placement_strategy or []):
         sloc = loc + ("placement_strategy", s_i)
         if st.type == "binpack" and st.field not in ("cpu", "memory"):
-            yield sloc + ("field",), f"binpack needs field cpu or memory (got {st.field!r})"
+            yield sloc + ("field",), f"binpack needs field cpu or memory (got {show(st.field)})"
         if st.type == "spread" and not (
                 st.field in ("instanceId", "host") or (st.field or "").startswith("attribute:")):
             yield sloc + ("field",), ("spread needs field instanceId, host or attribute:<name> "
-                                      f"(got {st.field!r})")
+                                      f"(got {show(st.field)})")
         if st.type == "random" and st.field is not None:
             yield sloc + ("field",), "random takes no field"
     for c_i, pc in enumerate(svc.placement_constraints):
@@ -149,10 +174,10 @@ def _check_traffic(sc: Scenario) -> Iterator[Problem]:
             yield loc + ("stop",), "stop must come after start"
         if f.from_ != "client" and f.from_ not in services:
             yield loc + ("from",), (f"expected 'client' or a service name, one of "
-                                    f"{sorted(services)} (got {f.from_!r})")
+                                    f"{choices(sorted(services))} (got {show(f.from_)})")
         if f.via not in ("direct", "alb", "nlb") and f.via not in balancers:
             yield loc + ("via",), (f"expected direct, alb, nlb or a load balancer's name, one "
-                                   f"of {sorted(balancers)} (got {f.via!r})")
+                                   f"of {choices(sorted(balancers))} (got {show(f.via)})")
             continue
         if f.to in OUTSIDE:
             if f.from_ == "client":
@@ -164,18 +189,18 @@ def _check_traffic(sc: Scenario) -> Iterator[Problem]:
         if target is None:
             names = sorted(services) + [f"{s.name}.{s.service_discovery.namespace}"
                                         for s in sc.services if s.service_discovery]
-            yield loc + ("to",), (f"no service named {f.to!r}; expected one of {names}, "
-                                  "internet or imds")
+            yield loc + ("to",), (f"no service named {show(f.to)}; expected one of "
+                                  f"{choices(names)}, internet or imds")
             continue
         ports = {pm.ports[0] + k for c in target.containers
                  for pm in c.port_mappings for k in range(pm.ports[1])}
         if f.port is not None and ports and f.port not in ports:
-            yield loc + ("port",), (f"service {target.name!r} maps no container port {f.port}; "
+            yield loc + ("port",), (f"service {show(target.name)} maps no container port {f.port}; "
                                     f"expected one of {_ports_text(sorted(ports))}")
         if f.via in balancers and target.load_balancer != f.via:
-            yield loc + ("via",), (f"service {target.name!r} is not registered in load "
-                                   f"balancer {f.via!r}'s target group (set "
-                                   f"services[{sc.services.index(target)}].load_balancer)")
+            yield loc + ("via",), (f"service {show(target.name)} is not registered in load "
+                                   f"balancer {show(f.via)}'s target group (set "
+                                   f"services[{_position(sc, target)}].load_balancer)")
 
 
 def _ports_text(ports: list[int]) -> str:
@@ -206,11 +231,11 @@ def _check_vpc(sc: Scenario) -> Iterator[Problem]:
                 f"{sn.reserved_ips} cannot be taken")
         if sn.route.startswith("nat:") and sn.route[4:] not in gateways:
             yield ("vpc", "subnets", i, "route"), (f"no NAT gateway named {sn.route[4:]!r}; "
-                                                   f"expected one of {sorted(gateways)}")
+                                                   f"expected one of {choices(sorted(gateways))}")
     for i, gw in enumerate(sc.vpc.nat_gateways):
         if gw.subnet not in subnets:
-            yield ("vpc", "nat_gateways", i, "subnet"), (f"no subnet named {gw.subnet!r}; "
-                                                         f"expected one of {sorted(subnets)}")
+            yield ("vpc", "nat_gateways", i, "subnet"), (
+                f"no subnet named {show(gw.subnet)}; expected one of {choices(sorted(subnets))}")
     for i, g in enumerate(sc.vpc.security_groups or []):
         for kind in ("ingress", "egress"):
             for r_i, rule in enumerate(getattr(g, kind) or []):
@@ -230,7 +255,7 @@ def _check_vpc(sc: Scenario) -> Iterator[Problem]:
                         ipaddress.IPv4Network(peer, strict=False)
                     except ValueError:
                         yield rloc + (field,), (f"expected sg:NAME, an IPv4 CIDR or any "
-                                                f"(got {peer!r})")
+                                                f"(got {show(peer)})")
     for i, g in enumerate(sc.cluster.instance_groups):
         for j, name in enumerate(g.security_groups):
             if name not in groups:
@@ -257,7 +282,7 @@ def _check_vpc(sc: Scenario) -> Iterator[Problem]:
 
 
 def _unknown(what: str, name: str, known) -> str:
-    return f"no {what} named {name!r}; expected one of {sorted(known)}"
+    return f"no {what} named {show(name)}; expected one of {choices(sorted(known))}"
 
 
 def _check_reachability_fields(sc: Scenario, i: int) -> Iterator[Problem]:
@@ -308,8 +333,8 @@ def _check_events(sc: Scenario) -> Iterator[Problem]:
         if kind in ("deploy", "scale"):
             name = getattr(ev, kind)
             if name not in services:
-                yield loc + (kind,), (f"no service named {name!r}; expected one of "
-                                      f"{sorted(services)}")
+                yield loc + (kind,), (f"no service named {show(name)}; expected one of "
+                                      f"{choices(sorted(services))}")
                 continue
         if kind == "scale" and ev.desired_count is None:
             yield loc, "scale needs desired_count"
@@ -326,10 +351,10 @@ def _check_events(sc: Scenario) -> Iterator[Problem]:
                 err = exc.errors()[0]
                 where = tuple(err["loc"])
                 yield loc + ("set",) + where[:1], (
-                    f"{format_path(where)}: {err['msg'].removeprefix('Value error, ')}")
+                    f"{format_path(where)}: {describe(err, where, Service)}")
                 continue
             # the new revision passes the same AWS checks as a service written directly
-            index = sc.services.index(svc)
+            index = _position(sc, svc)
             revised = sc.model_copy(update={"services": [
                 changed if s is svc else s for s in sc.services]})
             for where, message in [*_check_service(revised, index, {
@@ -340,8 +365,15 @@ def _check_events(sc: Scenario) -> Iterator[Problem]:
         if kind in ("drain", "terminate"):
             sel = getattr(ev, kind)
             if sel.group not in groups:
-                yield loc + (kind, "group"), (f"no instance group named {sel.group!r}; "
-                                              f"expected one of {sorted(groups)}")
+                yield loc + (kind, "group"), (f"no instance group named {show(sel.group)}; "
+                                              f"expected one of {choices(sorted(groups))}")
+
+
+def _position(sc: Scenario, svc: Service) -> int:
+    """The index of ``svc`` in ``sc.services``, by identity: ``list.index`` compares
+    models field by field, which made a thousand deploy events over thousands of services
+    take seconds each."""
+    return next(i for i, s in enumerate(sc.services) if s is svc)
 
 
 def check_scenario(sc: Scenario) -> Iterator[Problem]:
@@ -350,6 +382,10 @@ def check_scenario(sc: Scenario) -> Iterator[Problem]:
     yield from _unique(sc.cluster.instance_groups, ("cluster", "instance_groups"),
                        "instance groups")
     yield from _unique(sc.services, ("services",), "services")
+    if not sc.services and not sc.cluster.instance_groups:
+        yield ("services",), ("a scenario needs at least one service, or at least one "
+                              "instance group to see what it registers: there is nothing to "
+                              "simulate")
     yield from _unique(sc.traffic, ("traffic",), "flows")
     if sc.warmup >= sc.duration and sc.duration > 0:
         yield ("warmup",), "warmup must be shorter than duration"

@@ -11,9 +11,8 @@ import copy
 import re
 from typing import Any
 
-import yaml
-
-from ..errors import InputError
+from ..errors import InputError, clip, show
+from .yamlsrc import load_yaml
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -30,19 +29,27 @@ def parse_path(text: str) -> list[str | int]:
             pos += 1
         m = _TOKEN.match(text, pos)
         if not m:
-            raise InputError(f"cannot read field path {text!r} at position {pos}; expected "
+            raise InputError(f"cannot read field path {show(text)} at position {pos}; expected "
                              "something like services[0].desired_count")
+        if m.group(2) is not None and len(m.group(2)) > 9:
+            raise InputError(f"index [{clip(m.group(2), 20)}] in field path is too large; a "
+                             "list in a scenario has far fewer items")
         parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
         pos = m.end()
     return parts
 
 
 def parse_value(text: str) -> Any:
-    """A ``--set`` value is read as a YAML scalar or flow collection (``[a, b]``)."""
+    """A ``--set`` value is read as a YAML scalar or flow collection (``[a, b]``), within
+    the scenario loader's bounds (a nested alias, a 10,000-deep list or a 5,000-digit
+    number is an :class:`InputError`); text that is not YAML at all stays a string."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+        value, _ = load_yaml(text)
+    except InputError as exc:
+        if exc.message.startswith("not valid YAML"):
+            return text
+        raise InputError(exc.message) from None
+    return value
 
 
 def _resolve_name(items: list, name: str, where: str) -> int:
@@ -50,8 +57,8 @@ def _resolve_name(items: list, name: str, where: str) -> int:
         if isinstance(item, dict) and item.get("name") == name:
             return i
     names = [str(it.get("name")) for it in items if isinstance(it, dict)]
-    raise InputError(f"no item named {name!r} in {where or 'the scenario'}; "
-                     f"expected an index or one of {names}")
+    raise InputError(f"no item named {show(name)} in {where or 'the scenario'}; "
+                     f"expected an index or one of {show(names)}")
 
 
 def set_path(data: dict, path: str | list, value: Any, resolved: list | None = None) -> dict:
@@ -86,7 +93,7 @@ def set_path(data: dict, path: str | list, value: Any, resolved: list | None = N
             if not last and (part not in node or node[part] is None):
                 node[part] = {} if not isinstance(parts[i + 1], int) else []
         else:
-            raise InputError(f"{where} is a single value; it has no field {part!r}")
+            raise InputError(f"{where} is a single value; it has no field {show(part)}")
         if last:
             node[part] = value
         else:
@@ -104,13 +111,13 @@ def apply_overrides(data: dict, assignments: list[str],
     """
     for text in assignments:
         if "=" not in text:
-            raise InputError(f"--set expects PATH=VALUE, got {text!r}")
+            raise InputError(f"--set expects PATH=VALUE, got {show(text)}")
         path, _, value = text.partition("=")
         resolved: list = []
         try:
             data = set_path(data, path.strip(), parse_value(value), resolved)
         except InputError as exc:
-            raise InputError(f"--set {text}: {exc.message}") from None
+            raise InputError(f"--set {clip(text, 80)}: {exc.message}") from None
         if origins is not None:
             origins[tuple(resolved)] = text
     return data

@@ -14,6 +14,7 @@ instead of exhausting memory, the stack or patience.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -238,11 +239,27 @@ def load_yaml(text: str, file: str | None = None) -> tuple[object, Lines]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        problem = exc.problem or str(exc)
+        problem = _yaml_problem(exc.problem or str(exc))
         raise ScenarioError(f"not valid YAML: {problem}", file=file, line=line) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"not valid YAML: {exc}", file=file) from None
     return data, walk.lines
+
+
+#: What the YAML parser's commonest complaints usually mean, said after them.
+_YAML_HINTS = (
+    ("found character '\\t'", "a tab; YAML indents with spaces"),
+    ("expected <block end>", "the indentation does not match the lines above"),
+    ("mapping values are not allowed here", "a ': ' inside a value: quote the value, or "
+                                            "check the indentation"),
+    ("could not find expected ':'", "a key without ': ' after it"),
+)
+
+
+def _yaml_problem(problem: str) -> str:
+    """The parser's problem, with what it usually means when that is known."""
+    hint = next((h for text, h in _YAML_HINTS if problem.startswith(text)), None)
+    return f"{problem} ({hint})" if hint else problem
 
 
 _KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device",
@@ -256,6 +273,8 @@ def read_bounded(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "sce
     stall the read and a device such as ``/dev/zero`` cannot fill memory.
     """
     name = str(path)
+    if not name:
+        raise ScenarioError(f"no {what} file named: the path is empty")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -294,6 +313,88 @@ def read_yaml_file(path: str | Path) -> tuple[object, Lines, str]:
                             f"{line})", file=str(path)) from None
     parsed, lines = load_yaml(text, str(path))
     return parsed, lines, text
+
+
+def _json_depth(text: str) -> tuple[int, int]:
+    """The deepest nesting of ``[`` and ``{`` outside strings, and the line it is first
+    reached on: checked before ``json.loads``, which recurses once per level."""
+    depth = deepest = 0
+    line = at = 1
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+            elif ch == "\n":
+                line += 1
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, at = depth, line
+                if deepest > MAX_DEPTH:
+                    break
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "\n":
+            line += 1
+    return deepest, at
+
+
+def _json_int(text: str) -> int:
+    if sum(c.isdigit() for c in text) > MAX_INT_DIGITS:
+        raise ValueError(f"a whole number of {len(text.lstrip('-')):,} digits; expected at most "
+                         f"{MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _json_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows (nor ECS)")
+
+
+def load_json(data: bytes, file: str) -> object:
+    """Parse JSON read by :func:`read_bounded`, within the same bounds as YAML: depth,
+    digits of a whole number; NaN and Infinity (which Python's parser accepts but JSON
+    does not) refused. Errors name ``file`` and the line."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(f"not a UTF-8 text file (byte 0x{data[exc.start]:02x} on line "
+                            f"{line})", file=file) from None
+    deepest, line = _json_depth(text)
+    if deepest > MAX_DEPTH:
+        raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep (arrays and objects); "
+                            "a task definition needs fewer than ten", file=file, line=line)
+    try:
+        return json.loads(text, parse_int=_json_int, parse_constant=_json_constant)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"not valid JSON: {exc.msg}", file=file, line=exc.lineno) from None
+    except (ValueError, RecursionError) as exc:
+        raise ScenarioError(f"not valid JSON: {exc}", file=file) from None
+
+
+def check_depth(data: object) -> None:
+    """Refuse data (a dict given to the Python API) nested deeper than :data:`MAX_DEPTH`,
+    without recursing: copying or validating it would exhaust the stack."""
+    stack = [(data, 0, ())]
+    while stack:
+        node, depth, path = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            where = format_path(path)
+            where = where if len(where) <= 80 else where[:60] + f"... ({len(path)} levels)"
+            raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep (lists and "
+                                "mappings); a scenario needs fewer than ten", path=where or None)
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        stack.extend((v, depth + 1, path + (k,)) for k, v in items)
 
 
 def format_path(path: tuple) -> str:
