@@ -483,6 +483,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an internal error: say so plainly, keep the traceback short
         import traceback
 
+        from .executors import WorkerLost
+
+        if isinstance(exc, WorkerLost):  # the machine, not the model: no traceback
+            print(f"ecsnetsim: error: {exc}", file=sys.stderr)
+            return 1
         traceback.print_exc()
         print(f"ecsnetsim: internal error: {exc!r}", file=sys.stderr)
         return 1

@@ -260,3 +260,24 @@ def test_parse_reads_the_three_forms():
     assert executors.parse("dask://scheduler.internal:8786") == ("dask",
                                                                   "scheduler.internal:8786")
     assert executors.parse("dask://[::1]:8786") == ("dask", "[::1]:8786")
+
+
+def test_workers_lost_for_good_is_one_line_not_a_traceback(monkeypatch, tmp_path, capsys):
+    """Worker processes killed from outside again and again: the run gives up with one
+    line saying so (exit 1: the machine, not the input)."""
+    import importlib
+
+    from ecsnetsim import cli
+    from ecsnetsim.executors import WorkerLost
+
+    def lost(*_a, **_k):
+        raise WorkerLost("worker processes were killed 4 times while running the jobs")
+
+    monkeypatch.setattr(importlib.import_module("ecsnetsim.simulate"), "simulate", lost)
+    code = cli.main(["run", str(SCENARIOS / "binpack-vs-spread.yaml"), "--quiet",
+                     "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip() == ("ecsnetsim: error: worker processes were killed 4 times while "
+                           "running the jobs")
+    assert not (tmp_path / "out").exists()
