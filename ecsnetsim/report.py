@@ -232,9 +232,17 @@ def summary(results: Results) -> str:
                 f"; paired 95% interval {diff['ci95'][0]:+.2f} to {diff['ci95'][1]:+.2f}us, "
                 + ("significant" if diff["significant"] else "not significant"))
             out.append(f"  {row['name']:<16}{row['variant']:<18} extra hops "
-                       f"{row['extra_hops']:+.2f}  latency {ov['mean']:+.1f}us mean, "
-                       f"{ov['p99']:+.1f}us p99, ×{row['latency_ratio']:.2f}{paired}")
+                       f"{_signed(row['extra_hops'], 2)}  latency {_signed(ov['mean'], 1)}us "
+                       f"mean, {_signed(ov['p99'], 1)}us p99, ×{row['latency_ratio']:.2f}"
+                       f"{paired}")
     return "\n".join(line.rstrip() for line in out)
+
+
+def _signed(x: float, digits: int) -> str:
+    """``x`` with its sign, a difference that rounds to zero as ``+0.0`` (never ``-0.0``,
+    which reads as a small gain that is only floating-point noise)."""
+    text = f"{x:+.{digits}f}"
+    return "+" + text[1:] if float(text) == 0 else text
 
 
 def _start(v: dict) -> str:

@@ -48,3 +48,17 @@ def test_a_sweep_over_names_names_every_point():
         assert f"{v['sweep']['value']} " in line
         running = sum(s["running"] for s in v["placement"]["services"])
         assert f"{v['sweep']['value']} {running}/" in line
+
+
+def test_a_difference_that_rounds_to_zero_has_no_minus_sign():
+    """deploy-static-port's variants differ in deployment settings only: their latency
+    differences are floating-point noise, and the summary must not print them as -0.0
+    (a gain that is not there)."""
+    from ecsnetsim.report import summary
+
+    res = _run("deploy-static-port")
+    rows = res.comparison["flows"]
+    assert any(r["latency_overhead_us"]["mean"] < 0 for r in rows)  # the noise is there
+    text = summary(res)
+    block = text[text.index("== comparison"):]
+    assert "-0.0" not in block and "+0.0us mean" in block
