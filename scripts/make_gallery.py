@@ -21,6 +21,8 @@ from ecsnetsim.results import Results
 
 ROOT = Path(__file__).resolve().parent.parent
 IMG = ROOT / "docs" / "img"
+#: Pictures in docs/img that other scripts make (scripts/report_screenshot.py).
+KEPT = {"report-screenshot.png"}
 PAGE = ROOT / "docs" / "gallery.md"
 
 
@@ -340,8 +342,8 @@ def main() -> int:
             written.add(path.name)
             lines += [f"![{name} for {run.key}](img/{path.name})", "", sentence(res, sc), ""]
             print(path.relative_to(ROOT))
-    for stale in IMG.glob("*.png"):
-        if stale.name not in written:
+    for stale in IMG.glob("*.png"):  # figures of runs no longer in the gallery
+        if stale.name not in written and stale.name not in KEPT:
             stale.unlink()
     PAGE.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     print(PAGE.relative_to(ROOT))
