@@ -20,6 +20,7 @@ import numpy as np
 import simpy
 
 from .. import modes, vpc
+from ..rows import TimelinePoint
 from ..scenario.schema import Scenario, Service
 from .deployments import DeploymentTracker
 from .events import Event, EventLog, Timeline
@@ -72,7 +73,8 @@ class Cluster:
         return self.log.entries
 
     @property
-    def timeline(self) -> list[dict]:
+    def timeline(self) -> list[TimelinePoint]:
+        """The services' task counts at each change (rows that read like dicts)."""
         return self._timeline.rows
 
     @property
