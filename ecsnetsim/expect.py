@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, ScenarioError
+from .labels import variant_label
+from .scenario.yamlsrc import line_of, question
 
 NUM, TEXT, BOOL, LIST = "a number", "text", "true or false", "a list"
 #: Summed dicts of counts: ``failures`` alone is their total, ``failures.KEY`` one count
@@ -324,8 +326,6 @@ def _check_types(c: Claim) -> None:
 def _variant_names(variants) -> dict[str, str]:
     """Every name a claim may give a variant (full name, or the name without its
     override paths' prefix when unique) -> the variant's full name."""
-    from .report import variant_label
-
     out = {v: v for v in variants}
     labels = [variant_label(v) for v in variants]
     for v, label in zip(variants, labels, strict=True):
@@ -361,19 +361,16 @@ def _overridden(source) -> bool:
     return any(note.startswith("--set") for _, note in source.origins.values())
 
 
-def check_claims(scenario) -> None:
+def check_claims(scenario, src, variants) -> None:
     """Check that every claim of ``scenario.expect`` names variants, services, flows,
     subnets and deployments that exist; raise :class:`ScenarioError` at the claim's
-    line otherwise. Called by the loader once the variants are known."""
+    line otherwise. Called by the loader once the ``variants`` are known, with the
+    scenario's source ``src`` (its file and line map)."""
     if not scenario.expect:
         return
-    from .scenario.loader import source_of, variants_of
-    from .scenario.yamlsrc import line_of
-
-    src = source_of(scenario)
     if _overridden(src):
         return  # --set may rename variants or remove flows: such claims are not checked
-    specs = {v.name: v for v in variants_of(scenario)}
+    specs = {v.name: v for v in variants}
     names = _variant_names(list(specs))
     for i, text in enumerate(scenario.expect):
         problem = _name_problem(parse(text), specs, names)
@@ -557,8 +554,6 @@ def header(path: str | Path | None) -> dict[str, str]:
     ``Source``, ...), each joined into one paragraph; empty when there is none."""
     if not path:
         return {}
-    from .scenario.loader import question
-
     try:
         text = question(path)
     except InputError:
@@ -575,13 +570,11 @@ def header(path: str | Path | None) -> dict[str, str]:
     return {k: " ".join(p for p in parts if p) for k, parts in out.items()}
 
 
-def evaluate(scenario, doc: dict) -> dict | None:
+def evaluate(scenario, src, doc: dict) -> dict | None:
     """The ``expectations`` block of results.json: the scenario's question and expected
-    result as its header says them, each claim with its values, and whether all hold
-    (``agrees`` null without claims). None when the scenario has neither."""
-    from .scenario.loader import source_of
-
-    src = source_of(scenario)
+    result as its header says them (``src``: the scenario's source, see
+    :func:`ecsnetsim.scenario.source_of`), each claim with its values, and whether all
+    hold (``agrees`` null without claims). None when the scenario has neither."""
     head = header(src.path)
     claims = list(scenario.expect or [])
     if not claims and not head:
@@ -624,8 +617,6 @@ def failure(claim: dict) -> str:
 
 def _label(name: Any) -> str:
     """A variant's name as claims may write it (without the override path's prefix)."""
-    from .report import variant_label
-
     return variant_label(str(name))
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 
 from .expect import verdict
+from .labels import variant_label  # noqa: F401 (part of this module's surface)
 from .results import Results
 
 
@@ -20,13 +20,6 @@ def _fmt_service_failures(s: dict) -> str:
     if s.get("launch_failures"):
         text += f"; failed to start {_fmt_failures(s['launch_failures'])}"
     return text
-
-
-def variant_label(name: str) -> str:
-    """A variant's name without the dotted prefix of its override paths
-    (``account.awsvpc_trunking=false`` -> ``awsvpc_trunking=false``)."""
-    return " ".join(re.sub(r"^[\w\[\]]+\.(?=[\w\[\]]+=)", "", part)
-                    if "=" in part else part for part in name.split(" "))
 
 
 def answer(results: Results) -> str:

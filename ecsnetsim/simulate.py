@@ -407,7 +407,7 @@ def simulate(scenario: Scenario | str | dict, seed: int | None = None,
     if len(runs) > 1:
         doc["replications"] = len(runs)
         _paired_differences(doc["comparison"], runs, [v["name"] for v in variants])
-    block = expect.evaluate(scenario, doc)  # does the run agree with the scenario's claims?
+    block = expect.evaluate(scenario, src, doc)  # does the run agree with the scenario's claims?
     if block is not None:
         doc["expectations"] = block
     return Results(doc)

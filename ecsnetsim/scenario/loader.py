@@ -25,7 +25,15 @@ from .messages import describe
 from .overrides import apply_overrides, set_path
 from .schema import NETWORK_MODES, Scenario
 from .taskdef import task_definition_fields
-from .yamlsrc import Lines, check_depth, format_path, line_of, read_bounded, read_yaml_file
+from .yamlsrc import (  # noqa: F401 (question: part of this module's surface)
+    Lines,
+    check_depth,
+    format_path,
+    line_of,
+    question,
+    read_bounded,
+    read_yaml_file,
+)
 
 
 @dataclass
@@ -308,21 +316,6 @@ def _at(source: Source, loc: tuple, message: str) -> ScenarioError:
                          path=format_path(loc) or None, line=line)
 
 
-def question(path: str | Path) -> str:
-    """The comment block a scenario file starts with (by convention: the question it answers
-    and the result to expect), without the ``#`` marks; empty when there is none."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
-    lines = []
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            break
-        lines.append(line[1:].strip())
-    return "\n".join(lines)
-
-
 def load_scenario(
     source: str | Path | dict | Scenario, overrides: list[str] | None = None
 ) -> Scenario:
@@ -370,7 +363,7 @@ def load_scenario(
         for name, ov, data, places, group, point in _with_sweep(_variant_raws(raw, src), raw,
                                                                 src)
     ]
-    check_claims(scenario)  # expect: names variants, services and flows that exist
+    check_claims(scenario, src, scenario._variants)  # names that exist
     return scenario
 
 

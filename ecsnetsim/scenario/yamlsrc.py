@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import ScenarioError
+from ..errors import InputError, ScenarioError
 
 Lines = dict[tuple, int]
 
@@ -417,3 +417,18 @@ def line_of(lines: Lines, path: tuple) -> int | None:
         if not p:
             return None
         p = p[:-1]
+
+
+def question(path: str | Path) -> str:
+    """The comment block a scenario file starts with (by convention: the question it answers
+    and the result to expect), without the ``#`` marks; empty when there is none."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line[1:].strip())
+    return "\n".join(lines)
