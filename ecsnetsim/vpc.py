@@ -180,7 +180,8 @@ def health_check(scenario, groups: SecurityGroups, service, task) -> Unreachable
         return None
     via = service.load_balancer or next(
         (f.via for f in scenario.traffic if f.via != "direct"
-         and scenario.service_named(f.to) is service), None)
+         and getattr(scenario.service_named(f.to), "name", None) == service.name), None)
+    # by name: a deployment's revision is a new Service object for the same service
     maps = [pm for c in service.containers for pm in c.port_mappings]
     if via is None or not maps:
         return None

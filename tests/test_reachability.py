@@ -359,3 +359,26 @@ def test_imds_defaults_follow_ec2_and_the_amis_imds_support_flag(metadata, arriv
     sc["cluster"]["instance_groups"][0]["metadata"] = metadata
     (flow,) = _one(sc)["flows"]
     assert (flow["delivered"] > 0) is arrives
+
+
+def test_health_checks_are_judged_again_after_a_deployment():
+    """A deployment gives the service a new revision (a new Service object): its health
+    checks must still be found behind the balancer its traffic names. Here revision 2
+    moves the tasks into a group that drops the checks, so the deployment stalls on
+    ELB:UNHEALTHY as the same group would from the start."""
+    groups = [{"name": "alb", "ingress": [{"port": 80, "from": "any"}]},
+              {"name": "hosts", "ingress": [{"port": 22, "from": "any"}]},
+              {"name": "open", "ingress": [{"port": 8080, "from": "any"}]},
+              {"name": "closed", "ingress": [{"port": 22, "from": "any"}]}]
+    sc = make_scenario(
+        vpc={"subnets": [{"name": "a", "cidr": "10.0.0.0/24"}], "security_groups": groups},
+        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 1,
+                                      "subnet": "a", "security_groups": ["hosts"]}]},
+        services=[_svc("awsvpc", deregistration_delay=0, security_groups=["open"],
+                       health_check={"interval": 10})],
+        events=[{"at": 100, "deploy": "web", "set": {"security_groups": ["closed"]}}],
+        traffic=[{"name": "in", "to": "web", "via": "alb", "rate": "100/s"}], duration=300)
+    v = _one(sc)
+    (dep,) = v["deployments"]
+    assert dep["status"] == "STALLED" and dep["failures"].get("ELB:UNHEALTHY", 0) >= 1
+    assert "security group closed" in v["placement"]["services"][0]["health_check_blocked"]
