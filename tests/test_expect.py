@@ -155,3 +155,23 @@ def test_every_shipped_scenario_states_its_expectation_as_claims_that_hold(path)
     failed = [expect.failure(c) for c in block["claims"] if c["pass"] is not True]
     assert not failed and block["agrees"] is True, failed
     assert block["expected"] and block["question"]
+
+
+def test_a_header_named_by_a_results_file_is_read_within_bounds(tmp_path):
+    """``plot`` reads the question of the scenario a results.json names: a FIFO there is
+    a clean error (no header), not a read that blocks, and bytes that are not UTF-8 do
+    not stop it."""
+    import os
+
+    from ecsnetsim import expect
+    from ecsnetsim.errors import InputError
+    from ecsnetsim.scenario import question
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="FIFO|regular"):
+        question(fifo)
+    assert expect.header(str(fifo)) == {}
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"# Question: caf\xe9?\nversion: 1\n")
+    assert expect.header(str(latin)) == {"Question": "caf\ufffd?"}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import InputError, ScenarioError
+from ..errors import ScenarioError
 
 Lines = dict[tuple, int]
 
@@ -421,11 +421,10 @@ def line_of(lines: Lines, path: tuple) -> int | None:
 
 def question(path: str | Path) -> str:
     """The comment block a scenario file starts with (by convention: the question it answers
-    and the result to expect), without the ``#`` marks; empty when there is none."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    and the result to expect), without the ``#`` marks; empty when there is none.
+    Read within the loader's bounds (a results file may name any path: a FIFO or a device
+    is an :class:`InputError`, not a hang); bytes that are not UTF-8 read as U+FFFD."""
+    text = read_bounded(path).decode("utf-8", errors="replace")
     lines = []
     for line in text.splitlines():
         if not line.startswith("#"):
