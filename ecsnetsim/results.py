@@ -41,7 +41,6 @@ from .rows import (
 
 SCHEMA_VERSION = 1
 #: Keys every variant of a results document has (the figures and tables read them).
-_VARIANT_KEYS = ("name", "placement", "flows", "devices")
 
 #: The CSV headers, from the fields of the row types (:mod:`ecsnetsim.rows`): a column
 #: cannot be added to a row and forgotten in its file.
@@ -265,8 +264,9 @@ def _write_staged(outdir: str | Path,
 #: Files of a result set besides the figures, in the order they are written;
 #: ``results.json`` last, so that where a set cannot be swapped in as a directory a
 #: reader who finds the new ``results.json`` finds the new tables beside it.
-DATA_FILES = ("placement.csv", "flows.csv", "devices.csv", "timeline.csv", "report.html",
-              "results.json")
+#: ``flow_logs.csv`` only in runs with flow logs: an earlier run's is stale otherwise.
+DATA_FILES = ("placement.csv", "flows.csv", "devices.csv", "timeline.csv", "flow_logs.csv",
+              "report.html", "results.json")
 #: Prefix of the staging directories written beside OUTDIR and removed on every exit.
 STAGING_PREFIX = ".ecsnetsim-"
 #: Signals that may stop a run; held back while a result set is swapped in.
@@ -419,13 +419,13 @@ def _swap_in(tmp: Path, out: Path) -> Path | None:
 
 def _move_files(tmp: Path, out: Path, names: list[str]) -> None:
     """Where ``out`` holds other files too, replace the result set file by file:
-    ``results.json`` last, and figures of an earlier run that this one did not draw
-    removed, so that no stale figure sits beside the new data."""
+    ``results.json`` last, and files of an earlier run that this one did not write (its
+    figures, its flow logs) removed, so that nothing stale sits beside the new data."""
     out.mkdir(parents=True, exist_ok=True)
     ours, _ = _ours(out)
     for name in sorted(names, key=lambda n: n == "results.json"):
         os.replace(tmp / name, out / name)
-    for name in sorted(ours - set(names) - set(DATA_FILES)):
+    for name in sorted(ours - set(names)):
         (out / name).unlink(missing_ok=True)
 
 

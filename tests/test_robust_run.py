@@ -271,3 +271,24 @@ def test_estimate_counts_every_variant_and_scale_events():
     flows = sum(f.rate for f in sc.traffic) * sc.duration
     assert est.variants == 5 and est.packets == pytest.approx(flows * 5)
     assert est.over_budget() == []
+
+
+@pytest.mark.parametrize("foreign", [False, True], ids=["set-only", "beside-other-files"])
+def test_flow_logs_of_an_earlier_run_do_not_survive_a_run_without_them(tmp_path, foreign):
+    """flow_logs.csv belongs to the result set: a later run without flow logs removes it,
+    whether OUTDIR is swapped in whole or (with other files in it) file by file."""
+    from conftest import SCENARIOS
+
+    out = tmp_path / "out"
+    if foreign:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    scenario = str(SCENARIOS / "security-groups.yaml")
+    args = ["run", scenario, "--quiet", "--no-plots", "-o", str(out),
+            "--set", "duration=0.05s", "--set", "warmup=0s"]
+    assert main([*args, "--set", "flow_logs=true"]) == 0
+    assert (out / "flow_logs.csv").is_file()
+    assert main(args) == 0
+    assert not (out / "flow_logs.csv").exists()
+    assert (out / "results.json").is_file()
+    assert (out / "notes.txt").is_file() == foreign
