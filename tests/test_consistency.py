@@ -19,7 +19,8 @@ import pytest
 from conftest import SCENARIOS
 
 from ecsnetsim import load_scenario, rows, simulate
-from ecsnetsim.report import answer, summary, variant_label
+from ecsnetsim.labels import variant_label
+from ecsnetsim.report import _short, answer, summary
 from ecsnetsim.results import (
     DEVICE_COLUMNS,
     FLOW_COLUMNS,
@@ -415,8 +416,7 @@ def test_answer_is_computed_from_the_results(name):
         assert f"{running}/{desired}" in line
         for f in v["flows"]:  # the mean, which a split between paths does not make jump
             if f["delivered"] and not f.get("blocked") and not v.get("sweep"):
-                assert f"{f['latency_us']['mean']:.0f}" in line or \
-                    f"{f['latency_us']['mean']:.1f} us mean" in line, (f["name"], line)
+                assert f"{_short(f['latency_us']['mean'])} us mean" in line, (f["name"], line)
 
 
 @pytest.mark.parametrize("name", _ids())

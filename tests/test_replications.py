@@ -77,12 +77,21 @@ def test_counts_add_up_over_replications_and_the_mean_is_the_replications_mean()
 
 
 def test_precision_adds_replications_until_the_intervals_are_narrow():
-    res = simulate(_loaded("20000/s"), workers=1, precision=0.001)
+    """The run stops at the first replication count whose intervals are narrow enough,
+    checked against the same replications run one by one: precise at n, not at n - 1."""
+    from ecsnetsim.simulate import MAX_REPLICATIONS
+
+    sc = _loaded("20000/s")
+    res = simulate(sc, workers=1, precision=0.01)
     n = res.document["replications"]
-    assert n >= 2
+    assert 2 < n < MAX_REPLICATIONS  # reached by the target, not by the cap
+    seed = load_scenario(sc).seed
+    runs = [simulate(sc, workers=1, seed=s).variants[0] for s in replications.seeds(seed, n)]
+    assert replications.precise_enough([runs], 0.01)
+    assert not replications.precise_enough([runs[:-1]], 0.01)
     f = res.variants[0]["flows"][0]
-    lo, hi = f["ci95"]["latency_mean_us"]
-    assert (hi - lo) / 2 <= 0.001 * f["latency_us"]["mean"] or n == 30
+    assert f["ci95"]["latency_mean_us"] == pytest.approx(
+        replications.interval([r["flows"][0]["latency_us"]["mean"] for r in runs]))
 
 
 def test_deployments_get_intervals():
@@ -94,6 +103,10 @@ def test_deployments_get_intervals():
                    "memory": 1}], events=[{"at": 2, "deploy": "s", "set": {"cpu": 8}}])
     (d,) = simulate(sc, workers=1, replications=3).variants[0]["deployments"]
     assert d["replications"] == 3 and set(d["ci95"]) == {"finished_at", "zero_healthy_seconds"}
+    singles = [simulate(sc, workers=1, seed=s).variants[0]["deployments"][0]
+               for s in replications.seeds(load_scenario(sc).seed, 3)]
+    for key in ("finished_at", "zero_healthy_seconds"):  # the interval of the runs' values
+        assert d["ci95"][key] == pytest.approx(replications.interval([x[key] for x in singles]))
 
 
 def test_cli_replications_and_precision(tmp_path, capsys):
