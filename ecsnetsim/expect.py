@@ -611,13 +611,9 @@ def failure(claim: dict) -> str:
             continue
         value = show(c.get("left")) if literal else \
             f"{show(c.get('left'))} vs {show(c.get('right'))}"
-        got.append(f"{_label(c['variant'])}: {value}" if c.get("variant") else value)
+        got.append(f"{variant_label(str(c['variant']))}: {value}" if c.get("variant")
+                   else value)
     return f"{claim['claim']}: got {'; '.join(got)}"
-
-
-def _label(name: Any) -> str:
-    """A variant's name as claims may write it (without the override path's prefix)."""
-    return variant_label(str(name))
 
 
 def well_formed(block: Any) -> bool:

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from . import expect
-from .report import answer, summary, variant_label
+from .labels import variant_label
+from .report import answer, summary
 
 #: The file name inside OUTDIR.
 NAME = "report.html"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from .expect import verdict
-from .labels import variant_label  # noqa: F401 (part of this module's surface)
+from .labels import variant_label
 from .results import Results
 
 

@@ -121,15 +121,8 @@ def _not_none(tp: Any) -> Any:
 _LEAVES = {int: (INT, INT_OR_NULL), float: (NUM, NUM_OR_NULL), str: (STR, STR_OR_NULL),
            bool: (BOOL, _Leaf("true or false", lambda v: isinstance(v, bool), nullable=True)),
            Any: (ANY, ANY)}
-SERVICE = schema_of(rows.ServiceRow)
-INSTANCE = schema_of(rows.InstanceRow)
-SUBNET = schema_of(rows.SubnetRow)
-UNPLACED = schema_of(rows.UnplacedRow)
-EVENT = schema_of(rows.EventRow)
-FLOW = schema_of(rows.FlowRow)
-DEVICE = schema_of(rows.DeviceRow)
-DEPLOYMENT = schema_of(rows.DeploymentRow)
-TIMELINE = schema_of(rows.TimelinePoint)
+#: A variant's schema holds every row's (services, instances, flows, ...), derived from
+#: the row types through the variant's fields.
 VARIANT = schema_of(rows.VariantResult)
 COMPARED = schema_of(rows.ComparisonRow)
 DOCUMENT = {

@@ -443,3 +443,13 @@ def test_free_dynamic_count_matches_a_scan_of_the_table():
                 held.append(f"t{step}")
         for pr in ("tcp", "udp"):
             assert table._free_dynamic(pr) == scanned(pr)
+
+
+def test_a_second_change_at_the_same_instant_replaces_the_row_at_any_time_value():
+    """The timeline keeps one row per service and instant; an instant that does not round
+    exactly to the stored microsecond (0.1 + 0.2) must still be recognised as the same."""
+    tl = Timeline()
+    now = 0.1 + 0.2
+    tl.record(now, "web", (0, 1, 2, 0, 0))
+    tl.record(now, "web", (0, 2, 1, 0, 0))
+    assert [(r.t, r.running_new, r.pending) for r in tl.rows] == [(0.3, 2, 1)]

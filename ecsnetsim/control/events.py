@@ -81,6 +81,7 @@ class Timeline:
         if self._last.get(service) == row:
             return
         self._last[service] = row
-        if self.rows and self.rows[-1].t == now and self.rows[-1].service == service:
+        t = round(now, 6)  # rows hold the rounded time: compare like with like
+        if self.rows and self.rows[-1].t == t and self.rows[-1].service == service:
             self.rows.pop()
-        self.rows.append(TimelinePoint(round(now, 6), service, *row))
+        self.rows.append(TimelinePoint(t, service, *row))

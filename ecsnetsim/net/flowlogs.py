@@ -12,10 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..rows import FlowLogRecord, columns
-
-#: Columns of flow_logs.csv (VPC flow log version 2 fields), without the variant.
-COLUMNS = columns(FlowLogRecord)
+from ..rows import FlowLogRecord
 
 
 class FlowLog:

@@ -67,7 +67,7 @@ def overhead_by_device(doc: dict) -> Figure | None:
     fig, axes = _figure(_cat_width(n, 0.75), 1.4 + 3.4 * len(flows), nrows=len(flows))
     for ax, name in zip(axes, flows, strict=True):
         frows = [r for r in rows if r["name"] == name]
-        labels, extents = [], []
+        labels = []
         for x, r in enumerate(frows):
             v = by_name.get(r["variant"])
             labels.append(_label(v) if v else _short(r["variant"]))
@@ -87,7 +87,6 @@ def overhead_by_device(doc: dict) -> Figure | None:
                     up += d
                 else:
                     down += d
-            extents += [abs(up), abs(down)]
             net = (r.get("latency_overhead_us") or {}).get("mean")
             if net is not None:
                 ax.plot([x], [net], marker="D", color="black", linestyle="none", zorder=4)

@@ -101,7 +101,7 @@ def describe(err: dict, loc: tuple, model: type[BaseModel]) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind in ("value_error", "assertion_error"):
-        return _own(err.get("msg", ""), kind)
+        return _own(err.get("msg", ""))
     if kind in ("int_type", "int_parsing", "int_from_float", "int_parsing_size"):
         return f"expected a whole number, got {got(value)}"
     if kind in ("float_type", "float_parsing"):
@@ -144,7 +144,7 @@ def describe(err: dict, loc: tuple, model: type[BaseModel]) -> str:
     return f"not a valid value here{given}"
 
 
-def _own(msg: str, kind: str) -> str:
+def _own(msg: str) -> str:
     """A validator's own message (the project's words already), without pydantic's
     ``Value error, `` or ``Assertion failed, `` in front."""
     return re.sub(r"^(Value error|Assertion failed), ", "", msg)
