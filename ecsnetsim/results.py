@@ -239,11 +239,7 @@ def _write_staged(outdir: str | Path,
     ``outdir`` and remove the ones it names stale: a failure on the way (a full disk, an
     error while drawing) leaves ``outdir`` as it was. ``write`` returns (written, stale)."""
     out = Path(outdir)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out.parent))
-    except OSError as exc:
-        raise InputError(f"cannot write here: {exc.strerror or exc}", file=str(out)) from None
+    tmp = _staging(out)
     try:
         names, stale = write(tmp)
         out.mkdir(parents=True, exist_ok=True)
