@@ -35,7 +35,7 @@ def test_question_of_a_file_without_a_header_is_empty(tmp_path):
     f = tmp_path / "s.yaml"
     f.write_text("version: 1\n# not a header\n")
     assert ecsnetsim.question(f) == ""
-    with pytest.raises(ecsnetsim.InputError, match="cannot read"):
+    with pytest.raises(ecsnetsim.InputError, match="no such file"):
         ecsnetsim.question(tmp_path / "missing.yaml")
 
 
