@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..catalog import InstanceType
+from .tally import retally
 
 #: Fargate task sizes: task CPU units -> the memory values (MiB) allowed with it.
 #: Source: Amazon ECS Developer Guide, "Task CPU and memory" (Fargate), and the ECS API
@@ -91,6 +92,7 @@ class MicroVm:
     def add(self, task) -> None:
         self.tasks.append(task)
         task.instance = self
+        retally(task)
 
     def remove(self, task) -> None:
         if task in self.tasks:

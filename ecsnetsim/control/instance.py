@@ -184,8 +184,9 @@ class ContainerInstance:
             self.changes.append(self)
 
     def count_running(self, task: Task) -> None:
-        """Keep ``group_counts`` in step: the task counts while it is here and not STOPPED."""
-        here = task in self.tasks and task.state != TaskState.STOPPED
+        """Keep ``group_counts`` in step: the task counts while it is here and not STOPPED
+        (told when it is added, and when it is STOPPED)."""
+        here = task.instance is self and task.state is not TaskState.STOPPED
         if here == (task.counted_on is self):
             return
         self.group_counts[task.group] = self.group_counts.get(task.group, 0) + (
@@ -206,7 +207,9 @@ class ContainerInstance:
         self.cpu_used += task.cpu
         self.memory_used += task.memory
         task.instance = self
-        self.count_running(task)
+        if task.state is not TaskState.STOPPED:
+            self.group_counts[task.group] = self.group_counts.get(task.group, 0) + 1
+            task.counted_on = self
         retally(task)
         self.touch()
 
@@ -215,5 +218,7 @@ class ContainerInstance:
             self.tasks.remove(task)
             self.cpu_used -= task.cpu
             self.memory_used -= task.memory
-            self.count_running(task)
+            if task.counted_on is self:  # removed before it was STOPPED
+                self.group_counts[task.group] -= 1
+                task.counted_on = None
             self.touch()

@@ -42,16 +42,22 @@ class IllegalTransition(RuntimeError):
 
 
 def advance(task: Task, to: TaskState) -> None:
-    """Move ``task`` to state ``to``; its ``draining`` flag says whether it is DEACTIVATING."""
+    """Move ``task`` to state ``to``; its ``draining`` flag says whether it is DEACTIVATING.
+
+    Its instance counts it as running until it is STOPPED (the only state it never
+    leaves), so only that move is reported to the instance.
+    """
     if to not in TRANSITIONS[task.state]:
         raise IllegalTransition(f"task {task.id}: {task.state} -> {to}")
     task.state = to
-    task.draining = to == TaskState.DEACTIVATING
-    inst = task.instance
-    if inst is not None and hasattr(inst, "count_running"):
-        inst.count_running(task)
-    if task.tally is not None:
-        task.tally.update(task)
+    task.draining = to is TaskState.DEACTIVATING
+    if to is TaskState.STOPPED:
+        inst = task.instance
+        if inst is not None and hasattr(inst, "count_running"):
+            inst.count_running(task)
+    tally = task.tally
+    if tally is not None:
+        tally.update(task)
 
 
 __all__ = ["STARTING", "TRANSITIONS", "IllegalTransition", "TaskState", "advance"]

@@ -16,7 +16,6 @@ task id); those are kept as a set (unhealthy) and a lazy heap by id (healthy).
 from __future__ import annotations
 
 import heapq
-from collections import Counter
 from typing import TYPE_CHECKING
 
 from .states import TaskState
@@ -55,7 +54,7 @@ class TaskTally:
 
     def __init__(self, revision: int = 1) -> None:
         self.revision = revision
-        self.counts: Counter = Counter()  # Key -> tasks
+        self.counts: dict[Key, int] = {}  # Key -> tasks (none kept at 0)
         self.live: dict[Task, None] = {}  # placed and not STOPPED, in placement order
         self._old_unhealthy: dict[Task, None] = {}
         self._old_healthy: list[tuple[str, int, Task]] = []  # lazy heap by task id
@@ -64,36 +63,45 @@ class TaskTally:
     # ---- keeping up -------------------------------------------------------------------
     def update(self, task: Task) -> None:
         """Re-class one task after a change."""
-        old, new = task.tally_key, key_of(task)
+        inst = task.instance
+        new = None if inst is None or task.state is STOPPED else \
+            (task.revision, task.state, task.healthy, inst.status == "ACTIVE")
+        old = task.tally_key
         if old == new:
             return
         self.version += 1
+        counts = self.counts
         if old is not None:
-            self.counts[old] -= 1
-            if not self.counts[old]:
-                del self.counts[old]
+            left = counts[old] - 1
+            if left:
+                counts[old] = left
+            else:
+                del counts[old]
         task.tally_key = new
         if new is None:
             self.live.pop(task, None)
             self._old_unhealthy.pop(task, None)
             return
-        self.counts[new] += 1
+        counts[new] = counts.get(new, 0) + 1
         if old is None:
             self.live[task] = None
         self._file_old(task, new, old)
 
     def _is_old(self, key: Key) -> bool:
         """Not draining and not of the current revision on an ACTIVE instance."""
-        return key[1] != DEACTIVATING and not (key[0] == self.revision and key[3])
+        return key[1] is not DEACTIVATING and not (key[0] == self.revision and key[3])
 
     def _file_old(self, task: Task, new: Key, old: Key | None) -> None:
         """Keep the old-task set and heap in step with the task's new class."""
-        if self._is_old(new) and not new[2]:
+        if not self._is_old(new):
+            if self._old_unhealthy:
+                self._old_unhealthy.pop(task, None)
+            return
+        if not new[2]:
             self._old_unhealthy[task] = None
-        else:
-            self._old_unhealthy.pop(task, None)
-        if self._is_old(new) and new[2] and not (old is not None and self._is_old(old)
-                                                  and old[2]):
+            return
+        self._old_unhealthy.pop(task, None)
+        if not (old is not None and self._is_old(old) and old[2]):
             heapq.heappush(self._old_healthy, (task.id, id(task), task))
 
     def set_revision(self, revision: int) -> None:
