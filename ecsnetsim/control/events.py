@@ -69,11 +69,17 @@ Row = tuple[int, int, int, int, int]
 
 
 class Timeline:
-    """Each service's task counts over time, one row whenever they change."""
+    """Each service's task counts over time, one row whenever they change.
+
+    Rows are kept as plain tuples while the run goes (a row replaced within the same
+    instant costs no object) and read as :class:`TimelinePoint` rows.
+    """
 
     def __init__(self) -> None:
-        self.rows: list[TimelinePoint] = []
+        self._rows: list[tuple] = []  # (t, service, *row)
         self._last: dict[str, Row] = {}
+        self._read: list[TimelinePoint] = []
+        self._read_key: tuple = (0, None)
 
     def record(self, now: float, service: str, row: Row) -> None:
         """Append ``row`` if the service's counts changed; a later change at the same
@@ -82,6 +88,18 @@ class Timeline:
             return
         self._last[service] = row
         t = round(now, 6)  # rows hold the rounded time: compare like with like
-        if self.rows and self.rows[-1].t == t and self.rows[-1].service == service:
-            self.rows.pop()
-        self.rows.append(TimelinePoint(t, service, *row))
+        rows = self._rows
+        if rows and rows[-1][0] == t and rows[-1][1] == service:
+            rows[-1] = (t, service, *row)
+        else:
+            rows.append((t, service, *row))
+
+    @property
+    def rows(self) -> list[TimelinePoint]:
+        """The rows so far, as :class:`TimelinePoint` rows (built again only after a
+        change)."""
+        key = (len(self._rows), self._rows[-1] if self._rows else None)
+        if key != self._read_key:
+            self._read = [TimelinePoint(*r) for r in self._rows]
+            self._read_key = key
+        return self._read

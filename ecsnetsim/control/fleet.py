@@ -121,7 +121,7 @@ class Fleet:
 
     def drain(self, inst: ContainerInstance) -> None:
         """DRAINING: no new task is placed; the services replace its tasks elsewhere."""
-        inst.status = "DRAINING"
+        inst.set_status("DRAINING")
         self.log.instance("drain", f"container instance {inst.id} is DRAINING")
 
     def terminate(self, inst: ContainerInstance,

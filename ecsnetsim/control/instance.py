@@ -19,7 +19,7 @@ from .states import TaskState
 from .tally import retally
 
 
-@dataclass
+@dataclass(slots=True)
 class Binding:
     """Where a placed task can be reached, filled in by its network mode."""
 
@@ -34,7 +34,7 @@ class Binding:
         return self.ip_pool if isinstance(self.ip_pool, SubnetPool) else None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Task:
     """One ECS task of a service. Two tasks are the same only if they are the same object
     (a field-by-field ``__eq__`` made every ``task in list`` cost a comparison of all the
@@ -124,7 +124,7 @@ class ContainerInstance:
         self.eni_attach_delay = eni_attach_delay
         self.branch_attach_delay = branch_attach_delay
         self.container_start_delay = container_start_delay
-        self._status = "REGISTERING"
+        self.status = "REGISTERING"  # changed through set_status()
         self.attributes = {
             "ecs.instance-type": itype.name,
             "ecs.availability-zone": subnet.az,
@@ -139,41 +139,37 @@ class ContainerInstance:
         """Take the primary IP (and the trunk ENI when eligible); return a failure or None."""
         self.primary_ip = self.subnet.allocate()
         if self.primary_ip is None:
-            self.status = "FAILED"
+            self.set_status("FAILED")
             return (f"instance {self.id} could not launch: InsufficientFreeAddressesInSubnet "
                     f"({self.subnet.name} has no free IP for its primary ENI)")
         self.eni_used = 1
         if self.trunk_tasks is not None:
             self.trunk_ip = self.subnet.allocate()
             if self.trunk_ip is None:
-                self.status = "REGISTRATION_FAILED"
+                self.set_status("REGISTRATION_FAILED")
                 return (f"instance {self.id} REGISTRATION_FAILED: the trunk ENI could not be "
                         f"created, {self.subnet.name} has no free IP")
             self.trunked = True
             self.eni_used = 2
             self.attributes["ecs.awsvpc-trunk-id"] = "eni-trunk-" + self.id[2:10]
             self.attributes["ecs.capability.task-eni-trunking"] = "true"
-        self.status = "ACTIVE"
+        self.set_status("ACTIVE")
         return None
 
     def deregister(self) -> None:
         """Leave the cluster (INACTIVE); the primary and trunk IPs go back to the subnet.
         Its tasks are stopped by their services."""
-        self.status = "INACTIVE"
+        self.set_status("INACTIVE")
         for ip in (self.primary_ip, self.trunk_ip):
             if ip:
                 self.subnet.release(ip)
 
-    @property
-    def status(self) -> str:
-        return self._status
-
-    @status.setter
-    def status(self, value: str) -> None:
-        """A new status changes where tasks may go and which of its tasks are current."""
-        if value == self._status:
+    def set_status(self, value: str) -> None:
+        """A new status changes where tasks may go and which of its tasks are current
+        (``status`` itself is a plain attribute: placement reads it for every look)."""
+        if value == self.status:
             return
-        self._status = value
+        self.status = value
         for task in self.tasks:
             retally(task)
         self.touch()

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 import simpy
-from simpy.events import NORMAL, URGENT
+from simpy.events import URGENT
 
 from ..scenario.schema import HealthCheck
 from .deployments import target_health
@@ -33,6 +33,7 @@ from .states import (  # noqa: F401 (the states are part of the lifecycle's surf
     advance,
 )
 from .tally import retally
+from .timers import Timers
 
 if TYPE_CHECKING:
     from ..modes import NetworkMode
@@ -76,6 +77,7 @@ class Lifecycle:
         self.env = env
         self.listener = listener
         self.mode_of = mode_of
+        self.timers = Timers(env)
 
     def start(self, svc: ServiceState, task: Task, inst: ContainerInstance,
               mode: NetworkMode) -> bool:
@@ -135,11 +137,10 @@ class _Activation:
     """One placed task on its way to RUNNING and healthy: attach delay -> PENDING ->
     container start -> RUNNING -> health checks.
 
-    Each step is a callback of the simpy event the step waits for, scheduled exactly
-    where a process per task would schedule it (its start as an urgent event, like a
-    process's initialisation; then each timeout), so events keep their order; what is
-    saved is a generator and a process object per task, a quarter of the time of placing
-    100,000 tasks.
+    Each step is a callback on the lifecycle's :class:`~.timers.Timers`, due where a
+    process per task would wait: its start urgent at once (as a process's initialisation
+    is), then each delay. Tasks placed together share one simpy event per step, in the
+    order separate events would run; no generator or process per task.
     """
 
     __slots__ = ("life", "svc", "task", "inst", "mode")
@@ -147,23 +148,23 @@ class _Activation:
     def __init__(self, life: Lifecycle, svc: ServiceState, task: Task,
                  inst: ContainerInstance, mode: NetworkMode) -> None:
         self.life, self.svc, self.task, self.inst, self.mode = life, svc, task, inst, mode
-        _at(life.env, 0, self._attaching, URGENT)
+        life.timers.call_at(0, self._attaching, URGENT)
 
-    def _attaching(self, _event) -> None:
+    def _attaching(self) -> None:
         delay = self.mode.attach_delay(self.inst, self.task)
         if delay:
-            _at(self.life.env, delay, self._attached)
+            self.life.timers.call_at(delay, self._attached)
         else:
-            self._attached(None)
+            self._attached()
 
-    def _attached(self, _event) -> None:
+    def _attached(self) -> None:
         task = self.task
         if task.state is TaskState.STOPPED:
             return
         advance(task, TaskState.PENDING)
-        _at(self.life.env, self.inst.container_start_delay, self._started)
+        self.life.timers.call_at(self.inst.container_start_delay, self._started)
 
-    def _started(self, _event) -> None:
+    def _started(self) -> None:
         task, svc, life = self.task, self.svc, self.life
         if task.state is TaskState.STOPPED:
             return
@@ -173,7 +174,7 @@ class _Activation:
         if svc.load_balanced:
             self._health_checks()
         else:
-            self._healthy(None)
+            self._healthy()
 
     def _health_checks(self) -> None:
         """Wait for the load balancer's verdict on a RUNNING task: healthy once the target
@@ -188,15 +189,15 @@ class _Activation:
             stopped_after = max(hc.unhealthy_threshold * hc.interval, hc.grace_period)
         life.listener.changed(svc)
         if stopped_after is not None:
-            _at(life.env, stopped_after, self._failed_checks)
+            life.timers.call_at(stopped_after, self._failed_checks)
         else:
-            _at(life.env, healthy_after, self._healthy)
+            life.timers.call_at(healthy_after, self._healthy)
 
-    def _failed_checks(self, _event) -> None:
+    def _failed_checks(self) -> None:
         if self.task.state is TaskState.RUNNING:
             self.life.listener.unhealthy(self.svc, self.task)
 
-    def _healthy(self, _event) -> None:
+    def _healthy(self) -> None:
         task, life = self.task, self.life
         if task.state is not TaskState.RUNNING:
             return
@@ -205,12 +206,3 @@ class _Activation:
         task.healthy_at = life.env.now
         life.listener.healthy(self.svc, task)
 
-
-def _at(env: simpy.Environment, delay: float, callback, priority: int = NORMAL) -> None:
-    """Call ``callback(event)`` after ``delay`` on the simpy clock (a timeout with one
-    callback and no process; ``URGENT`` runs it before other events of the instant)."""
-    event = simpy.Event(env)
-    event.callbacks.append(callback)
-    event._ok = True  # noqa: SLF001 (a triggered event, as simpy's Timeout builds it)
-    event._value = None  # noqa: SLF001
-    env.schedule(event, priority, delay)

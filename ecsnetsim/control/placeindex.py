@@ -103,14 +103,20 @@ class PlacementIndex:
     def sync(self) -> None:
         """Re-check the instances changed since the last look, and take in new ones."""
         log = self.changes
-        seen = set()
+        cursor, end = self.cursor, len(log)
         known = len(self.slot)
-        for inst in log[self.cursor:]:
-            pos = inst.position
-            if pos < known and pos not in seen:
-                seen.add(pos)
+        if end - cursor == 1:  # the usual case: one placement since the last look
+            pos = log[cursor].position
+            if pos < known:
                 self._refresh(pos)
-        self.cursor = len(log)
+        elif cursor < end:
+            seen = set()
+            for inst in log[cursor:end]:
+                pos = inst.position
+                if pos < known and pos not in seen:
+                    seen.add(pos)
+                    self._refresh(pos)
+        self.cursor = end
         for pos in range(known, len(self.instances)):
             self.slot.append(None)
             self.contrib.append(((), 0))
@@ -131,18 +137,21 @@ class PlacementIndex:
         """Re-check one instance: its attribute counts, whether it passes, its bucket."""
         inst = self.instances[pos]
         if self.attrs:
-            values = tuple([inst.attributes.get(a) for a in self.attrs])
+            attributes = inst.attributes
+            values = tuple([attributes.get(a) for a in self.attrs])
             mine = inst.group_counts.get(self.group, 0) if inst.status == "ACTIVE" else 0
-            old_values, old_n = self.contrib[pos]
-            for i, v in enumerate(old_values):
-                self.counts[i][v] -= old_n
-            for i, v in enumerate(values):
-                self.counts[i][v] = self.counts[i].get(v, 0) + mine
-            self.contrib[pos] = (values, mine)
+            counted = self.contrib[pos]
+            if counted[1] != mine or counted[0] != values:
+                for i, v in enumerate(counted[0]):
+                    self.counts[i][v] -= counted[1]
+                for i, v in enumerate(values):
+                    self.counts[i][v] = self.counts[i].get(v, 0) + mine
+                self.contrib[pos] = (values, mine)
         else:
             values = ()
         ok = check_resources(inst, self.spec, self.mode) is None and \
-            check_constraints(inst, self.group, self.constraints) is None
+            (not self.constraints or check_constraints(inst, self.group, self.constraints)
+             is None)
         new = (values, self._local(inst)) if ok else None
         old = self.slot[pos]
         if new == old:
@@ -177,6 +186,11 @@ class PlacementIndex:
         self.sync()
         if not self.size:
             return None
+        if not self.attrs:  # one group: its best bucket holds every tie
+            group = self.groups[()]
+            bucket = group.buckets[group.best()]
+            n = len(bucket)
+            return self.instances[bucket[0] if n == 1 else bucket[int(rng.integers(n))]]
         best, tied = None, []
         for values, group in self.groups.items():
             local = group.best()
@@ -193,10 +207,22 @@ class PlacementIndex:
 
 
 def _kth(lists: list[list[int]], k: int) -> int:
-    """The ``k``-th smallest (from 0) of the union of disjoint sorted lists."""
+    """The ``k``-th smallest (from 0) of the union of disjoint sorted lists.
+
+    >>> _kth([[5, 9], [0, 1, 2]], 3)
+    5
+    >>> _kth([[1, 4, 6], [0, 5]], 3)
+    5
+    """
     if len(lists) == 1:
         return lists[0][k]
-    lo = min(b[0] for b in lists)
+    ordered = sorted(lists, key=lambda b: b[0])
+    if all(a[-1] < b[0] for a, b in zip(ordered, ordered[1:], strict=False)):
+        for b in ordered:  # ranges apart (instances of each AZ listed together): index
+            if k < len(b):
+                return b[k]
+            k -= len(b)
+    lo = ordered[0][0]
     hi = max(b[-1] for b in lists)
     while lo < hi:  # smallest p with more than k elements <= p
         mid = (lo + hi) // 2
