@@ -24,6 +24,7 @@ from .events import EventLog
 if TYPE_CHECKING:
     from .instance import Task
     from .service import ServiceState
+    from .waiting import WaitingTasks
 
 _CONFIG_BLOCKED = ("was unable to stop or start tasks during a deployment because of the "
                    "service deployment configuration. Update the minimumHealthyPercent or "
@@ -69,7 +70,8 @@ class Deployment:
     min_healthy_observed: int | None = None
     zero_healthy_seconds: float = 0.0
     failures: Counter = field(default_factory=Counter)
-    blocked_tasks: dict = field(default_factory=dict)  # reason -> ids of tasks it blocked
+    #: reason -> [tasks it blocked, the newest task number counted] (see ``unplaced``)
+    blocked_tasks: dict = field(default_factory=dict)
     failed_tasks: int = 0
     old_stopped: bool = True  # an old task stopped since the last wave began: next start
     # of new tasks is a new wave (replacing failed new tasks alone is not)
@@ -154,15 +156,19 @@ class DeploymentTracker:
         if svc.deployment is not None:
             svc.deployment.observe(self.env.now, healthy)
 
-    def unplaced(self, svc: ServiceState, reason: str, tasks=()) -> None:
+    def unplaced(self, svc: ServiceState, reason: str, tasks: WaitingTasks) -> None:
         """New tasks could not be placed, for ``reason``: the deployment counts each task
-        once per reason, however many placement passes it waits through."""
+        once per reason, however many placement passes it waits through (tasks wait in
+        the order they are numbered, so those after the newest counted are the new ones)."""
         dep = svc.deployment
         if dep is None:
             return
-        seen = dep.blocked_tasks.setdefault(reason, set())
-        seen.update(t.id for t in tasks)
-        dep.failures[reason] = max(dep.failures[reason], len(seen), 1)
+        counted = dep.blocked_tasks.setdefault(reason, [0, 0])  # tasks, newest number
+        newer = tasks.newer_than(counted[1])  # the others were counted at an earlier pass
+        if newer:
+            counted[0] += len(newer)
+            counted[1] = newer[-1]
+        dep.failures[reason] = max(dep.failures[reason], counted[0], 1)
 
     def config_blocked(self, svc: ServiceState) -> None:
         """Neither a start nor a stop is allowed by minimum/maximum percent (said once a

@@ -8,6 +8,7 @@ awsvpc tasks and instances alike.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import ipaddress
 import socket
@@ -16,11 +17,17 @@ import socket
 VPC_RESERVED_PER_SUBNET = 5
 
 
+@functools.lru_cache(maxsize=256)
+def _network(cidr: str) -> ipaddress.IPv4Network:
+    """A CIDR parsed once: every instance's container network is the same one."""
+    return ipaddress.IPv4Network(cidr)
+
+
 class AddressPool:
     """Hands out the lowest free address of a network, skipping reserved ones."""
 
     def __init__(self, cidr: str, reserved_low: int, reserved_high: int, taken: int = 0) -> None:
-        self.network = ipaddress.IPv4Network(cidr)
+        self.network = _network(cidr)
         self._base = int(self.network.network_address)
         self._first = reserved_low
         self._last = self.network.num_addresses - 1 - reserved_high

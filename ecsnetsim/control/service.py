@@ -16,7 +16,7 @@ no instance can take waits, unplaced, with ECS's reason and a per-instance answe
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +37,7 @@ from .ports import PortNeed
 from .scaling import ManagedScaling
 from .states import TaskState
 from .tally import TaskTally
+from .waiting import WaitingTasks
 
 #: ECS service scheduler launch rate on EC2 (best practices guide: 250 tasks/service/min;
 #: Fargate: 500, see ``capacity.py``).
@@ -68,7 +69,7 @@ class ServiceState:
     revision: int = 1
     revisions: dict = field(default_factory=dict)  # revision -> (Service, TaskSpec)
     tasks: list[Task] = field(default_factory=list)
-    waiting: deque[Task] = field(default_factory=deque)  # wanted, not placed (PENDING)
+    waiting: WaitingTasks | None = None  # wanted, not placed (PENDING); see waiting.py
     tally: TaskTally = field(default_factory=TaskTally)  # live tasks counted by class
     _targets: list = field(default_factory=list, repr=False)
     _targets_version: int = -1
@@ -108,7 +109,8 @@ class ServiceState:
 
     @property
     def unplaced(self) -> list[Task]:
-        return self.waiting
+        """The waiting tasks, made as :class:`Task` objects with their reasons."""
+        return list(self.waiting)
 
     @property
     def healthy(self) -> list[Task]:
@@ -185,6 +187,7 @@ class ServiceController:
         state = ServiceState(spec=svc, task_spec=spec, desired=svc.desired_count,
                              load_balanced=behind_lb or svc.health_check is not None)
         state.revisions[1] = (svc, spec)
+        state.waiting = WaitingTasks(lambda number: self._new_task(state, number))
         return state
 
     def service(self, name: str) -> ServiceState:
@@ -201,7 +204,7 @@ class ServiceController:
         svc.task_spec = task_spec(spec, self.fleet, self.subnets)
         svc.revisions[svc.revision] = (spec, svc.task_spec)
         svc.tally.set_revision(svc.revision)
-        svc.waiting = deque()
+        svc.waiting.clear()
         svc.retry_at = 0.0
         svc.retry_delay = RETRY_FIRST
         self.deployments.begin(svc, rollback)
@@ -332,10 +335,10 @@ class ServiceController:
         return delay
 
     # ---- starting tasks ---------------------------------------------------------------
-    def _new_task(self, svc: ServiceState) -> Task:
-        self._task_seq += 1
+    def _new_task(self, svc: ServiceState, number: int) -> Task:
+        """Task ``number`` of the service (numbers run across services: see ``_want``)."""
         spec = svc.spec
-        task = Task(id=f"{spec.name}-{self._task_seq:04d}", service=spec.name,
+        task = Task(id=f"{spec.name}-{number:04d}", service=spec.name,
                     group=f"service:{spec.name}", mode=spec.network_mode, cpu=spec.cpu,
                     memory=spec.memory)
         task.revision = svc.revision
@@ -343,11 +346,14 @@ class ServiceController:
         return task
 
     def _want(self, svc: ServiceState, count: int) -> None:
-        """The tasks still wanted but not placed are waiting (PENDING) with their reasons."""
-        while len(svc.waiting) > count:
-            svc.waiting.pop()
-        while len(svc.waiting) < count:
-            svc.waiting.append(self._new_task(svc))
+        """The tasks still wanted but not placed are waiting (PENDING) with their reasons;
+        each new one takes the cluster's next task number."""
+        waiting = svc.waiting
+        while len(waiting) > count:
+            waiting.pop()
+        while len(waiting) < count:
+            self._task_seq += 1
+            waiting.append(self._task_seq)
 
     def _why_waiting(self, svc: ServiceState) -> dict[str, str]:
         """Why a task waiting out the retry back-off is on no instance, per ACTIVE instance:
@@ -378,10 +384,8 @@ class ServiceController:
         delay = None
         self._want(svc, count)
         if count and now < svc.retry_at:
-            why = self._why_waiting(svc)
-            for t in svc.waiting:  # waiting out the back-off after tasks failed to start
-                t.last_failure, t.closest = svc.last_launch_failure, None
-                t.why_not = dict(why)
+            # waiting out the back-off after tasks failed to start
+            svc.waiting.explain(svc.last_launch_failure, None, dict(self._why_waiting(svc)))
             return 0, svc.retry_at - now
         svc.launches = [t for t in svc.launches if t > now - LAUNCH_WINDOW]
         budget = self.capacity[svc.spec.launch_type].launch_batch - len(svc.launches)
@@ -410,12 +414,12 @@ class ServiceController:
         for _ in range(count):
             if not svc.waiting:  # a failure tripped the circuit breaker mid-batch
                 break
-            task = svc.waiting[0]
+            task = svc.waiting.first()
             task.revision = svc.revision
             decision = capacity.choose(svc, task, mode, only)
             if decision.instance is None:
                 return started, decision
-            svc.waiting.popleft()
+            svc.waiting.take_first()
             svc.tasks.append(task)
             svc.launches.append(self.env.now)
             if self.lifecycle.start(svc, task, decision.instance, mode):
@@ -426,14 +430,11 @@ class ServiceController:
         """No instance takes the next task: every waiting task says why, the service says
         so once per reason, and managed scaling may launch instances."""
         closest = blocked.closest
-        for task in svc.waiting:
-            task.why_not = {k: str(v) for k, v in blocked.rejected.items()}
-            task.last_failure = closest[1].reason if closest else "NO_INSTANCES"
-            task.closest = closest
-        reason = svc.waiting[0].last_failure
+        reason = closest[1].reason if closest else "NO_INSTANCES"
+        svc.waiting.explain(reason, closest, {k: str(v) for k, v in blocked.rejected.items()})
         self.deployments.unplaced(svc, reason, svc.waiting)
         if reason != svc.last_event_reason:
-            self._event(svc, self._failure_message(svc.waiting[0]))
+            self._event(svc, self._failure_message(svc.waiting.first()))
             svc.last_event_reason = reason
         self.scaling.scale_out(svc)
 
