@@ -78,6 +78,15 @@ class ContainerInstance:
     """An EC2 instance registered to the cluster, with its ENIs, IPs, ports and tasks."""
 
     platform = "EC2"
+    #: attributes on slots: placement reads a few of them for every candidate
+    __slots__ = (
+        "id", "group", "index", "type", "os", "cpu_architecture", "subnet", "az",
+        "cpu_limit", "memory_limit", "cpu_used", "memory_used", "ports", "eni_limit",
+        "eni_used", "trunk_tasks", "trunk_note", "trunked", "branch_used", "primary_ip",
+        "trunk_ip", "mode_state", "security_groups", "public_ip", "metadata", "tasks",
+        "group_counts", "changes", "position", "eni_attach_delay",
+        "branch_attach_delay", "container_start_delay", "status", "attributes"
+    )
 
     def __init__(
         self, *, id: str, group: str, index: int, itype: InstanceType, os: str,

@@ -123,8 +123,19 @@ class PlacementIndex:
             self._refresh(pos)
 
     def _local(self, inst: ContainerInstance) -> tuple:
+        """The instance's own rank keys (binpack: CPU or memory left; spread over
+        instances: the group's tasks on it), in the strategies' order."""
+        comps = self.comps
+        if len(comps) == 1 or (len(comps) == 2 and comps[0][0] == "attr"):
+            kind = comps[-1][0]  # the usual shapes: one key, or an attribute then one key
+            if kind == "memory":
+                return (inst.memory_limit - inst.memory_used,)
+            if kind == "count":
+                return (inst.group_counts.get(self.group, 0),)
+            if kind == "cpu":
+                return (inst.cpu_limit - inst.cpu_used,)
         out = []
-        for kind, _name in self.comps:
+        for kind, _name in comps:
             if kind == "cpu":
                 out.append(inst.cpu_limit - inst.cpu_used)
             elif kind == "memory":
@@ -170,6 +181,8 @@ class PlacementIndex:
     # ---- choosing ---------------------------------------------------------------------
     def _key(self, values: tuple, local: tuple) -> tuple:
         """The full rank key: attribute counts and local keys in the strategies' order."""
+        if self.comps[0][0] == "attr" and len(self.attrs) == 1:  # spread by AZ, then more
+            return (self.counts[0].get(values[0], 0), *local)
         out, a, m = [], 0, 0
         for kind, _name in self.comps:
             if kind == "attr":
@@ -201,7 +214,7 @@ class PlacementIndex:
                 best, tied = key, [group.buckets[local]]
             elif key == best:
                 tied.append(group.buckets[local])
-        n = sum(len(b) for b in tied)
+        n = len(tied[0]) if len(tied) == 1 else sum(len(b) for b in tied)
         k = 0 if n == 1 else int(rng.integers(n))
         return self.instances[_kth(tied, k)]
 

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: ECS: an instance holds at most 100 reserved ports at a time, defaults included.
 MAX_RESERVED_PORTS = 100
@@ -38,9 +38,17 @@ class PortClaim:
     #: (ports, protocol) per dynamic mapping: a single port, or a block of contiguous
     #: ports for a ``containerPortRange`` (the agent maps a range to contiguous ports)
     dynamic: tuple[tuple[int, str], ...] = ()
+    #: the protocol when the claim is one dynamic port and nothing else (the usual
+    #: bridge task: placement asks only whether a port of the range is free), else None
+    one_dynamic: str | None = field(init=False, repr=False, compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.static or self.dynamic)
+
+    def __post_init__(self) -> None:
+        one = self.dynamic[0][1] if not self.static and len(self.dynamic) == 1 and \
+            self.dynamic[0][0] == 1 else None
+        object.__setattr__(self, "one_dynamic", one)
 
 
 class PortTable:
@@ -69,9 +77,10 @@ class PortTable:
 
     def why_not(self, claim: PortClaim) -> str | None:
         """``None`` if the claim fits, else a human reason (the ECS reason is RESOURCE:PORTS)."""
-        if not claim.static and len(claim.dynamic) == 1 and claim.dynamic[0][0] == 1:
-            proto = claim.dynamic[0][1]  # the common case, one dynamic port: a count
-            if self._free_dynamic(proto) >= 1:
+        proto = claim.one_dynamic
+        if proto is not None:  # the common case, one dynamic port: a count
+            lo, hi = self.range
+            if hi - lo + 1 - self._taken[proto] >= 1:
                 return None
         seen = set()
         for port, proto in claim.static:

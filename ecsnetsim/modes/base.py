@@ -166,13 +166,17 @@ class NetworkMode:
     def port_claim(self, spec: TaskSpec) -> PortClaim:
         return PortClaim()
 
-    def _claim_of(self, spec: TaskSpec) -> PortClaim:
-        """:meth:`port_claim`, worked out once per task definition: placement asks for it
-        on every candidate instance."""
-        claims = self.__dict__.setdefault("_claims", {})
-        hit = claims.get(id(spec))
+    def _claim_of(self, spec: TaskSpec) -> PortClaim | None:
+        """:meth:`port_claim`, worked out once per task definition (placement asks for it
+        on every candidate instance); None when the task claims no host port."""
+        try:
+            hit = self._claims.get(id(spec))
+        except AttributeError:  # the first claim this mode works out
+            self._claims: dict[int, tuple] = {}
+            hit = None
         if hit is None or hit[0] is not spec:
-            hit = claims[id(spec)] = (spec, self.port_claim(spec))
+            claim = self.port_claim(spec)
+            hit = self._claims[id(spec)] = (spec, claim if claim else None)
         return hit[1]
 
     def dynamic_host_ports(self) -> bool:
@@ -182,7 +186,7 @@ class NetworkMode:
     def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
         """Mode-specific resources (ports, ENI or branch, subnet IP); None if they fit."""
         claim = self._claim_of(spec)
-        if claim:
+        if claim is not None:
             detail = inst.ports.why_not(claim)
             if detail:
                 return Rejection("RESOURCE:PORTS", detail)
@@ -191,7 +195,7 @@ class NetworkMode:
     def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
         """Claim what the task holds; return why it failed to start, or None."""
         claim = self._claim_of(spec)
-        dynamic = iter(inst.ports.claim(claim, task.id)) if claim else iter(())
+        dynamic = iter(inst.ports.claim(claim, task.id)) if claim is not None else iter(())
         for need in spec.port_mappings:
             for k in range(need.count):
                 if need.host is not None and need.host:
@@ -271,7 +275,7 @@ class PublishedPortsMode(NetworkMode):
 
     def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
         rejection = super().why_not(inst, spec)
-        if rejection is None and self.state(inst).free < 1:
+        if rejection is None and (inst.mode_state.get(self.name) or self.state(inst)).free < 1:
             return Rejection("RESOURCE:PORTS", f"{self.network_name} has no free address in "
                                                f"{self.network_cidr}")
         return rejection
