@@ -18,7 +18,7 @@ import numpy as np
 from . import fargate
 from .instance import ContainerInstance, Task
 from .placeindex import PlacementIndex
-from .placement import DEFAULT_SERVICE_STRATEGY, Decision, place
+from .placement import DEFAULT_SERVICE_STRATEGY, PLACED, Decision, place
 
 #: ECS service scheduler launch rate on EC2 (best practices guide: 250 tasks/service/min).
 EC2_LAUNCH_BATCH = 250
@@ -40,6 +40,7 @@ class ContainerInstancePlacement:
         self.rng = rng
         self.changes = changes
         self._indexes: dict[tuple, PlacementIndex] = {}
+        self._last: PlacementIndex | None = None
 
     def choose(self, svc, task: Task, mode, only: ContainerInstance | None = None) -> Decision:
         strategies = svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY
@@ -48,19 +49,25 @@ class ContainerInstancePlacement:
             index = self._index(svc.task_spec, task.group, mode, strategies, constraints)
             inst = index.choose(self.rng)
             if inst is not None:
-                return Decision(instance=inst)
+                return Decision(inst, PLACED)
         cluster = [only] if only is not None else self.instances
         return place(svc.task_spec, task.group, mode, cluster, strategies, constraints,
                      self.rng)
 
     def _index(self, spec, group: str, mode, strategies, constraints) -> PlacementIndex:
         """The index of this kind of task (a new task definition gets a new one)."""
+        last = self._last  # a service places its tasks in runs: the same as last time?
+        if last is not None and last.spec is spec and last.group == group and \
+                last.mode is mode and last.strategies is strategies and \
+                last.constraints is constraints:
+            return last
         key = (id(spec), group, mode.name, id(strategies), id(constraints))
         index = self._indexes.get(key)
         if index is None or index.spec is not spec or index.strategies is not strategies \
                 or index.constraints is not constraints:  # an id reused by a new object
             index = self._indexes[key] = PlacementIndex(
                 self.instances, self.changes, spec, group, mode, strategies, constraints)
+        self._last = index
         return index
 
 
@@ -71,13 +78,15 @@ class FargateMicroVmPerTask:
 
     def __init__(self, start_delay: float) -> None:
         self.start_delay = start_delay
+        self._per_az: dict[str, Counter] = {}  # service -> its live tasks per AZ
 
     def choose(self, svc, task: Task, mode, only=None) -> Decision:
         spec = svc.task_spec
-        per_az = Counter(t.instance.az for t in svc.live)
+        per_az = self._per_az.setdefault(svc.name, Counter())  # kept by the micro-VMs
         az = fargate.pick_az([s.az for s in spec.subnets], per_az)
         arch = spec.cpu_architecture or "x86_64"
         vm = fargate.MicroVm(id=f"fargate-{task.id}", az=az,
                              type=fargate.vm_type(spec.cpu, spec.memory, arch),
-                             container_start_delay=self.start_delay, os=spec.os or "linux")
-        return Decision(instance=vm)
+                             container_start_delay=self.start_delay, os=spec.os or "linux",
+                             per_az=per_az)
+        return Decision(vm, PLACED)

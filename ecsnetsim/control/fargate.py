@@ -12,7 +12,7 @@ pairs (:data:`SIZES`).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..catalog import InstanceType
 from .tally import retally
@@ -83,6 +83,9 @@ class MicroVm:
     eni_attach_delay = 0.0  # part of ``container_start_delay``
     branch_attach_delay = 0.0
 
+    #: the service's count of tasks on micro-VMs per AZ, kept as tasks come and go
+    per_az: Counter | None = field(default=None, repr=False)
+
     def __post_init__(self) -> None:
         self.eni_limit = 1
         self.eni_used = 0
@@ -92,11 +95,15 @@ class MicroVm:
     def add(self, task) -> None:
         self.tasks.append(task)
         task.instance = self
+        if self.per_az is not None:
+            self.per_az[self.az] += 1
         retally(task)
 
     def remove(self, task) -> None:
         if task in self.tasks:
             self.tasks.remove(task)
+            if self.per_az is not None:
+                self.per_az[self.az] -= 1
 
 
 def vm_type(cpu: int, memory: int, arch: str = "x86_64") -> InstanceType:

@@ -12,7 +12,9 @@ Every rejected instance keeps its reason so that "why not here?" has an answer.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -39,7 +41,8 @@ class Decision:
     """The outcome of placing one task."""
 
     instance: ContainerInstance | None
-    rejected: dict[str, Rejection] = field(default_factory=dict)  # instance id -> why not
+    rejected: Mapping[str, Rejection] = field(default_factory=dict)  # instance id -> why not
+
 
     @property
     def closest(self) -> tuple[str, Rejection] | None:
@@ -56,6 +59,10 @@ class Decision:
             if best is None or _STAGE.get(item[1].reason, 9) > _STAGE.get(best[1].reason, 9):
                 best = item
         return best
+
+
+#: The rejections of a decision that placed the task without looking at every instance.
+PLACED: Mapping[str, Rejection] = MappingProxyType({})
 
 
 def check_resources(inst: ContainerInstance, spec: TaskSpec, mode: NetworkMode) -> Rejection | None:

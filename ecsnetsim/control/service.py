@@ -91,10 +91,20 @@ class ServiceState:
     throttled: bool = False  # more tasks wanted than the launch rate allows right now
     dirty: bool = False  # something changed while the service was being reconciled
     health_check_blocked: object = None  # Unreachable: why the balancer's checks cannot reach
+    _group: tuple | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def group(self) -> str:
+        """The task group of its tasks, ``service:<name>`` (one string: a dictionary key
+        on every instance)."""
+        group = self._group
+        if group is None or group[0] != self.spec.name:
+            group = self._group = (self.spec.name, f"service:{self.spec.name}")
+        return group[1]
 
     @property
     def live(self) -> list[Task]:
@@ -339,7 +349,7 @@ class ServiceController:
         """Task ``number`` of the service (numbers run across services: see ``_want``)."""
         spec = svc.spec
         task = Task(id=f"{spec.name}-{number:04d}", service=spec.name,
-                    group=f"service:{spec.name}", mode=spec.network_mode, cpu=spec.cpu,
+                    group=svc.group, mode=spec.network_mode, cpu=spec.cpu,
                     memory=spec.memory)
         task.revision = svc.revision
         task.tally = svc.tally
