@@ -87,7 +87,8 @@ class Lifecycle:
         advance(task, TaskState.PROVISIONING)  # before the instance counts it, once
         inst.add(task)
         task.placed_at = self.env.now
-        task.why_not = {}
+        if task.why_not:  # reasons it waited (shared by the tasks waiting with it)
+            task.why_not = {}
         task.last_failure = None
         task.closest = None
         if failure:

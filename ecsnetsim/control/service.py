@@ -421,6 +421,7 @@ class ServiceController:
         mode = modes.get(svc.spec.network_mode)
         capacity = self.capacity[svc.spec.launch_type]
         started = []
+        now = self.env.now
         for _ in range(count):
             if not svc.waiting:  # a failure tripped the circuit breaker mid-batch
                 break
@@ -431,7 +432,7 @@ class ServiceController:
                 return started, decision
             svc.waiting.take_first()
             svc.tasks.append(task)
-            svc.launches.append(self.env.now)
+            svc.launches.append(now)
             if self.lifecycle.start(svc, task, decision.instance, mode):
                 started.append(task)
         return started, None

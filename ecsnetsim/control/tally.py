@@ -59,6 +59,7 @@ class TaskTally:
         self._old_unhealthy: dict[Task, None] = {}
         self._old_healthy: list[tuple[str, int, Task]] = []  # lazy heap by task id
         self.version = 0  # moves whenever a task changes class: views derived from it
+        self._healthy = 0  # tasks in classes that are healthy and RUNNING
 
     # ---- keeping up -------------------------------------------------------------------
     def update(self, task: Task) -> None:
@@ -77,12 +78,16 @@ class TaskTally:
                 counts[old] = left
             else:
                 del counts[old]
+            if old[2] and old[1] is RUNNING:
+                self._healthy -= 1
         task.tally_key = new
         if new is None:
             self.live.pop(task, None)
             self._old_unhealthy.pop(task, None)
             return
         counts[new] = counts.get(new, 0) + 1
+        if new[2] and new[1] is RUNNING:
+            self._healthy += 1
         if old is None:
             self.live[task] = None
         self._file_old(task, new, old)
@@ -130,12 +135,8 @@ class TaskTally:
 
     def healthy(self) -> int:
         """Healthy and RUNNING (what traffic may reach). Asked on every change of health,
-        so written out (no predicate call per class)."""
-        n = 0
-        for k, c in self.counts.items():
-            if k[2] and k[1] is RUNNING:
-                n += c
-        return n
+        so kept as tasks change class."""
+        return self._healthy
 
     def current_unready(self) -> int:
         """Current tasks not yet RUNNING and healthy."""
