@@ -15,9 +15,12 @@ run is one that separate events would process back to back. Two rules make that 
   event, and simpy compares numbers, never counts them, so drawing one changes nothing.)
 * **A batch of normal events gives way to urgent ones.** While a batch runs, a callback
   may schedule an urgent event for the same instant (a process starting); simpy would
-  run that before the next normal event of the batch. The batch then hands its remaining
-  callbacks to a new batch scheduled as urgent, behind the ones already waiting. A batch
-  of urgent events never gives way: nothing sorts before an urgent event already queued.
+  run that before the next normal event of the batch. Before each callback, the batch
+  looks at the head of simpy's queue and, if an urgent event is due now, hands its
+  remaining callbacks to a new batch scheduled as urgent, behind the ones waiting (and
+  that batch looks again before each of its own: an urgent event scheduled meanwhile
+  still goes first). A batch of urgent events never gives way: nothing sorts before an
+  urgent event already queued.
 
 The events of a batch are those of the callbacks it stands for, so the simulated results
 are those of one event per callback (checked on every shipped scenario).
@@ -100,8 +103,7 @@ class Timers:
         callbacks = batch.callbacks
         queue = self.env._queue  # noqa: SLF001
         for i, callback in enumerate(callbacks):
-            if i and batch.gives_way and queue and queue[0][1] < NORMAL and \
-                    queue[0][0] == batch.at:
+            if batch.gives_way and queue and queue[0][1] < NORMAL and queue[0][0] == batch.at:
                 rest = _Batch(batch.at, URGENT, gives_way=True)
                 rest.callbacks = callbacks[i:]
                 rest.closed = True

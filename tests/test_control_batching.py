@@ -1,0 +1,181 @@
+"""The control plane's bookkeeping for scale, against the plain way of doing the same.
+
+* :class:`~ecsnetsim.control.timers.Timers` runs callbacks due together from one simpy
+  event: random programs (callbacks that schedule more callbacks, urgent and normal,
+  start processes, set timeouts) must leave exactly the trace one event per callback
+  leaves.
+* :class:`~ecsnetsim.control.waiting.WaitingTasks` keeps waiting tasks as numbers: a
+  service that cannot place 20,000 tasks makes a Task object only for the one it tries.
+* Fargate's per-AZ count, kept by the micro-VMs, equals a count of the live tasks at
+  every step, through scale-in and scale-out.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+import simpy
+from conftest import make_scenario
+from simpy.events import NORMAL, URGENT
+
+from ecsnetsim.control import waiting as waiting_module
+from ecsnetsim.control.scheduler import Cluster
+from ecsnetsim.control.timers import Timers
+from ecsnetsim.scenario import load_scenario
+
+
+def _one_event_each(env: simpy.Environment):
+    """The reference: one simpy event per callback."""
+    def at(delay, callback, priority=NORMAL):
+        event = simpy.Event(env)
+        event.callbacks.append(lambda _event: callback())
+        event._ok, event._value = True, None
+        env.schedule(event, priority, delay)
+    return at
+
+
+def _trace(seed: int, batched: bool) -> tuple[list, int]:
+    """Run a random program of callbacks; return what ran when, and the events used."""
+    env = simpy.Environment()
+    rng = random.Random(seed)
+    trace = []
+    timers = Timers(env)
+    at = timers.call_at if batched else _one_event_each(env)
+
+    def callback(name: str, depth: int):
+        def run():
+            trace.append((env.now, name))
+            if depth >= 4:
+                return
+            for j in range(rng.choice([0, 1, 2, 3, 8])):
+                kind, delay = rng.random(), rng.choice([0, 0, 0.5, 1])
+                child = f"{name}.{j}"
+                if kind < 0.6:
+                    at(delay, callback(child, depth + 1), rng.choice([NORMAL, NORMAL, URGENT]))
+                elif kind < 0.8:
+                    env.process(process(child, depth + 1))
+                else:
+                    env.timeout(delay).callbacks.append(
+                        lambda _e, child=child: trace.append((env.now, child + "/timeout")))
+        return run
+
+    def process(name: str, depth: int):
+        trace.append((env.now, name + "/start"))
+        if rng.random() < 0.5:
+            at(0, callback(name + ".u", depth + 1), URGENT)
+        yield env.timeout(rng.choice([0, 1]))
+        trace.append((env.now, name + "/end"))
+
+    for i in range(30):
+        at(rng.choice([0, 0, 1, 2]), callback(f"a{i}", 0), rng.choice([NORMAL, URGENT]))
+    env.run()
+    return trace, timers.events
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_batched_callbacks_run_in_the_order_of_one_event_each(seed):
+    batched, events = _trace(seed, batched=True)
+    reference, _ = _trace(seed, batched=False)
+    assert batched == reference
+    assert len(batched) > 30
+
+
+def test_callbacks_scheduled_back_to_back_share_one_event():
+    env = simpy.Environment()
+    timers, ran = Timers(env), []
+    for i in range(100):
+        timers.call_at(2.0, lambda i=i: ran.append(i))
+    env.timeout(2.0)  # scheduled between: the next callbacks need an event of their own
+    for i in range(100, 150):
+        timers.call_at(2.0, lambda i=i: ran.append(i))
+    timers.call_at(3.0, lambda: ran.append("later"))
+    env.run()
+    assert ran == [*range(150), "later"] and timers.events == 3
+
+
+def test_a_callback_due_now_as_urgent_runs_before_the_rest_of_a_normal_batch():
+    env = simpy.Environment()
+    timers, order = Timers(env), []
+
+    def first():
+        order.append("first")
+        timers.call_at(0, lambda: order.append("urgent"), URGENT)
+        env.process(_started(order))
+
+    timers.call_at(1, first)
+    timers.call_at(1, lambda: order.append("second"))
+    timers.call_at(1, lambda: order.append("third"))
+    env.run()
+    assert order == ["first", "urgent", "process", "second", "third"]
+
+
+def _started(order):
+    order.append("process")
+    yield from ()
+
+
+@pytest.mark.parametrize("module", ["ecsnetsim.control.timers", "ecsnetsim.control.waiting",
+                                    "ecsnetsim.control.placeindex", "ecsnetsim.collector"])
+def test_docstring_examples(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_blocked_service_makes_a_task_only_for_the_one_it_tries(monkeypatch):
+    """20,000 tasks that no instance takes: each failed pass looks at the front task only;
+    all of them are reported, with the closest instance's reason, at the end."""
+    made = Counter()
+    real_init = waiting_module.WaitingTasks.__init__
+
+    def counting_init(self, make):
+        def counted(number):
+            made[number] += 1
+            return make(number)
+        real_init(self, counted)
+
+    monkeypatch.setattr(waiting_module.WaitingTasks, "__init__", counting_init)
+    doc = make_scenario(services=[{
+        "name": "big", "network_mode": "bridge", "desired_count": 20000, "cpu": 8192,
+        "memory": 512, "containers": [{"name": "app", "port_mappings": [
+            {"container_port": 80}]}]}], steady_horizon="10min")
+    sc = load_scenario(doc)
+    env = simpy.Environment()
+    cluster = Cluster(sc, env, np.random.default_rng(1))
+    env.run(until=600)
+    (svc,) = cluster.services
+    assert len(svc.waiting) == 20000 and sum(made.values()) <= 3
+    unplaced = svc.unplaced
+    assert len(unplaced) == 20000
+    assert {t.last_failure for t in unplaced} == {"RESOURCE:CPU"}
+    assert unplaced[-1].why_not == unplaced[0].why_not and unplaced[0].why_not
+
+
+def test_fargate_per_az_counts_follow_the_live_tasks():
+    doc = make_scenario(
+        vpc={"subnets": [{"name": "a", "cidr": "10.0.0.0/24", "az": "us-east-1a"},
+                         {"name": "b", "cidr": "10.0.1.0/24", "az": "us-east-1b"},
+                         {"name": "c", "cidr": "10.0.2.0/24", "az": "us-east-1c"}]},
+        cluster={"instance_groups": []}, steady_horizon="30min",
+        services=[{"name": "f", "network_mode": "awsvpc", "launch_type": "FARGATE",
+                   "desired_count": 7, "cpu": 256, "memory": 512,
+                   "containers": [{"name": "app", "port_mappings": [{"container_port": 80}]}]}],
+        events=[{"at": "3min", "scale": "f", "desired_count": 2},
+                {"at": "6min", "scale": "f", "desired_count": 11},
+                {"at": "9min", "deploy": "f", "set": {"cpu": 512, "memory": 1024}}])
+    sc = load_scenario(doc)
+    env = simpy.Environment()
+    cluster = Cluster(sc, env, np.random.default_rng(1))
+    (svc,) = cluster.services
+    kept = cluster.controller.capacity["FARGATE"]._per_az  # noqa: SLF001
+    seen = set()
+    while env._queue and env.now < 20 * 60:  # noqa: SLF001
+        env.step()
+        counted = Counter(t.instance.az for t in svc.live)
+        assert +kept.get("f", Counter()) == counted
+        seen.add(sum(counted.values()))
+    assert {2, 7, 11} <= seen
