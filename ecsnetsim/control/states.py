@@ -56,8 +56,8 @@ def advance(task: Task, to: TaskState) -> None:
         if inst is not None and hasattr(inst, "count_running"):
             inst.count_running(task)
     tally = task.tally
-    if tally is not None:
-        tally.update(task)
+    if tally is not None and (task.instance is not None or task.tally_key is not None):
+        tally.update(task)  # (an unplaced task is in no class, before and after)
 
 
 __all__ = ["STARTING", "TRANSITIONS", "IllegalTransition", "TaskState", "advance"]

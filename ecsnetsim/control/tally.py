@@ -90,6 +90,10 @@ class TaskTally:
             self._healthy += 1
         if old is None:
             self.live[task] = None
+        if new[1] is DEACTIVATING or (new[0] == self.revision and new[3]):  # not old
+            if self._old_unhealthy:
+                self._old_unhealthy.pop(task, None)
+            return
         self._file_old(task, new, old)
 
     def _is_old(self, key: Key) -> bool:
