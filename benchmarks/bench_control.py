@@ -15,20 +15,31 @@ two AZs, one /16 subnet per AZ:
 Each size runs in a fresh interpreter, so one size's garbage does not slow the next.
 Prints a line per run and one JSON line with every figure.
 
+``--against DIR`` runs each size also on another checkout of the project (its source
+tree, put first on ``PYTHONPATH``), the two in turn ``--repeat`` times, and prints the
+ratio pair by pair: this machine's speed drifts by up to 1.7x within an hour, so a
+change is measured against the version before it side by side, not against an old
+table.
+
 Usage::
 
     python benchmarks/bench_control.py placement --tasks 1000 10000 100000
     python benchmarks/bench_control.py deployment --tasks 1000 10000
+    python benchmarks/bench_control.py placement --tasks 10000 100000 --repeat 3 \
+        --against ../previous-checkout
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 TASK_CPU, TASK_MEMORY = 256, 512
 
@@ -97,7 +108,8 @@ def _run_once(kind: str, tasks: int) -> dict:
         wall = time.perf_counter() - t0
         placed = sum(len(s.running) for s in cluster.services)
         return {"kind": kind, "tasks": tasks, "instances": len(cluster.instances),
-                "placed": placed, "wall_s": round(wall, 3), "sim_s": env.now}
+                "placed": placed, "wall_s": round(wall, 3), "sim_s": env.now,
+                "source": _source()}
     env.run(until=cluster.steady)
     t1 = time.perf_counter()
     svc = cluster.services[0]
@@ -110,7 +122,27 @@ def _run_once(kind: str, tasks: int) -> dict:
     return {"kind": kind, "tasks": tasks, "instances": len(cluster.instances),
             "placement_wall_s": round(t1 - t0, 3), "wall_s": round(wall, 3),
             "status": dep.status if dep else None, "waves": dep.waves if dep else None,
-            "sim_s": env.now}
+            "sim_s": env.now, "source": _source()}
+
+
+def _source() -> str:
+    """The source tree the run imported the simulator from."""
+    import ecsnetsim  # noqa: PLC0415
+
+    return str(Path(ecsnetsim.__file__).resolve().parent.parent)
+
+
+def _one(kind: str, tasks: int, collector_on: bool, tree: str | None = None) -> dict:
+    """One run in a fresh interpreter (on the source tree ``tree``, if given)."""
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(Path(tree).resolve()),
+                                             env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), kind, "--one",
+                          "--tasks", str(tasks), *(["--collector"] if collector_on else [])],
+                         capture_output=True, text=True, check=True, env=env,
+                         cwd=tree or None)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -121,6 +153,9 @@ def main() -> None:
     ap.add_argument("--collector", action="store_true",
                     help="keep Python's cyclic garbage collector running (the simulator "
                          "pauses it during a run)")
+    ap.add_argument("--against", metavar="DIR",
+                    help="another checkout of the project to run side by side, in turn")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per size (default 1)")
     args = ap.parse_args()
     global COLLECTOR_ON
     COLLECTOR_ON = args.collector
@@ -129,13 +164,25 @@ def main() -> None:
         return
     rows = []
     for n in args.tasks:
-        out = subprocess.run([sys.executable, __file__, args.kind, "--one", "--tasks",
-                              str(n), *(["--collector"] if args.collector else [])],
-                             capture_output=True, text=True, check=True)
-        row = json.loads(out.stdout.strip().splitlines()[-1])
-        rows.append(row)
-        print(f"{args.kind} {n:>7} tasks on {row['instances']:>6} instances: "
-              f"{row['wall_s']:8.2f} s wall", flush=True)
+        for _ in range(args.repeat):
+            row = _one(args.kind, n, args.collector)
+            line = (f"{args.kind} {n:>7} tasks on {row['instances']:>6} instances: "
+                    f"{row['wall_s']:8.2f} s wall")
+            if args.against:
+                other = _one(args.kind, n, args.collector, args.against)
+                if other["source"] == row["source"]:
+                    sys.exit(f"--against {args.against}: the run imported the simulator "
+                             f"from {other['source']}, as this one does")
+                row["against_wall_s"] = other["wall_s"]
+                row["ratio"] = round(row["wall_s"] / other["wall_s"], 3)
+                line += f", {other['wall_s']:8.2f} s against, ratio {row['ratio']:.3f}"
+            rows.append(row)
+            print(line, flush=True)
+    if args.against:
+        for n in args.tasks:
+            ratios = sorted(r["ratio"] for r in rows if r["tasks"] == n)
+            print(f"{n:>7} tasks: ratio median {statistics.median(ratios):.3f} "
+                  f"(range {ratios[0]:.3f}-{ratios[-1]:.3f}, {len(ratios)} pairs)")
     print(json.dumps({"python": platform.python_version(), "rows": rows}))
 
 
