@@ -178,8 +178,8 @@ def test_the_worst_case_estimate_is_the_search_that_climbs_to_max():
 
 
 def test_plan_refuses_a_search_above_the_budget_unless_forced(tmp_path, capsys):
-    # 2,000 tasks in each of the ~17 simulations of a search up to 200: 34,000 tasks
-    big = ["--set", "services[0].desired_count=2000"]
+    # 10,000 tasks in each of the ~17 simulations of a search up to 200: 170,000 tasks
+    big = ["--set", "services[0].desired_count=10000"]
     out = tmp_path / "out"
     assert main(["plan", str(PLAN_PORTS), "--group", "hosts", *big, "-o", str(out)]) == 2
     err = capsys.readouterr().err
