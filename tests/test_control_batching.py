@@ -179,3 +179,45 @@ def test_fargate_per_az_counts_follow_the_live_tasks():
         assert +kept.get("f", Counter()) == counted
         seen.add(sum(counted.values()))
     assert {2, 7, 11} <= seen
+
+
+def _cluster(doc: dict) -> tuple[simpy.Environment, Cluster]:
+    env = simpy.Environment()
+    return env, Cluster(load_scenario(doc), env, np.random.default_rng(1))
+
+
+def _services(*names: str, desired: int = 6) -> list[dict]:
+    return [{"name": n, "network_mode": mode, "desired_count": desired, "cpu": 256,
+             "memory": 256, "containers": [{"name": "app", "port_mappings": [
+                 {"container_port": 80}]}]}
+            for n, mode in zip(names, ("bridge", "awsvpc", "host"), strict=False)]
+
+
+def test_a_terminated_instance_stops_exactly_its_live_tasks():
+    doc = make_scenario(cluster={"instance_groups": [
+        {"name": "g", "type": "c5.xlarge", "count": 3, "subnet": "a"}]},
+        services=_services("web", "api"), steady_horizon="30min",
+        events=[{"at": "5min", "terminate": {"group": "g", "count": 1}}])
+    env, cluster = _cluster(doc)
+    env.run(until=299)
+    (gone,) = cluster.fleet.active("g")[:1]
+    expected = {t.id for svc in cluster.services for t in svc.live if t.instance is gone}
+    assert expected
+    env.run(until=301)
+    stopped = {t.id for svc in cluster.services for t in svc.tasks
+               if t.stopped_reason and "terminated" in t.stopped_reason}
+    assert stopped == expected
+    assert not any(t.instance is gone for svc in cluster.services for t in svc.live)
+
+
+def test_deployments_keep_one_placement_index_per_service():
+    doc = make_scenario(services=_services("web", "api", desired=4), steady_horizon="1h",
+                        events=[{"at": f"{m}min", "deploy": "web", "set": {"cpu": 256 + m}}
+                                for m in (5, 10, 15, 20)])
+    env, cluster = _cluster(doc)
+    env.run(until=25 * 60)
+    web = cluster.services[0]
+    assert web.revision == 5 and not web.deployment
+    indexes = cluster.controller.capacity["EC2"]._indexes  # noqa: SLF001
+    assert set(indexes) == {"service:web", "service:api"}
+    assert indexes["service:web"].spec is web.task_spec

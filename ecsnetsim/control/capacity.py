@@ -39,7 +39,7 @@ class ContainerInstancePlacement:
         self.instances = instances
         self.rng = rng
         self.changes = changes
-        self._indexes: dict[tuple, PlacementIndex] = {}
+        self._indexes: dict[str, PlacementIndex] = {}  # task group -> its index
         self._last: PlacementIndex | None = None
 
     def choose(self, svc, task: Task, mode, only: ContainerInstance | None = None) -> Decision:
@@ -55,17 +55,15 @@ class ContainerInstancePlacement:
                      self.rng)
 
     def _index(self, spec, group: str, mode, strategies, constraints) -> PlacementIndex:
-        """The index of this kind of task (a new task definition gets a new one)."""
-        last = self._last  # a service places its tasks in runs: the same as last time?
-        if last is not None and last.spec is spec and last.group == group and \
-                last.mode is mode and last.strategies is strategies and \
-                last.constraints is constraints:
-            return last
-        key = (id(spec), group, mode.name, id(strategies), id(constraints))
-        index = self._indexes.get(key)
-        if index is None or index.spec is not spec or index.strategies is not strategies \
-                or index.constraints is not constraints:  # an id reused by a new object
-            index = self._indexes[key] = PlacementIndex(
+        """The index of this kind of task: one per task group (service), made anew when
+        the service's task definition, mode, strategies or constraints change (a
+        deployment), so that an old revision's index is dropped, not kept."""
+        index = self._last  # a service places its tasks in runs: the same as last time?
+        if index is None or index.group != group:
+            index = self._indexes.get(group)
+        if index is None or index.spec is not spec or index.mode is not mode or \
+                index.strategies is not strategies or index.constraints is not constraints:
+            index = self._indexes[group] = PlacementIndex(
                 self.instances, self.changes, spec, group, mode, strategies, constraints)
         self._last = index
         return index

@@ -30,6 +30,7 @@ from .ipam import SubnetPool
 from .lifecycle import Lifecycle
 from .scaling import ManagedScaling
 from .service import ServiceController, ServiceState
+from .states import TaskState
 
 
 class Cluster:
@@ -116,8 +117,11 @@ class Cluster:
             self.fleet.terminate(inst, self._stop_tasks_on)
 
     def _stop_tasks_on(self, inst: ContainerInstance) -> None:
+        """The instance's live tasks stop, service by service, each service's in the
+        order they were placed (the instance's own list: no scan of every task)."""
+        on = [t for t in inst.tasks if t.state is not TaskState.STOPPED]
         for svc in self.services:
-            for t in [t for t in svc.live if t.instance is inst]:
+            for t in [t for t in on if t.tally is svc.tally]:
                 self.lifecycle.release(svc, t, "Host EC2 (instance " + inst.id + ") terminated.")
 
     # ---- what the lifecycle reports (lifecycle.Listener) ------------------------------
