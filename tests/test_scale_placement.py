@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import simpy
 
+from ecsnetsim.control.daemonwatch import DaemonCandidates
 from ecsnetsim.control.instance import Task
 from ecsnetsim.control.scheduler import Cluster
 from ecsnetsim.control.states import TaskState
@@ -165,3 +166,76 @@ def test_a_run_pauses_the_cyclic_collector_and_gives_it_back(monkeypatch):
     with pytest.raises(RuntimeError):
         ecsnetsim.simulate(sc, workers=1)
     assert gc.isenabled()
+
+
+def random_daemon_scenario(seed: int) -> dict:
+    """A random scenario (see :func:`random_scenario`) with a daemon service added, that
+    some instances cannot take (a constraint, or too little room), deployed, and with
+    instances drained, terminated and scaled out beside it."""
+    r = random.Random(seed)
+    doc = random_scenario(seed)
+    daemon = {"name": "agent", "scheduling": "daemon",
+              "network_mode": r.choice(["host", "bridge", "awsvpc"]),
+              "cpu": r.choice([64, 512, 2048]), "memory": r.choice([64, 1024, 3072]),
+              "containers": [{"name": "a", "port_mappings": [{"container_port": 9100}]}]}
+    if r.random() < 0.4:
+        daemon["placement_constraints"] = [{
+            "type": "memberOf",
+            "expression": f"attribute:ecs.instance-type != {r.choice(TYPES)}"}]
+    doc["services"].insert(r.randint(0, len(doc["services"])), daemon)
+    doc["events"] += [{"at": f"{r.randint(1, 40) * 15}s", "deploy": "agent",
+                       "set": {"cpu": r.choice([64, 128])}} for _ in range(r.randint(0, 2))]
+    return doc
+
+
+def run_daemon(doc: dict, watched: bool):
+    """Run the scenario; ``watched=False`` makes every daemon pass look at every
+    instance (the oracle)."""
+    sc = load_scenario(doc)
+    env = simpy.Environment()
+    cluster = Cluster(sc, env, np.random.default_rng(sc.seed))
+    if not watched:
+        for svc in cluster.services:
+            svc.daemon_watch = DaemonCandidates(cluster.instances, None)
+    while env._queue and env.now < 30 * 60:  # noqa: SLF001
+        env.step()
+    out = {"events": [e.as_dict() for e in cluster.events], "timeline": cluster.timeline}
+    for svc in cluster.services:
+        out[svc.name] = [(t.id, t.instance.id if t.instance else None, str(t.state),
+                          t.stopped_reason, t.revision) for t in svc.tasks]
+        out[svc.name + "/desired"] = svc.desired
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_daemon_passes_over_changed_instances_do_what_full_passes_do(seed):
+    doc = random_daemon_scenario(seed)
+    assert run_daemon(doc, watched=True) == run_daemon(doc, watched=False)
+
+
+def _daemon_doc(name: str, instances: int, cidr: str, mode: str) -> dict:
+    return {"version": 1, "name": name, "seed": 1, "duration": 0, "steady_horizon": "20min",
+            "vpc": {"subnets": [{"name": "s", "cidr": cidr, "az": "us-east-1a"}]},
+            "cluster": {"instance_groups": [{"name": "g", "type": "c5.large",
+                                             "count": instances, "subnet": "s"}]},
+            "services": [{"name": "agent", "scheduling": "daemon", "network_mode": mode,
+                          "cpu": 64, "memory": 64, "containers": [
+                              {"name": "a", "port_mappings": [{"container_port": 9100}]}]}],
+            "events": [{"at": "8min", "deploy": "agent", "set": {"cpu": 128}}]}
+
+
+def test_daemon_starts_held_by_the_launch_rate_are_tried_again_as_full_passes_do():
+    """300 instances, 250 launches a minute: 50 starts wait for the next minute."""
+    watched = run_daemon(_daemon_doc("throttled", 300, "10.0.0.0/20", "host"), watched=True)
+    assert watched == run_daemon(_daemon_doc("throttled", 300, "10.0.0.0/20", "host"),
+                                 watched=False)
+    assert watched["agent/desired"] == 300
+    assert sum(1 for t in watched["agent"] if t[2] == "RUNNING" and t[4] == 2) == 300
+
+
+def test_daemon_starts_that_fail_are_tried_again_as_full_passes_do():
+    """Task ENIs in a /28 run out of addresses: starts fail and the service backs off."""
+    doc = _daemon_doc("backing-off", 6, "10.0.0.0/28", "awsvpc")
+    watched = run_daemon(doc, watched=True)
+    assert watched == run_daemon(doc, watched=False)
+    assert any("InsufficientFreeAddresses" in (t[3] or "") for t in watched["agent"])

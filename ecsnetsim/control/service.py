@@ -26,6 +26,7 @@ from .. import modes
 from ..modes import TaskSpec
 from ..scenario.schema import Scenario, Service
 from .capacity import EC2_LAUNCH_BATCH, ContainerInstancePlacement, FargateMicroVmPerTask
+from .daemonwatch import DaemonCandidates
 from .deployments import Deployment, DeploymentTracker
 from .events import EventLog, Row, Timeline
 from .fleet import Fleet
@@ -92,6 +93,7 @@ class ServiceState:
     dirty: bool = False  # something changed while the service was being reconciled
     health_check_blocked: object = None  # Unreachable: why the balancer's checks cannot reach
     _group: tuple | None = field(default=None, repr=False)
+    daemon_watch: DaemonCandidates | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -312,31 +314,42 @@ class ServiceController:
         return changed, room
 
     def _reconcile_daemon(self, svc: ServiceState) -> float | None:
-        """One task per eligible instance; on update, stop the old task before the new."""
+        """One task per eligible instance; on update, stop the old task before the new.
+        Only the instances where something may have changed are looked at (see
+        :mod:`.daemonwatch`), in cluster order."""
         changed = False
         started_any = 0
         delay = None
         mode = modes.get(svc.spec.network_mode)
-        eligible = [i for i in self.fleet.instances if i.status == "ACTIVE"
-                    and i.os in mode.supported_os
-                    and check_constraints(i, "", svc.spec.placement_constraints) is None]
-        svc.desired = len(eligible)
-        on: dict[ContainerInstance, list[Task]] = {}  # instance -> its live tasks, in order
-        for t in svc.tally.live:
-            on.setdefault(t.instance, []).append(t)
+        watch = svc.daemon_watch
+        if watch is None:
+            watch = svc.daemon_watch = DaemonCandidates(self.fleet.instances,
+                                                        self.fleet.changes)
+        instances = self.fleet.instances
+        eligible = []  # first which instances are eligible, as the pass begins
+        for pos in watch.positions(svc.revision):
+            inst = instances[pos]
+            ok = inst.status == "ACTIVE" and inst.os in mode.supported_os and \
+                check_constraints(inst, "", svc.spec.placement_constraints) is None
+            watch.eligible_now(pos, ok)
+            if ok:
+                eligible.append(inst)
+        svc.desired = len(watch.eligible)
         for inst in eligible:
-            mine = [t for t in on.get(inst, ()) if not t.draining]
+            here = [t for t in inst.tasks if t.tally is svc.tally
+                    and t.state is not TaskState.STOPPED]  # in placement order
+            mine = [t for t in here if not t.draining]
             if any(t.revision != svc.revision for t in mine):
                 for t in mine:
                     if t.revision != svc.revision:
                         self.lifecycle.stop(svc, t, "Task replaced by a deployment")
                         changed = True
-                continue
-            if not mine and not any(t.instance is inst for t in on.get(inst, ())):
-                if check_resources(inst, svc.task_spec, mode) is None:
-                    n, d = self._start_tasks(svc, 1, only=inst)
-                    started_any += n
-                    delay = d if delay is None else min(delay, d or delay)
+            elif not here and check_resources(inst, svc.task_spec, mode) is None:
+                n, d = self._start_tasks(svc, 1, only=inst)
+                started_any += n
+                delay = d if delay is None else min(delay, d or delay)
+                if not n:
+                    watch.start_pending(inst.position)
         if svc.deployment is not None:
             self.deployments.daemon_started(svc, started_any)
             self.deployments.check(svc)
