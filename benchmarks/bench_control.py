@@ -11,6 +11,9 @@ two AZs, one /16 subnet per AZ:
 * ``deployment``: one awsvpc service of N tasks (N/10 instances, room for twice as
   many) placed, then rolled to a new revision (minimum healthy 100 %, maximum 200 %);
   timed from the deploy event until the deployment completes.
+* ``daemon``: ``placement`` with a daemon service (host mode, one task on each of the
+  N/10 instances) beside the two services; a daemon service is reconciled whenever
+  anything in the cluster changes, so this shows what a pass costs as the cluster grows.
 
 Each size runs in a fresh interpreter, so one size's garbage does not slow the next.
 Prints a line per run and one JSON line with every figure.
@@ -60,13 +63,18 @@ def scenario(kind: str, tasks: int) -> dict:
     doc = {"version": 1, "name": f"bench-{kind}-{tasks}", "seed": 1, "duration": 0,
            "steady_horizon": "720h", "account": {"awsvpc_trunking": True},
            "vpc": {"subnets": subnets}, "cluster": {"instance_groups": groups}}
-    if kind == "placement":
+    if kind in ("placement", "daemon"):
         api = {"name": "api", "network_mode": "bridge", "cpu": TASK_CPU,
                "memory": TASK_MEMORY,
                "placement_strategy": [{"type": "binpack", "field": "memory"}],
                "containers": [{"name": "app", "port_mappings": [{"container_port": 8080}]}]}
         doc["services"] = [{**web, "desired_count": tasks - tasks // 2},
                            {**api, "desired_count": tasks // 2}]
+        if kind == "daemon":
+            doc["services"].insert(0, {
+                "name": "agent", "scheduling": "daemon", "network_mode": "host",
+                "cpu": 64, "memory": 64,
+                "containers": [{"name": "a", "port_mappings": [{"container_port": 9100}]}]})
     else:
         doc["services"] = [{**web, "desired_count": tasks,
                             "deployment": {"minimum_healthy_percent": 100,
@@ -103,7 +111,7 @@ def _run_once(kind: str, tasks: int) -> dict:
     t0 = time.perf_counter()
     env = simpy.Environment()
     cluster = Cluster(sc, env, np.random.default_rng(1))
-    if kind == "placement":
+    if kind in ("placement", "daemon"):
         env.run(until=cluster.steady)
         wall = time.perf_counter() - t0
         placed = sum(len(s.running) for s in cluster.services)
@@ -147,7 +155,7 @@ def _one(kind: str, tasks: int, collector_on: bool, tree: str | None = None) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("kind", choices=("placement", "deployment"))
+    ap.add_argument("kind", choices=("placement", "deployment", "daemon"))
     ap.add_argument("--tasks", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--collector", action="store_true",

@@ -9,7 +9,9 @@ change log when they change), the daemon's revision, and whether a start it trie
 through. So a pass looks at:
 
 * the instances changed since the last pass (the fleet's change log), and new ones;
-* the instances where a start was due and did not happen (the launch rate, a back-off);
+* the instances where a start was due and did not happen (the launch rate, a back-off),
+  once a start can happen again: while the launch rate is spent or the service backs
+  off, a start tried changes nothing, so they are not looked at before then;
 * every instance, on the first pass and after a deployment (a new revision).
 
 and keeps the count of eligible instances (the daemon's desired count) as it goes. The
@@ -31,8 +33,11 @@ class DaemonCandidates:
         self.eligible: set[int] = set()  # positions of eligible instances
         self._retry: set[int] = set()  # a start was due there and did not happen
         self._known = 0  # instances there were at the last pass
+        #: until when no start can happen (the launch rate is spent, or the service
+        #: backs off after failed starts): the instances waiting for a start wait
+        self.starts_held_until = 0.0
 
-    def positions(self, revision: int) -> list[int]:
+    def positions(self, revision: int, now: float) -> list[int]:
         """The positions to look at now, in cluster order."""
         changes, known = self.changes, self._known
         self._known = len(self.instances)
@@ -40,9 +45,12 @@ class DaemonCandidates:
             self.revision = revision
             self.cursor = len(changes) if changes is not None else 0
             self._retry = set()
+            self.starts_held_until = 0.0
             return list(range(len(self.instances)))
-        due = self._retry
-        self._retry = set()
+        if now < self.starts_held_until:  # their starts cannot happen yet: they wait
+            due = set()
+        else:
+            due, self._retry = self._retry, set()
         due.update(inst.position for inst in changes[self.cursor:])
         self.cursor = len(changes)
         due.update(range(known, len(self.instances)))  # registered since the last pass
@@ -58,3 +66,7 @@ class DaemonCandidates:
     def start_pending(self, pos: int) -> None:
         """A start was due at ``pos`` and did not happen: look there on the next pass."""
         self._retry.add(pos)
+
+    def waiting_starts(self) -> bool:
+        """Whether some instance waits for a start."""
+        return bool(self._retry)

@@ -16,7 +16,7 @@ no instance can take waits, unplaced, with ECS's reason and a per-instance answe
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,7 +78,7 @@ class ServiceState:
     last_event_reason: str | None = None
     steady_at: float | None = None
     wake: simpy.Event | None = None
-    launches: list[float] = field(default_factory=list)
+    launches: deque[float] = field(default_factory=deque)  # launch times in the window
     retry_at: float = 0.0
     retry_delay: float = RETRY_FIRST
     deployment: Deployment | None = None
@@ -327,7 +327,7 @@ class ServiceController:
                                                         self.fleet.changes)
         instances = self.fleet.instances
         eligible = []  # first which instances are eligible, as the pass begins
-        for pos in watch.positions(svc.revision):
+        for pos in watch.positions(svc.revision, self.env.now):
             inst = instances[pos]
             ok = inst.status == "ACTIVE" and inst.os in mode.supported_os and \
                 check_constraints(inst, "", svc.spec.placement_constraints) is None
@@ -335,6 +335,7 @@ class ServiceController:
             if ok:
                 eligible.append(inst)
         svc.desired = len(watch.eligible)
+        now = self.env.now
         for inst in eligible:
             here = [t for t in inst.tasks if t.tally is svc.tally
                     and t.state is not TaskState.STOPPED]  # in placement order
@@ -344,12 +345,21 @@ class ServiceController:
                     if t.revision != svc.revision:
                         self.lifecycle.stop(svc, t, "Task replaced by a deployment")
                         changed = True
+            elif not here and now < watch.starts_held_until:
+                # no start can happen before then (the launch rate, a back-off), and a
+                # start tried meanwhile changes nothing: tried again then
+                watch.start_pending(inst.position)
             elif not here and check_resources(inst, svc.task_spec, mode) is None:
                 n, d = self._start_tasks(svc, 1, only=inst)
                 started_any += n
                 delay = d if delay is None else min(delay, d or delay)
                 if not n:
                     watch.start_pending(inst.position)
+                    if d is not None and (svc.throttled or now < svc.retry_at):
+                        watch.starts_held_until = now + d
+        if watch.waiting_starts() and now < watch.starts_held_until:
+            held = watch.starts_held_until - now  # when the waiting starts are tried again
+            delay = held if delay is None else min(delay, held)
         if svc.deployment is not None:
             self.deployments.daemon_started(svc, started_any)
             self.deployments.check(svc)
@@ -410,7 +420,9 @@ class ServiceController:
             # waiting out the back-off after tasks failed to start
             svc.waiting.explain(svc.last_launch_failure, None, dict(self._why_waiting(svc)))
             return 0, svc.retry_at - now
-        svc.launches = [t for t in svc.launches if t > now - LAUNCH_WINDOW]
+        launches = svc.launches  # in time order: the ones out of the window are first
+        while launches and launches[0] <= now - LAUNCH_WINDOW:
+            launches.popleft()
         budget = self.capacity[svc.spec.launch_type].launch_batch - len(svc.launches)
         svc.throttled = count > budget
         if count > budget:
