@@ -39,12 +39,13 @@ def _one_event_each(env: simpy.Environment):
     return at
 
 
-def _trace(seed: int, batched: bool) -> tuple[list, int]:
+def _trace(seed: int, batched: bool, simpy_internals: bool = True) -> tuple[list, int]:
     """Run a random program of callbacks; return what ran when, and the events used."""
     env = simpy.Environment()
     rng = random.Random(seed)
     trace = []
     timers = Timers(env)
+    timers.batching = simpy_internals  # False: as with a simpy that hides its counter
     at = timers.call_at if batched else _one_event_each(env)
 
     def callback(name: str, depth: int):
@@ -83,6 +84,13 @@ def test_batched_callbacks_run_in_the_order_of_one_event_each(seed):
     reference, _ = _trace(seed, batched=False)
     assert batched == reference
     assert len(batched) > 30
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_without_simpys_counter_every_callback_has_its_event(seed):
+    trace, events = _trace(seed, batched=True, simpy_internals=False)
+    assert trace == _trace(seed, batched=False)[0]
+    assert events == sum(1 for _t, name in trace if "/" not in name)
 
 
 def test_callbacks_scheduled_back_to_back_share_one_event():

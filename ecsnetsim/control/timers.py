@@ -69,6 +69,9 @@ class Timers:
         self.env = env
         self._last: _Batch | None = None
         self.events = 0  # simpy events scheduled (for tests and benchmarks)
+        #: simpy's event counter and queue, which batching reads (simpy 4 keeps them as
+        #: ``_eid`` and ``_queue``); without them every callback gets an event of its own
+        self.batching = hasattr(env, "_eid") and hasattr(env, "_queue")
 
     def call_at(self, delay: float, callback: Callable[[], None],
                 priority: int = NORMAL) -> None:
@@ -76,6 +79,12 @@ class Timers:
         ``priority`` scheduled now would be processed."""
         env = self.env
         at = env.now + delay
+        if not self.batching:
+            batch = _Batch(at, priority, gives_way=False)
+            batch.callbacks.append(callback)
+            batch.closed = True
+            self._schedule(batch, priority, delay)
+            return
         mark = next(env._eid)  # noqa: SLF001 (see the module's docstring)
         last = self._last
         if last is not None and last.mark + 1 == mark and last.at == at and \
@@ -94,14 +103,15 @@ class Timers:
         event._ok = True  # noqa: SLF001 (a triggered event, as simpy's Timeout builds it)
         event._value = None  # noqa: SLF001
         env.schedule(event, priority, delay)
-        batch.mark = next(env._eid)  # noqa: SLF001
+        if self.batching:
+            batch.mark = next(env._eid)  # noqa: SLF001
         self._last = batch
         self.events += 1
 
     def _run(self, batch: _Batch) -> None:
         batch.closed = True
         callbacks = batch.callbacks
-        queue = self.env._queue  # noqa: SLF001
+        queue = self.env._queue if self.batching else None  # noqa: SLF001
         for i, callback in enumerate(callbacks):
             if batch.gives_way and queue and queue[0][1] < NORMAL and queue[0][0] == batch.at:
                 rest = _Batch(batch.at, URGENT, gives_way=True)
