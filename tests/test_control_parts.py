@@ -158,7 +158,7 @@ def test_lifecycle_starts_a_task_to_running_and_healthy_without_a_load_balancer(
     env.run(until=inst.container_start_delay + 1)
     assert task.state == S.RUNNING and task.healthy
     assert task.running_at == task.healthy_at == inst.container_start_delay
-    assert [h[0] for h in rec.heard] == ["running", "healthy"]
+    assert [h[0] for h in rec.heard] == ["running", "healthy", "settled"]
 
 
 def test_lifecycle_health_checks_then_drains_for_the_deregistration_delay():
@@ -177,7 +177,7 @@ def test_lifecycle_health_checks_then_drains_for_the_deregistration_delay():
     assert task.state == S.STOPPED and not task.draining
     assert task.stopped_reason == "Task replaced by a deployment" and task not in inst.tasks
     assert [h[0] for h in rec.heard] == [
-        "running", "health_check_blocked", "changed", "healthy",  # checks pass: healthy
+        "running", "health_check_blocked", "changed", "healthy", "settled",  # healthy
         "stopping", "changed",  # DEACTIVATING
         "changed", "drained"]  # STOPPED after the delay
     with pytest.raises(IllegalTransition):

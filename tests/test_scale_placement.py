@@ -239,3 +239,41 @@ def test_daemon_starts_that_fail_are_tried_again_as_full_passes_do():
     watched = run_daemon(doc, watched=True)
     assert watched == run_daemon(doc, watched=False)
     assert any("InsufficientFreeAddresses" in (t[3] or "") for t in watched["agent"])
+
+
+def random_balanced_scenario(seed: int) -> dict:
+    """A random scenario (see :func:`random_scenario`) whose services mostly sit behind
+    load-balancer health checks (and drain when stopped), plus a daemon service."""
+    r = random.Random(seed)
+    doc = random_daemon_scenario(seed)
+    for svc in doc["services"]:
+        if r.random() < 0.7:
+            svc["health_check"] = {"interval": f"{r.choice([5, 10, 30])}s",
+                                   "healthy_threshold": r.randint(2, 5)}
+            svc["deregistration_delay"] = f"{r.choice([0, 5, 30])}s"
+    return doc
+
+
+def run_coalesced(doc: dict, coalesce: bool):
+    """Run the scenario, telling the services of tasks turned healthy once per run of
+    them (``coalesce``) or after each one (the oracle)."""
+    sc = load_scenario(doc)
+    env = simpy.Environment()
+    cluster = Cluster(sc, env, np.random.default_rng(sc.seed))
+    cluster.lifecycle.coalesce = coalesce
+    while env._queue and env.now < 30 * 60:  # noqa: SLF001
+        env.step()
+    out = {"events": [e.as_dict() for e in cluster.events], "timeline": cluster.timeline,
+           "deployments": [(svc.name, [d.row() for d in svc.deployments])
+                           for svc in cluster.services]}
+    for svc in cluster.services:
+        out[svc.name] = [(t.id, t.instance.id if t.instance else None, str(t.state),
+                          t.stopped_reason, t.healthy_at) for t in svc.tasks]
+        out[svc.name + "/steady"] = svc.steady_at
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_tasks_turned_healthy_told_once_per_run_as_after_each(seed):
+    doc = random_balanced_scenario(seed)
+    assert run_coalesced(doc, coalesce=True) == run_coalesced(doc, coalesce=False)

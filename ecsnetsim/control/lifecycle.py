@@ -53,6 +53,10 @@ class Listener(Protocol):
     def healthy(self, svc: ServiceState, task: Task) -> None:
         """A task passed its health checks (or is RUNNING, with no load balancer)."""
 
+    def settled(self, svc: ServiceState) -> None:
+        """Tasks of the service turned healthy just now (one or more, told once for a run
+        of them): its counts changed, it may be steady, the services look again."""
+
     def unhealthy(self, svc: ServiceState, task: Task) -> None:
         """A task failed its health checks after the grace period: it must stop."""
 
@@ -77,12 +81,16 @@ class Lifecycle:
         self.env = env
         self.listener = listener
         self.mode_of = mode_of
-        self.timers = Timers(env)
+        self.timers = Timers(env, on_run_end=self.settle)
+        self._unsettled: ServiceState | None = None  # tasks turned healthy, not yet told
+        #: tell the listener once per run of tasks turned healthy (False: after each one)
+        self.coalesce = True
 
     def start(self, svc: ServiceState, task: Task, inst: ContainerInstance,
               mode: NetworkMode) -> bool:
         """Place ``task`` on ``inst`` and attach its network: PROVISIONING, then on its way
         to RUNNING; False (the listener hears why) when the attachment failed."""
+        self.settle()
         failure = mode.attach(inst, task, svc.task_spec)
         advance(task, TaskState.PROVISIONING)  # before the instance counts it, once
         inst.add(task)
@@ -99,6 +107,7 @@ class Lifecycle:
 
     def stop(self, svc: ServiceState, task: Task, reason: str, drain: bool = True) -> None:
         """Stop a task; behind a load balancer a running task drains first."""
+        self.settle()
         if task.state in (TaskState.STOPPED, TaskState.DEACTIVATING):
             return
         self.listener.stopping(svc, task)
@@ -114,6 +123,7 @@ class Lifecycle:
 
     def _drain(self, svc: ServiceState, task: Task, reason: str):
         yield self.env.timeout(svc.spec.deregistration_delay)
+        self.settle()
         if task.state == TaskState.DEACTIVATING:
             self.release(svc, task, reason)
         else:  # stopped meanwhile (its instance was terminated): that reason stands
@@ -122,6 +132,7 @@ class Lifecycle:
 
     def release(self, svc: ServiceState, task: Task, reason: str) -> None:
         """STOPPED: the task's network mode and instance give back what it held."""
+        self.settle()
         advance(task, TaskState.STOPPED)
         inst = task.instance
         if inst is not None:
@@ -132,6 +143,28 @@ class Lifecycle:
         task.stopped_at = self.env.now
         task.stopped_reason = reason
         self.listener.changed(svc)
+
+    def turned_healthy(self, svc: ServiceState) -> None:
+        """A task of ``svc`` turned healthy: the listener is told once the run of such
+        tasks ends (the end of the batch of steps, or a step of another kind or service).
+
+        Told after each task, it recorded the service's counts, checked whether it was
+        steady and woke the services, once per task; within one instant, with healthy
+        counts only rising and nothing else happening in between, once for the run
+        records the same rows, the same lowest healthy count and the same steady time.
+        """
+        if self._unsettled is not svc:
+            self.settle()
+            self._unsettled = svc
+        if not self.coalesce:
+            self.settle()
+
+    def settle(self) -> None:
+        """Tell the listener of the tasks that turned healthy and have not been told."""
+        svc = self._unsettled
+        if svc is not None:
+            self._unsettled = None
+            self.listener.settled(svc)
 
 
 class _Activation:
@@ -152,6 +185,7 @@ class _Activation:
         life.timers.call_at(0, self._attaching, URGENT)
 
     def _attaching(self) -> None:
+        self.life.settle()
         delay = self.mode.attach_delay(self.inst, self.task)
         if delay:
             self.life.timers.call_at(delay, self._attached)
@@ -159,6 +193,7 @@ class _Activation:
             self._attached()
 
     def _attached(self) -> None:
+        self.life.settle()
         task = self.task
         if task.state is TaskState.STOPPED:
             return
@@ -182,6 +217,7 @@ class _Activation:
         passed its health checks; nothing if the task was stopped meanwhile; stopped by
         ECS once the grace period is over if it failed them."""
         svc, task, life = self.svc, self.task, self.life
+        life.settle()
         hc = svc.spec.health_check or HealthCheck()
         healthy_after, stopped_after = target_health(hc, svc.spec.startup_time)
         if life.listener.health_check_blocked(svc, task) is not None:
@@ -195,6 +231,7 @@ class _Activation:
             life.timers.call_at(healthy_after, self._healthy)
 
     def _failed_checks(self) -> None:
+        self.life.settle()
         if self.task.state is TaskState.RUNNING:
             self.life.listener.unhealthy(self.svc, self.task)
 
@@ -206,4 +243,5 @@ class _Activation:
         retally(task)
         task.healthy_at = life.env.now
         life.listener.healthy(self.svc, task)
+        life.turned_healthy(self.svc)
 

@@ -133,6 +133,8 @@ class Cluster:
 
     def healthy(self, svc: ServiceState, task: Task) -> None:
         self.deployments.healthy(svc, task)
+
+    def settled(self, svc: ServiceState) -> None:
         self.controller.refresh(svc)
         self.controller.check_steady(svc)
         self.wake_all()

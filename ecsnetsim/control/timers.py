@@ -65,8 +65,10 @@ class Timers:
     1
     """
 
-    def __init__(self, env: simpy.Environment) -> None:
+    def __init__(self, env: simpy.Environment,
+                 on_run_end: Callable[[], None] | None = None) -> None:
         self.env = env
+        self.on_run_end = on_run_end  # called when a batch has run (or given way)
         self._last: _Batch | None = None
         self.events = 0  # simpy events scheduled (for tests and benchmarks)
         #: simpy's event counter and queue, which batching reads (simpy 4 keeps them as
@@ -118,5 +120,7 @@ class Timers:
                 rest.callbacks = callbacks[i:]
                 rest.closed = True
                 self._schedule(rest, URGENT, 0)
-                return
+                break
             callback()
+        if self.on_run_end is not None:
+            self.on_run_end()
