@@ -188,23 +188,33 @@ def random_daemon_scenario(seed: int) -> dict:
     return doc
 
 
-def run_daemon(doc: dict, watched: bool):
-    """Run the scenario; ``watched=False`` makes every daemon pass look at every
-    instance (the oracle)."""
+def run_recorded(doc: dict, prepare=None) -> dict:
+    """Run the scenario's control plane for 30 minutes (``prepare(cluster)`` first);
+    return everything it did, comparably: events, timeline, deployments, and per service
+    its tasks' fates, desired count and steady time."""
     sc = load_scenario(doc)
     env = simpy.Environment()
     cluster = Cluster(sc, env, np.random.default_rng(sc.seed))
-    if not watched:
-        for svc in cluster.services:
-            svc.daemon_watch = DaemonCandidates(cluster.instances, None)
+    if prepare is not None:
+        prepare(cluster)
     while env._queue and env.now < 30 * 60:  # noqa: SLF001
         env.step()
-    out = {"events": [e.as_dict() for e in cluster.events], "timeline": cluster.timeline}
+    out = {"events": [e.as_dict() for e in cluster.events], "timeline": cluster.timeline,
+           "deployments": [(svc.name, [d.row() for d in svc.deployments])
+                           for svc in cluster.services]}
     for svc in cluster.services:
         out[svc.name] = [(t.id, t.instance.id if t.instance else None, str(t.state),
-                          t.stopped_reason, t.revision) for t in svc.tasks]
-        out[svc.name + "/desired"] = svc.desired
+                          t.stopped_reason, t.revision, t.healthy_at) for t in svc.tasks]
+        out[svc.name + "/desired"] = (svc.desired, svc.steady_at)
     return out
+
+
+def run_daemon(doc: dict, watched: bool) -> dict:
+    """``watched=False`` makes every daemon pass look at every instance (the oracle)."""
+    def full_passes(cluster):
+        for svc in cluster.services:
+            svc.daemon_watch = DaemonCandidates(cluster.instances, None)
+    return run_recorded(doc, None if watched else full_passes)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -229,7 +239,7 @@ def test_daemon_starts_held_by_the_launch_rate_are_tried_again_as_full_passes_do
     watched = run_daemon(_daemon_doc("throttled", 300, "10.0.0.0/20", "host"), watched=True)
     assert watched == run_daemon(_daemon_doc("throttled", 300, "10.0.0.0/20", "host"),
                                  watched=False)
-    assert watched["agent/desired"] == 300
+    assert watched["agent/desired"][0] == 300
     assert sum(1 for t in watched["agent"] if t[2] == "RUNNING" and t[4] == 2) == 300
 
 
@@ -254,23 +264,12 @@ def random_balanced_scenario(seed: int) -> dict:
     return doc
 
 
-def run_coalesced(doc: dict, coalesce: bool):
-    """Run the scenario, telling the services of tasks turned healthy once per run of
-    them (``coalesce``) or after each one (the oracle)."""
-    sc = load_scenario(doc)
-    env = simpy.Environment()
-    cluster = Cluster(sc, env, np.random.default_rng(sc.seed))
-    cluster.lifecycle.coalesce = coalesce
-    while env._queue and env.now < 30 * 60:  # noqa: SLF001
-        env.step()
-    out = {"events": [e.as_dict() for e in cluster.events], "timeline": cluster.timeline,
-           "deployments": [(svc.name, [d.row() for d in svc.deployments])
-                           for svc in cluster.services]}
-    for svc in cluster.services:
-        out[svc.name] = [(t.id, t.instance.id if t.instance else None, str(t.state),
-                          t.stopped_reason, t.healthy_at) for t in svc.tasks]
-        out[svc.name + "/steady"] = svc.steady_at
-    return out
+def run_coalesced(doc: dict, coalesce: bool) -> dict:
+    """Tasks turned healthy told once per run of them (``coalesce``) or after each one
+    (the oracle)."""
+    def tell(cluster):
+        cluster.lifecycle.coalesce = coalesce
+    return run_recorded(doc, tell)
 
 
 @pytest.mark.parametrize("seed", range(40))
