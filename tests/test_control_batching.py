@@ -128,6 +128,7 @@ def _started(order):
 
 
 @pytest.mark.parametrize("module", ["ecsnetsim.control.timers", "ecsnetsim.control.waiting",
+                                    "ecsnetsim.control.draws",
                                     "ecsnetsim.control.placeindex", "ecsnetsim.collector"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module))
@@ -229,3 +230,45 @@ def test_deployments_keep_one_placement_index_per_service():
     indexes = cluster.controller.capacity["EC2"]._indexes  # noqa: SLF001
     assert set(indexes) == {"service:web", "service:api"}
     assert indexes["service:web"].spec is web.task_spec
+
+
+def test_tie_breaks_draw_what_numpy_draws():
+    from ecsnetsim.control.draws import TieBreaks
+    r = random.Random(3)
+    sizes = [r.choice([2, 3, 9, 1000, 5000, 2**20 + 7, 2**32 - 1, 2**32, 2**32 + 1,
+                       2**45 + 9, 2**63 - 1]) for _ in range(20000)]
+    numpy_draws, ours = np.random.default_rng(11), TieBreaks(np.random.default_rng(11))
+    assert ours.exact
+    assert [int(numpy_draws.integers(n)) for n in sizes] == [ours.integers(n) for n in sizes]
+
+
+def test_tie_breaks_use_numpy_when_they_cannot_reproduce_it():
+    from ecsnetsim.control.draws import TieBreaks
+    half_used = np.random.default_rng(5)
+    half_used.integers(10)  # the upper half of a word is waiting in the generator
+    other = np.random.Generator(np.random.MT19937(5))
+    for rng in (half_used, other):
+        twin = np.random.Generator(type(rng.bit_generator)())
+        twin.bit_generator.state = rng.bit_generator.state
+        draws = TieBreaks(rng)
+        assert not draws.exact
+        assert [draws.integers(n) for n in (7, 100, 2)] == \
+            [int(twin.integers(n)) for n in (7, 100, 2)]
+
+
+def test_placement_with_tie_breaks_places_as_with_numpy(monkeypatch):
+    """A whole run (spread with random ties, binpack, awsvpc and bridge) with the tie
+    breaks drawn by numpy itself gives the same placement."""
+    from ecsnetsim.control import draws
+    doc = make_scenario(cluster={"instance_groups": [
+        {"name": "g", "type": "c5.xlarge", "count": 12, "subnet": "a"}]},
+        services=_services("web", "api", "edge", desired=30), steady_horizon="30min")
+
+    def placed():
+        env, cluster = _cluster(doc)
+        env.run(until=cluster.steady)
+        return [(t.id, t.instance.id) for svc in cluster.services for t in svc.tasks]
+
+    ours = placed()
+    monkeypatch.setattr(draws, "_reproducible", lambda rng: False)
+    assert placed() == ours

@@ -16,6 +16,7 @@ from collections import Counter
 import numpy as np
 
 from . import fargate
+from .draws import TieBreaks
 from .instance import ContainerInstance, Task
 from .placeindex import PlacementIndex
 from .placement import DEFAULT_SERVICE_STRATEGY, PLACED, Decision, place
@@ -37,7 +38,7 @@ class ContainerInstancePlacement:
     def __init__(self, instances: list[ContainerInstance], rng: np.random.Generator,
                  changes: list | None = None) -> None:
         self.instances = instances
-        self.rng = rng
+        self.draws = TieBreaks(rng)  # the placement stream's only user from here on
         self.changes = changes
         self._indexes: dict[str, PlacementIndex] = {}  # task group -> its index
         self._last: PlacementIndex | None = None
@@ -47,12 +48,12 @@ class ContainerInstancePlacement:
         constraints = svc.spec.placement_constraints
         if only is None and self.changes is not None:
             index = self._index(svc.task_spec, task.group, mode, strategies, constraints)
-            inst = index.choose(self.rng)
+            inst = index.choose(self.draws)
             if inst is not None:
                 return Decision(inst, PLACED)
         cluster = [only] if only is not None else self.instances
         return place(svc.task_spec, task.group, mode, cluster, strategies, constraints,
-                     self.rng)
+                     self.draws)
 
     def _index(self, spec, group: str, mode, strategies, constraints) -> PlacementIndex:
         """The index of this kind of task: one per task group (service), made anew when
