@@ -197,7 +197,7 @@ class ContainerInstance:
         self.group_counts[task.group] = self.group_counts.get(task.group, 0) + (
             1 if here else -1)
         task.counted_on = self if here else None
-        self.touch()
+        # (no touch of its own: a task STOPPED is then removed, which touches)
 
     @property
     def branch_limit(self) -> int:
@@ -212,9 +212,7 @@ class ContainerInstance:
         self.cpu_used += task.cpu
         self.memory_used += task.memory
         task.instance = self
-        if task.state is not TaskState.STOPPED:
-            self.group_counts[task.group] = self.group_counts.get(task.group, 0) + 1
-            task.counted_on = self
+        self.count_running(task)
         retally(task)
         self.touch()
 

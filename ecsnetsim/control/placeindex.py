@@ -105,17 +105,12 @@ class PlacementIndex:
         log = self.changes
         cursor, end = self.cursor, len(log)
         known = len(self.slot)
-        if end - cursor == 1:  # the usual case: one placement since the last look
-            pos = log[cursor].position
-            if pos < known:
+        seen = set()
+        for inst in log[cursor:end]:
+            pos = inst.position
+            if pos < known and pos not in seen:
+                seen.add(pos)
                 self._refresh(pos)
-        elif cursor < end:
-            seen = set()
-            for inst in log[cursor:end]:
-                pos = inst.position
-                if pos < known and pos not in seen:
-                    seen.add(pos)
-                    self._refresh(pos)
         self.cursor = end
         for pos in range(known, len(self.instances)):
             self.slot.append(None)
@@ -125,17 +120,8 @@ class PlacementIndex:
     def _local(self, inst: ContainerInstance) -> tuple:
         """The instance's own rank keys (binpack: CPU or memory left; spread over
         instances: the group's tasks on it), in the strategies' order."""
-        comps = self.comps
-        if len(comps) == 1 or (len(comps) == 2 and comps[0][0] == "attr"):
-            kind = comps[-1][0]  # the usual shapes: one key, or an attribute then one key
-            if kind == "memory":
-                return (inst.memory_limit - inst.memory_used,)
-            if kind == "count":
-                return (inst.group_counts.get(self.group, 0),)
-            if kind == "cpu":
-                return (inst.cpu_limit - inst.cpu_used,)
         out = []
-        for kind, _name in comps:
+        for kind, _name in self.comps:
             if kind == "cpu":
                 out.append(inst.cpu_limit - inst.cpu_used)
             elif kind == "memory":
@@ -181,8 +167,6 @@ class PlacementIndex:
     # ---- choosing ---------------------------------------------------------------------
     def _key(self, values: tuple, local: tuple) -> tuple:
         """The full rank key: attribute counts and local keys in the strategies' order."""
-        if self.comps[0][0] == "attr" and len(self.attrs) == 1:  # spread by AZ, then more
-            return (self.counts[0].get(values[0], 0), *local)
         out, a, m = [], 0, 0
         for kind, _name in self.comps:
             if kind == "attr":

@@ -43,7 +43,6 @@ class Decision:
     instance: ContainerInstance | None
     rejected: Mapping[str, Rejection] = field(default_factory=dict)  # instance id -> why not
 
-
     @property
     def closest(self) -> tuple[str, Rejection] | None:
         """The rejected instance that got furthest through the filters (ECS names it).

@@ -78,10 +78,8 @@ class PortTable:
     def why_not(self, claim: PortClaim) -> str | None:
         """``None`` if the claim fits, else a human reason (the ECS reason is RESOURCE:PORTS)."""
         proto = claim.one_dynamic
-        if proto is not None:  # the common case, one dynamic port: a count
-            lo, hi = self.range
-            if hi - lo + 1 - self._taken[proto] >= 1:
-                return None
+        if proto is not None and self._free_dynamic(proto) >= 1:  # the common case
+            return None
         seen = set()
         for port, proto in claim.static:
             if (port, proto) in seen:

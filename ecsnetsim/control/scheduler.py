@@ -30,7 +30,6 @@ from .ipam import SubnetPool
 from .lifecycle import Lifecycle
 from .scaling import ManagedScaling
 from .service import ServiceController, ServiceState
-from .states import TaskState
 
 
 class Cluster:
@@ -119,7 +118,7 @@ class Cluster:
     def _stop_tasks_on(self, inst: ContainerInstance) -> None:
         """The instance's live tasks stop, service by service, each service's in the
         order they were placed (the instance's own list: no scan of every task)."""
-        on = [t for t in inst.tasks if t.state is not TaskState.STOPPED]
+        on = inst.running_tasks
         for svc in self.services:
             for t in [t for t in on if t.tally is svc.tally]:
                 self.lifecycle.release(svc, t, "Host EC2 (instance " + inst.id + ") terminated.")

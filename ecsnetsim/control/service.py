@@ -326,8 +326,9 @@ class ServiceController:
             watch = svc.daemon_watch = DaemonCandidates(self.fleet.instances,
                                                         self.fleet.changes)
         instances = self.fleet.instances
+        now = self.env.now
         eligible = []  # first which instances are eligible, as the pass begins
-        for pos in watch.positions(svc.revision, self.env.now):
+        for pos in watch.positions(svc.revision, now):
             inst = instances[pos]
             ok = inst.status == "ACTIVE" and inst.os in mode.supported_os and \
                 check_constraints(inst, "", svc.spec.placement_constraints) is None
@@ -335,10 +336,8 @@ class ServiceController:
             if ok:
                 eligible.append(inst)
         svc.desired = len(watch.eligible)
-        now = self.env.now
         for inst in eligible:
-            here = [t for t in inst.tasks if t.tally is svc.tally
-                    and t.state is not TaskState.STOPPED]  # in placement order
+            here = [t for t in inst.running_tasks if t.tally is svc.tally]  # placement order
             mine = [t for t in here if not t.draining]
             if any(t.revision != svc.revision for t in mine):
                 for t in mine:

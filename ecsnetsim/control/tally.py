@@ -32,14 +32,6 @@ _STARTING = (TaskState.PROVISIONING, TaskState.PENDING)
 Key = tuple[int, TaskState, bool, bool]
 
 
-def key_of(task: Task) -> Key | None:
-    """The task's class, or None when it is not live (unplaced or STOPPED)."""
-    inst = task.instance
-    if inst is None or task.state == STOPPED:
-        return None
-    return (task.revision, task.state, task.healthy, inst.status == "ACTIVE")
-
-
 def retally(task: Task) -> None:
     """Move the task to the class its state now says (call after any change of its state,
     health, instance or instance status)."""
@@ -64,7 +56,7 @@ class TaskTally:
     # ---- keeping up -------------------------------------------------------------------
     def update(self, task: Task) -> None:
         """Re-class one task after a change."""
-        inst = task.instance
+        inst = task.instance  # the class (see Key): none when unplaced or STOPPED
         new = None if inst is None or task.state is STOPPED else \
             (task.revision, task.state, task.healthy, inst.status == "ACTIVE")
         old = task.tally_key
@@ -90,9 +82,9 @@ class TaskTally:
             self._healthy += 1
         if old is None:
             self.live[task] = None
-        if new[1] is DEACTIVATING or (new[0] == self.revision and new[3]):  # not old
-            if self._old_unhealthy:
-                self._old_unhealthy.pop(task, None)
+        if new[1] is DEACTIVATING or (new[0] == self.revision and new[3]):
+            if self._old_unhealthy:  # not old: what _file_old does first, written out
+                self._old_unhealthy.pop(task, None)  # for the current tasks' updates
             return
         self._file_old(task, new, old)
 

@@ -81,21 +81,17 @@ class Timers:
         ``priority`` scheduled now would be processed."""
         env = self.env
         at = env.now + delay
-        if not self.batching:
-            batch = _Batch(at, priority, gives_way=False)
-            batch.callbacks.append(callback)
-            batch.closed = True
-            self._schedule(batch, priority, delay)
-            return
-        mark = next(env._eid)  # noqa: SLF001 (see the module's docstring)
-        last = self._last
-        if last is not None and last.mark + 1 == mark and last.at == at and \
-                last.priority == priority and not last.closed:
-            last.callbacks.append(callback)
-            last.mark = mark
-            return
-        batch = _Batch(at, priority, gives_way=priority != URGENT)
+        if self.batching:
+            mark = next(env._eid)  # noqa: SLF001 (see the module's docstring)
+            last = self._last
+            if last is not None and last.mark + 1 == mark and last.at == at and \
+                    last.priority == priority and not last.closed:
+                last.callbacks.append(callback)
+                last.mark = mark
+                return
+        batch = _Batch(at, priority, gives_way=self.batching and priority != URGENT)
         batch.callbacks.append(callback)
+        batch.closed = not self.batching  # one callback, one event
         self._schedule(batch, priority, delay)
 
     def _schedule(self, batch: _Batch, priority: int, delay: float) -> None:

@@ -169,14 +169,11 @@ class NetworkMode:
     def _claim_of(self, spec: TaskSpec) -> PortClaim | None:
         """:meth:`port_claim`, worked out once per task definition (placement asks for it
         on every candidate instance); None when the task claims no host port."""
-        try:
-            hit = self._claims.get(id(spec))
-        except AttributeError:  # the first claim this mode works out
-            self._claims: dict[int, tuple] = {}
-            hit = None
+        claims = self.__dict__.setdefault("_claims", {})
+        hit = claims.get(id(spec))
         if hit is None or hit[0] is not spec:
             claim = self.port_claim(spec)
-            hit = self._claims[id(spec)] = (spec, claim if claim else None)
+            hit = claims[id(spec)] = (spec, claim if claim else None)
         return hit[1]
 
     def dynamic_host_ports(self) -> bool:
@@ -275,7 +272,7 @@ class PublishedPortsMode(NetworkMode):
 
     def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
         rejection = super().why_not(inst, spec)
-        if rejection is None and (inst.mode_state.get(self.name) or self.state(inst)).free < 1:
+        if rejection is None and self.state(inst).free < 1:
             return Rejection("RESOURCE:PORTS", f"{self.network_name} has no free address in "
                                                f"{self.network_cidr}")
         return rejection
