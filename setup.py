@@ -1,11 +1,21 @@
-"""Build of the optional compiled packet engine (``ecsnetsim.net._cengine``).
+"""Build of the optional compiled parts: the packet engine and the control plane's hot
+modules.
 
-Everything else about the package is in ``pyproject.toml``. The extension is optional:
-without a C compiler, or if Cython cannot be imported or the build fails, the package
-installs without it and :mod:`ecsnetsim.net.engine` runs its pure-Python twin
-(``ecsnetsim.net._pyengine``), which gives the same results, only slower.
+Everything else about the package is in ``pyproject.toml``. Both are optional: without a
+C compiler, or if Cython or mypyc cannot be imported or a build fails, the package
+installs without them, and runs pure Python with the same results, only slower:
+
+* the packet engine (``ecsnetsim.net._cengine``, Cython) has a pure-Python twin,
+  ``ecsnetsim.net._pyengine`` (see :mod:`ecsnetsim.net.engine`);
+* the control plane's hot modules (:data:`ecsnetsim.compiled.MODULES`) are compiled by
+  mypyc from their own source, which runs as it is when they are not (see
+  :mod:`ecsnetsim.compiled`). mypyc runs only when extensions are built, not each time
+  pip reads this file.
 """
 
+import ast
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from setuptools import Extension, setup
@@ -18,7 +28,16 @@ except ImportError:  # Cython is a build requirement; without it, pure Python
 
 
 class OptionalBuildExt(build_ext):
-    """``build_ext`` that warns instead of failing when the extension cannot be built."""
+    """``build_ext`` that adds the control plane's mypyc extensions, and warns instead of
+    failing when an extension cannot be built."""
+
+    def finalize_options(self):
+        self.distribution.ext_modules.extend(control_extensions())
+        super().finalize_options()
+
+    def build_extensions(self):
+        self.compiler.compile = _in_parallel(self.compiler.compile)
+        super().build_extensions()
 
     def run(self):
         try:
@@ -34,6 +53,44 @@ class OptionalBuildExt(build_ext):
 
 
 HERE = Path(__file__).resolve().parent
+
+
+def _in_parallel(compile_sources):
+    """The compiler's ``compile``, taking an extension's C files on every core at once
+    (mypyc writes one per module; one after another they take minutes)."""
+
+    def compile_all(sources, *args, **kwargs):
+        if len(sources) < 2:
+            return compile_sources(sources, *args, **kwargs)
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            done = pool.map(lambda source: compile_sources([source], *args, **kwargs),
+                            sources)
+            return [obj for objects in done for obj in objects]
+
+    return compile_all
+
+
+def control_extensions():
+    """The mypyc extensions of the modules :data:`ecsnetsim.compiled.MODULES` names (read
+    from that file's text), or none when mypyc is not at hand or fails."""
+    tree = ast.parse((HERE / "ecsnetsim/compiled.py").read_text())
+    modules = next(ast.literal_eval(node.value) for node in tree.body
+                   if isinstance(node, ast.Assign) and node.targets[0].id == "MODULES")
+    try:
+        from mypyc.build import mypycify
+
+        extensions = mypycify([f"ecsnetsim/{m}" for m in modules], multi_file=True,
+                              group_name="ecsnetsim.control._compiled")
+        # (mypyc writes the group's header beside the group, one C file per module at the
+        # top of build/, and does not point the compiler at the header: it is told here)
+        for ext in extensions:
+            ext.include_dirs.append(str(Path("build", "ecsnetsim", "control")))
+    except Exception as exc:  # noqa: BLE001 - no mypyc, or it failed: pure Python
+        print(f"warning: control plane not compiled ({exc}); using pure Python")
+        return []
+    for ext in extensions:
+        ext.optional = True
+    return extensions
 PYX = "ecsnetsim/net/_cengine.pyx"
 C = "ecsnetsim/net/_cengine.c"  # what Cython makes of it; shipped in the sdist
 

@@ -46,8 +46,10 @@ class ContainerInstancePlacement:
     def choose(self, svc, task: Task, mode, only: ContainerInstance | None = None) -> Decision:
         strategies = svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY
         constraints = svc.spec.placement_constraints
-        if only is None and self.changes is not None:
-            index = self._index(svc.task_spec, task.group, mode, strategies, constraints)
+        changes = self.changes
+        if only is None and changes is not None:
+            index = self._index(svc.task_spec, task.group, mode, strategies, constraints,
+                                changes)
             inst = index.choose(self.draws)
             if inst is not None:
                 return Decision(inst, PLACED)
@@ -55,7 +57,8 @@ class ContainerInstancePlacement:
         return place(svc.task_spec, task.group, mode, cluster, strategies, constraints,
                      self.draws)
 
-    def _index(self, spec, group: str, mode, strategies, constraints) -> PlacementIndex:
+    def _index(self, spec, group: str, mode, strategies, constraints,
+               changes: list) -> PlacementIndex:
         """The index of this kind of task: one per task group (service), made anew when
         the service's task definition, mode, strategies or constraints change (a
         deployment), so that an old revision's index is dropped, not kept."""
@@ -65,7 +68,7 @@ class ContainerInstancePlacement:
         if index is None or index.spec is not spec or index.mode is not mode or \
                 index.strategies is not strategies or index.constraints is not constraints:
             index = self._indexes[group] = PlacementIndex(
-                self.instances, self.changes, spec, group, mode, strategies, constraints)
+                self.instances, changes, spec, group, mode, strategies, constraints)
         self._last = index
         return index
 

@@ -96,7 +96,7 @@ def _reproducible(rng: np.random.Generator) -> bool:
     if not isinstance(bits, np.random.PCG64) or state.get("has_uint32"):
         return False
     theirs, ours = np.random.PCG64(), np.random.PCG64()
-    theirs.state = ours.state = state
+    theirs.state = ours.state = state  # type: ignore[assignment]
     reference = np.random.Generator(theirs)
     mine = TieBreaks(np.random.Generator(ours), check=False)
     return all(int(reference.integers(n)) == mine.integers(n) for n in _CHECK * 8)

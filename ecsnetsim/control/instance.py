@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..catalog import InstanceType
+from .fargate import MicroVm
 from .ipam import AddressPool, SubnetPool
 from .ports import PortTable
 from .states import TaskState
-from .tally import retally
+from .tally import TaskTally, retally
 
 
 @dataclass(slots=True)
@@ -48,7 +50,7 @@ class Task:
     memory: int
     state: TaskState = TaskState.PENDING  # see lifecycle.py: PENDING (unplaced) ->
     # PROVISIONING -> PENDING -> RUNNING (-> DEACTIVATING) -> STOPPED
-    instance: ContainerInstance | None = None
+    instance: ContainerInstance | MicroVm | None = None  # a micro-VM on Fargate
     binding: Binding = field(default_factory=Binding)
     placed_at: float | None = None
     running_at: float | None = None
@@ -63,9 +65,10 @@ class Task:
     draining: bool = False  # deregistering from the load balancer before it stops
     #: the service's :class:`~.tally.TaskTally` (None: a stand-in, counted nowhere) and
     #: the class it is counted in there
-    tally: object = field(default=None, repr=False)
+    tally: TaskTally | None = field(default=None, repr=False)
     tally_key: tuple | None = field(default=None, repr=False)
-    counted_on: object = field(default=None, repr=False)  # instance counting it as running
+    #: the instance counting it as running
+    counted_on: ContainerInstance | None = field(default=None, repr=False)
 
 
 def instance_id(scenario: str, group: str, index: int) -> str:
@@ -123,7 +126,8 @@ class ContainerInstance:
         self.mode_state: dict[str, object] = {}  # network mode name -> its state here
         self.security_groups: tuple[str, ...] = ()  # of its primary ENI
         self.public_ip = False
-        self.metadata = None  # IMDS options (http_tokens, hop_limit)
+        #: IMDS options (http_tokens, hop_limit): the group's ``Metadata``, or None
+        self.metadata: Any = None
         self.tasks: list[Task] = []
         #: running (not STOPPED) tasks here per task group, kept as tasks come and go
         self.group_counts: dict[str, int] = {}
@@ -201,7 +205,7 @@ class ContainerInstance:
 
     @property
     def branch_limit(self) -> int:
-        return self.trunk_tasks if self.trunked else 0
+        return self.trunk_tasks or 0 if self.trunked else 0
 
     @property
     def running_tasks(self) -> list[Task]:

@@ -25,6 +25,7 @@ from simpy.events import URGENT
 
 from ..scenario.schema import HealthCheck
 from .deployments import target_health
+from .fargate import MicroVm
 from .states import (  # noqa: F401 (the states are part of the lifecycle's surface)
     STARTING,
     TRANSITIONS,
@@ -86,12 +87,12 @@ class Lifecycle:
         #: tell the listener once per run of tasks turned healthy (False: after each one)
         self.coalesce = True
 
-    def start(self, svc: ServiceState, task: Task, inst: ContainerInstance,
+    def start(self, svc: ServiceState, task: Task, inst: ContainerInstance | MicroVm,
               mode: NetworkMode) -> bool:
         """Place ``task`` on ``inst`` and attach its network: PROVISIONING, then on its way
         to RUNNING; False (the listener hears why) when the attachment failed."""
         self.settle()
-        failure = mode.attach(inst, task, svc.task_spec)
+        failure = mode.attach(inst, task, svc.task_spec)  # type: ignore[arg-type]
         advance(task, TaskState.PROVISIONING)  # before the instance counts it, once
         inst.add(task)
         task.placed_at = self.env.now
@@ -136,7 +137,7 @@ class Lifecycle:
         advance(task, TaskState.STOPPED)
         inst = task.instance
         if inst is not None:
-            self.mode_of(task.mode).release(inst, task)
+            self.mode_of(task.mode).release(inst, task)  # type: ignore[arg-type]
             inst.remove(task)
         task.healthy = False
         retally(task)
@@ -180,13 +181,13 @@ class _Activation:
     __slots__ = ("life", "svc", "task", "inst", "mode")
 
     def __init__(self, life: Lifecycle, svc: ServiceState, task: Task,
-                 inst: ContainerInstance, mode: NetworkMode) -> None:
+                 inst: ContainerInstance | MicroVm, mode: NetworkMode) -> None:
         self.life, self.svc, self.task, self.inst, self.mode = life, svc, task, inst, mode
         life.timers.call_at(0, self._attaching, URGENT)
 
     def _attaching(self) -> None:
         self.life.settle()
-        delay = self.mode.attach_delay(self.inst, self.task)
+        delay = self.mode.attach_delay(self.inst, self.task)  # type: ignore[arg-type]
         if delay:
             self.life.timers.call_at(delay, self._attached)
         else:
@@ -218,7 +219,8 @@ class _Activation:
         ECS once the grace period is over if it failed them."""
         svc, task, life = self.svc, self.task, self.life
         life.settle()
-        hc = svc.spec.health_check or HealthCheck()
+        hc = svc.spec.health_check or HealthCheck()  # type: ignore[call-arg]
+        healthy_after: float | None
         healthy_after, stopped_after = target_health(hc, svc.spec.startup_time)
         if life.listener.health_check_blocked(svc, task) is not None:
             # the checks never arrive (a security group drops them): every one times out
@@ -228,7 +230,7 @@ class _Activation:
         if stopped_after is not None:
             life.timers.call_at(stopped_after, self._failed_checks)
         else:
-            life.timers.call_at(healthy_after, self._healthy)
+            life.timers.call_at(healthy_after, self._healthy)  # type: ignore[arg-type]
 
     def _failed_checks(self) -> None:
         self.life.settle()

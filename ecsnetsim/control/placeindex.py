@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .draws import TieBreaks
 from .instance import ContainerInstance
 from .placement import check_constraints, check_resources
 
@@ -177,7 +178,7 @@ class PlacementIndex:
                 m += 1
         return tuple(out)
 
-    def choose(self, rng: np.random.Generator) -> ContainerInstance | None:
+    def choose(self, rng: np.random.Generator | TieBreaks) -> ContainerInstance | None:
         """The instance the full scan would choose, drawing the same numbers; None when no
         instance passes the filters."""
         self.sync()
@@ -185,7 +186,7 @@ class PlacementIndex:
             return None
         if not self.attrs:  # one group: its best bucket holds every tie
             group = self.groups[()]
-            bucket = group.buckets[group.best()]
+            bucket = group.buckets[group.best() or ()]  # (a candidate: a best key)
             n = len(bucket)
             return self.instances[bucket[0] if n == 1 else bucket[int(rng.integers(n))]]
         best, tied = None, []

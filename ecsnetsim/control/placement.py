@@ -21,6 +21,8 @@ import numpy as np
 from ..modes import NetworkMode, Rejection, TaskSpec
 from ..scenario.schema import PlacementConstraint, PlacementStrategy
 from . import query
+from .draws import TieBreaks
+from .fargate import MicroVm
 from .instance import ContainerInstance
 
 #: A service with no strategy spreads over Availability Zones (ECS default).
@@ -40,7 +42,7 @@ _STAGE = {"AGENT": 0, "ATTRIBUTE": 1, "LOCATION": 2, "RESOURCE:CPU": 3, "RESOURC
 class Decision:
     """The outcome of placing one task."""
 
-    instance: ContainerInstance | None
+    instance: ContainerInstance | MicroVm | None  # a micro-VM on Fargate
     rejected: Mapping[str, Rejection] = field(default_factory=dict)  # instance id -> why not
 
     @property
@@ -104,7 +106,7 @@ def check_constraints(inst: ContainerInstance, group: str,
             if any(t.group == group for t in inst.running_tasks):
                 return Rejection("CONSTRAINT", "DistinctInstance placement constraint "
                                  f"unsatisfied: a task of {group} already runs here")
-        elif c.type == "memberOf" and not query.matches(c.expression, _view(inst)):
+        elif c.type == "memberOf" and not query.matches(c.expression or "", _view(inst)):
             return Rejection("CONSTRAINT", f"MemberOf placement constraint unsatisfied: "
                              f"{c.expression}")
     return None
@@ -115,7 +117,8 @@ def _group_count(inst: ContainerInstance, group: str) -> int:
 
 
 def rank(candidates: list[ContainerInstance], strategies, group: str,
-         cluster: list[ContainerInstance], rng: np.random.Generator) -> ContainerInstance:
+         cluster: list[ContainerInstance],
+         rng: np.random.Generator | TieBreaks) -> ContainerInstance:
     """Stage 3-4: narrow the candidates strategy by strategy; break ties at random."""
     for st in strategies:
         if len(candidates) <= 1:
@@ -149,16 +152,15 @@ def rank(candidates: list[ContainerInstance], strategies, group: str,
 
 def place(spec: TaskSpec, group: str, mode: NetworkMode, cluster: list[ContainerInstance],
           strategies, constraints: list[PlacementConstraint],
-          rng: np.random.Generator) -> Decision:
+          rng: np.random.Generator | TieBreaks) -> Decision:
     """Choose an instance for one task, or say for every instance why not."""
-    decision = Decision(instance=None)
+    rejected: dict[str, Rejection] = {}
     candidates = []
     for inst in cluster:
         why = check_resources(inst, spec, mode) or check_constraints(inst, group, constraints)
         if why is None:
             candidates.append(inst)
         else:
-            decision.rejected[inst.id] = why
-    if candidates:
-        decision.instance = rank(candidates, strategies, group, cluster, rng)
-    return decision
+            rejected[inst.id] = why
+    chosen = rank(candidates, strategies, group, cluster, rng) if candidates else None
+    return Decision(chosen, rejected)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
+from mypy_extensions import mypyc_attr
+
 if TYPE_CHECKING:
     from .instance import Task
 
@@ -37,6 +39,7 @@ TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
 STARTING = frozenset({TaskState.PROVISIONING, TaskState.PENDING})
 
 
+@mypyc_attr(native_class=False)  # (mypyc: an exception stays a Python class)
 class IllegalTransition(RuntimeError):
     """A task was asked to move to a state ECS never moves it to from where it is."""
 

@@ -111,7 +111,9 @@ class TaskTally:
         self._old_unhealthy = {}
         self._old_healthy = []
         for task in self.live:
-            self._file_old(task, task.tally_key, None)
+            key = task.tally_key  # (a live task is in a class)
+            if key is not None:
+                self._file_old(task, key, None)
 
     # ---- questions --------------------------------------------------------------------
     def _sum(self, pred) -> int:

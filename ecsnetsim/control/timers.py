@@ -100,7 +100,7 @@ class Timers:
         event.callbacks.append(lambda _event: self._run(batch))
         event._ok = True  # noqa: SLF001 (a triggered event, as simpy's Timeout builds it)
         event._value = None  # noqa: SLF001
-        env.schedule(event, priority, delay)
+        env.schedule(event, priority, delay)  # type: ignore[arg-type]
         if self.batching:
             batch.mark = next(env._eid)  # noqa: SLF001
         self._last = batch

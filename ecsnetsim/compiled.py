@@ -1,0 +1,103 @@
+"""Which of the control plane's modules run compiled, and the switch back to their source.
+
+The control plane's hot modules (placement, the task lifecycle and its timers, the tally,
+the instance's bookkeeping: :data:`MODULES`) are ordinary Python that ``setup.py``
+also compiles with mypyc at install, when it can. A compiled module is a C extension
+beside its ``.py`` file, which Python imports in preference to the source: placing
+100,000 tasks takes about 0.6x the time. Both give the same results; the source is the
+one truth, the extension only a faster way to run it.
+
+The source is used instead, for all of them at once (compiled code expects its compiled
+neighbours), when
+
+* ``ECSNETSIM_PURE_PYTHON=1`` is set in the environment at import (as for the packet
+  engine, :mod:`ecsnetsim.net.engine`);
+* some module was not compiled, or its ``.py`` is newer than its extension: the source
+  was edited (or checked out) after the install, and the extension would run the old
+  code. A warning says so; ``pip install -e .`` compiles them again.
+
+:data:`COMPILED` says which is in use.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from importlib.machinery import (
+    BYTECODE_SUFFIXES,
+    EXTENSION_SUFFIXES,
+    SOURCE_SUFFIXES,
+    FileFinder,
+    SourceFileLoader,
+    SourcelessFileLoader,
+)
+from pathlib import Path
+
+#: The modules ``setup.py`` compiles, as paths under the package; setup.py reads them
+#: from here (as text: it cannot import the package).
+MODULES = (
+    "control/capacity.py",
+    "control/draws.py",
+    "control/instance.py",
+    "control/ipam.py",
+    "control/lifecycle.py",
+    "control/placeindex.py",
+    "control/placement.py",
+    "control/ports.py",
+    "control/states.py",
+    "control/tally.py",
+    "control/timers.py",
+    "control/waiting.py",
+)
+#: The library mypyc puts the compiled code of all of them in (the modules' own
+#: extensions are small shims that load it).
+GROUP = "control/_compiled__mypyc"
+
+_PACKAGE = Path(__file__).parent
+
+
+def _extension(stem: Path) -> Path | None:
+    """The compiled extension of a module (its path without ``.py``), if built."""
+    for suffix in EXTENSION_SUFFIXES:
+        path = stem.with_name(stem.name + suffix)
+        if path.exists():
+            return path
+    return None
+
+
+def _why_source() -> str | None:
+    """Why the modules must load from source (None: their extensions are sound)."""
+    if os.environ.get("ECSNETSIM_PURE_PYTHON", "") not in ("", "0"):
+        return "ECSNETSIM_PURE_PYTHON is set"
+    if _extension(_PACKAGE / GROUP) is None:
+        return "not compiled"
+    for module in MODULES:
+        source = _PACKAGE / module
+        ext = _extension(source.with_suffix(""))
+        if ext is None:
+            return f"{module} was not compiled"
+        if source.stat().st_mtime > ext.stat().st_mtime:
+            return f"{module} is newer than its compiled extension"
+    return None
+
+
+def run_from_source(package_path: list[str]) -> None:
+    """Called by a package holding compiled modules (its ``__path__``) before they are
+    imported: unless they are to run compiled, Python imports that package's modules
+    from their ``.py`` files (a path finder without the extension loader, put in the
+    cache Python consults for the package's directory)."""
+    if COMPILED:
+        return
+    for directory in package_path:
+        sys.path_importer_cache[directory] = FileFinder(
+            directory, (SourceFileLoader, SOURCE_SUFFIXES),
+            (SourcelessFileLoader, BYTECODE_SUFFIXES))
+
+
+WHY_SOURCE = _why_source()
+#: Whether the control plane's hot modules run compiled (see the module's docstring).
+COMPILED: bool = WHY_SOURCE is None
+if WHY_SOURCE not in (None, "ECSNETSIM_PURE_PYTHON is set", "not compiled"):
+    warnings.warn(f"ecsnetsim: the control plane runs from source, slower: {WHY_SOURCE} "
+                  "(`pip install -e .` compiles it again)", RuntimeWarning, stacklevel=2)
