@@ -43,7 +43,15 @@ class OptionalBuildExt(build_ext):
         try:
             super().run()
         except Exception as exc:  # noqa: BLE001 - any build failure: fall back
-            print(f"warning: compiled packet engine not built ({exc}); using pure Python")
+            print(f"warning: compiled extensions not built ({exc}); using pure Python")
+        # An extension whose C did not change is not rebuilt, only copied with its old
+        # time; ecsnetsim.compiled takes an extension older than its source for one built
+        # from an older source, so what this build leaves is stamped with its time.
+        for ext in self.extensions:
+            filename = self.get_ext_filename(self.get_ext_fullname(ext.name))
+            for output in (Path(self.build_lib, filename), HERE / filename):
+                if output.exists():  # (built, and copied beside its source if in place)
+                    os.utime(output)
 
     def build_extension(self, ext):
         try:
