@@ -39,9 +39,18 @@ class AwsvpcMode(NetworkMode):
     target_type = "ip"
     a_records_allowed = True
 
-    @staticmethod
-    def _subnets_in_az(inst: ContainerInstance, spec: TaskSpec):
-        return [s for s in spec.subnets if s.az == inst.az]
+    def _subnets_in_az(self, inst: ContainerInstance, spec: TaskSpec) -> tuple:
+        """The task's subnets in the instance's AZ (placement asks on every candidate:
+        worked out once per task definition and AZ)."""
+        try:
+            cache = self._in_az
+        except AttributeError:
+            cache = self._in_az = {}
+        key = (id(spec), inst.az)
+        hit = cache.get(key)
+        if hit is None or hit[0] is not spec:
+            hit = cache[key] = (spec, tuple(s for s in spec.subnets if s.az == inst.az))
+        return hit[1]
 
     def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
         """ENI or branch slots. Subnet IPs are not checked here: ECS does not either, the

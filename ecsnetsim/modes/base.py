@@ -159,9 +159,12 @@ class NetworkMode:
 
     def state(self, inst: ContainerInstance):
         """This mode's state on ``inst``, created the first time it is asked for."""
-        if self.name not in inst.mode_state:
-            inst.mode_state[self.name] = self.new_instance_state(inst)
-        return inst.mode_state[self.name]
+        states = inst.mode_state
+        try:
+            return states[self.name]
+        except KeyError:
+            state = states[self.name] = self.new_instance_state(inst)
+            return state
 
     def port_claim(self, spec: TaskSpec) -> PortClaim:
         return PortClaim()
@@ -169,7 +172,10 @@ class NetworkMode:
     def _claim_of(self, spec: TaskSpec) -> PortClaim | None:
         """:meth:`port_claim`, worked out once per task definition (placement asks for it
         on every candidate instance); None when the task claims no host port."""
-        claims = self.__dict__.setdefault("_claims", {})
+        try:
+            claims = self._claims
+        except AttributeError:  # (the modes are made without arguments, by subclasses)
+            claims = self._claims = {}
         hit = claims.get(id(spec))
         if hit is None or hit[0] is not spec:
             claim = self.port_claim(spec)
