@@ -19,7 +19,8 @@ Each size runs in a fresh interpreter, so one size's garbage does not slow the n
 Prints a line per run and one JSON line with every figure.
 
 ``--against DIR`` runs each size also on another checkout of the project (its source
-tree, put first on ``PYTHONPATH``), the two in turn ``--repeat`` times, and prints the
+tree, put first on ``PYTHONPATH``; ``--against source``: this checkout with its control
+plane run from source rather than compiled), the two in turn ``--repeat`` times, and prints the
 ratio pair by pair: this machine's speed drifts by up to 1.7x within an hour, so a
 change is measured against the version before it side by side, not against an old
 table.
@@ -134,16 +135,26 @@ def _run_once(kind: str, tasks: int) -> dict:
 
 
 def _source() -> str:
-    """The source tree the run imported the simulator from."""
+    """The source tree the run imported the simulator from, and whether its control plane
+    ran compiled (see :mod:`ecsnetsim.compiled`; older versions have no compiled one)."""
     import ecsnetsim  # noqa: PLC0415
 
-    return str(Path(ecsnetsim.__file__).resolve().parent.parent)
+    try:
+        from ecsnetsim.compiled import COMPILED  # noqa: PLC0415
+    except ImportError:
+        COMPILED = False  # noqa: N806
+    tree = str(Path(ecsnetsim.__file__).resolve().parent.parent)
+    return f"{tree} ({'compiled' if COMPILED else 'from source'})"
 
 
 def _one(kind: str, tasks: int, collector_on: bool, tree: str | None = None) -> dict:
-    """One run in a fresh interpreter (on the source tree ``tree``, if given)."""
+    """One run in a fresh interpreter (on the source tree ``tree``, if given; ``source``:
+    this checkout with its control plane run from source, not compiled)."""
     env = dict(os.environ)
-    if tree is not None:
+    if tree == "source":
+        env["ECSNETSIM_PURE_PYTHON"] = "1"
+        tree = None
+    elif tree is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(Path(tree).resolve()),
                                              env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), kind, "--one",
@@ -162,7 +173,8 @@ def main() -> None:
                     help="keep Python's cyclic garbage collector running (the simulator "
                          "pauses it during a run)")
     ap.add_argument("--against", metavar="DIR",
-                    help="another checkout of the project to run side by side, in turn")
+                    help="another checkout of the project to run side by side, in turn "
+                         "('source': this one with its control plane run from source)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per size (default 1)")
     args = ap.parse_args()
     global COLLECTOR_ON

@@ -49,6 +49,12 @@ MODULES = (
     "control/tally.py",
     "control/timers.py",
     "control/waiting.py",
+    "modes/awsvpc.py",
+    "modes/base.py",
+    "modes/bridge.py",
+    "modes/default.py",
+    "modes/host.py",
+    "modes/none.py",
 )
 #: The library mypyc puts the compiled code of all of them in (the modules' own
 #: extensions are small shims that load it).

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -111,3 +112,28 @@ def test_a_new_task_starts_with_every_field_at_its_declared_default():
         elif f.default_factory is not dataclasses.MISSING:
             assert getattr(task, f.name) == f.default_factory(), f.name
     assert (task.id, task.cpu, task.memory) == ("t", 1, 2)
+
+
+def test_a_mode_of_ones_own_subclasses_the_compiled_base():
+    """The modes are compiled, but a mode written elsewhere (uncompiled) still subclasses
+    NetworkMode and PublishedPortsMode, and its overrides are the ones called."""
+    from ecsnetsim.modes.base import NetworkMode, PublishedPortsMode, TaskSpec
+
+    class Quiet(NetworkMode):
+        name = "quiet"
+        port_mappings_allowed = False
+
+        def attach_delay(self, inst, task) -> float:
+            return 7.0
+
+    class Published(PublishedPortsMode):
+        name = "published"
+        network_cidr = "10.9.0.0/29"
+
+    spec = TaskSpec(service="s", mode="quiet", cpu=1, memory=1)
+    assert Quiet().attach_delay(None, None) == 7.0
+    field, why = Quiet().port_mapping_problem(SimpleNamespace(container_port=80))
+    assert field is None and "'quiet'" in why  # the base's method reads the subclass's
+    assert Quiet().task_subnets((), ()) == () and Quiet().supported_os == ("linux",)
+    assert Published().port_claim(spec).static == ()
+    assert Published().new_instance_state(None).free == 8 - 3

@@ -209,9 +209,12 @@ def test_a_task_stopped_while_draining_keeps_its_reason():
 
 def test_a_failed_attachment_is_reported_and_the_task_does_not_start():
     env, life, svc, inst, rec = _lifecycle()
-    failing = SimpleNamespace(attach=lambda inst, task, spec: "RESOURCE:ENI")
+    class Failing(modes.NetworkMode):  # a mode whose attachment always fails
+        def attach(self, inst, task, spec):
+            return "RESOURCE:ENI"
+
     task = _task()
-    assert not life.start(svc, task, inst, failing)
+    assert not life.start(svc, task, inst, Failing())
     assert task.state == S.PROVISIONING and rec.heard == [("failed", task.id)]
     env.run(until=100)
     assert task.state == S.PROVISIONING  # stopping it is the service's call

@@ -5,12 +5,16 @@ the checks of task definitions, placement, the data plane, the comparison and th
 figures all ask the registry.
 """
 
-from .awsvpc import AwsvpcMode
-from .base import NetworkMode, Rejection, TaskSpec, Unreachable
-from .bridge import BridgeMode
-from .default import DefaultMode
-from .host import HostMode
-from .none import NoneMode
+from ..compiled import run_from_source
+
+run_from_source(__path__)
+
+from .awsvpc import AwsvpcMode  # noqa: E402
+from .base import NetworkMode, Rejection, TaskSpec, Unreachable  # noqa: E402
+from .bridge import BridgeMode  # noqa: E402
+from .default import DefaultMode  # noqa: E402
+from .host import HostMode  # noqa: E402
+from .none import NoneMode  # noqa: E402
 
 MODES: dict[str, NetworkMode] = {m.name: m for m in (
     AwsvpcMode(), BridgeMode(), HostMode(), NoneMode(), DefaultMode())}

@@ -11,6 +11,8 @@ packets enter through the task ENI and cross the micro-VM's virtual NIC.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..control.instance import ContainerInstance, Task
 from ..endpoint import Endpoint
 from .base import (
@@ -18,6 +20,7 @@ from .base import (
     EC2_WINDOWS,
     FARGATE_LINUX,
     FARGATE_WINDOWS,
+    Host,
     NetworkMode,
     Rejection,
     TaskSpec,
@@ -38,8 +41,9 @@ class AwsvpcMode(NetworkMode):
     task_limit_note = "ENIs \u2212 1, or branch ENIs with trunking"
     target_type = "ip"
     a_records_allowed = True
+    _in_az: dict[tuple[int, str], tuple]  # (made when first asked)
 
-    def _subnets_in_az(self, inst: ContainerInstance, spec: TaskSpec) -> tuple:
+    def _subnets_in_az(self, inst: Host, spec: TaskSpec) -> tuple:
         """The task's subnets in the instance's AZ (placement asks on every candidate:
         worked out once per task definition and AZ)."""
         try:
@@ -52,7 +56,7 @@ class AwsvpcMode(NetworkMode):
             hit = cache[key] = (spec, tuple(s for s in spec.subnets if s.az == inst.az))
         return hit[1]
 
-    def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
+    def why_not(self, inst: Host, spec: TaskSpec) -> Rejection | None:
         """ENI or branch slots. Subnet IPs are not checked here: ECS does not either, the
         task fails later when its ENI cannot be created (see ``attach``)."""
         if not self._subnets_in_az(inst, spec):
@@ -67,7 +71,7 @@ class AwsvpcMode(NetworkMode):
                              f"(primary ENI + {inst.eni_used - 1} task ENIs)")
         return None
 
-    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
+    def attach(self, inst: Host, task: Task, spec: TaskSpec) -> str | None:
         """Create the task's ENI (or branch) with an IP from a subnet in the instance's AZ.
 
         With no free IP the ENI cannot be created: placement succeeded, the task did not.
@@ -88,14 +92,14 @@ class AwsvpcMode(NetworkMode):
             task.binding.interface = "eni"
         return None
 
-    def release(self, inst: ContainerInstance, task: Task) -> None:
+    def release(self, inst: Host, task: Task) -> None:
         super().release(inst, task)
         if task.binding.interface == "branch":
             inst.branch_used -= 1
         elif task.binding.interface == "eni":
             inst.eni_used -= 1
 
-    def attach_delay(self, inst: ContainerInstance, task: Task) -> float:
+    def attach_delay(self, inst: Host, task: Task) -> float:
         return inst.branch_attach_delay if inst.trunked else inst.eni_attach_delay
 
     def instance_report(self, inst: ContainerInstance) -> dict:
@@ -107,7 +111,8 @@ class AwsvpcMode(NetworkMode):
     def endpoint(self, task: Task, service) -> Endpoint:
         """The task's own ENI: its subnet IP and the service's groups. On EC2 it never has
         a public IP; on Fargate when the service assigns one."""
-        fargate = task.instance.platform == "FARGATE"
+        inst: Any = task.instance
+        fargate = inst.platform == "FARGATE"
         public = bool(fargate and service.assign_public_ip)
         return Endpoint(eni=f"eni-{task.id}", ip=task.binding.ip or "0.0.0.0",
                         groups=tuple(service.security_groups or ()),

@@ -23,7 +23,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from mypy_extensions import mypyc_attr
+
+from ..control.fargate import MicroVm
 from ..control.instance import ContainerInstance, Task
 from ..control.ipam import AddressPool, SubnetPool
 from ..control.ports import PortClaim, PortNeed
@@ -34,6 +38,9 @@ EC2_LINUX = ("EC2", "linux")
 EC2_WINDOWS = ("EC2", "windows")
 FARGATE_LINUX = ("FARGATE", "linux")
 FARGATE_WINDOWS = ("FARGATE", "windows")
+
+#: Where a task runs: an EC2 container instance, or a Fargate micro-VM of its own.
+Host = ContainerInstance | MicroVm
 
 
 @dataclass(frozen=True)
@@ -69,38 +76,45 @@ class Unreachable:
     reason: str
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # (a mode of one's own, uncompiled)
 class NetworkMode:
     """Base class; subclasses override what differs. Defaults: no ports, no ENI.
+
+    What a mode declares is a class variable (``ClassVar``): compiled, an attribute with
+    a default would be kept per object, and a subclass's own value not seen by the base
+    class's methods.
 
     Task-definition rules are declared by four attributes, so that one reading of
     RegisterTaskDefinition's rules (:meth:`port_mapping_problem`) serves every mode.
     """
 
-    name = "?"
-    label = "?"
-    colour = "#76b7b2"
+    name: ClassVar[str] = "?"
+    label: ClassVar[str] = "?"
+    colour: ClassVar[str] = "#76b7b2"
     #: ``(launch type, OS)`` pairs where ECS accepts the mode.
-    platforms: tuple[tuple[str, str], ...] = (EC2_LINUX,)
+    platforms: ClassVar[tuple[tuple[str, str], ...]] = (EC2_LINUX,)
     #: OS on which ECS uses this mode when ``networkMode`` is omitted.
-    default_for_os: str | None = None
+    default_for_os: ClassVar[str | None] = None
     #: The mode whose paths the comparison measures others against (the most direct).
-    comparison_baseline = False
+    comparison_baseline: ClassVar[bool] = False
     #: Task-definition rules: port mappings allowed at all; ``hostPort`` must be empty or
     #: equal ``containerPort``; ``containerPortRange`` allowed.
-    port_mappings_allowed = True
-    host_port_equals_container_port = False
-    port_ranges_allowed = False
+    port_mappings_allowed: ClassVar[bool] = True
+    host_port_equals_container_port: ClassVar[bool] = False
+    port_ranges_allowed: ClassVar[bool] = False
     #: Docker ``links`` between containers allowed (RegisterTaskDefinition: bridge only).
-    links_allowed = False
+    links_allowed: ClassVar[bool] = False
     #: Whether the task has an IP of its own in a VPC subnet (its own ENI).
-    own_subnet_ip = False
+    own_subnet_ip: ClassVar[bool] = False
     #: The load-balancer target type its tasks register as (ECS refuses the other one).
-    target_type = "instance"
+    target_type: ClassVar[str] = "instance"
     #: Whether Cloud Map may register its tasks with A records (the task's own IP).
-    a_records_allowed = False
+    a_records_allowed: ClassVar[bool] = False
     #: What bounds the tasks of this mode per instance, when ``instance_report`` gives a
     #: ``task_limit`` (shown beside the limit in figures).
-    task_limit_note = ""
+    task_limit_note: ClassVar[str] = ""
+    #: port claims and subnets in an AZ, per task definition (made when first asked)
+    _claims: dict[int, tuple]
 
     # ---- where the mode is allowed ------------------------------------------------
     @functools.cached_property
@@ -153,11 +167,11 @@ class NetworkMode:
         return service_subnets or instance_subnets
 
     # ---- control plane -------------------------------------------------------------
-    def new_instance_state(self, inst: ContainerInstance):
+    def new_instance_state(self, inst: Host):
         """Per-instance state this mode keeps (a bridge, a NAT network), or None."""
         return None
 
-    def state(self, inst: ContainerInstance):
+    def state(self, inst: Host):
         """This mode's state on ``inst``, created the first time it is asked for."""
         states = inst.mode_state
         try:
@@ -186,19 +200,22 @@ class NetworkMode:
         """Whether a mapping without ``hostPort`` takes a dynamic host port."""
         return False
 
-    def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
+    def why_not(self, inst: Host, spec: TaskSpec) -> Rejection | None:
         """Mode-specific resources (ports, ENI or branch, subnet IP); None if they fit."""
         claim = self._claim_of(spec)
-        if claim is not None:
-            detail = inst.ports.why_not(claim)
+        ports = inst.ports  # (none on a micro-VM, which publishes no port)
+        if claim is not None and ports is not None:
+            detail = ports.why_not(claim)
             if detail:
                 return Rejection("RESOURCE:PORTS", detail)
         return None
 
-    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
+    def attach(self, inst: Host, task: Task, spec: TaskSpec) -> str | None:
         """Claim what the task holds; return why it failed to start, or None."""
         claim = self._claim_of(spec)
-        dynamic = iter(inst.ports.claim(claim, task.id)) if claim is not None else iter(())
+        ports = inst.ports
+        dynamic = iter(ports.claim(claim, task.id)) if claim is not None and ports is not None \
+            else iter(())
         for need in spec.port_mappings:
             for k in range(need.count):
                 if need.host is not None and need.host:
@@ -210,13 +227,13 @@ class NetworkMode:
                 task.binding.host_ports[(need.container + k, need.protocol)] = host
         return None
 
-    def release(self, inst: ContainerInstance, task: Task) -> None:
+    def release(self, inst: Host, task: Task) -> None:
         if inst.ports is not None:
             inst.ports.release(task.id)
         if task.binding.ip is not None and task.binding.ip_pool is not None:
             task.binding.ip_pool.release(task.binding.ip)
 
-    def attach_delay(self, inst: ContainerInstance, task: Task) -> float:
+    def attach_delay(self, inst: Host, task: Task) -> float:
         """Seconds between placement and the task's network being ready."""
         return 0.0
 
@@ -228,7 +245,7 @@ class NetworkMode:
     def endpoint(self, task: Task, service) -> Endpoint:
         """Whose ENI, address and security groups the task's packets carry: here the
         instance's primary ENI (the task has no ENI of its own)."""
-        inst = task.instance
+        inst: Any = task.instance  # (an EC2 instance: a micro-VM has no primary ENI)
         return Endpoint(eni=f"eni-{inst.id[2:]}", ip=inst.primary_ip or "0.0.0.0",
                         groups=tuple(inst.security_groups), subnet=inst.subnet.name,
                         public_ip=inst.public_ip, what=f"instance {inst.id}")
@@ -259,6 +276,7 @@ class NetworkMode:
         return None
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class PublishedPortsMode(NetworkMode):
     """A mode that publishes container ports on the instance's address through NAT
     (Linux ``bridge``, Windows ``default``): a static ``hostPort`` is held on the instance,
@@ -268,22 +286,22 @@ class PublishedPortsMode(NetworkMode):
 
     port_ranges_allowed = True
     #: The instance's container network and how to name it in a reason.
-    network_cidr = "172.17.0.0/16"
-    network_name = "the container network"
+    network_cidr: ClassVar[str] = "172.17.0.0/16"
+    network_name: ClassVar[str] = "the container network"
 
-    def new_instance_state(self, inst: ContainerInstance) -> AddressPool:
+    def new_instance_state(self, inst: Host) -> AddressPool:
         """The container network's addresses: the network address, the gateway (.1)
         and the broadcast address are not handed to containers."""
         return AddressPool(self.network_cidr, reserved_low=2, reserved_high=1)
 
-    def why_not(self, inst: ContainerInstance, spec: TaskSpec) -> Rejection | None:
+    def why_not(self, inst: Host, spec: TaskSpec) -> Rejection | None:
         rejection = super().why_not(inst, spec)
         if rejection is None and self.state(inst).free < 1:
             return Rejection("RESOURCE:PORTS", f"{self.network_name} has no free address in "
                                                f"{self.network_cidr}")
         return rejection
 
-    def attach(self, inst: ContainerInstance, task: Task, spec: TaskSpec) -> str | None:
+    def attach(self, inst: Host, task: Task, spec: TaskSpec) -> str | None:
         super().attach(inst, task, spec)
         task.binding.ip_pool = self.state(inst)
         task.binding.ip = task.binding.ip_pool.allocate()
