@@ -1,8 +1,9 @@
 """Which of the control plane's modules run compiled, and the switch back to their source.
 
 The control plane's hot modules (placement, the task lifecycle and its timers, the tally,
-the instance's bookkeeping: :data:`MODULES`) are ordinary Python that ``setup.py``
-also compiles with mypyc at install, when it can. A compiled module is a C extension
+the instance's bookkeeping, and the network modes placement asks on every candidate:
+:data:`MODULES`) are ordinary Python that ``setup.py`` also compiles with mypyc at
+install, when it can. A compiled module is a C extension
 beside its ``.py`` file, which Python imports in preference to the source: placing
 100,000 tasks takes about 0.6x the time. Both give the same results; the source is the
 one truth, the extension only a faster way to run it.
