@@ -14,6 +14,8 @@ installs without them, and runs pure Python with the same results, only slower:
 """
 
 import ast
+import hashlib
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,7 +34,9 @@ class OptionalBuildExt(build_ext):
     failing when an extension cannot be built."""
 
     def finalize_options(self):
-        self.distribution.ext_modules.extend(control_extensions())
+        self.compiled_sources = {}  # module -> digest of the source mypyc compiled
+        compiled = control_extensions(self.compiled_sources)
+        self.distribution.ext_modules.extend(compiled)
         super().finalize_options()
 
     def build_extensions(self):
@@ -44,14 +48,15 @@ class OptionalBuildExt(build_ext):
             super().run()
         except Exception as exc:  # noqa: BLE001 - any build failure: fall back
             print(f"warning: compiled extensions not built ({exc}); using pure Python")
-        # An extension whose C did not change is not rebuilt, only copied with its old
-        # time; ecsnetsim.compiled takes an extension older than its source for one built
-        # from an older source, so what this build leaves is stamped with its time.
-        for ext in self.extensions:
-            filename = self.get_ext_filename(self.get_ext_fullname(ext.name))
-            for output in (Path(self.build_lib, filename), HERE / filename):
-                if output.exists():  # (built, and copied beside its source if in place)
-                    os.utime(output)
+        # ecsnetsim.compiled runs the extensions only for the sources they were compiled
+        # from: their digests go beside the library, in the build (what a wheel installs)
+        # and in the source tree (what an editable install imports)
+        if self.compiled_sources:
+            text = json.dumps(self.compiled_sources, indent=1, sort_keys=True) + "\n"
+            for root in (Path(self.build_lib), HERE):
+                manifest = root / "ecsnetsim" / SOURCES
+                manifest.parent.mkdir(parents=True, exist_ok=True)
+                manifest.write_text(text)
 
     def build_extension(self, ext):
         try:
@@ -78,12 +83,23 @@ def _in_parallel(compile_sources):
     return compile_all
 
 
-def control_extensions():
-    """The mypyc extensions of the modules :data:`ecsnetsim.compiled.MODULES` names (read
-    from that file's text), or none when mypyc is not at hand or fails."""
+def _constant(name: str):
+    """A constant of ``ecsnetsim/compiled.py``, read from its text (setup.py cannot
+    import the package)."""
     tree = ast.parse((HERE / "ecsnetsim/compiled.py").read_text())
-    modules = next(ast.literal_eval(node.value) for node in tree.body
-                   if isinstance(node, ast.Assign) and node.targets[0].id == "MODULES")
+    return next(ast.literal_eval(node.value) for node in tree.body
+                if isinstance(node, ast.Assign) and node.targets[0].id == name)
+
+
+SOURCES = _constant("SOURCES")
+
+
+def control_extensions(digests: dict):
+    """The mypyc extensions of the modules :data:`ecsnetsim.compiled.MODULES` names, or
+    none when mypyc is not at hand or fails; ``digests`` gets the digest of each source
+    compiled."""
+    modules = _constant("MODULES")
+    sources = {m: (HERE / "ecsnetsim" / m).read_bytes() for m in modules}
     try:
         from mypyc.build import mypycify
 
@@ -98,6 +114,7 @@ def control_extensions():
         return []
     for ext in extensions:
         ext.optional = True
+    digests.update({m: hashlib.sha256(text).hexdigest() for m, text in sources.items()})
     return extensions
 PYX = "ecsnetsim/net/_cengine.pyx"
 C = "ecsnetsim/net/_cengine.c"  # what Cython makes of it; shipped in the sdist

@@ -13,15 +13,19 @@ neighbours), when
 
 * ``ECSNETSIM_PURE_PYTHON=1`` is set in the environment at import (as for the packet
   engine, :mod:`ecsnetsim.net.engine`);
-* some module was not compiled, or its ``.py`` is newer than its extension: the source
-  was edited (or checked out) after the install, and the extension would run the old
-  code. A warning says so; ``pip install -e .`` compiles them again.
+* some module was not compiled, or its ``.py`` is not the source its extension was
+  compiled from (the digests the build wrote, :data:`SOURCES`): the source was edited or
+  checked out after the install, and the extension would run the old code. A warning
+  says so; ``pip install -e .`` compiles them again. (Digests, not file times: an
+  installer writes the files of a wheel in any order.)
 
 :data:`COMPILED` says which is in use.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 import warnings
@@ -61,6 +65,10 @@ MODULES = (
 #: extensions are small shims that load it).
 GROUP = "control/_compiled__mypyc"
 
+#: What the build compiled: each module's source digest (sha256), written by setup.py
+#: beside the library. The extensions run only for exactly those sources.
+SOURCES = "control/_compiled_sources.json"
+
 _PACKAGE = Path(__file__).parent
 
 
@@ -77,15 +85,16 @@ def _why_source() -> str | None:
     """Why the modules must load from source (None: their extensions are sound)."""
     if os.environ.get("ECSNETSIM_PURE_PYTHON", "") not in ("", "0"):
         return "ECSNETSIM_PURE_PYTHON is set"
-    if _extension(_PACKAGE / GROUP) is None:
+    manifest = _PACKAGE / SOURCES
+    if _extension(_PACKAGE / GROUP) is None or not manifest.exists():
         return "not compiled"
+    compiled = json.loads(manifest.read_text())
     for module in MODULES:
         source = _PACKAGE / module
-        ext = _extension(source.with_suffix(""))
-        if ext is None:
+        if module not in compiled or _extension(source.with_suffix("")) is None:
             return f"{module} was not compiled"
-        if source.stat().st_mtime > ext.stat().st_mtime:
-            return f"{module} is newer than its compiled extension"
+        if hashlib.sha256(source.read_bytes()).hexdigest() != compiled[module]:
+            return f"{module} changed since it was compiled"
     return None
 
 
