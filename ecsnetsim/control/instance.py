@@ -224,7 +224,7 @@ class ContainerInstance:
 
     @property
     def branch_limit(self) -> int:
-        return self.trunk_tasks or 0 if self.trunked else 0
+        return (self.trunk_tasks or 0) if self.trunked else 0
 
     @property
     def running_tasks(self) -> list[Task]:

@@ -92,7 +92,7 @@ class Lifecycle:
         """Place ``task`` on ``inst`` and attach its network: PROVISIONING, then on its way
         to RUNNING; False (the listener hears why) when the attachment failed."""
         self.settle()
-        failure = mode.attach(inst, task, svc.task_spec)  # type: ignore[arg-type]
+        failure = mode.attach(inst, task, svc.task_spec)
         advance(task, TaskState.PROVISIONING)  # before the instance counts it, once
         inst.add(task)
         task.placed_at = self.env.now
@@ -137,7 +137,7 @@ class Lifecycle:
         advance(task, TaskState.STOPPED)
         inst = task.instance
         if inst is not None:
-            self.mode_of(task.mode).release(inst, task)  # type: ignore[arg-type]
+            self.mode_of(task.mode).release(inst, task)
             inst.remove(task)
         task.healthy = False
         retally(task)
@@ -187,7 +187,7 @@ class _Activation:
 
     def _attaching(self) -> None:
         self.life.settle()
-        delay = self.mode.attach_delay(self.inst, self.task)  # type: ignore[arg-type]
+        delay = self.mode.attach_delay(self.inst, self.task)
         if delay:
             self.life.timers.call_at(delay, self._attached)
         else:

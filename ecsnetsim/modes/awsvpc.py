@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..control.instance import ContainerInstance, Task
+from ..control.ipam import SubnetPool
 from ..endpoint import Endpoint
 from .base import (
     EC2_LINUX,
@@ -30,6 +31,10 @@ from .base import (
 INSUFFICIENT_IPS = "InsufficientFreeAddressesInSubnet"
 
 
+def _in_az(mode: NetworkMode, spec: TaskSpec, az: str) -> tuple[SubnetPool, ...]:
+    return tuple(s for s in spec.subnets if s.az == az)
+
+
 class AwsvpcMode(NetworkMode):
     name = "awsvpc"
     label = "awsvpc"
@@ -41,20 +46,10 @@ class AwsvpcMode(NetworkMode):
     task_limit_note = "ENIs \u2212 1, or branch ENIs with trunking"
     target_type = "ip"
     a_records_allowed = True
-    _in_az: dict[tuple[int, str], tuple]  # (made when first asked)
 
-    def _subnets_in_az(self, inst: Host, spec: TaskSpec) -> tuple:
-        """The task's subnets in the instance's AZ (placement asks on every candidate:
-        worked out once per task definition and AZ)."""
-        try:
-            cache = self._in_az
-        except AttributeError:
-            cache = self._in_az = {}
-        key = (id(spec), inst.az)
-        hit = cache.get(key)
-        if hit is None or hit[0] is not spec:
-            hit = cache[key] = (spec, tuple(s for s in spec.subnets if s.az == inst.az))
-        return hit[1]
+    def _subnets_in_az(self, inst: Host, spec: TaskSpec) -> tuple[SubnetPool, ...]:
+        """The task's subnets in the instance's AZ, once per task definition and AZ."""
+        return self._once_per_task_definition(spec, inst.az, _in_az)
 
     def why_not(self, inst: Host, spec: TaskSpec) -> Rejection | None:
         """ENI or branch slots. Subnet IPs are not checked here: ECS does not either, the

@@ -22,6 +22,7 @@ object, so nothing outside this package tests a mode's name:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -113,8 +114,8 @@ class NetworkMode:
     #: What bounds the tasks of this mode per instance, when ``instance_report`` gives a
     #: ``task_limit`` (shown beside the limit in figures).
     task_limit_note: ClassVar[str] = ""
-    #: port claims and subnets in an AZ, per task definition (made when first asked)
-    _claims: dict[int, tuple]
+    #: what was worked out per task definition (see :meth:`_once_per_task_definition`)
+    _per_spec: dict[tuple, tuple]
 
     # ---- where the mode is allowed ------------------------------------------------
     @functools.cached_property
@@ -183,18 +184,27 @@ class NetworkMode:
     def port_claim(self, spec: TaskSpec) -> PortClaim:
         return PortClaim()
 
-    def _claim_of(self, spec: TaskSpec) -> PortClaim | None:
-        """:meth:`port_claim`, worked out once per task definition (placement asks for it
-        on every candidate instance); None when the task claims no host port."""
+    def _once_per_task_definition(self, spec: TaskSpec, part: object,
+                                  make: Callable[[NetworkMode, TaskSpec, Any], Any]) -> Any:
+        """``make(self, spec, part)``, worked out once per task definition ``spec`` and
+        ``part`` of it (placement asks on every candidate instance), and kept while
+        ``spec`` lives; ``part`` tells apart the values kept for one task definition
+        (None: its port claim; an AZ name: awsvpc's subnets there). ``make`` is a plain
+        function, so that nothing is built per call."""
         try:
-            claims = self._claims
+            cache = self._per_spec
         except AttributeError:  # (the modes are made without arguments, by subclasses)
-            claims = self._claims = {}
-        hit = claims.get(id(spec))
+            cache = self._per_spec = {}
+        key = (id(spec), part)
+        hit = cache.get(key)
         if hit is None or hit[0] is not spec:
-            claim = self.port_claim(spec)
-            hit = claims[id(spec)] = (spec, claim if claim else None)
+            hit = cache[key] = (spec, make(self, spec, part))
         return hit[1]
+
+    def _claim_of(self, spec: TaskSpec) -> PortClaim | None:
+        """:meth:`port_claim`, once per task definition; None when the task claims no host
+        port."""
+        return self._once_per_task_definition(spec, None, _claim_or_none)
 
     def dynamic_host_ports(self) -> bool:
         """Whether a mapping without ``hostPort`` takes a dynamic host port."""
@@ -314,6 +324,11 @@ class PublishedPortsMode(NetworkMode):
 
     def dynamic_host_ports(self) -> bool:
         return True
+
+
+def _claim_or_none(mode: NetworkMode, spec: TaskSpec, _part: object) -> PortClaim | None:
+    claim = mode.port_claim(spec)
+    return claim if claim else None
 
 
 def mode_of(task: Task) -> NetworkMode:
