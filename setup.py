@@ -109,8 +109,9 @@ def control_extensions(digests: dict):
         # top of build/, and does not point the compiler at the header: it is told here)
         for ext in extensions:
             ext.include_dirs.append(str(Path("build", "ecsnetsim", "control")))
-    except Exception as exc:  # noqa: BLE001 - no mypyc, or it failed: pure Python
-        print(f"warning: control plane not compiled ({exc}); using pure Python")
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - no mypyc, or it failed (a
+        # type error makes it exit): pure Python
+        print(f"warning: control plane not compiled ({exc!r}); using pure Python")
         return []
     for ext in extensions:
         ext.optional = True
