@@ -146,7 +146,8 @@ def _tables(doc: dict) -> list[str]:
         for s in placement["services"]:
             services.append([name, s["name"], s.get("network_mode"), s.get("desired"),
                              s.get("running"), s.get("pending"), s.get("failures") or None,
-                             s.get("launch_failures") or None, s.get("steady_at")])
+                             s.get("launch_failures") or None, s.get("stopped") or None,
+                             s.get("steady_at")])
         for i in placement["instances"]:
             instances.append([name, i["id"], i.get("type"), i.get("az"), i.get("tasks"),
                               _pair(i.get("eni")), _pair(i.get("branch_eni")),
@@ -187,7 +188,8 @@ def _tables(doc: dict) -> list[str]:
                                 d.get("failures") or None])
     return [
         _table("Services", ["variant", "service", "mode", "desired", "running", "pending",
-                            "not placed: reasons", "failed to start", "steady at s"],
+                            "not placed: reasons", "failed to start",
+                            "started, then stopped", "steady at s"],
                services, "services"),
         _table("Instances", ["variant", "instance", "type", "AZ", "tasks", "ENIs",
                              "branch ENIs", "IPs", "static ports", "dynamic ports", "CPU",

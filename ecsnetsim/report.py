@@ -14,11 +14,14 @@ def _fmt_failures(failures: dict) -> str:
 
 
 def _fmt_service_failures(s: dict) -> str:
-    """Why tasks of a service are not running: the reasons of its unplaced tasks, and the
-    tasks that were placed and then failed to start or were stopped (launch failures)."""
+    """Why tasks of a service are not running: the reasons of its unplaced tasks, the
+    tasks that were placed and then failed to start, and those that started and were
+    stopped (failed health checks)."""
     text = _fmt_failures(s["failures"])
     if s.get("launch_failures"):
         text += f"; failed to start {_fmt_failures(s['launch_failures'])}"
+    if s.get("stopped"):
+        text += f"; stopped {_fmt_failures(s['stopped'])}"
     return text
 
 
@@ -91,31 +94,18 @@ def _sweep_answer(group: str, points: list[dict]) -> str:
 def _facts(v: dict) -> list[tuple[str, str]]:
     """What the answer says of a variant, as (kind, text) in order."""
     services = v["placement"]["services"]
-    running = sum(s["running"] for s in services)
-    desired = sum(s["desired"] for s in services)
-    out = [("running", f"{running}/{desired} running")]
-    reasons: Counter = Counter()
-    for s in services:
-        if s["running"] < s["desired"]:
-            reasons.update(s["failures"] or s["launch_failures"])
-    if reasons:
-        out.append(("why", "bound by " + " and ".join(r for r, _ in reasons.most_common(2))))
-        most = defaultdict(int)
-        for inst in v["placement"]["instances"]:
-            most[inst["type"]] = max(most[inst["type"]], inst["tasks"])
-        if most:
-            out.append(("most", "at most " + ", ".join(f"{n} per {t}"
-                                                       for t, n in most.items())))
+    out = [("running", running_text(services)), *_why(v)]
     for d in v.get("deployments", []):
         if d["status"] != "COMPLETED":
             why = ", ".join(d["failures"])
             out.append(("deploy", f"deployment {d['service']}:{d['revision']} {d['status']}"
                         + (f" on {why}" if why else "")))
+    kinds = device_kinds(v)
     for f in v["flows"]:
         if f.get("blocked"):
             at = f["blocked"]["at"]
             out.append(("flow", f"{f['name']} blocked"
-                        + (f" at {at.rsplit('/', 1)[-1]}" if at else "")))
+                        + (f" at {blocked_at(at, kinds)}" if at else "")))
         elif f["delivered"]:
             out.append(("hops", f"{f['name']} {_short(f['hops']['mean'])} hops"))
             out.append(("latency", f"{_short(f['latency_us']['mean'])} us mean"))
@@ -125,6 +115,104 @@ def _facts(v: dict) -> list[tuple[str, str]]:
         elif f["sent"]:
             out.append(("flow", f"{f['name']} nothing delivered"))
     return out
+
+
+def running_text(services: list[dict]) -> str:
+    """Tasks running of desired, never more running than desired: during a deployment the
+    old revision's tasks still running are said apart ("3/3 running the new revision, +3
+    old"), and tasks above a lowered desired count as "+N above desired".
+
+    >>> running_text([{"desired": 3, "running": 6, "running_old": 3}])
+    '3/3 running the new revision, +3 old'
+    >>> running_text([{"desired": 4, "running": 2, "running_old": 0}])
+    '2/4 running'
+    """
+    desired = sum(s["desired"] for s in services)
+    running = sum(s["running"] for s in services)
+    old = sum(s.get("running_old") or 0 for s in services)
+    if running <= desired:
+        return f"{running}/{desired} running" + (f" ({old} of an old revision)" if old else "")
+    new = running - old
+    if old and new <= desired:
+        return f"{new}/{desired} running the new revision, +{old} old"
+    return f"{desired}/{desired} running, +{running - desired} above desired"
+
+
+#: Placement reasons that a per-instance resource gives: the instances of a type that
+#: all hold the same number of tasks are full at that number.
+_PER_INSTANCE = "RESOURCE:"
+
+
+def _why(v: dict) -> list[tuple[str, str]]:
+    """Why services run fewer tasks than desired, each reason said as what it is: a
+    placement reason binds ("bound by RESOURCE:ENI"), a launch failure is a task placed
+    that could not start ("failed to start: InsufficientFreeAddressesInSubnet"), a task
+    stopped by ECS had started ("stopped: ELB:UNHEALTHY"). Only what binds is said: "at
+    most N per type" when a per-instance resource binds and every instance of the type
+    holds N tasks; the subnets with no address left when addresses bind."""
+    bound: Counter = Counter()
+    failed: Counter = Counter()
+    stopped: Counter = Counter()
+    for s in v["placement"]["services"]:
+        if s["running"] >= s["desired"]:
+            continue
+        launch, stops = s.get("launch_failures") or {}, s.get("stopped") or {}
+        for reason, n in (s["failures"] or {**launch, **stops}).items():
+            (stopped if reason in stops else failed if reason in launch else bound)[reason] += n
+    out = []
+    if bound:
+        out.append(("why", "bound by " + " and ".join(r for r, _ in bound.most_common(2))))
+        if any(r.startswith(_PER_INSTANCE) for r in bound):
+            out += _full_types(v["placement"]["instances"])
+    if failed:
+        out.append(("why", "failed to start: " + " and ".join(r for r, _ in
+                                                              failed.most_common(2))))
+        if "InsufficientFreeAddressesInSubnet" in failed:
+            out += [("subnet", f"subnet {sn['name']} has no address free")
+                    for sn in v["placement"]["subnets"] if sn["ips_free"] == 0]
+    if stopped:
+        out.append(("why", "stopped: " + " and ".join(r for r, _ in stopped.most_common(2))))
+    return out
+
+
+def _full_types(instances: list[dict]) -> list[tuple[str, str]]:
+    """"at most N per TYPE" for the instance types whose instances all hold N tasks (a
+    type whose instances hold different numbers has no such limit to state)."""
+    counts: dict[str, set] = defaultdict(set)
+    for inst in instances:
+        counts[inst["type"]].add(inst["tasks"])
+    full = [(t, n.pop()) for t, n in counts.items() if len(n) == 1]
+    if not full:
+        return []
+    return [("most", "at most " + ", ".join(f"{n} per {t}" for t, n in full))]
+
+
+#: The kind of a device that ``blocked.at`` names but the devices table does not list (no
+#: packet crossed it), by the id's prefix: the ENI that dropped health checks, a subnet's
+#: route table, a NAT gateway. Other devices are named ``HOST/KIND`` by the topology.
+_KIND_BY_PREFIX = (("eni-", "eni"), ("vpc/route-table:", "route_table"),
+                   ("nat/", "nat_gateway"))
+
+
+def device_kinds(v: dict) -> dict[str, str]:
+    """Device id -> kind, from the variant's devices table."""
+    return {d["id"]: d["kind"] for d in v.get("devices") or []}
+
+
+def blocked_at(at: str, kinds: dict[str, str]) -> str:
+    """Where a flow is blocked: the device id and its kind, ``"ID (KIND)"``.
+
+    >>> blocked_at("eni-0f608f14cf0260d0a", {})
+    'eni-0f608f14cf0260d0a (eni)'
+    >>> blocked_at("lb/us-east-1a", {"lb/us-east-1a": "nlb"})
+    'lb/us-east-1a (nlb)'
+    >>> blocked_at("i-07b5/host-forward", {})
+    'i-07b5/host-forward (host_forward)'
+    """
+    kind = kinds.get(at) or next((k for p, k in _KIND_BY_PREFIX if at.startswith(p)), None)
+    if kind is None:  # a device named HOST/KIND, as the topology names them
+        kind = at.rsplit("/", 1)[-1].split(":", 1)[0].replace("-", "_")
+    return f"{at} ({kind})"
 
 
 def _short(x: float) -> str:
@@ -199,7 +287,8 @@ def summary(results: Results) -> str:
                                   else ""))
             for f in flows:
                 if f.get("blocked"):
-                    at = f" at {f['blocked']['at']}" if f["blocked"]["at"] else ""
+                    at = f["blocked"]["at"]
+                    at = f" at {blocked_at(at, device_kinds(v))}" if at else ""
                     out.append(f"  {f['name']} blocked{at}: {f['blocked']['reason']}")
         for d in v.get("deployments", []):
             end = "-" if d["finished_at"] is None else f"{d['finished_at']:.0f}s"
@@ -241,8 +330,8 @@ def _signed(x: float, digits: int) -> str:
 def _start(v: dict) -> str:
     """When traffic started: once every service was steady, or at the horizon; and the
     services that never reached their desired count of healthy tasks."""
-    short = [f"{s['name']} ({_fmt_failures(s['failures'] or s['launch_failures'])})"
-             for s in v["placement"]["services"] if s["steady_at"] is None and s["desired"]]
+    short = [f"{s['name']} ({_fmt_failures(_reasons(s))})" for s in v["placement"]["services"]
+             if s["steady_at"] is None and s["desired"]]
     if not v.get("steady", True):
         when = f"never settled: traffic from the horizon at {v['steady_at']:.1f}s"
     elif short:
@@ -250,6 +339,12 @@ def _start(v: dict) -> str:
     else:
         when = f"steady at {v['steady_at']:.1f}s"
     return when + (f"; below desired: {', '.join(short)}" if short else "")
+
+
+def _reasons(s: dict) -> dict:
+    """A service's reasons for tasks not running: its unplaced tasks', else its launch
+    failures', else its stops'."""
+    return s["failures"] or s.get("launch_failures") or s.get("stopped") or {}
 
 
 def _num(x) -> str:

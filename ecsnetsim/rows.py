@@ -154,6 +154,8 @@ class ServiceRow(Row):
     desired: int = entry()
     #: tasks RUNNING, old and new revision, draining ones excluded (count)
     running: int = entry()
+    #: of ``running``: tasks of an older revision, still running during a deployment (count)
+    running_old: int = entry(optional=True)
     #: tasks of the current revision still wanted (count)
     pending: int = entry()
     #: tasks that no instance could take (count)
@@ -162,8 +164,11 @@ class ServiceRow(Row):
     health_check_blocked: str | None = entry(optional=True)
     #: placement failure reason -> unplaced tasks giving it (count)
     failures: dict[str, int] = entry()
-    #: launch failure reason -> launches that failed with it (count)
+    #: launch failure reason -> placed tasks that failed to start with it (count)
     launch_failures: dict[str, int] = entry(optional=True)
+    #: stop reason -> tasks that started and were then stopped by ECS (ELB:UNHEALTHY: failed
+    #: the load balancer's health checks) (count)
+    stopped: dict[str, int] = entry(optional=True)
     #: when the service reached a steady state (s of simulated time), or None
     steady_at: float | None = entry(optional=True)
     #: when its last task still running turned RUNNING (s), or None

@@ -19,6 +19,7 @@ import simpy
 from . import __version__, collector, executors, expect, modes
 from . import replications as replicas
 from .control.scheduler import Cluster
+from .control.service import UNHEALTHY
 from .results import SCHEMA_VERSION, Results
 from .rows import (
     ComparisonRow,
@@ -52,11 +53,14 @@ def _service_row(svc) -> ServiceRow:
     return ServiceRow(
         name=svc.name, network_mode=svc.spec.network_mode, launch_type=svc.spec.launch_type,
         scheduling=svc.spec.scheduling, desired=svc.desired, running=old + new,
-        pending=pending, unplaced=len(svc.unplaced),
+        running_old=old, pending=pending, unplaced=len(svc.unplaced),
         health_check_blocked=(None if svc.health_check_blocked is None else
                               "health checks dropped: " + svc.health_check_blocked.reason),
         failures=dict(sorted(failures.items())),
-        launch_failures=dict(sorted(svc.launch_failures.items())),
+        launch_failures=dict(sorted((k, n) for k, n in svc.launch_failures.items()
+                                    if k != UNHEALTHY)),
+        # a task that failed its health checks had started: it was stopped, not a launch
+        stopped=dict(sorted((k, n) for k, n in svc.launch_failures.items() if k == UNHEALTHY)),
         steady_at=svc.steady_at,
         last_running_at=max((t.running_at for t in running if t.running_at is not None),
                             default=None),

@@ -265,8 +265,9 @@ def test_steady_times_agree_with_events_and_timeline(name):
 
 @pytest.mark.parametrize("name", _ids())
 def test_deployment_launch_failures_are_the_services(name):
-    """Tasks that were placed and then failed (ELB:UNHEALTHY, no free address) during a
-    deployment are counted on the service's ``launch_failures`` too, for each reason."""
+    """Tasks that were placed and then failed (no free address: ``launch_failures``) or
+    started and were stopped (ELB:UNHEALTHY: ``stopped``) during a deployment are counted
+    on the service too, for each reason."""
     _, res = _run(name)
     for v in res.variants:
         for s in v["placement"]["services"]:
@@ -276,7 +277,8 @@ def test_deployment_launch_failures_are_the_services(name):
                     counted.update({r: n for r, n in d["failures"].items()
                                     if not r.startswith("RESOURCE:")})
             for reason, n in counted.items():
-                assert s["launch_failures"].get(reason, 0) >= n, (v["name"], s["name"], reason)
+                both = s["launch_failures"].get(reason, 0) + s["stopped"].get(reason, 0)
+                assert both >= n, (v["name"], s["name"], reason)
 
 
 def _placement_reasons(v):
@@ -367,8 +369,10 @@ def test_summary_says_what_results_json_says(name):
             for reason, n in {**s["failures"]}.items():
                 assert f"{reason}×{n}" in row, row
             for reason, n in s["launch_failures"].items():
-                assert f"{reason}×{n}" in row, row
-            if not s["failures"] and not s["launch_failures"]:
+                assert f"failed to start {reason}×{n}" in row, row
+            for reason, n in s["stopped"].items():
+                assert f"stopped {reason}×{n}" in row, row
+            if not s["failures"] and not s["launch_failures"] and not s["stopped"]:
                 assert row.rstrip().endswith("-"), row
         for sn in v["placement"]["subnets"]:
             assert (f"  subnet {sn['name']} {sn['cidr']}: {sn['ips_used']} IPs used, "
@@ -413,7 +417,11 @@ def test_answer_is_computed_from_the_results(name):
         desired = sum(s["desired"] for s in services)
         if len(res.variants) > 1:
             assert variant_label(v["name"]) in line or variant_label(v["group"]) in line
-        assert f"{running}/{desired}" in line
+        said = f"{running}/{desired}"
+        if running > desired:  # never more running than desired: the old revision apart
+            old = sum(s["running_old"] for s in services)
+            said = f"{running - old}/{desired} running the new revision, +{old} old"
+        assert said in line, (said, line)
         for f in v["flows"]:  # the mean, which a split between paths does not make jump
             if f["delivered"] and not f.get("blocked") and not v.get("sweep"):
                 assert f"{_short(f['latency_us']['mean'])} us mean" in line, (f["name"], line)
@@ -455,7 +463,7 @@ def test_reasons_the_header_promises_appear_in_the_run(name):
     seen = set()
     for v in res.variants:
         for s in v["placement"]["services"]:
-            seen |= set(s["failures"]) | set(s["launch_failures"])
+            seen |= set(s["failures"]) | set(s["launch_failures"]) | set(s["stopped"])
         for d in v["deployments"]:
             seen |= set(d["failures"])
         for e in v["placement"]["events"]:  # a reason that bound for a while
