@@ -42,6 +42,7 @@ class ContainerInstancePlacement:
         self.changes = changes
         self._indexes: dict[str, PlacementIndex] = {}  # task group -> its index
         self._last: PlacementIndex | None = None
+        self.indexes_built = 0  # how many indexes were made: one per kind of task
 
     def choose(self, svc, task: Task, mode, only: ContainerInstance | None = None) -> Decision:
         strategies = svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY
@@ -61,14 +62,18 @@ class ContainerInstancePlacement:
                changes: list) -> PlacementIndex:
         """The index of this kind of task: one per task group (service), made anew when
         the service's task definition, mode, strategies or constraints change (a
-        deployment), so that an old revision's index is dropped, not kept."""
+        deployment), so that an old revision's index is dropped, not kept.
+
+        The rules are compared by value (:meth:`PlacementIndex.places`): an equal tuple
+        read anew (compiled, a module constant such as the default strategy is boxed anew
+        at each read) is the same kind of task, and must not cost an index per task."""
         index = self._last  # a service places its tasks in runs: the same as last time?
         if index is None or index.group != group:
             index = self._indexes.get(group)
-        if index is None or index.spec is not spec or index.mode is not mode or \
-                index.strategies is not strategies or index.constraints is not constraints:
+        if index is None or not index.places(spec, mode, strategies, constraints):
             index = self._indexes[group] = PlacementIndex(
                 self.instances, changes, spec, group, mode, strategies, constraints)
+            self.indexes_built += 1
         self._last = index
         return index
 

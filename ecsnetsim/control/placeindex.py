@@ -91,6 +91,7 @@ class PlacementIndex:
         self.changes = changes
         self.spec, self.group, self.mode = spec, group, mode
         self.strategies, self.constraints = strategies, constraints
+        self.rules = (tuple(strategies), tuple(constraints))  # compared by value
         self.comps = _components(strategies)
         self.attrs = [name for kind, name in self.comps if kind == "attr"]
         self.counts: list[dict] = [{} for _ in self.attrs]  # per attribute: value -> tasks
@@ -99,6 +100,14 @@ class PlacementIndex:
         self.groups: dict[tuple, _Group] = {}
         self.cursor = len(changes)
         self.size = 0  # candidates
+
+    def places(self, spec, mode, strategies, constraints) -> bool:
+        """Whether this index ranks tasks of this kind: the same task definition and mode
+        (the same objects), and rules equal by value (rules are plain values: a tuple
+        equal to this index's, read anew, ranks the same; the elements are usually the
+        same objects, so comparing them costs an identity check each)."""
+        return spec is self.spec and mode is self.mode and \
+            (tuple(strategies), tuple(constraints)) == self.rules
 
     # ---- keeping up -------------------------------------------------------------------
     def sync(self) -> None:
