@@ -81,7 +81,9 @@ def combine(runs: list[dict]) -> dict:
             if key in f:
                 row[key] = sum(x[key] for x in reps)
         row["latency_us"] = {k: _mean_or_none([x["latency_us"][k] for x in reps])
-                             for k in f["latency_us"]}
+                             for k in f["latency_us"] if k != "hist"}
+        if "hist" in f["latency_us"]:
+            row["latency_us"]["hist"] = merged_hist([x["latency_us"].get("hist") for x in reps])
         row["throughput_pps"] = _mean_or_none([x["throughput_pps"] for x in reps])
         row["replications"] = r
         row["ci95"] = {name: interval([read(x) for x in reps if x["delivered"] or
@@ -98,6 +100,32 @@ def combine(runs: list[dict]) -> dict:
         deployments.append(row)
     out["deployments"] = deployments
     return out
+
+
+def merged_hist(hists: list[dict | None]) -> dict | None:
+    """The histograms of a flow's replications as one: counts added bin by bin. Every
+    histogram's bins are a run of one fixed set of edges
+    (:data:`~ecsnetsim.net.engine.LOG_EDGES_US`); the result spans them all.
+
+    >>> merged_hist([{"edges_us": [1.0, 1.12202], "counts": [1]},
+    ...              {"edges_us": [1.25893, 1.41254], "counts": [5]}, None])
+    {'edges_us': [1.0, 1.12202, 1.25893, 1.41254], 'counts': [1, 0, 5]}
+    """
+    from .net.engine import LOG_EDGES_US  # noqa: PLC0415 (the engine only when merging)
+
+    hists = [h for h in hists if h and h.get("counts")]
+    if not hists:
+        return None
+    lo = min(LOG_EDGES_US.index(h["edges_us"][0]) for h in hists)
+    hi = max(LOG_EDGES_US.index(h["edges_us"][-1]) for h in hists)
+    edges = list(LOG_EDGES_US[lo:hi + 1])
+    at = {e: i for i, e in enumerate(edges)}
+    counts = [0] * (len(edges) - 1)
+    for h in hists:
+        start = at[h["edges_us"][0]]
+        for i, c in enumerate(h["counts"]):
+            counts[start + i] += c
+    return {"edges_us": edges, "counts": counts}
 
 
 def paired(mine: list[dict], base: list[dict], name: str) -> dict | None:

@@ -333,6 +333,17 @@ class Hops(Row):
 
 
 @row
+class LatencyHist(Row):
+    """Counts of one-way latencies in log-spaced bins (20 a decade, from fixed edges between
+    1 us and 10 s; empty bins at either end left out)."""
+
+    #: bin edges (us), one more than the counts; bin i is [edges_us[i], edges_us[i+1])
+    edges_us: list[float]
+    #: delivered packets per bin (count)
+    counts: list[int]
+
+
+@row
 class Latency(Row):
     """One-way latency of delivered packets (us; None when none was delivered)."""
 
@@ -346,6 +357,12 @@ class Latency(Row):
     p99: float | None
     #: exact maximum (us)
     max: float | None
+    #: exact minimum (us)
+    min: float | None = entry(optional=True, default=None)
+    #: 99.9th percentile (us)
+    p999: float | None = entry(optional=True, default=None)
+    #: the distribution, log-binned (None when none was delivered)
+    hist: LatencyHist | None = entry(optional=True, default=None)
 
 
 @row
@@ -648,6 +665,8 @@ class FlowTableRow(Row):
     hops_min: float | None = entry()
     #: most devices crossed (count)
     hops_max: float | None = entry()
+    #: least one-way latency (us)
+    latency_us_min: float | None = entry()
     #: mean one-way latency (us)
     latency_us_mean: float | None = entry()
     #: median (us)
@@ -656,6 +675,8 @@ class FlowTableRow(Row):
     latency_us_p90: float | None = entry()
     #: 99th percentile (us)
     latency_us_p99: float | None = entry()
+    #: 99.9th percentile (us)
+    latency_us_p999: float | None = entry()
     #: maximum (us)
     latency_us_max: float | None = entry()
     #: delivered packets per second (packets/s)
@@ -674,8 +695,9 @@ class FlowTableRow(Row):
         blocked = f.get("blocked") or {}
         return cls(variant, f["name"], f["from"], f["to"], f["via"], f["sent"],
                    f["delivered"], f["dropped"], f["unreachable"], f["in_flight"],
-                   hops["mean"], hops["min"], hops["max"], lat["mean"], lat["p50"],
-                   lat["p90"], lat["p99"], lat["max"], f["throughput_pps"],
+                   hops["mean"], hops["min"], hops["max"], lat.get("min"), lat["mean"],
+                   lat["p50"], lat["p90"], lat["p99"], lat.get("p999"), lat["max"],
+                   f["throughput_pps"],
                    " > ".join(f["path"]), blocked.get("at"), blocked.get("reason"))
 
 

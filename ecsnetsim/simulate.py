@@ -42,6 +42,7 @@ from .scenario import Scenario, VariantSpec, load_scenario, source_of, variants_
 #: changes the draws of another.
 STREAM_PLACEMENT = 0
 STREAM_TRAFFIC = 1
+STREAM_JITTER = 2
 
 
 def _service_row(svc) -> ServiceRow:
@@ -167,7 +168,7 @@ def _run_variant(variant: VariantSpec, seed: int, tick: Callable[[float], None] 
     from .net.dataplane import DataPlane  # noqa: PLC0415 (imported late: heavy)
 
     plane = DataPlane(sc, env, cluster, np.random.default_rng(streams[STREAM_TRAFFIC]),
-                      start=steady_at)
+                      start=steady_at, jitter_seed=streams[STREAM_JITTER])
     if sc.duration > 0:
         steps = PROGRESS_STEPS if tick else 1
         for k in range(1, steps + 1):

@@ -163,7 +163,10 @@ NOT_IN_CSV = {rows.InstanceRow: {"status", "os", "trunk_reason", "tasks_by_mode"
 #: Columns a field is written as where they are not its key (or ``key_sub`` per key of a
 #: nested row).
 CSV_NAMES = {"id": ["instance"], "branch_eni": ["branch_used", "branch_limit"],
-             "ports": ["static_ports", "dynamic_ports_used"]}
+             "ports": ["static_ports", "dynamic_ports_used"],
+             # the scalars of a flow's latency; its histogram stays in results.json
+             "latency_us": [f"latency_us_{k}" for k in rows.columns(rows.Latency)
+                            if k != "hist"]}
 
 
 def test_every_json_field_of_a_csv_row_is_a_column():

@@ -110,8 +110,12 @@ def _idle(mode: str, **over) -> dict:
     return res.variants[0]["flows"][0]
 
 
+#: Every device kind's jitter off: each device a constant delay, as before jitter existed.
+NO_JITTER = {"calibration": {kind: {"jitter": "none"} for kind in default_profile()}}
+
+
 def test_idle_latency_is_the_sum_of_the_devices_on_the_path():
-    f = _idle("host")
+    f = _idle("host", **NO_JITTER)
     # client ENI uses the default 10 Gbit/s link, the instance's ENI its card: compute both
     from ecsnetsim import catalog
 
@@ -148,14 +152,14 @@ def test_idle_round_trip_host_to_host_is_about_60us():
 
 def _same_host(mode: str) -> dict:
     sc = make_scenario(
-        duration="0.5s",
+        duration="2s",
         cluster={"instance_groups": [{"name": "g", "type": "c5.xlarge", "count": 1}]},
         services=[
             {"name": "a", "desired_count": 1, "network_mode": mode, "cpu": 0, "memory": 1,
              "containers": [{"name": "c", "port_mappings": [{"container_port": 8080}]}]},
             {"name": "b", "desired_count": 1, "network_mode": mode, "cpu": 0, "memory": 1,
              "containers": [{"name": "c", "port_mappings": [{"container_port": 80}]}]}],
-        traffic=[{"name": "a-to-b", "from": "a", "to": "b", "rate": "100/s",
+        traffic=[{"name": "a-to-b", "from": "a", "to": "b", "rate": "1000/s",
                   "arrival": "constant"}])
     return ecsnetsim.simulate(sc).variants[0]["flows"][0]
 
@@ -166,8 +170,9 @@ def test_same_host_task_to_task_paths():
     assert "nic_hairpin" in awsvpc["path"] and "docker0" not in awsvpc["path"]
     assert "vpc_fabric" not in awsvpc["path"]  # it turns around in the card
     assert host["path"] == ["host_stack", "host_stack"]
-    assert bridge["latency_us"]["mean"] > awsvpc["latency_us"]["mean"] > \
-        host["latency_us"]["mean"]
+    # docker-proxy's median is near the card's turn-around; its wake-ups make the tail
+    assert bridge["latency_us"]["p99"] > awsvpc["latency_us"]["p99"] > host["latency_us"]["p99"]
+    assert awsvpc["latency_us"]["p50"] > host["latency_us"]["p50"]
 
 
 def test_alb_targets():

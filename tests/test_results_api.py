@@ -117,7 +117,8 @@ def test_rows_read_as_their_results_json():
     text = json.dumps(flow.to_json())
     assert text.startswith('{"name": "f", "from": "client", "to": "web"')
     assert json.loads(text)["latency_us"] == {"mean": 10.0, "p50": 9.0, "p90": 12.0,
-                                              "p99": 12.0, "max": 12.5}
+                                              "p99": 12.0, "max": 12.5, "min": None,
+                                              "p999": None, "hist": None}
 
 
 def test_result_check_covers_every_row_field(swept, tmp_path):

@@ -107,10 +107,12 @@ def test_same_host():
     f = {v["name"]: v["flows"][0] for v in res.variants}
     assert "docker_proxy" in f["bridge"]["path"]
     assert "nic_hairpin" in f["awsvpc"]["path"]
-    assert f["host"]["latency_us"]["mean"] < f["awsvpc"]["latency_us"]["mean"] < \
-        f["bridge"]["latency_us"]["mean"]
-    # the calibration sheet: docker-proxy hairpin round trips are tens of microseconds
-    assert 20 <= 2 * f["bridge"]["latency_us"]["mean"] <= 100
+    assert f["host"]["latency_us"]["p50"] < f["awsvpc"]["latency_us"]["p50"]
+    assert f["host"]["latency_us"]["p50"] < f["bridge"]["latency_us"]["p50"]
+    # docker-proxy's wake-ups: a tail far beyond the card's turn-around
+    assert f["bridge"]["latency_us"]["p99"] > f["awsvpc"]["latency_us"]["p99"]
+    # the calibration sheet: docker-proxy hairpin round trips, p50 41-42 us (measured)
+    assert 38 <= 2 * f["bridge"]["latency_us"]["p50"] <= 50
 
 
 def test_windows_default():

@@ -415,6 +415,65 @@ cdef Stage _stage(int kind, DeviceCore dev, FlowCore flow):
     return s
 
 
+# --------------------------------------------------------------------------- draws
+
+import numpy as np
+
+
+cdef class Draws:
+    """Random values served one at a time from blocks (see the pure-Python ``Draws``):
+    each block, a float64 array from ``fill(block)``, is copied into a C array and served
+    by index, the same floats in the same order as the pure-Python engine serves them."""
+
+    cdef public object fill
+    cdef public Py_ssize_t block
+    cdef public long long served
+    cdef double* buf
+    cdef Py_ssize_t i
+
+    def __cinit__(self):
+        self.buf = NULL
+        self.i = 0
+
+    def __init__(self, fill, block=4096):
+        if int(block) != block or block < 1:
+            raise ValueError("block must be an integer >= 1")
+        self.fill = fill
+        self.block = int(block)
+        self.served = 0
+        self.buf = <double*>PyMem_Realloc(self.buf, self.block * sizeof(double))
+        if self.buf == NULL:
+            raise MemoryError()
+        self.i = self.block  # empty: the first value fills it
+
+    def __dealloc__(self):
+        PyMem_Free(self.buf)
+
+    cdef int _refill(self) except -1:
+        cdef const double[::1] a
+        cdef Py_ssize_t k
+        arr = np.ascontiguousarray(self.fill(self.block), dtype=np.float64)
+        if arr.shape != (self.block,):
+            raise ValueError(f"fill({self.block}) returned {arr.shape[0] if arr.ndim else 0} "
+                             "values")
+        a = arr
+        for k in range(self.block):
+            self.buf[k] = a[k]
+        self.i = 0
+        self.served += self.block
+        return 0
+
+    cdef inline double next(self) except? -1.0:
+        if self.i >= self.block:
+            self._refill()
+        self.i += 1
+        return self.buf[self.i - 1]
+
+    def __call__(self):
+        """The next value."""
+        return self.next()
+
+
 # --------------------------------------------------------------------------- pools
 
 cdef class ServerCore:
@@ -450,6 +509,7 @@ cdef class DeviceCore:
     cdef public object bandwidth
     cdef public object buffer
     cdef public object service_sampler
+    cdef public object jitter
     cdef public object cpu
     cdef public object link
     cdef public long long packets
@@ -457,6 +517,7 @@ cdef class DeviceCore:
     cdef public double cpu_busy
     cdef public double link_busy
     cdef public double wait
+    cdef public double jitter_busy
     cdef public object _entry
     cdef public object _link
     cdef PacketLoop _loop
@@ -503,16 +564,28 @@ cdef class DeviceCore:
         self._n = n + 1
         return 1
 
+    cdef double _draw_jitter(self) except? -1.0:
+        """The jitter's next value: C for :class:`Draws`, any other callable as Python."""
+        jitter = self.jitter
+        if type(jitter) is Draws:
+            return (<Draws>jitter).next()
+        return jitter()
+
     cdef int _cpu_stage(self, Packet p, double now, bint then_link) except -1:
         cdef bint bounded = self.buffer is not None
-        cdef double s, free, start, done
+        cdef double s, free, start, done, t, x
         cdef ServerCore pool
         cdef long h
         if bounded and not self._admit(p, now):
             return 0
         pool = self._cpu_pool
         sampler = self.service_sampler
-        s = self.service if sampler is None else sampler()
+        if sampler is None:
+            s = self.service
+        elif type(sampler) is Draws:
+            s = (<Draws>sampler).next()
+        else:
+            s = sampler()
         free = pool.free.a[0]
         start = free if free > now else now
         done = start + s
@@ -527,14 +600,20 @@ cdef class DeviceCore:
             return 0
         h = p.hop + 1
         p.hop = h
-        self._loop.push(done + self.latency, p.path[h], p)
+        t = done + self.latency
+        if self.jitter is not None:
+            x = self._draw_jitter()
+            t += x
+            if p.measured:
+                self.jitter_busy += x
+        self._loop.push(t, p.path[h], p)
         if bounded:
             _dheap_push(&self._occ, done)
         return 0
 
     cdef int _link_stage(self, Packet p, double now, bint entry) except -1:
         cdef bint bounded = self.buffer is not None
-        cdef double s, free, start, done
+        cdef double s, free, start, done, t, x
         cdef ServerCore pool
         cdef long h
         if entry and bounded and not self._admit(p, now):
@@ -553,18 +632,31 @@ cdef class DeviceCore:
             self.wait += start - now
         h = p.hop + 1
         p.hop = h
-        self._loop.push(done + self.latency, p.path[h], p)
+        t = done + self.latency
+        if self.jitter is not None:
+            x = self._draw_jitter()
+            t += x
+            if p.measured:
+                self.jitter_busy += x
+        self._loop.push(t, p.path[h], p)
         if bounded:
             _dheap_push(&self._occ, done)
         return 0
 
     cdef int _delay_stage(self, Packet p, double now) except -1:
         cdef long h
+        cdef double t, x
         if p.measured:
             self.packets += 1
         h = p.hop + 1
         p.hop = h
-        self._loop.push(now + self.latency, p.path[h], p)
+        t = now + self.latency
+        if self.jitter is not None:
+            x = self._draw_jitter()
+            t += x
+            if p.measured:
+                self.jitter_busy += x
+        self._loop.push(t, p.path[h], p)
         return 0
 
 

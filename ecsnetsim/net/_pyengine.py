@@ -11,9 +11,12 @@ order as there (``tests/test_packet_engine.py`` runs a scenario both ways).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from heapq import heappop, heappush, heapreplace
+from itertools import chain
 from typing import Any
+
+import numpy as np
 
 _NORMAL = 1  # simpy.events.NORMAL: the priority of ordinary (timeout-like) events
 
@@ -122,6 +125,41 @@ def _stop_batch(_p: Any, _now: float) -> None:
     raise _Rebound
 
 
+class Draws:
+    """Random values served one at a time from blocks: ``fill(block)`` returns the next
+    ``block`` values (a float64 array), called again when they are used up.
+
+    A device's ``jitter`` (the random excess over its latency) and a random service time
+    both read from one. The compiled twin copies each block into a C array and serves it
+    by index; both serve the same floats in the same order, so both engines stay
+    identical to the last bit.
+    """
+
+    __slots__ = ("fill", "block", "served", "_next")
+
+    def __init__(self, fill: Callable[[int], Any], block: int = 4096) -> None:
+        if int(block) != block or block < 1:
+            raise ValueError("block must be an integer >= 1")
+        self.fill = fill
+        self.block = int(block)
+        self.served = 0
+        """Values served so far (counts only; the values are not kept)."""
+        self._next = chain.from_iterable(self._blocks()).__next__
+
+    def _blocks(self) -> Iterator[list[float]]:
+        while True:
+            a = np.asarray(self.fill(self.block), dtype=np.float64)
+            if a.shape != (self.block,):
+                raise ValueError(f"fill({self.block}) returned {a.shape[0] if a.ndim else 0} "
+                                 "values")
+            self.served += self.block
+            yield a.tolist()
+
+    def __call__(self) -> float:
+        """The next value."""
+        return self._next()
+
+
 class ServerCore:
     """The free times of a pool's servers (a heap: the earliest first)."""
 
@@ -158,8 +196,8 @@ class DeviceCore:
     """A device's per-packet state and its stages (handlers)."""
 
     __slots__ = (
-        "service", "latency", "bandwidth", "buffer", "cpu", "link", "service_sampler",
-        "packets", "drops", "cpu_busy", "link_busy", "wait",
+        "service", "latency", "bandwidth", "buffer", "cpu", "link", "service_sampler", "jitter",
+        "packets", "drops", "cpu_busy", "link_busy", "wait", "jitter_busy",
         "_q", "_eid", "_entry", "_cpu_heap", "_link_heap", "_occ", "_n",
     )
 
@@ -223,7 +261,14 @@ class DeviceCore:
             self.wait += start - now
         h = p.hop + 1
         p.hop = h
-        heappush(self._q, (done + self.latency, next(self._eid), p.path[h], p))
+        t = done + self.latency
+        jitter = self.jitter
+        if jitter is not None:
+            x = jitter()
+            t += x
+            if p.measured:
+                self.jitter_busy += x
+        heappush(self._q, (t, next(self._eid), p.path[h], p))
         if buf is not None:
             heappush(self._occ, done)
 
@@ -267,7 +312,14 @@ class DeviceCore:
             self.wait += start - now
         h = p.hop + 1
         p.hop = h
-        heappush(self._q, (done + self.latency, next(self._eid), p.path[h], p))
+        t = done + self.latency
+        jitter = self.jitter
+        if jitter is not None:
+            x = jitter()
+            t += x
+            if p.measured:
+                self.jitter_busy += x
+        heappush(self._q, (t, next(self._eid), p.path[h], p))
         if self.buffer is not None:
             heappush(self._occ, done)
 
@@ -297,7 +349,14 @@ class DeviceCore:
             self.wait += start - now
         h = p.hop + 1
         p.hop = h
-        heappush(self._q, (done + self.latency, next(self._eid), p.path[h], p))
+        t = done + self.latency
+        jitter = self.jitter
+        if jitter is not None:
+            x = jitter()
+            t += x
+            if p.measured:
+                self.jitter_busy += x
+        heappush(self._q, (t, next(self._eid), p.path[h], p))
         if buf is not None:
             heappush(self._occ, done)
 
@@ -307,7 +366,14 @@ class DeviceCore:
             self.packets += 1
         h = p.hop + 1
         p.hop = h
-        heappush(self._q, (now + self.latency, next(self._eid), p.path[h], p))
+        t = now + self.latency
+        jitter = self.jitter
+        if jitter is not None:
+            x = jitter()
+            t += x
+            if p.measured:
+                self.jitter_busy += x
+        heappush(self._q, (t, next(self._eid), p.path[h], p))
 
 
 class FlowCore:

@@ -3,6 +3,11 @@
 The default profile ships as ``data/calibration.yaml``; a scenario overrides any value
 with ``calibration: {docker0: {service: 4us}}`` (or ``--set calibration.docker0.service=4us``).
 Only the overridden kind changes, so only paths that cross that device move.
+
+A kind's ``latency`` is the floor of its fixed delay and its ``jitter`` the random excess
+over it, per packet (:mod:`ecsnetsim.net.jitter`): ``calibration: {eni: {jitter: {dist:
+gamma, p50: 1us, p99: 4us}}}``, an empirical table ``{samples: [...]}``, or ``jitter: none``
+for the constant delay of old.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from typing import Any
 import yaml
 
 from ..units import parse_bandwidth, parse_duration
+from . import jitter as jitters
+from .jitter import JitterSpec
 
-FIELDS = ("latency", "service", "buffer", "bandwidth", "servers")
+FIELDS = ("latency", "service", "buffer", "bandwidth", "servers", "jitter")
 
 
 @dataclass(frozen=True)
@@ -33,9 +40,13 @@ class DeviceParams:
     servers: int = 1
     bandwidth: float | None = None
     source: str = ""
+    jitter: JitterSpec | None = None
+    """Random excess over ``latency`` per packet (None: a constant delay)."""
 
 
 def _parse_field(name: str, value: Any) -> Any:
+    if name == "jitter":
+        return jitters.parse(value)
     if name in ("latency", "service"):
         return parse_duration(value)
     if name == "bandwidth":
@@ -67,6 +78,7 @@ def default_profile() -> dict[str, DeviceParams]:
             servers=int(spec.get("servers", 1)),
             bandwidth=parse_bandwidth(spec["bandwidth"]) if spec.get("bandwidth") else None,
             source=spec["source"],
+            jitter=jitters.parse(spec.get("jitter")),
         )
     return out
 
@@ -83,6 +95,10 @@ def check_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> Iterator[tupl
             if name not in FIELDS:
                 yield ("calibration", kind, name), (f"unknown calibration field {name!r}; "
                                                     f"expected one of: {', '.join(FIELDS)}")
+                continue
+            if name == "jitter":
+                for sub, message in jitters.check(value):
+                    yield ("calibration", kind, name, *sub), message
                 continue
             try:
                 _parse_field(name, value)

@@ -17,7 +17,7 @@ import numpy as np
 from .. import modes
 from ..control.instance import Task
 from ..modes import Unreachable
-from ..rows import Blocked, DeviceRow, FlowRow, Hops, Latency
+from ..rows import Blocked, DeviceRow, FlowRow, Hops, Latency, LatencyHist
 from . import calibration
 from .engine import Engine, FlowStats, Route
 from .flowlogs import FlowLog
@@ -27,13 +27,17 @@ from .traffic import Source
 
 
 class DataPlane:
-    def __init__(self, scenario, env, cluster, rng: np.random.Generator, start: float) -> None:
+    """``rng`` seeds the flows' sources and choices; ``jitter_seed`` the devices' random
+    delays (a stream of its own, so that turning jitter on or off moves no other draw)."""
+
+    def __init__(self, scenario, env, cluster, rng: np.random.Generator, start: float,
+                 jitter_seed: np.random.SeedSequence | None = None) -> None:
         self.scenario = scenario
         self.env = env
         self.start = start
         self.end = start + scenario.duration
         self.engine = Engine(env, warmup=start + scenario.warmup)
-        self.topo = Topology(calibration.profile(scenario.calibration))
+        self.topo = Topology(calibration.profile(scenario.calibration), jitter_seed)
         self.flows: list[tuple] = []
         self._wired: set[str] = set()
         self.services = {svc.name: svc for svc in cluster.services}
@@ -162,7 +166,7 @@ class DataPlane:
         out: dict[str, float] = defaultdict(float)
         for d in route.devices if route else ():
             if d.packets:
-                out[d.kind] += (d.latency + (d.busy + d.wait) / d.packets) * 1e6
+                out[d.kind] += (d.latency + (d.busy + d.wait + d.jitter_busy) / d.packets) * 1e6
         return {k: round(v, 6) for k, v in out.items()}
 
     def flow_results(self) -> list[FlowRow]:
@@ -180,7 +184,7 @@ class DataPlane:
                 name=flow.name, from_=flow.from_, to=flow.to, via=flow.via,
                 sent=s["sent"], delivered=s["delivered"], dropped=s["dropped"],
                 unreachable=s["unreachable"], in_flight=s["in_flight"],
-                hops=Hops(**_rounded(s["hops"])), latency_us=Latency(**_rounded(s["latency_us"])),
+                hops=Hops(**_rounded(s["hops"])), latency_us=_latency(s["latency_us"]),
                 throughput_pps=round(s["throughput_pps"], 6),
                 path=typical.kinds if typical else [],
                 breakdown_us=self._breakdown(typical),
@@ -209,6 +213,14 @@ class DataPlane:
                     drops=sum(d.drops for d in pool.devices),
                 ))
         return rows
+
+
+def _latency(summary: dict) -> Latency:
+    """The latency row of a flow's summary: figures rounded to 1e-6 us, the histogram's
+    edges and counts as they are."""
+    hist = summary["hist"]
+    return Latency(**_rounded({k: v for k, v in summary.items() if k != "hist"}),
+                   hist=LatencyHist(hist["edges_us"], hist["counts"]) if hist else None)
 
 
 def _rounded(d: dict) -> dict:

@@ -8,8 +8,10 @@ a :class:`FlowStats` sink. Every device is a FIFO server with up to two stages:
 * a **link stage** (``size / bandwidth`` seconds) on a link: the device's own, or one
   shared with other devices (all ENIs of an instance share its network card);
 
-followed by a fixed ``latency`` (pure delay, no queue). A device with neither stage is a
-pure delay; it is still a hop and still counts packets. A finite ``buffer`` bounds the
+followed by a ``latency`` (pure delay, no queue), plus a random ``jitter`` per packet when
+the device has one (:class:`Draws`: values served from blocks of numpy draws; see
+:mod:`ecsnetsim.net.jitter`). A device with neither stage is a pure delay; it is still a
+hop and still counts packets. A finite ``buffer`` bounds the
 packets waiting or in service at a device; a packet that arrives when it is full is
 dropped and counted.
 
@@ -95,9 +97,10 @@ forces pure Python."""
 
 PacketLoop = _core.PacketLoop
 Packet = _core.Packet
+Draws = _core.Draws
 
-__all__ = ["Device", "Engine", "FlowStats", "LatencyHistogram", "Packet", "PacketLoop",
-           "Route", "Server", "sampler", "COMPILED"]
+__all__ = ["Device", "Draws", "Engine", "FlowStats", "LatencyHistogram", "Packet",
+           "PacketLoop", "Route", "Server", "sampler", "COMPILED"]
 
 
 
@@ -196,16 +199,21 @@ class Device(_core.DeviceCore):
         gets a link of its own.
     service_sampler : callable, optional
         ``service_sampler() -> seconds``, called once per packet for a random service
-        time (for example :func:`sampler` over a numpy Generator). Only devices that set
-        it pay for the call.
+        time (a :class:`Draws`, served in C by the compiled engine, or any callable such
+        as :func:`sampler` over a numpy Generator). Only devices that set it pay for it.
+    jitter : Draws or callable, optional
+        ``jitter() -> seconds``, a random excess drawn per packet and added to
+        ``latency`` (it holds no stage: queueing and utilization do not see it). ``None``
+        is a constant delay, exactly as without it.
 
     Notes
     -----
     Per-device statistics (counted packets only): ``packets`` accepted, ``drops``,
     ``cpu_busy`` and ``link_busy`` seconds, ``wait`` (seconds queued before its stages
-    started). ``service``, ``latency``, ``bandwidth`` and ``service_sampler`` are read on
-    every packet and may be changed during a run; which stages a device has (CPU, link)
-    is fixed at construction.
+    started), ``jitter_busy`` (seconds of jitter added to their latency; not busy time).
+    ``service``, ``latency``, ``bandwidth``, ``service_sampler`` and ``jitter`` are read
+    on every packet and may be changed during a run; which stages a device has (CPU,
+    link) is fixed at construction.
     """
 
     __slots__ = ("name", "kind", "host", "_engine")
@@ -223,6 +231,7 @@ class Device(_core.DeviceCore):
         cpu: Server | None = None,
         link: Server | None = None,
         service_sampler: Callable[[], float] | None = None,
+        jitter: Callable[[], float] | None = None,
     ) -> None:
         if not service >= 0:
             raise ValueError(f"device {name!r}: service must be >= 0 seconds")
@@ -245,6 +254,7 @@ class Device(_core.DeviceCore):
         self.bandwidth = None if bandwidth is None else float(bandwidth)
         self.buffer = None if buffer is None else int(buffer)
         self.service_sampler = service_sampler
+        self.jitter = jitter
         has_cpu = self.service > 0 or service_sampler is not None
         if has_cpu and cpu is None:
             cpu = Server(f"{name}/cpu", 1)
@@ -267,6 +277,7 @@ class Device(_core.DeviceCore):
         self.cpu_busy = 0.0
         self.link_busy = 0.0
         self.wait = 0.0
+        self.jitter_busy = 0.0
 
     @property
     def busy(self) -> float:
@@ -449,6 +460,40 @@ class LatencyHistogram:
     def percentile(self, q: float) -> float:
         return self.percentiles([q])[0]
 
+    def log_bins(self) -> dict[str, list]:
+        """The values (seconds) counted in the fixed log-spaced bins of :data:`LOG_EDGES_US`
+        (microseconds; 20 bins a decade from 1 us to 10 s), leading and trailing empty bins
+        trimmed: ``{"edges_us": [...], "counts": [...]}`` with one more edge than counts.
+
+        Each fine bucket goes to the bin holding its midpoint, so a value within
+        :data:`REL_ERROR` of an edge may land in the neighbouring bin; values below 1 us
+        (zeros included) count in the first bin, values of 10 s or more in the last.
+
+        >>> h = LatencyHistogram()
+        >>> h.add([20e-6, 21e-6, 40e-6])
+        >>> h.log_bins()["counts"]
+        [2, 0, 0, 0, 0, 0, 1]
+        """
+        if self.count == 0:
+            return {"edges_us": [], "counts": []}
+        last = len(LOG_EDGES_US) - 2
+        nz = np.nonzero(self._counts)[0]
+        exps = self._e0 + nz // self.SUB
+        mids = np.ldexp(0.5 + (nz % self.SUB + 0.5) / (2 * self.SUB), exps) * 1e6
+        idx = np.clip(np.searchsorted(_EDGES, mids, side="right") - 1, 0, last)
+        counts = np.bincount(idx, weights=self._counts[nz], minlength=last + 1)
+        counts[0] += self.zeros
+        used = np.nonzero(counts)[0]
+        lo, hi = int(used[0]), int(used[-1])
+        return {"edges_us": list(LOG_EDGES_US[lo:hi + 2]),
+                "counts": [int(c) for c in counts[lo:hi + 1]]}
+
+
+#: The edges (us) of the latency histograms in results: 20 a decade from 1 us to 10 s,
+#: each rounded to 6 significant digits (the rounded value is the edge).
+LOG_EDGES_US: tuple[float, ...] = tuple(float(f"{10 ** (i / 20):.6g}") for i in range(141))
+_EDGES = np.array(LOG_EDGES_US)
+
 
 class FlowStats(_core.FlowCore):
     """Per-flow counters and one-way latencies: the sink at the end of every route.
@@ -553,18 +598,21 @@ class FlowStats(_core.FlowCore):
         self._bind_sink(self.record)
         engine.flows.append(self)
 
-    def latency_summary_us(self) -> dict[str, float | None]:
-        """Mean, p50, p90, p99 and max one-way latency in microseconds (None if empty).
+    def latency_summary_us(self) -> dict[str, Any]:
+        """Min, mean, p50, p90, p99, p99.9 and max one-way latency in microseconds (None if
+        empty), and ``hist``, the log-binned histogram (:meth:`LatencyHistogram.log_bins`).
 
-        Mean and max are exact; p50, p90 and p99 are within
-        :data:`LatencyHistogram.REL_ERROR` (0.025 %) of the exact percentiles.
+        Min, mean and max are exact; the percentiles are within
+        :data:`LatencyHistogram.REL_ERROR` (0.025 %) of the exact ones.
         """
         hist = self.histogram
         if hist.count == 0:
-            return {"mean": None, "p50": None, "p90": None, "p99": None, "max": None}
-        p50, p90, p99 = hist.percentiles([50, 90, 99])
-        return {"mean": hist.mean * 1e6, "p50": p50 * 1e6, "p90": p90 * 1e6,
-                "p99": p99 * 1e6, "max": hist.max * 1e6}
+            return {"min": None, "mean": None, "p50": None, "p90": None, "p99": None,
+                    "p999": None, "max": None, "hist": None}
+        p50, p90, p99, p999 = hist.percentiles([50, 90, 99, 99.9])
+        return {"min": hist.min * 1e6, "mean": hist.mean * 1e6, "p50": p50 * 1e6,
+                "p90": p90 * 1e6, "p99": p99 * 1e6, "p999": p999 * 1e6,
+                "max": hist.max * 1e6, "hist": hist.log_bins()}
 
     def summary(self, window_seconds: float) -> dict[str, Any]:
         """Counters, hop counts, latency percentiles (us) and throughput over a window."""

@@ -13,19 +13,35 @@ edge by edge, so a device that is not wired cannot be on a path.
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
 
 from .calibration import DeviceParams
-from .engine import Device, Server
+from .engine import Device, Draws, Server
+from .jitter import kind_seed
 
 #: Client endpoints and load balancers are fleets, not one host: enough servers that
 #: they never queue unless a scenario asks for it through calibration.
 CLIENT_CPUS = 64
 
 
+#: Jitter values drawn per numpy call (per device kind).
+JITTER_BLOCK = 4096
+
+
 class Topology:
-    def __init__(self, profile: dict[str, DeviceParams]) -> None:
+    """The devices of one variant and the links between them.
+
+    ``jitter_seed`` seeds the random excess of every device kind that has a ``jitter``
+    (one stream per kind, :func:`~ecsnetsim.net.jitter.kind_seed`); every device of a kind
+    draws from the kind's one :class:`Draws`, in the order packets reach them.
+    """
+
+    def __init__(self, profile: dict[str, DeviceParams],
+                 jitter_seed: np.random.SeedSequence | None = None) -> None:
         self.g = nx.DiGraph()
         self.profile = profile
+        self.jitter_seed = jitter_seed if jitter_seed is not None else np.random.SeedSequence(0)
+        self._draws: dict[str, Draws] = {}
         self._cpu: dict[str, Server] = {}
         self._links: dict[tuple[str, str], Server] = {}
         self._hosts: dict[str, object] = {}
@@ -53,9 +69,21 @@ class Topology:
         link = self._links.get((host, direction)) if direction else None
         dev = Device(node, kind=kind, host=host, service=p.service, latency=p.latency,
                      buffer=p.buffer, cpu=cpu, link=link,
-                     bandwidth=p.bandwidth if link is None else None)
+                     bandwidth=p.bandwidth if link is None else None,
+                     jitter=self.draws(kind))
         self.g.add_node(node, device=dev, kind=kind, host=host)
         return node
+
+    def draws(self, kind: str) -> Draws | None:
+        """The jitter draws of a device kind (None when its jitter is none), made once."""
+        spec = self.profile[kind].jitter
+        if spec is None:
+            return None
+        found = self._draws.get(kind)
+        if found is None:
+            rng = np.random.default_rng(kind_seed(self.jitter_seed, kind))
+            found = self._draws[kind] = Draws(lambda n: spec.draw(rng, n), JITTER_BLOCK)
+        return found
 
     def chain(self, *nodes: str) -> list[str]:
         """Add the edges of a walk through existing nodes; return the walk."""
