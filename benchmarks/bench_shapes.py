@@ -92,6 +92,8 @@ def scenario(shape: str, tasks: int) -> dict:
            "vpc": {"subnets": subnets}, "cluster": {"instance_groups": groups},
            "services": [svc]}
     settle = f"{(tasks // 250 + 10) * 60}s"  # after the first placement settled
+    if shape in ("deployment", "scale-in"):
+        doc["duration"] = f"{(tasks // 250 + 70) * 60}s"  # the event falls within the run
     if shape == "deployment":
         svc["deployment"] = {"minimum_healthy_percent": 100, "maximum_percent": 200}
         doc["events"] = [{"at": settle, "deploy": "web", "set": {"cpu": TASK_CPU + 1}}]
@@ -114,6 +116,7 @@ def run_once(shape: str, tasks: int) -> dict:
     import numpy as np  # noqa: PLC0415
     import simpy  # noqa: PLC0415
 
+    import ecsnetsim  # noqa: PLC0415
     from ecsnetsim import collector  # noqa: PLC0415
     from ecsnetsim.compiled import COMPILED  # noqa: PLC0415
     from ecsnetsim.control.scheduler import Cluster  # noqa: PLC0415
@@ -138,7 +141,7 @@ def run_once(shape: str, tasks: int) -> dict:
     running = sum(len(s.running) for s in cluster.services)
     return {"shape": shape, "tasks": tasks, "instances": len(cluster.instances),
             "running": running, "cpu_s": round(event_s if event_s is not None else placed_s, 4),
-            "compiled": COMPILED, "tree": str(Path(__file__).resolve().parent.parent)}
+            "compiled": COMPILED, "tree": str(Path(ecsnetsim.__file__).resolve().parent.parent)}
 
 
 def _settled(shape: str, svc, tasks: int) -> bool:
