@@ -156,10 +156,7 @@ def address_near_end(cidr: str, back: int) -> str:
 
 def balancer(scenario, via: str, target_type: str) -> Balancer:
     """A named load balancer, or ``alb``/``nlb`` with AWS's defaults for ``target_type``."""
-    from .scenario.schema import LoadBalancer  # noqa: PLC0415 (the schema imports modes)
-
-    lb = scenario.load_balancer(via) or LoadBalancer(name=via, type=via,
-                                                     target_type=target_type)
+    lb = scenario.balancer_for(via, target_type)
     names = [b.name for b in scenario.load_balancers]
     index = names.index(lb.name) + 1 if lb.name in names else 1
     subnet = next((s for s in scenario.vpc.subnets if lb.subnets and s.name == lb.subnets[0]),

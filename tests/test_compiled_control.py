@@ -50,7 +50,7 @@ def test_compiled_and_source_give_byte_identical_results(tmp_path):
 
 
 def _imported(env: dict, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    code = ("import ecsnetsim.control.tally as t, ecsnetsim.compiled as c; "
+    code = ("import ecsnetsim.model.tally as t, ecsnetsim.compiled as c; "
             "print(t.__file__); print(c.COMPILED)")
     return subprocess.run([sys.executable, "-W", "default", "-c", code], env=env,
                           capture_output=True, text=True, check=True, cwd=cwd)
@@ -111,7 +111,7 @@ def test_a_new_task_starts_with_every_field_at_its_declared_default():
     field declarations say."""
     import dataclasses
 
-    from ecsnetsim.control.instance import Task
+    from ecsnetsim.model.instance import Task
 
     task = Task(id="t", service="s", group="service:s", mode="bridge", cpu=1, memory=2)
     for f in dataclasses.fields(Task):

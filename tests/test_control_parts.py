@@ -22,8 +22,8 @@ from ecsnetsim.control.deployments import (
 )
 from ecsnetsim.control.events import EventLog, Timeline
 from ecsnetsim.control.fleet import Fleet
-from ecsnetsim.control.instance import Task, instance_id
-from ecsnetsim.control.ipam import SubnetPool
+from ecsnetsim.model.instance import Task, instance_id
+from ecsnetsim.model.ipam import SubnetPool
 from ecsnetsim.control.lifecycle import (
     TRANSITIONS,
     IllegalTransition,
@@ -422,7 +422,7 @@ def test_launch_limiter_starts_250_tasks_per_service_per_minute():
 def test_free_dynamic_count_matches_a_scan_of_the_table():
     """The table counts the dynamic range's held ports as claims and releases happen; the
     count must equal a scan of everything held after any sequence of them."""
-    from ecsnetsim.control.ports import PortClaim, PortTable
+    from ecsnetsim.model.ports import PortClaim, PortTable
 
     rng = np.random.default_rng(3)
     lo, hi = 40000, 40063

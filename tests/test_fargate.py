@@ -7,7 +7,7 @@ import pytest
 from conftest import make_scenario
 
 from ecsnetsim import ScenarioError, load_scenario, simulate
-from ecsnetsim.control import fargate
+from ecsnetsim.model import fargate
 
 
 def _fargate(desired: int = 2, **svc) -> dict:

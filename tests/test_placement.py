@@ -230,7 +230,7 @@ def test_member_of_task_group_colocates_services():
 
 
 def _first_id() -> str:
-    from ecsnetsim.control.instance import instance_id
+    from ecsnetsim.model.instance import instance_id
 
     return instance_id("t", "ga", 0)
 

@@ -1,4 +1,4 @@
-"""Tests for the Amazon ECS cluster query language (ecsnetsim.control.query)."""
+"""Tests for the Amazon ECS cluster query language (ecsnetsim.model.query)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ecsnetsim.control.query import (
+from ecsnetsim.model.query import (
     MAX_EXPRESSION_LENGTH,
     And,
     Condition,
@@ -558,7 +558,7 @@ def test_whitespace_is_flexible() -> None:
 
 
 def test_matches_caches_parsed_expressions() -> None:
-    from ecsnetsim.control import query
+    from ecsnetsim.model import query
 
     query._parse_cached.cache_clear()
     assert matches("attribute:stack == prod", WEB)

@@ -17,9 +17,9 @@ import pytest
 import simpy
 
 from ecsnetsim.control.daemonwatch import DaemonCandidates
-from ecsnetsim.control.instance import Task
+from ecsnetsim.model.instance import Task
 from ecsnetsim.control.scheduler import Cluster
-from ecsnetsim.control.states import TaskState
+from ecsnetsim.model.states import TaskState
 from ecsnetsim.scenario import load_scenario
 
 TYPES = ["c5.large", "c5.xlarge", "m5.large", "t3.medium"]

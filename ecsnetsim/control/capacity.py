@@ -15,9 +15,9 @@ from collections import Counter
 
 import numpy as np
 
-from . import fargate
+from ..model import fargate
 from .draws import TieBreaks
-from .instance import ContainerInstance, Task
+from ..model.instance import ContainerInstance, Task
 from .placeindex import PlacementIndex
 from .placement import DEFAULT_SERVICE_STRATEGY, PLACED, Decision, place
 

@@ -22,7 +22,7 @@ from ..scenario.schema import HealthCheck, Service
 from .events import EventLog
 
 if TYPE_CHECKING:
-    from .instance import Task
+    from ..model.instance import Task
     from .service import ServiceState
     from .waiting import WaitingTasks
 

@@ -26,8 +26,8 @@ from ..scenario.schema import (
 )
 from . import trunking
 from .events import EventLog
-from .instance import ContainerInstance, instance_id
-from .ipam import SubnetPool
+from ..model.instance import ContainerInstance, instance_id
+from ..model.ipam import SubnetPool
 
 
 def _range(text: str) -> tuple[int, int]:

@@ -25,20 +25,20 @@ from simpy.events import URGENT
 
 from ..scenario.schema import HealthCheck
 from .deployments import target_health
-from .fargate import MicroVm
-from .states import (  # noqa: F401 (the states are part of the lifecycle's surface)
+from ..model.fargate import MicroVm
+from ..model.states import (  # noqa: F401 (the states are part of the lifecycle's surface)
     STARTING,
     TRANSITIONS,
     IllegalTransition,
     TaskState,
     advance,
 )
-from .tally import retally
+from ..model.tally import retally
 from .timers import Timers
 
 if TYPE_CHECKING:
     from ..modes import NetworkMode
-    from .instance import ContainerInstance, Task
+    from ..model.instance import ContainerInstance, Task
     from .service import ServiceState
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .draws import TieBreaks
-from .instance import ContainerInstance
+from ..model.instance import ContainerInstance
 from .placement import check_constraints, check_resources
 
 

@@ -20,10 +20,10 @@ import numpy as np
 
 from ..modes import NetworkMode, Rejection, TaskSpec
 from ..scenario.schema import PlacementConstraint, PlacementStrategy
-from . import query
+from ..model import query
 from .draws import TieBreaks
-from .fargate import MicroVm
-from .instance import ContainerInstance
+from ..model.fargate import MicroVm
+from ..model.instance import ContainerInstance
 
 #: A service with no strategy spreads over Availability Zones (ECS default).
 DEFAULT_SERVICE_STRATEGY = (

@@ -20,10 +20,10 @@ from ..modes import NetworkMode
 from ..scenario.schema import InstanceGroup
 from .events import EventLog
 from .fleet import Fleet
-from .instance import Task
-from .ipam import SubnetPool
+from ..model.instance import Task
+from ..model.ipam import SubnetPool
 from .placement import check_constraints, check_resources
-from .states import TaskState, advance
+from ..model.states import TaskState, advance
 
 if TYPE_CHECKING:
     from .service import ServiceState

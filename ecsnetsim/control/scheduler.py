@@ -25,8 +25,8 @@ from ..scenario.schema import Scenario, Service
 from .deployments import DeploymentTracker
 from .events import Event, EventLog, Timeline
 from .fleet import Fleet
-from .instance import ContainerInstance, Task
-from .ipam import SubnetPool
+from ..model.instance import ContainerInstance, Task
+from ..model.ipam import SubnetPool
 from .lifecycle import Lifecycle
 from .scaling import ManagedScaling
 from .service import ServiceController, ServiceState

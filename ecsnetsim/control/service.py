@@ -30,14 +30,14 @@ from .daemonwatch import DaemonCandidates
 from .deployments import Deployment, DeploymentTracker
 from .events import EventLog, Row, Timeline
 from .fleet import Fleet
-from .instance import ContainerInstance, Task
-from .ipam import SubnetPool
+from ..model.instance import ContainerInstance, Task
+from ..model.ipam import SubnetPool
 from .lifecycle import Lifecycle
 from .placement import check_constraints, check_resources
-from .ports import PortNeed
+from ..model.ports import PortNeed
 from .scaling import ManagedScaling
-from .states import TaskState
-from .tally import TaskTally
+from ..model.states import TaskState
+from ..model.tally import TaskTally
 from .waiting import WaitingTasks
 
 #: ECS service scheduler launch rate on EC2 (best practices guide: 250 tasks/service/min;

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 
-from .instance import Task
+from ..model.instance import Task
 
 
 class WaitingTasks:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..control.instance import ContainerInstance, Task
-from ..control.ipam import SubnetPool
+from ..model.instance import ContainerInstance, Task
+from ..model.ipam import SubnetPool
 from ..endpoint import Endpoint
 from .base import (
     EC2_LINUX,

@@ -28,10 +28,10 @@ from typing import Any, ClassVar
 
 from mypy_extensions import mypyc_attr
 
-from ..control.fargate import MicroVm
-from ..control.instance import ContainerInstance, Task
-from ..control.ipam import AddressPool, SubnetPool
-from ..control.ports import PortClaim, PortNeed
+from ..model.fargate import MicroVm
+from ..model.instance import ContainerInstance, Task
+from ..model.ipam import AddressPool, SubnetPool
+from ..model.ports import PortClaim, PortNeed
 from ..endpoint import Endpoint
 
 #: ``(launch type, OS)`` pairs in the ECS guide's network-mode table.

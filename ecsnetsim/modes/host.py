@@ -8,7 +8,7 @@ comparison measures the other modes against.
 
 from __future__ import annotations
 
-from ..control.ports import PortClaim
+from ..model.ports import PortClaim
 from . import base
 from .base import EC2_LINUX, NetworkMode, TaskSpec
 

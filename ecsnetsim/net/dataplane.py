@@ -15,7 +15,7 @@ from collections import defaultdict
 import numpy as np
 
 from .. import modes
-from ..control.instance import Task
+from ..model.instance import Task
 from ..modes import Unreachable
 from ..rows import Blocked, DeviceRow, FlowRow, Hops, Latency, LatencyHist
 from . import calibration

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import modes, vpc
-from ..control.instance import Task
+from ..model.instance import Task
 from ..endpoint import Endpoint
 from ..modes import Unreachable
 from ..vpc import Balancer

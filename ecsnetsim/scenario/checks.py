@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pydantic import ValidationError
 
 from .. import catalog, modes
-from ..control import fargate, query
+from ..model import fargate, query
 from ..errors import choices, show
 from .messages import describe
 from .schema import Scenario, Service

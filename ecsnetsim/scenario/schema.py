@@ -558,6 +558,12 @@ class Scenario(Model):
     def load_balancer(self, name: str) -> LoadBalancer | None:
         return next((lb for lb in self.load_balancers if lb.name == name), None)
 
+    def balancer_for(self, via: str, target_type: str) -> LoadBalancer:
+        """The load balancer a flow's ``via`` names, or ``alb``/``nlb`` with AWS's
+        defaults for ``target_type`` (so that the VPC model need not build one)."""
+        return self.load_balancer(via) or LoadBalancer(name=via, type=via,
+                                                       target_type=target_type)
+
     # Set by the loader: where the scenario came from and its validated variants.
     _source: Any = PrivateAttr(None)
     _variants: Any = PrivateAttr(None)

@@ -1,6 +1,6 @@
 """ECS's task states as far as the model goes, and the moves ECS makes between them.
 
-Kept apart from the lifecycle's processes so that a task (``control/instance.py``) can
+Kept apart from the lifecycle's processes so that a task (``model/instance.py``) can
 carry its state without importing the control plane.
 """
 
