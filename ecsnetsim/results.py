@@ -36,6 +36,7 @@ from .rows import (
     FlowTableRow,
     PlacementRow,
     TimelinePoint,
+    TimeseriesRow,
     table_columns,
 )
 
@@ -51,6 +52,7 @@ FIGURE_FORMATS = ("png",)
 #: Every format a figure of a result set may have (an earlier run's are replaced).
 _ALL_FIGURE_FORMATS = ("png", "svg")
 TIMELINE_COLUMNS = table_columns(TimelinePoint)
+TIMESERIES_COLUMNS = table_columns(TimeseriesRow)
 FLOW_LOG_COLUMNS = table_columns(FlowLogRecord)
 DEVICE_COLUMNS = table_columns(DeviceRow)
 
@@ -175,6 +177,13 @@ class Results:
         return Table({"variant": v["name"], **r} for v in self.variants
                       for r in v.get("timeline", []))
 
+    @property
+    def timeseries(self) -> Table:
+        """timeseries.csv: each flow's and the busiest resources' figures per time window
+        (:class:`~ecsnetsim.rows.TimeseriesRow`; windows of ``timeseries: {window: ..}``)."""
+        return Table({"variant": v["name"], **r} for v in self.variants
+                      for r in v.get("timeseries", []))
+
     def to_json(self) -> str:
         return json.dumps(self.document, indent=2, sort_keys=False) + "\n"
 
@@ -188,6 +197,7 @@ class Results:
             "flows.csv": _csv(self.flows, FLOW_COLUMNS),
             "devices.csv": _csv(self.devices, DEVICE_COLUMNS),
             "timeline.csv": _csv(self.timeline, TIMELINE_COLUMNS),
+            "timeseries.csv": _csv(self.timeseries, TIMESERIES_COLUMNS),
         }
         if any("flow_logs" in v for v in self.variants):
             files["flow_logs.csv"] = _csv(self.flow_logs, FLOW_LOG_COLUMNS)
@@ -261,8 +271,8 @@ def _write_staged(outdir: str | Path,
 #: ``results.json`` last, so that where a set cannot be swapped in as a directory a
 #: reader who finds the new ``results.json`` finds the new tables beside it.
 #: ``flow_logs.csv`` only in runs with flow logs: an earlier run's is stale otherwise.
-DATA_FILES = ("placement.csv", "flows.csv", "devices.csv", "timeline.csv", "flow_logs.csv",
-              "report.html", "results.json")
+DATA_FILES = ("placement.csv", "flows.csv", "devices.csv", "timeline.csv", "timeseries.csv",
+              "flow_logs.csv", "report.html", "results.json")
 #: Prefix of the staging directories written beside OUTDIR and removed on every exit.
 STAGING_PREFIX = ".ecsnetsim-"
 #: Signals that may stop a run; held back while a result set is swapped in.

@@ -500,6 +500,40 @@ class TimelinePoint(Row):
     draining: int
 
 
+@row
+class TimeseriesRow(Row):
+    """A flow's (``kind: flow``) or a queueing resource's (``kind: device``: an instance's
+    vCPU pool or card link, a device's own server) figures in one time window."""
+
+    #: flow or device
+    kind: str
+    #: the flow's name, or the resource's id
+    name: str
+    #: s of simulated time the window starts at (6 decimals)
+    t_start_s: float
+    #: the window's length (s; the last one may be shorter)
+    window_s: float
+    #: packets sent in the window (count; None for a resource)
+    sent: int | None
+    #: packets delivered in the window; a resource: packets served (count)
+    delivered: int
+    #: packets dropped by a full queue in the window (count)
+    dropped: int
+    #: packets with no route or healthy target, sent in the window (count; None for a
+    #: resource)
+    unreachable: int | None
+    #: mean one-way latency of the packets delivered in the window; a resource: mean
+    #: queueing wait (us; None without packets)
+    latency_mean_us: float | None
+    #: 99th percentile of those latencies (us; None without packets or for a resource)
+    latency_p99_us: float | None
+    #: a flow: packets in flight at the window's end; a resource: mean packets waiting or
+    #: in service over the window, by Little's law (count)
+    queue_len: float
+    #: a resource's busy fraction of the window, per server (0..1; None for a flow)
+    utilization: float | None
+
+
 # ---- a variant -----------------------------------------------------------------------
 @row
 class SweepPoint(Row):
@@ -543,6 +577,8 @@ class VariantResult(Row):
     deployments: list[DeploymentRow] = entry(optional=True)
     #: each service's counts whenever they changed, in time order
     timeline: list[TimelinePoint] = entry(optional=True)
+    #: each flow's and the busiest resources' figures per time window, in time order
+    timeseries: list[TimeseriesRow] = entry(optional=True, default=())
 
 
 @row

@@ -43,6 +43,7 @@ from .scenario import Scenario, VariantSpec, load_scenario, source_of, variants_
 STREAM_PLACEMENT = 0
 STREAM_TRAFFIC = 1
 STREAM_JITTER = 2
+STREAM_JITTER = 2
 
 
 def _service_row(svc) -> ServiceRow:
@@ -190,6 +191,7 @@ def _run_variant(variant: VariantSpec, seed: int, tick: Callable[[float], None] 
         flow_logs=plane.flow_log.records() if plane.flow_log else None,
         deployments=[d.row() for svc in cluster.services for d in svc.deployments],
         timeline=cluster.timeline,
+        timeseries=plane.timeseries_results(),
     ).to_json()
 
 

@@ -139,7 +139,8 @@ def test_flow_log_csv_rows_are_results_json(name):
 CSV_FILES = {"placement.csv": (rows.PlacementRow, "placement"),
              "flows.csv": (rows.FlowTableRow, "flows"),
              "devices.csv": (rows.DeviceRow, "devices"),
-             "timeline.csv": (rows.TimelinePoint, "timeline")}
+             "timeline.csv": (rows.TimelinePoint, "timeline"),
+             "timeseries.csv": (rows.TimeseriesRow, "timeseries")}
 
 
 @pytest.mark.parametrize("name", _ids())

@@ -24,7 +24,8 @@ from ecsnetsim.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "scenarios" / "static-vs-dynamic-ports.yaml"  # 2 variants, no traffic
 LONG = ROOT / "scenarios" / "compare-modes.yaml"  # 5 variants; made long with --set
-DATA = ("results.json", "placement.csv", "flows.csv", "devices.csv", "timeline.csv", "report.html")
+DATA = ("results.json", "placement.csv", "flows.csv", "devices.csv", "timeline.csv",
+        "timeseries.csv", "report.html")
 
 
 def digest(outdir: Path) -> dict[str, str]:

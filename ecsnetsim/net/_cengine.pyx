@@ -518,6 +518,7 @@ cdef class DeviceCore:
     cdef public double link_busy
     cdef public double wait
     cdef public double jitter_busy
+    cdef public double link_wait
     cdef public object _entry
     cdef public object _link
     cdef PacketLoop _loop
@@ -630,6 +631,7 @@ cdef class DeviceCore:
                 self.packets += 1
             self.link_busy += s
             self.wait += start - now
+            self.link_wait += start - now
         h = p.hop + 1
         p.hop = h
         t = done + self.latency

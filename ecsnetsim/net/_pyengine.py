@@ -197,7 +197,7 @@ class DeviceCore:
 
     __slots__ = (
         "service", "latency", "bandwidth", "buffer", "cpu", "link", "service_sampler", "jitter",
-        "packets", "drops", "cpu_busy", "link_busy", "wait", "jitter_busy",
+        "packets", "drops", "cpu_busy", "link_busy", "wait", "link_wait", "jitter_busy",
         "_q", "_eid", "_entry", "_cpu_heap", "_link_heap", "_occ", "_n",
     )
 
@@ -310,6 +310,7 @@ class DeviceCore:
         if p.measured:
             self.link_busy += s
             self.wait += start - now
+            self.link_wait += start - now
         h = p.hop + 1
         p.hop = h
         t = done + self.latency
@@ -347,6 +348,7 @@ class DeviceCore:
             self.packets += 1
             self.link_busy += s
             self.wait += start - now
+            self.link_wait += start - now
         h = p.hop + 1
         p.hop = h
         t = done + self.latency

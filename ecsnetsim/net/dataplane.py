@@ -17,11 +17,12 @@ import numpy as np
 from .. import modes
 from ..model.instance import Task
 from ..modes import Unreachable
-from ..rows import Blocked, DeviceRow, FlowRow, Hops, Latency, LatencyHist
+from ..rows import Blocked, DeviceRow, FlowRow, Hops, Latency, LatencyHist, TimeseriesRow
 from . import calibration
 from .engine import Engine, FlowStats, Route
 from .flowlogs import FlowLog
 from .routing import Outcome, Router
+from .timeseries import TimeSeries
 from .topology import Topology
 from .traffic import Source
 
@@ -47,6 +48,10 @@ class DataPlane:
         streams = rng.bit_generator.seed_seq.spawn(max(1, len(scenario.traffic)))
         for i, (flow, seq) in enumerate(zip(scenario.traffic, streams, strict=False)):
             self._add_flow(i, flow, np.random.default_rng(seq))
+        ts = getattr(scenario, "timeseries", None)
+        self.timeseries = TimeSeries(self.engine, [f[1] for f in self.flows],
+                                     self.engine.warmup, self.end,
+                                     ts.window if ts is not None else 0.1)
 
     def _wire(self, task: Task) -> None:
         """Put a task (and its instance, the first time) into the topology."""
@@ -191,6 +196,11 @@ class DataPlane:
                 blocked=Blocked(blocked[0].at, blocked[0].reason) if blocked else None,
             ))
         return rows
+
+    def timeseries_results(self) -> list[TimeseriesRow]:
+        """Each flow's and the busiest resources' figures per window (closes the last)."""
+        self.timeseries.finish()
+        return [TimeseriesRow(**r) for r in self.timeseries.rows()]
 
     def device_results(self) -> list[DeviceRow]:
         """Each device that carried or dropped packets, then the shared pools behind them."""

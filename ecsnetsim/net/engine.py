@@ -210,7 +210,8 @@ class Device(_core.DeviceCore):
     -----
     Per-device statistics (counted packets only): ``packets`` accepted, ``drops``,
     ``cpu_busy`` and ``link_busy`` seconds, ``wait`` (seconds queued before its stages
-    started), ``jitter_busy`` (seconds of jitter added to their latency; not busy time).
+    started; ``link_wait`` the part of it before the link stage), ``jitter_busy`` (seconds
+    of jitter added to their latency; not busy time).
     ``service``, ``latency``, ``bandwidth``, ``service_sampler`` and ``jitter`` are read
     on every packet and may be changed during a run; which stages a device has (CPU,
     link) is fixed at construction.
@@ -277,6 +278,7 @@ class Device(_core.DeviceCore):
         self.cpu_busy = 0.0
         self.link_busy = 0.0
         self.wait = 0.0
+        self.link_wait = 0.0
         self.jitter_busy = 0.0
 
     @property
@@ -523,7 +525,8 @@ class FlowStats(_core.FlowCore):
     FLUSH = 1 << 16
     """Latencies buffered before they are counted into the histogram."""
 
-    __slots__ = ("name", "record", "keep_latencies", "_counted", "_hist", "_engine")
+    __slots__ = ("name", "record", "keep_latencies", "window_hist", "_counted", "_hist",
+                 "_engine")
 
     def __init__(self, name: str = "flow", *, record: bool = False,
                  keep_latencies: bool = True) -> None:
@@ -532,6 +535,9 @@ class FlowStats(_core.FlowCore):
         self.keep_latencies = keep_latencies
         self._engine: Engine | None = None
         self._flush_at = sys.maxsize if keep_latencies else self.FLUSH
+        self.window_hist: LatencyHistogram | None = None
+        """When set, latencies are also counted into it as they are flushed (a time
+        series' open window: see :mod:`ecsnetsim.net.timeseries`)."""
         self.reset()
 
     def __repr__(self) -> str:
@@ -571,7 +577,10 @@ class FlowStats(_core.FlowCore):
     def _flush(self) -> None:
         lat = self._lat
         if self._counted < len(lat):
-            self._hist.add(lat[self._counted:])
+            new = lat[self._counted:]
+            self._hist.add(new)
+            if self.window_hist is not None:
+                self.window_hist.add(new)
             if self.keep_latencies:
                 self._counted = len(lat)
             else:

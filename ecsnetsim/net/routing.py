@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import modes, vpc
-from ..model.instance import Task
 from ..endpoint import Endpoint
+from ..model.instance import Task
 from ..modes import Unreachable
 from ..vpc import Balancer
 
