@@ -483,6 +483,14 @@ class Fargate(Model):
                           "(assumption: AWS publishes no figure; see docs/calibration.md).")
 
 
+class TimeSeries(Model):
+    """How ``timeseries.csv`` cuts the measured window."""
+
+    window: Duration = Field(
+        0.1, gt=0, description="Length of a window (a run keeps at most 1000 windows; a "
+                               "longer run gets wider ones).")
+
+
 class Variant(Model):
     name: str = Field(min_length=1)
     set: dict[str, Any] = Field(default_factory=dict)
@@ -525,6 +533,7 @@ class Scenario(Model):
     vpc: Vpc
     cluster: Cluster = Field(default_factory=Cluster)
     fargate: Fargate = Field(default_factory=Fargate)
+    timeseries: TimeSeries = Field(default_factory=TimeSeries)
     services: list[Service] = Field(default_factory=list)
     load_balancers: list[LoadBalancer] = Field(default_factory=list)
     traffic: list[Flow] = Field(default_factory=list)
