@@ -39,6 +39,13 @@ def modes():
 
 
 @pytest.fixture(scope="module")
+def busy():
+    """compare-modes at 100,000 packets/s: devices busy enough to be worth a figure."""
+    return run(SCENARIOS / "compare-modes.yaml", "duration=0.02s", "warmup=0s",
+               "traffic[0].rate=100000/s")
+
+
+@pytest.fixture(scope="module")
 def sweep():
     """awsvpc and bridge on one c5.large, swept over three rates (a wide range)."""
     return run(SCENARIOS / "bridge-contention.yaml", "duration=0.02s", "warmup=0s",
@@ -154,26 +161,40 @@ def test_hops_by_mode_collapses_sweep_points_with_the_same_path(sweep):
     assert ticklabels(ax) == groups
 
 
-def test_latency_by_mode_percentiles_as_points_and_a_mean_per_variant(modes):
+def test_latency_by_mode_boxes_each_variants_spread_and_labels_the_mean_on_it(modes):
     fig = plots.latency_by_mode(modes)
     check_labelled(fig)
     (ax,) = fig.axes
     assert "µs" in ax.get_ylabel()
     assert len(ticklabels(ax)) == len(modes.variants)
     delivered = reachable(modes)
-    assert not bars(ax)  # no bars: a bar's length means nothing on a log axis
     means = sorted(line.get_ydata()[0] for line in ax.lines if line.get_marker() == "D")
     assert means == pytest.approx(sorted(v["flows"][0]["latency_us"]["mean"]
                                          for v in delivered))
     bridge_x = [v["name"] for v in modes.variants].index("bridge")
     lat = modes.variant("bridge")["flows"][0]["latency_us"]
-    points = {line.get_marker(): line.get_ydata()[0] for line in ax.lines
-              if abs(line.get_xdata()[0] - bridge_x) < 0.5 and len(line.get_xdata()) == 1}
-    assert points["o"] == pytest.approx(lat["p50"]) and points["^"] == pytest.approx(lat["p99"])
-    (rng,) = [line for line in ax.lines if len(line.get_xdata()) == 2
-              and abs(line.get_xdata()[0] - bridge_x) < 0.5]
-    assert to_hex(rng.get_color()) == plots.MODE_COLORS["bridge"]
-    assert tuple(rng.get_ydata()) == pytest.approx((lat["p50"], lat["p99"]))
+    near = [line for line in ax.lines if abs(line.get_xdata()[0] - bridge_x) < 0.5]
+    if lat.get("hist"):  # a box p25-p75 from the histogram, the median across it
+        q = {k: plots.figdata.hist_quantile(lat["hist"], f, lat["min"], lat["max"])
+             for k, f in plots.figdata.BOX_QUANTILES}
+        (box,) = [b for b in bars(ax) if abs(b.get_x() + b.get_width() / 2 - bridge_x) < 0.5]
+        assert (box.get_y(), box.get_y() + box.get_height()) == pytest.approx((q["p25"],
+                                                                              q["p75"]))
+        assert to_hex(box.get_edgecolor()) == plots.MODE_COLORS["bridge"]
+        segments = [tuple(line.get_ydata()) for line in near if len(line.get_xdata()) == 2]
+        assert any(seg == pytest.approx((q["p50"],) * 2) for seg in segments)  # the median
+        assert any(seg == pytest.approx((q["p1"], q["p99"])) for seg in segments)  # whiskers
+    else:  # older results: p50, p90 and p99 as points
+        points = {line.get_marker(): line.get_ydata()[0] for line in near
+                  if len(line.get_xdata()) == 1}
+        assert points["o"] == pytest.approx(lat["p50"])
+        assert points["^"] == pytest.approx(lat["p99"])
+    # the mean's value is written beside its diamond, at its height
+    (diamond,) = [line for line in near if line.get_marker() == "D"]
+    (label,) = [t for t in ax.texts if hasattr(t, "xy")
+                and abs(t.xy[0] - diamond.get_xdata()[0]) < 1e-9]
+    assert label.xy[1] == pytest.approx(lat["mean"]) and label.get_va() == "center"
+    assert label.get_text() == plots.style._num(lat["mean"])
 
 
 def test_latency_by_mode_turns_logarithmic_over_a_wide_range(sweep):
@@ -300,24 +321,28 @@ def test_placement_outcome_explains_a_deployment_surge(deploy):
     assert "surge (deployment" in legend and "maximum_percent" in legend
 
 
-def test_placement_outcome_shows_tasks_that_failed_to_start(surge):
+def test_placement_outcome_counts_failed_starts_apart_from_the_tasks(surge):
     (svc,) = surge.variants[0]["placement"]["services"]
     failed = svc["launch_failures"]
     assert sum(failed.values()) >= 1
     fig = plots.placement_outcome(surge)
-    (ax,) = fig.axes
-    thin = [b for b in bars(ax) if b.get_hatch() == "xxx"]
+    ax, events = fig.axes  # tasks at the end; beside them, what happened during the run
+    thin = [b for b in bars(events) if b.get_hatch() == "xxx"]
     assert sum(b.get_height() for b in thin) == sum(failed.values())
-    assert any(t.get_text().startswith(f"{sum(failed.values())}\nfailed") for t in ax.texts)
+    assert not [b for b in bars(ax) if b.get_hatch() == "xxx"]
+    # no part of the outcome panel stands above the desired count by failed starts
+    assert max(bar_tops(ax).values()) <= svc["running"] + svc["pending"]
+    assert any(t.get_text() == f"{sum(failed.values())}" for t in events.texts)
+    assert "over the run" in events.get_ylabel()
     legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
     for reason in failed:
-        assert reason in legend
+        assert f"failed to start: {reason}" in legend
 
 
-def test_device_utilization_top_devices_of_each_variant(modes):
-    fig = plots.device_utilization(modes, top=6)
+def test_device_utilization_top_devices_of_each_variant(busy):
+    fig = plots.device_utilization(busy, top=6)
     check_labelled(fig)
-    with_devices = [v for v in modes.variants if v["devices"]]
+    with_devices = [v for v in busy.variants if v["devices"]]
     assert len(fig.axes) == len(with_devices)
     for ax, v in zip(fig.axes, with_devices, strict=True):
         # several panels share the devices: half of ``top`` each, at least four
@@ -540,9 +565,13 @@ def test_write_all_writes_every_applicable_figure(modes, saved):
     root, written = saved
     # traffic, a comparison and placement; no sweep, no deployment
     assert not any(v["sweep"] or v["deployments"] for v in modes.variants)
-    applicable = ["hops_by_mode", "latency_by_mode", "overhead_by_device",
-                  "tasks_per_instance", "placement_outcome", "packet_fate",
-                  "device_utilization"]  # packet_fate: the none variant is unreachable
+    # packet_fate: the none variant is unreachable. Left out: tasks_per_instance and
+    # placement_outcome (every service runs its 2 tasks, one per instance), and
+    # device_utilization (no device 1 % busy)
+    hist = any(f["latency_us"].get("hist") for v in modes.variants for f in v["flows"])
+    applicable = ["hops_by_mode", "latency_by_mode", *(["latency_cdf"] if hist else []),
+                  "overhead_by_device", "packet_fate"]
+    assert plots.applicable(modes) == applicable
     assert written == [root / "figs" / f"{n}.{ext}" for n in applicable
                        for ext in ("png", "svg")]
     for p in written:
@@ -601,7 +630,8 @@ def test_rerun_removes_figures_the_new_results_do_not_support(tmp_path):
     assert main(["run", str(scenario), "--set", "duration=0.02s", "--set", "warmup=0s",
                  "--set", "traffic=[]", "-o", str(out), "--quiet"]) == 0
     assert not (out / "hops_by_mode.png").exists()
-    assert (out / "placement_outcome.png").is_file()
+    assert not list(out.glob("*.png"))  # every task placed, no traffic: nothing to draw
+    assert "No figures" in (out / "report.html").read_text()
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -663,7 +693,7 @@ def test_importing_plots_does_not_import_matplotlib():
 @pytest.mark.parametrize("module", ["ecsnetsim.plots", *(
     f"ecsnetsim.plots.{m}" for m in ("data", "style", "output", "hops", "latency", "overhead",
                                      "load", "tasks", "placement", "fate", "utilization",
-                                     "timeline"))])
+                                     "timeline", "figdata", "files", "cdf", "overtime"))])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0

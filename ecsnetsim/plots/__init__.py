@@ -7,7 +7,9 @@ nothing happening after start-up, ...):
 
 ==========================  ==============================================================
 ``hops_by_mode``            devices a packet crosses, one stacked bar per variant
-``latency_by_mode``         one-way latency p50/p90/p99 per variant, mean marked
+``latency_by_mode``         each variant's one-way latency spread (box p25-p75, whiskers
+                            p1-p99, p99.9 and max), the mean marked beside its value
+``latency_cdf``             the distribution of one-way latency per variant, log x axis
 ``overhead_by_device``      latency each device kind adds against the baseline variant
 ``overhead_vs_load``        mean and p99 latency (and drops) against the swept value
 ``tasks_per_instance``      running tasks per instance, by AZ, with the awsvpc task limit
@@ -15,11 +17,14 @@ nothing happening after start-up, ...):
 ``packet_fate``             where packets stop: arrived, dropped, unreachable and why
 ``device_utilization``      the busiest devices and shared resources, drops annotated
 ``deployment_timeline``     tasks over time, zoomed to the action, the whole run beside it
+``over_time``               per window: each flow's packets and latency, device queues
 ==========================  ==============================================================
 
 ``compare_modes(res)`` is the network-mode comparison (hops, or latency, or overhead by
 device). ``write_all`` writes every applicable figure as ``<name>.png`` (and ``.svg``
 when asked); ``save`` writes one figure. The same results give byte-identical files.
+Whether a figure applies is decided without matplotlib (:mod:`.figdata`, which also
+holds the numbers of the latency and time-series figures as plain dataclasses).
 Figures are drawn on the Agg canvas without pyplot, so they need no screen and leave
 pyplot's state alone; in a notebook the returned figure displays as usual.
 
@@ -30,7 +35,7 @@ is first asked for.
 
 >>> from ecsnetsim import plots
 >>> plots.FIGURE_NAMES[:3]
-('hops_by_mode', 'latency_by_mode', 'overhead_by_device')
+('hops_by_mode', 'latency_by_mode', 'latency_cdf')
 """
 
 from __future__ import annotations
@@ -39,14 +44,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what __getattr__ hands out, for readers and type checkers
+    from .cdf import latency_cdf
+    from .data import RESOLUTION_US
     from .fate import packet_fate
+    from .files import applicable, write_all
     from .hops import hops_by_mode
     from .latency import latency_by_mode
     from .load import overhead_vs_load
-    from .output import FIGURES, compare_modes, save, write_all
+    from .output import FIGURES, compare_modes, save
     from .overhead import overhead_by_device
+    from .overtime import over_time
     from .placement import placement_outcome
-    from .style import KIND_COLORS, MODE_COLORS, REASON_COLORS, RESOLUTION_US, STYLE
+    from .style import KIND_COLORS, MODE_COLORS, REASON_COLORS, STYLE
     from .tasks import tasks_per_instance
     from .timeline import deployment_timeline
     from .utilization import device_utilization
@@ -56,6 +65,7 @@ if TYPE_CHECKING:  # what __getattr__ hands out, for readers and type checkers
 _MODULES = {
     "hops_by_mode": "hops",
     "latency_by_mode": "latency",
+    "latency_cdf": "cdf",
     "overhead_by_device": "overhead",
     "overhead_vs_load": "load",
     "tasks_per_instance": "tasks",
@@ -63,21 +73,24 @@ _MODULES = {
     "packet_fate": "fate",
     "device_utilization": "utilization",
     "deployment_timeline": "timeline",
+    "over_time": "overtime",
 }
 #: Every figure's name, without importing matplotlib.
 FIGURE_NAMES: tuple[str, ...] = tuple(_MODULES)
 
 _OTHERS = {
-    "FIGURES": "output", "compare_modes": "output", "save": "output", "write_all": "output",
+    "FIGURES": "output", "compare_modes": "output", "save": "output", "write_all": "files",
+    "applicable": "files",
     "STYLE": "style", "MODE_COLORS": "style", "KIND_COLORS": "style",
-    "REASON_COLORS": "style", "RESOLUTION_US": "style",
+    "REASON_COLORS": "style", "RESOLUTION_US": "data",
 }
 
 __all__ = [
     "FIGURES", "FIGURE_NAMES", "KIND_COLORS", "MODE_COLORS", "REASON_COLORS", "RESOLUTION_US",
-    "STYLE", "compare_modes", "deployment_timeline", "device_utilization", "hops_by_mode",
-    "latency_by_mode", "overhead_by_device", "overhead_vs_load", "packet_fate",
-    "placement_outcome", "save", "tasks_per_instance", "write_all",
+    "STYLE", "applicable", "compare_modes", "deployment_timeline", "device_utilization",
+    "hops_by_mode", "latency_by_mode", "latency_cdf", "over_time", "overhead_by_device",
+    "overhead_vs_load", "packet_fate", "placement_outcome", "save", "tasks_per_instance",
+    "write_all",
 ]
 
 

@@ -6,12 +6,17 @@ Nothing here imports matplotlib; every function takes plain dicts as in ``result
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from ..results import Results
 
 Source = Results | dict
+
+#: Differences of simulated latency smaller than this are rounding, not a device's cost:
+#: no bar is drawn for them (µs).
+RESOLUTION_US = 0.01
 
 
 def _doc(res: Source) -> dict:
@@ -153,3 +158,57 @@ def _sweep_axis_label(variants: list[dict]) -> str:
     if value.endswith("/s") or path.endswith("rate"):
         return f"{path} (packets/s)"
     return path
+
+
+# ---- timelines ------------------------------------------------------------------------------
+
+def _settled(r: dict) -> bool:
+    """All wanted tasks running and healthy, none of an older revision."""
+    return r["pending"] == 0 and r["healthy"] >= r["running_new"] and not r["running_old"]
+
+
+def _cluster_marks(v: dict) -> list[tuple[float, str]]:
+    """(time, label) of the instance events of a variant (those with a ``kind``: drains,
+    terminations, managed scaling's launches and arrivals); same-time events of a kind
+    are added up."""
+    counts: Counter = Counter()
+    for e in v["placement"].get("events") or []:
+        if e.get("kind"):
+            counts[(float(e["t"]), e["kind"])] += e.get("instances", 1)
+    return [(t, f"{kind} {n}") for (t, kind), n in sorted(counts.items())]
+
+
+def _changes(rows: list[dict]) -> list[float]:
+    """Times at which a service's counts change after it first settled; every time when
+    it never did."""
+    settled_at = next((r["t"] for r in rows if _settled(r)), None)
+    if settled_at is None:
+        return [float(r["t"]) for r in rows]
+    return [float(r["t"]) for r in rows if r["t"] > settled_at]
+
+
+def _stops(rows: list[dict]) -> int:
+    """How many times running tasks fall (tasks stopped, to be replaced)."""
+    running = [r["running_old"] + r["running_new"] for r in rows]
+    return sum(1 for a, b in zip(running, running[1:], strict=False) if b < a)
+
+
+def _stopped(rows: list[dict]) -> bool:
+    return _stops(rows) > 0
+
+
+def eventful(v: dict) -> bool:
+    """Whether a variant's timeline shows more than tasks starting once: a deployment, an
+    instance event, tasks stopping, or a service whose counts change after it first
+    settled."""
+    if v.get("deployments") or _cluster_marks(v):
+        return True
+    by_service: dict[str, list[dict]] = {}
+    for r in v.get("timeline") or []:
+        by_service.setdefault(r["service"], []).append(r)
+    for rows in by_service.values():
+        settled_at = next((r["t"] for r in rows if _settled(r)), None)
+        if _stopped(rows) or (settled_at is not None and any(r["t"] > settled_at
+                                                             for r in rows)):
+            return True
+    return False

@@ -18,6 +18,19 @@ from .data import (
 from .style import _compact, _figure, _group_colors, _legend, _styled, _title, _wide
 
 
+def _log_label(label: str, log: bool) -> str:
+    """An axis label that says when its axis is logarithmic.
+
+    >>> _log_label("traffic[0].rate (packets/s)", True)
+    'traffic[0].rate (packets/s, log scale)'
+    >>> _log_label("desired_count", True), _log_label("x", False)
+    ('desired_count (log scale)', 'x')
+    """
+    if not log:
+        return label
+    return label[:-1] + ", log scale)" if label.endswith(")") else label + " (log scale)"
+
+
 @_styled
 def overhead_vs_load(doc: dict) -> Figure | None:
     """Latency (mean and p99) against the swept value, one line per compare variant.
@@ -82,9 +95,10 @@ def overhead_vs_load(doc: dict) -> Figure | None:
                 share = [(x, 100.0 * f["dropped"] / f["sent"] if f["sent"] else 0.0)
                          for x, f in pts]
                 drop_axes[col].plot(*zip(*share, strict=True), color=color, marker="s")
-        if _wide(values):
+        logy = _wide(values)
+        if logy:
             ax.set_yscale("log")
-        ax.set_ylabel("one-way latency (µs)")
+        ax.set_ylabel("one-way latency (µs" + (", log scale)" if logy else ")"))
         ax.set_title(_flow_title(variants, name), loc="left")
         ax.grid(True, axis="both")
         if dropped:
@@ -93,8 +107,9 @@ def overhead_vs_load(doc: dict) -> Figure | None:
             dax.set_ylim(bottom=0)
             dax.grid(True, axis="both")
         bottom = drop_axes[col] if dropped else ax
-        bottom.set_xlabel(_sweep_axis_label(variants))
-        if numbers[-1] / max(numbers[0], 1e-12) >= 10 and numbers[0] > 0:
+        logx = numbers[-1] / max(numbers[0], 1e-12) >= 10 and numbers[0] > 0
+        bottom.set_xlabel(_log_label(_sweep_axis_label(variants), logx))
+        if logx:
             ax.set_xscale("log")
         if len(numbers) <= 8:
             ax.set_xticks(numbers, [_compact(x) for x in numbers])

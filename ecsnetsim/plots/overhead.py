@@ -7,6 +7,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .data import _flow_title, _label, _short
+from .figdata import overhead_rows
 from .style import (
     RESOLUTION_US,
     _cat_width,
@@ -21,13 +22,7 @@ from .style import (
     _title,
 )
 
-
-def _above_resolution(row: dict) -> bool:
-    """Whether a comparison row differs from its baseline by more than rounding."""
-    kinds = row.get("overhead_by_kind_us") or {}
-    net = (row.get("latency_overhead_us") or {}).get("mean") or 0.0
-    return abs(net) >= RESOLUTION_US or any(abs(d) >= RESOLUTION_US for d in kinds.values()) \
-        or bool(row.get("extra_hops"))
+_LABEL_GAP = 7  # points between the top of the bar (or the diamond) and its label
 
 
 @_styled
@@ -55,10 +50,7 @@ def overhead_by_device(doc: dict) -> Figure | None:
     True
     """
     comp = doc.get("comparison") or {}
-    rows = [r for r in comp.get("flows", []) if r.get("latency_overhead_us") is None
-            or _above_resolution(r)]
-    if not any(r.get("latency_overhead_us") for r in rows):
-        return None  # no variant differs from the baseline by more than rounding
+    rows = overhead_rows(doc)  # not empty: the figure applies (see figdata.APPLIES)
     by_name = {v["name"]: v for v in doc["variants"]}
     flows = list(dict.fromkeys(r["name"] for r in rows))
     kinds = _kind_order({k for r in rows for k, d in (r.get("overhead_by_kind_us") or {}).items()
@@ -94,8 +86,9 @@ def overhead_by_device(doc: dict) -> Figure | None:
                 text = f"{'+' if net >= 0 else '-'}{_num(abs(net))} µs"
                 if hops is not None:
                     text += f"\n{hops:+g} hop{'' if abs(hops) == 1 else 's'}"
-                ax.annotate(text, (x, up), xytext=(0, 3), textcoords="offset points",
-                            ha="center", va="bottom", fontsize=7)
+                # above the bar and above the diamond (5 pt across): never on it
+                ax.annotate(text, (x, max(up, net)), xytext=(0, _LABEL_GAP),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=7)
         ax.axhline(0, color="black", linewidth=0.8)  # linear: a bar's size is its share
         ax.margins(y=0.18)
         _categories(ax, labels)

@@ -23,7 +23,43 @@ from .style import (
 )
 
 _SURGE = {"facecolor": "none", "edgecolor": "#333333", "linestyle": "--", "linewidth": 1.0}
-_FAILED_WIDTH = 0.2  # the thin bar of failed starts beside a service's bar
+#: What happened to tasks during the run, beside the outcome: the service's field, the
+#: hatch of its bars and its legend label.
+_EVENT_FIELDS = (("failed", "launch_failures"), ("stopped", "stopped"))
+_EVENT_HATCH = {"failed": "xxx", "stopped": "..."}
+_EVENT_LABEL = {"failed": "placed, then failed to start: {}",
+                "stopped": "started, then stopped: {}"}
+
+
+def _events(bars: list[tuple[str, dict, dict]]) -> list[tuple[str, str]]:
+    """(kind, reason) of the tasks that failed to start or were stopped in any bar."""
+    return sorted({(kind, r) for _, _, s in bars for kind, key in _EVENT_FIELDS
+                   for r in s.get(key) or {}})
+
+
+def _draw_events(ax, bars: list[tuple[str, dict, dict]], events: list) -> None:
+    """Tasks that failed to start or were stopped during the run, per service, stacked by
+    reason, on an axis of their own: they are counts over the run, which can exceed the
+    desired count many times over, not tasks present at the end."""
+    colors = list(events)
+    for x, (_, _, s) in enumerate(bars):
+        base = 0
+        for kind, r in events:
+            n = (s.get(dict(_EVENT_FIELDS)[kind]) or {}).get(r, 0)
+            if n:
+                ax.bar(x, n, bottom=base, width=0.6, facecolor="white",
+                       edgecolor=_reason_color(r, [c[1] for c in colors]), linewidth=0.8,
+                       hatch=_EVENT_HATCH[kind])
+                base += n
+        if base:
+            ax.annotate(f"{base}", (x, base), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7, color="#9c2a2a")
+    _categories(ax, [b[0] for b in bars])
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.margins(y=0.12)
+    ax.set_ylabel("tasks, counted over the run")
+    ax.set_title("during the run: failed to start, or stopped", loc="left",
+                 fontweight="normal", fontsize=8)
 
 
 def _surge(s: dict) -> int:
@@ -41,8 +77,14 @@ def placement_outcome(doc: dict) -> Figure | None:
     Tasks above the desired count are a deployment's surge (new tasks alongside the old,
     up to the service's ``maximum_percent``): a dashed bracket marks them, labelled
     ``+N surge``. Tasks that were placed but failed to start during the run (e.g.
-    ``InsufficientFreeAddressesInSubnet`` when the task's ENI cannot get an IP) are a
-    thin bar beside the service's, with their count.
+    ``InsufficientFreeAddressesInSubnet`` when the task's ENI cannot get an IP) and
+    tasks that started and were stopped (``ELB:UNHEALTHY``: failed health checks) are
+    counted in a panel of their own beside it: counts over the run, not tasks present at
+    the end, so they never stand above the desired line.
+
+    Drawn when some service is not simply at its desired count (tasks not running,
+    failed or stopped, a surge left): full bars everywhere add nothing to the summary's
+    "N/N running".
 
     Parameters
     ----------
@@ -52,7 +94,8 @@ def placement_outcome(doc: dict) -> Figure | None:
     Returns
     -------
     matplotlib.figure.Figure or None
-        The figure, or None when no variant has a service.
+        The figure, or None when no variant has a service, or every service simply
+        runs its desired count.
 
     Examples
     --------
@@ -76,8 +119,13 @@ def placement_outcome(doc: dict) -> Figure | None:
         for s in v["placement"]["services"]:
             bars.append((lab if len(services) == 1 else f"{lab}\n{s['name']}", v, s))
     reasons = sorted({r for _, _, s in bars for r in s["failures"]})
-    failed_reasons = sorted({r for _, _, s in bars for r in s.get("launch_failures") or {}})
-    fig, axes = _figure(_cat_width(len(bars), 0.8), 4.6)
+    events = _events(bars)
+    wide = _cat_width(len(bars), 0.8)
+    if events:  # a panel of their own: counts over the run, not tasks at the end
+        fig, axes = _figure(wide + 2.2 + 0.35 * len(bars), 4.6, ncols=2,
+                            gridspec_kw={"width_ratios": [3, 1.2 + 0.15 * len(bars)]})
+    else:
+        fig, axes = _figure(wide, 4.6)
     ax = axes[0]
     modes, waiting, surged = [], False, False
     for x, (_, v, s) in enumerate(bars):
@@ -114,25 +162,14 @@ def placement_outcome(doc: dict) -> Figure | None:
             surged = True
         ax.annotate(text, (x, max(bottom, s["desired"])), xytext=(0, 3),
                     textcoords="offset points", ha="center", va="bottom", fontsize=7)
-        failed = s.get("launch_failures") or {}
-        if failed:
-            fx, base = x + 0.3 + _FAILED_WIDTH / 2 + 0.04, 0
-            for r in failed_reasons:
-                n = failed.get(r, 0)
-                if n:
-                    ax.bar(fx, n, bottom=base, width=_FAILED_WIDTH, facecolor="white",
-                           edgecolor=_reason_color(r, failed_reasons), linewidth=0.8,
-                           hatch="xxx")
-                    base += n
-            ax.annotate(f"{base}\nfailed\nto start", (fx, base), xytext=(0, 3),
-                        textcoords="offset points", ha="center", va="bottom", fontsize=7,
-                        color="#9c2a2a")
     _categories(ax, [b[0] for b in bars])
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.set_ylabel("tasks")
+    ax.set_ylabel("tasks at the end of the run")
     ax.margins(y=0.12)
+    if events:
+        _draw_events(axes[1], bars, events)
     _title(fig, "Placement outcome: running tasks, and the rest by the reason ECS gives")
-    handles = _mode_handles(modes, "running ({})")
+    handles = _mode_handles(modes, "running: {}")
     handles += [Patch(facecolor=_reason_color(r, reasons), edgecolor="white", hatch="///",
                       label=f"not running: {r}") for r in reasons]
     if waiting:
@@ -143,8 +180,8 @@ def placement_outcome(doc: dict) -> Figure | None:
     if surged:
         handles.append(Patch(label="above desired: surge (deployment,\nnew tasks beside the "
                                    "old, up to\nmaximum_percent of desired)", **_SURGE))
-    handles += [Patch(facecolor="white", edgecolor=_reason_color(r, failed_reasons),
-                      hatch="xxx", label=f"placed, failed to start\nduring the run: {r}")
-                for r in failed_reasons]
+    handles += [Patch(facecolor="white", edgecolor=_reason_color(r, [e[1] for e in events]),
+                      hatch=_EVENT_HATCH[kind], label=_EVENT_LABEL[kind].format(r))
+                for (kind, r) in events]
     _legend(fig, handles, title="tasks")
     return fig

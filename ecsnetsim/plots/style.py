@@ -13,6 +13,7 @@ figures.)
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .. import modes as _modes
-from .data import Source, _doc
+from .data import RESOLUTION_US, Source, _doc  # noqa: F401 (RESOLUTION_US: re-exported)
 
 #: matplotlib rc settings every figure is drawn and saved with.
 STYLE: dict[str, Any] = {
@@ -62,14 +63,17 @@ STYLE: dict[str, Any] = {
 MODE_COLORS: dict[str, str] = {name: m.colour for name, m in _modes.MODES.items()}
 _OTHER_COLOR = "#76b7b2"
 
-#: One colour per device kind, in the order a packet usually meets them.
+#: One colour per device kind, in the order a packet usually meets them. Every two of
+#: them (and of the spare colours of kinds not listed) are at least :data:`MIN_KIND_DE`
+#: apart (CIE76 colour difference, :func:`color_distance`), so that two kinds stacked in
+#: one bar never read as one.
 KIND_COLORS: dict[str, str] = {
     "host_stack": "#1f77b4",
     "eni": "#17becf",
     "vpc_fabric": "#c7c7c7",
     "vpc_fabric_cross_az": "#7f7f7f",
     "alb": "#9467bd",
-    "nlb": "#c5b0d5",
+    "nlb": "#e7298a",
     "trunk_eni": "#ff7f0e",
     "vlan_branch": "#ffbb78",
     "iptables_nat": "#d62728",
@@ -79,13 +83,13 @@ KIND_COLORS: dict[str, str] = {
     "docker_proxy": "#bcbd22",
     "nic_hairpin": "#8c564b",
     "loopback": "#e377c2",
-    "task_stack": "#aec7e8",
+    "task_stack": "#9e9ac8",
     # shared resources behind the devices: an instance's vCPUs, its card per direction
     "vcpu_pool": "#7b4173",
-    "card_rx": "#525252",
-    "card_tx": "#969696",
+    "card_rx": "#e6ab02",
+    "card_tx": "#1b9e77",
 }
-_SPARE_KIND_COLORS = ["#dbdb8d", "#9edae5", "#c49c94", "#f7b6d2", "#393b79", "#637939"]
+_SPARE_KIND_COLORS = ["#dbdb8d", "#a6761d", "#c49c94", "#f7b6d2", "#393b79", "#637939"]
 
 #: One colour per placement failure reason (the reasons ECS reports).
 REASON_COLORS: dict[str, str] = {
@@ -100,10 +104,10 @@ REASON_COLORS: dict[str, str] = {
 }
 _SPARE_REASON_COLORS = ["#d37295", "#fabfd2", "#b6992d", "#79706e"]
 _PENDING_COLOR = "#e6e6e6"
+#: The least colour difference between two device kinds' colours (CIE76; about 2.3 is
+#: the least a viewer notices side by side, 20 tells two colours apart at a glance).
+MIN_KIND_DE = 20.0
 
-#: Differences of simulated latency smaller than this are rounding, not a device's cost:
-#: no bar is drawn for them (µs).
-RESOLUTION_US = 0.01
 _LOG_RATIO = 20.0  # use a log scale when the largest value is this many times the smallest
 
 
@@ -113,9 +117,13 @@ def _styled(fn: Callable[..., Figure | None]) -> Callable[..., Figure | None]:
     """Draw inside the module's rc context, from a results document, and lay the figure
     out once (see :func:`_fit`)."""
 
+    applies = _applies(fn.__name__)
+
     @functools.wraps(fn)
     def wrapper(res: Source, *args, **kwargs) -> Figure | None:
         doc = _doc(res)
+        if not applies(doc):
+            return None
         with mpl.rc_context(STYLE):
             fig = fn(doc, *args, **kwargs)
             if fig is not None:
@@ -123,6 +131,14 @@ def _styled(fn: Callable[..., Figure | None]) -> Callable[..., Figure | None]:
         return fig
 
     return wrapper
+
+
+def _applies(name: str) -> Callable[[dict], bool]:
+    """Whether the results hold something figure ``name`` shows (:data:`.figdata.APPLIES`),
+    asked before anything is drawn."""
+    from .figdata import APPLIES
+
+    return APPLIES.get(name, lambda doc: True)
 
 
 def _figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kw):
@@ -228,6 +244,28 @@ def _legend(fig: Figure, handles: list, title: str | None = None) -> None:
 
 # ---- colours -------------------------------------------------------------------------------
 
+def _lab(color) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of a matplotlib colour."""
+    def linear(u: float) -> float:
+        return u / 12.92 if u <= 0.04045 else ((u + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(u) for u in to_rgb(color))
+    xyz = ((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+           0.2126 * r + 0.7152 * g + 0.0722 * b,
+           (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883)
+    fx, fy, fz = (t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def color_distance(a, b) -> float:
+    """CIE76 colour difference (Euclidean in L*a*b*) of two colours.
+
+    >>> round(color_distance("#000000", "#ffffff"))
+    100
+    """
+    return math.dist(_lab(a), _lab(b))
+
+
 def _lighten(color: str, amount: float) -> tuple[float, float, float]:
     r, g, b = to_rgb(color)
     return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
@@ -330,6 +368,22 @@ def _wide(values) -> bool:
     """Whether positive ``values`` span more than a factor of 20 (a log axis then)."""
     vals = [x for x in values if x is not None and x > 0]
     return bool(vals) and max(vals) / min(vals) > _LOG_RATIO
+
+
+def _log_ticks(axis, lo: float, hi: float) -> None:
+    """Plain numbers (``30``, ``200``) on a log ``axis`` (``ax.xaxis`` or ``ax.yaxis``)
+    instead of powers of ten; over less than a decade, labelled minor ticks too (else a
+    narrow range shows no number at all)."""
+    from matplotlib import ticker
+
+    fmt = ticker.FuncFormatter(lambda x, _: _num(x))
+    axis.set_major_formatter(fmt)
+    if hi / lo < 10:
+        axis.set_minor_locator(ticker.LogLocator(subs="all", numticks=12))
+        axis.set_minor_formatter(fmt)
+    else:
+        axis.set_minor_locator(ticker.LogLocator(subs=(2, 5), numticks=12))
+        axis.set_minor_formatter(fmt)
 
 
 def _note(ax, x: float, text: str, y: float = 0.02) -> None:

@@ -10,13 +10,11 @@ or starting), and the small panel beside it the whole run with that window outli
 
 from __future__ import annotations
 
-from collections import Counter
-
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .data import _label, _one_line
+from .data import _changes, _cluster_marks, _label, _one_line, _settled, _stopped, _stops
 from .style import _figure, _legend, _styled, _title
 
 #: Timeline task states, stacked from the bottom (every task is in exactly one of them):
@@ -42,58 +40,6 @@ _WHOLE = 0.5
 
 
 # ---- what happens when ---------------------------------------------------------------------
-
-def _settled(r: dict) -> bool:
-    """All wanted tasks running and healthy, none of an older revision."""
-    return r["pending"] == 0 and r["healthy"] >= r["running_new"] and not r["running_old"]
-
-
-def _cluster_marks(v: dict) -> list[tuple[float, str]]:
-    """(time, label) of the instance events of a variant (those with a ``kind``: drains,
-    terminations, managed scaling's launches and arrivals); same-time events of a kind
-    are added up."""
-    counts: Counter = Counter()
-    for e in v["placement"].get("events") or []:
-        if e.get("kind"):
-            counts[(float(e["t"]), e["kind"])] += e.get("instances", 1)
-    return [(t, f"{kind} {n}") for (t, kind), n in sorted(counts.items())]
-
-
-def _changes(rows: list[dict]) -> list[float]:
-    """Times at which a service's counts change after it first settled; every time when
-    it never did."""
-    settled_at = next((r["t"] for r in rows if _settled(r)), None)
-    if settled_at is None:
-        return [float(r["t"]) for r in rows]
-    return [float(r["t"]) for r in rows if r["t"] > settled_at]
-
-
-def _stops(rows: list[dict]) -> int:
-    """How many times running tasks fall (tasks stopped, to be replaced)."""
-    running = [r["running_old"] + r["running_new"] for r in rows]
-    return sum(1 for a, b in zip(running, running[1:], strict=False) if b < a)
-
-
-def _stopped(rows: list[dict]) -> bool:
-    return _stops(rows) > 0
-
-
-def _eventful(v: dict) -> bool:
-    """Whether a variant's timeline shows more than tasks starting once: a deployment, an
-    instance event, tasks stopping, or a service whose counts change after it first
-    settled."""
-    if v.get("deployments") or _cluster_marks(v):
-        return True
-    by_service: dict[str, list[dict]] = {}
-    for r in v.get("timeline") or []:
-        by_service.setdefault(r["service"], []).append(r)
-    for rows in by_service.values():
-        settled_at = next((r["t"] for r in rows if _settled(r)), None)
-        if _stopped(rows) or (settled_at is not None and any(r["t"] > settled_at
-                                                             for r in rows)):
-            return True
-    return False
-
 
 def _action(v: dict, svc: str, rows: list[dict]) -> tuple[float, float] | None:
     """(first, last) time at which something happens to ``svc`` in ``v`` after start-up:
@@ -188,6 +134,26 @@ def _marks(ax, v: dict, scale: float, drawn: set[str]) -> None:
         drawn.add("cluster")
 
 
+#: An axis whose left end has an instance event on it starts this share of its span
+#: earlier, so that the event's line is not drawn on the y axis.
+_LEAD = 0.03
+
+
+def _left(w0: float, w1: float, variants: list[dict]) -> float:
+    """The left end of an axis spanning [w0, w1]: w0, or a little before it when an
+    instance event falls on it (its line would hide in the axis and its tick labels).
+
+    >>> _left(0.0, 100.0, [{"placement": {"events": [{"t": 0.0, "kind": "drain"}]}}])
+    -3.0
+    >>> _left(0.0, 100.0, [{"placement": {"events": []}}])
+    0.0
+    """
+    span = w1 - w0
+    if any(abs(t - w0) <= 0.005 * span for v in variants for t, _ in _cluster_marks(v)):
+        return w0 - _LEAD * span
+    return w0
+
+
 def _window(panels: list[tuple[dict, str, list[dict]]],
              end: float) -> tuple[float, float] | None:
     """The zoomed window, shared by every panel so that variants compare, or None when
@@ -233,8 +199,6 @@ def deployment_timeline(doc: dict) -> Figure | None:
     True
     """
     variants = [v for v in doc["variants"] if v.get("timeline")]
-    if not any(_eventful(v) for v in variants):
-        return None
     panels = []
     for v in variants:
         for svc in dict.fromkeys(r["service"] for r in v["timeline"]):
@@ -267,7 +231,7 @@ def deployment_timeline(doc: dict) -> Figure | None:
         ax.set_ylabel("tasks")
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.grid(True, axis="both")
-        ax.set_xlim(w0 / scale, w1 / scale)
+        ax.set_xlim(_left(w0, w1, variants) / scale, w1 / scale)
         last = row == len(panels) - 1
         if last:
             ax.set_xlabel(f"simulated time ({unit})" + ("" if whole else ", zoomed"))
@@ -281,7 +245,7 @@ def deployment_timeline(doc: dict) -> Figure | None:
             ov.axvspan(w0 / oscale, w1 / oscale, zorder=4, **_WINDOW)
             ov.plot([(w0 + w1) / 2 / oscale], [1.0], marker="v", color="#333333",
                     transform=ov.get_xaxis_transform(), clip_on=False, zorder=5)
-            ov.set_xlim(0, end / oscale)
+            ov.set_xlim(_left(0.0, end, variants) / oscale, end / oscale)
             ov.grid(True, axis="both")
             ov.tick_params(labelsize=7)
             if last:

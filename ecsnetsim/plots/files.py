@@ -1,0 +1,67 @@
+"""Every figure a result set supports, as files, with matplotlib imported only when one
+is to be drawn.
+
+Which figures apply is decided from the results alone (:data:`.figdata.APPLIES`), before
+matplotlib is imported: a run whose results hold nothing to draw (no traffic, every
+task placed, nothing happening after start-up) costs no figure at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .data import Source, _doc
+from .figdata import APPLIES
+
+
+def applicable(res: Source) -> list[str]:
+    """The names of the figures ``res`` holds something for, in drawing order.
+
+    >>> applicable({"variants": []})
+    []
+    """
+    from . import FIGURE_NAMES
+
+    doc = _doc(res)
+    return [name for name in FIGURE_NAMES
+            if APPLIES[name](res if name == "over_time" else doc)]
+
+
+def write_all(res: Source, outdir: str | Path, formats=("png",),
+              dpi: float | None = None) -> list[Path]:
+    """Write every figure the results support into ``outdir`` as ``<name>.<format>``.
+
+    Figures that do not apply (e.g. ``overhead_vs_load`` without a sweep) are skipped.
+    The same results give byte-identical files. Each figure is cleared once written.
+
+    Parameters
+    ----------
+    res : Results or dict
+        The results of :func:`ecsnetsim.simulate`, or their ``results.json`` document.
+    outdir : str or Path
+        Created when missing.
+    formats : sequence of str
+        File formats of each figure: PNG alone by default, ``("png", "svg")`` for both.
+    dpi : float, optional
+        Dots per inch of raster formats.
+
+    Returns
+    -------
+    list of Path
+        The files written, in :data:`ecsnetsim.plots.FIGURES` order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ecsnetsim import plots
+    >>> plots.write_all({"variants": []}, tempfile.mkdtemp())  # nothing to draw
+    []
+    """
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = applicable(res)
+    if not names:
+        return []
+    from .output import draw_all  # matplotlib, now that something is to be drawn
+
+    return draw_all(res, names, out, formats=formats, dpi=dpi)
