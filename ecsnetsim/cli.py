@@ -123,7 +123,7 @@ DISAGREES = 3
 def _check_expectations(doc: dict) -> int:
     """``--check``: 3 when a claim of the scenario's ``expect:`` does not hold, with the
     verdict on stderr (the summary may be off with --quiet)."""
-    from .expect import verdict
+    from .scenario.expect import verdict
 
     block = doc.get("expectations") or {}
     if not block.get("claims"):

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import expect
+from .scenario import expect
 from .labels import variant_label
 from .report import answer, summary
 

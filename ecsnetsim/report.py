@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from .expect import verdict
+from .scenario.expect import verdict
 from .labels import variant_label
 from .results import Results
 

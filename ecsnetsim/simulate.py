@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
-from . import __version__, collector, executors, expect, modes
+from . import __version__, collector, executors, modes
 from . import replications as replicas
 from .control.scheduler import Cluster
 from .control.service import UNHEALTHY
@@ -36,7 +36,7 @@ from .rows import (
     UsedLimit,
     VariantResult,
 )
-from .scenario import Scenario, VariantSpec, load_scenario, source_of, variants_of
+from .scenario import Scenario, VariantSpec, expect, load_scenario, source_of, variants_of
 
 #: Stream indexes of SeedSequence(seed).spawn(); fixed so that adding a stream never
 #: changes the draws of another.

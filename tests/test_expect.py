@@ -10,7 +10,7 @@ import pytest
 from conftest import SCENARIOS, make_scenario
 
 import ecsnetsim
-from ecsnetsim import expect
+from ecsnetsim.scenario import expect
 from ecsnetsim.cli import main
 
 try:  # the consistency test runs every shipped scenario once: share its runs
@@ -163,7 +163,7 @@ def test_a_header_named_by_a_results_file_is_read_within_bounds(tmp_path):
     not stop it."""
     import os
 
-    from ecsnetsim import expect
+    from ecsnetsim.scenario import expect
     from ecsnetsim.errors import InputError
     from ecsnetsim.scenario import question
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from .. import modes
 from ..errors import InputError, ScenarioError, clip, show
-from ..expect import check_claims
+from .expect import check_claims
 from .checks import check_scenario
 from .messages import describe
 from .overrides import apply_overrides, set_path

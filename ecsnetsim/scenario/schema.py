@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from .. import expect as _expect
+from . import expect as _expect
 from .. import modes
 from ..units import parse_bandwidth, parse_duration, parse_rate
 
@@ -509,7 +509,7 @@ def _claim(text: str) -> str:
     return text
 
 
-#: One ``expect:`` claim (the language: :mod:`ecsnetsim.expect`).
+#: One ``expect:`` claim (the language: :mod:`ecsnetsim.scenario.expect`).
 Claim = Annotated[str, BeforeValidator(_claim_text), AfterValidator(_claim)]
 
 

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, ScenarioError
-from .labels import variant_label
-from .scenario.yamlsrc import line_of, question
+from ..errors import InputError, ScenarioError
+from ..labels import variant_label
+from .yamlsrc import line_of, question
 
 NUM, TEXT, BOOL, LIST = "a number", "text", "true or false", "a list"
 #: Summed dicts of counts: ``failures`` alone is their total, ``failures.KEY`` one count
@@ -351,7 +351,7 @@ def _names(sc, target: str) -> set[str] | None:
     if target == "deployment":
         return {e.deploy for e in sc.events if e.deploy}
     if target == "devices":
-        from .net import calibration
+        from ..net import calibration
 
         return set(calibration.default_profile()) | {"vcpu_pool", "card_rx", "card_tx"}
     return None
