@@ -85,12 +85,12 @@ def test_a_source_edited_after_the_build_runs_as_source_with_a_warning(tmp_path)
     where, is_compiled = _imported(env, cwd=tmp_path).stdout.split()
     assert is_compiled == "True" and not where.endswith(".py")
 
-    tally = copy / "control" / "tally.py"
+    tally = copy / "model" / "tally.py"
     tally.write_text(tally.read_text() + "# edited\n")
     out = _imported(env, cwd=tmp_path)
     where, is_compiled = out.stdout.split()
     assert where == str(tally) and is_compiled == "False"
-    assert "control/tally.py changed since it was compiled" in out.stderr
+    assert "model/tally.py changed since it was compiled" in out.stderr
     assert "pip install -e ." in out.stderr
 
 
