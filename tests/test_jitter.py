@@ -337,3 +337,26 @@ def test_compiled_and_pure_engines_draw_the_same_jitter():
         {k: v for k, v in pure.items() if k != "compiled"}
     if not fast["compiled"]:
         pytest.skip("the compiled engine is not built here: only pure Python was compared")
+
+
+def test_tails_scenario_answers_the_readme_question():
+    """scenarios/tails.yaml: bridge's p99 at idle is near host's; at 70 % of the vCPUs it
+    grows by a third or more while host, at half that load, keeps its idle tail."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scenarios" / "tails.yaml"
+    res = ecsnetsim.simulate(ecsnetsim.load_scenario(path), workers=1)
+    assert res.document["expectations"]["agrees"] is True
+
+    def at(group: str, rate: int) -> tuple[dict, float]:
+        v = res.variant(group=group, value=rate)
+        cpu = max(d["utilization"] for d in v["devices"] if d["kind"] == "vcpu_pool"
+                  and not d["host"].startswith("client"))
+        return v["flows"][0]["latency_us"], cpu
+
+    (b_idle, _), (b_load, b_cpu) = at("bridge", 1000), at("bridge", 233000)
+    (h_idle, _), (h_load, h_cpu) = at("host", 1000), at("host", 233000)
+    assert 0.65 <= b_cpu <= 0.75 and 0.3 <= h_cpu <= 0.4
+    assert b_idle["p99"] > h_idle["p99"] and b_idle["p50"] > h_idle["p50"]
+    assert b_load["p99"] > 1.3 * b_idle["p99"] and h_load["p99"] < 1.1 * h_idle["p99"]
+    assert b_load["p99"] - b_idle["p99"] > 3 * (b_load["p50"] - b_idle["p50"])
