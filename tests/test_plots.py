@@ -316,7 +316,12 @@ def test_placement_outcome_explains_a_deployment_surge(deploy):
     (ax,) = fig.axes
     dashed = [(p.get_y(), p.get_height()) for p in bars(ax) if p.get_linestyle() == "--"]
     assert (stuck["desired"], over) in dashed
-    assert any(f"+{over} surge" in t.get_text() for t in ax.texts)
+    old = stuck.get("running_old") or 0
+    said = f"+{old} old" if old == over else f"+{over} surge"  # the old revision's tasks
+    assert any(said in t.get_text() for t in ax.texts)
+    if old:
+        assert any(f"{stuck['running'] - old}/{stuck['desired']} new" in t.get_text()
+                   for t in ax.texts)  # never more running than desired
     legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
     assert "surge (deployment" in legend and "maximum_percent" in legend
 

@@ -10,9 +10,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ..results import Results
+from ..rows import HasDocument
 
-Source = Results | dict
+Source = HasDocument | dict
 
 #: Differences of simulated latency smaller than this are rounding, not a device's cost:
 #: no bar is drawn for them (µs).
@@ -21,10 +21,11 @@ RESOLUTION_US = 0.01
 
 def _doc(res: Source) -> dict:
     """The results document of ``res`` (a :class:`Results` or the dict itself)."""
-    if isinstance(res, Results):
-        return res.document
     if isinstance(res, dict) and "variants" in res:
         return res
+    doc = getattr(res, "document", None)
+    if isinstance(doc, dict):
+        return doc
     raise TypeError(f"expected Results or a results.json document, got {type(res).__name__}")
 
 

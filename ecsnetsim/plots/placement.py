@@ -15,6 +15,7 @@ from .style import (
     _categories,
     _figure,
     _legend,
+    _lighten,
     _mode_color,
     _mode_handles,
     _reason_color,
@@ -127,13 +128,19 @@ def placement_outcome(doc: dict) -> Figure | None:
     else:
         fig, axes = _figure(wide, 4.6)
     ax = axes[0]
-    modes, waiting, surged = [], False, False
+    modes, waiting, surged, olds = [], False, False, False
     for x, (_, v, s) in enumerate(bars):
         mode = _mode(v, s["name"])
+        old = min(s.get("running_old") or 0, s["running"])
         bottom = 0
-        if s["running"]:
-            ax.bar(x, s["running"], width=0.6, color=_mode_color(mode), edgecolor="white",
-                   linewidth=0.8)
+        if s["running"]:  # the current revision's tasks, the old revision's above them
+            ax.bar(x, s["running"] - old, width=0.6, color=_mode_color(mode),
+                   edgecolor="white", linewidth=0.8)
+            if old:
+                ax.bar(x, old, bottom=s["running"] - old, width=0.6,
+                       color=_lighten(_mode_color(mode), 0.5), edgecolor="white",
+                       linewidth=0.8)
+                olds = True
             modes.append(mode)
             bottom = s["running"]
         for r in reasons:
@@ -150,7 +157,8 @@ def placement_outcome(doc: dict) -> Figure | None:
             waiting = True
         ax.plot([x - 0.38, x + 0.38], [s["desired"]] * 2, color="black", linewidth=2.2,
                 solid_capstyle="butt", zorder=4)
-        text = f"{s['running']}/{s['desired']}"
+        text = (f"{s['running'] - old}/{s['desired']} new\n+{old} old" if old
+                else f"{s['running']}/{s['desired']}")
         surge = _surge(s)
         deploying = any(d.get("service") == s["name"] for d in v.get("deployments") or [])
         if surge and not deploying:
@@ -158,7 +166,7 @@ def placement_outcome(doc: dict) -> Figure | None:
         elif surge:
             # the part of the stack above the desired line: the deployment's surge
             ax.bar(x, surge, bottom=s["desired"], width=0.72, zorder=5, **_SURGE)
-            text += f"\n+{surge} surge"
+            text += "" if old == surge else f"\n+{surge} surge"
             surged = True
         ax.annotate(text, (x, max(bottom, s["desired"])), xytext=(0, 3),
                     textcoords="offset points", ha="center", va="bottom", fontsize=7)
@@ -170,6 +178,9 @@ def placement_outcome(doc: dict) -> Figure | None:
         _draw_events(axes[1], bars, events)
     _title(fig, "Placement outcome: running tasks, and the rest by the reason ECS gives")
     handles = _mode_handles(modes, "running: {}")
+    if olds:
+        handles.append(Patch(facecolor=_lighten("#777777", 0.5), edgecolor="white",
+                             label="running, older revision\n(lighter: still beside the new)"))
     handles += [Patch(facecolor=_reason_color(r, reasons), edgecolor="white", hatch="///",
                       label=f"not running: {r}") for r in reasons]
     if waiting:

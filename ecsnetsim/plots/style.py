@@ -5,9 +5,10 @@ Layout is done once per figure, without rendering and without a layout engine: t
 margins each axes needs (its tick labels, labels, title and annotations), the legend's
 width and the title's height are measured once and the grid is placed with
 ``subplots_adjust`` (:func:`_layout`); :func:`_fit` then widens the figure where a legend
-would run into a title and turns x tick labels that collide. Saving renders the figure
-exactly once. (Constrained layout, run at every draw, was most of the cost of a run's
-figures.)
+would run into a title, placing the grid again from the same margins (pixels do not
+change when the figure widens), and turns x tick labels that collide, the only change
+measured again. Saving renders the figure exactly once. (Constrained layout, run at
+every draw, was most of the cost of a run's figures.)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib as mpl
@@ -156,83 +158,134 @@ def _title(fig: Figure, text: str) -> None:
 _PAD = 8.0  # pixels at the figure's edges and between the title, axes and legend
 
 
-def _layout(fig: Figure) -> None:
-    """Place the axes grid so that every axes' decorations, the title (top) and the
-    legend (right) fit: one measurement of each, then ``subplots_adjust``."""
+@dataclass
+class _Margins:
+    """What the axes grid must leave room for, in pixels, measured once per figure:
+    around the grid (left, right, top, bottom), between rows (below one row, above the
+    next) and between columns, and each axes' own margins (for where its decorations
+    reach once placed)."""
+
+    left: float = 0.0
+    right: float = 0.0
+    top: float = 0.0
+    bottom: float = 0.0
+    above: float = 0.0
+    below: float = 0.0
+    before: float = 0.0
+    after: float = 0.0
+    each: list[tuple[float, float, float, float]] = field(default_factory=list)
+
+
+def _measure(fig: Figure) -> _Margins:
+    """Each axes' decorations (tick labels, labels, title, annotations) beyond its box:
+    one tight bounding box per axes. Pixels, so they hold when the figure widens."""
     renderer = fig.canvas.get_renderer()
-    axes = fig.axes
-    gs = axes[0].get_subplotspec().get_gridspec()
+    gs = fig.axes[0].get_subplotspec().get_gridspec()
     nrows, ncols = gs.get_geometry()
+    m = _Margins()
+    for ax in fig.axes:
+        tight, box = ax.get_tightbbox(renderer), ax.bbox
+        m_l, m_r = max(0.0, box.x0 - tight.x0), max(0.0, tight.x1 - box.x1)
+        m_b, m_t = max(0.0, box.y0 - tight.y0), max(0.0, tight.y1 - box.y1)
+        m.each.append((m_l, m_b, m_r, m_t))
+        spec = ax.get_subplotspec()
+        rows, cols = spec.rowspan, spec.colspan
+        m.left = max(m.left, m_l) if cols.start == 0 else m.left
+        m.right = max(m.right, m_r) if cols.stop == ncols else m.right
+        m.top = max(m.top, m_t) if rows.start == 0 else m.top
+        m.bottom = max(m.bottom, m_b) if rows.stop == nrows else m.bottom
+        m.below = max(m.below, m_b) if rows.stop < nrows else m.below  # under one row
+        m.above = max(m.above, m_t) if rows.start > 0 else m.above  # and over the next
+        m.after = max(m.after, m_r) if cols.stop < ncols else m.after
+        m.before = max(m.before, m_l) if cols.start > 0 else m.before
+    return m
+
+
+def _place(fig: Figure, m: _Margins) -> None:
+    """Place the axes grid so that the measured margins, the title (top) and the legend
+    (right) fit: ``subplots_adjust``, widening the figure when they leave too little."""
+    renderer = fig.canvas.get_renderer()
+    nrows, ncols = fig.axes[0].get_subplotspec().get_gridspec().get_geometry()
     # the room the legend takes at the right edge, from where it starts
     legend = max((fig.bbox.width - leg.get_window_extent(renderer).x0 for leg in fig.legends),
                  default=0)
     title = getattr(fig, "_suptitle", None)
     head = fig.bbox.height - title.get_window_extent(renderer).y0 if title is not None else 0
-    left = right = top = bottom = above = below = before = after = 0.0
-    for ax in axes:
-        tight, box = ax.get_tightbbox(renderer), ax.bbox
-        m_l, m_r = max(0.0, box.x0 - tight.x0), max(0.0, tight.x1 - box.x1)
-        m_b, m_t = max(0.0, box.y0 - tight.y0), max(0.0, tight.y1 - box.y1)
-        spec = ax.get_subplotspec()
-        rows, cols = spec.rowspan, spec.colspan
-        left = max(left, m_l) if cols.start == 0 else left
-        right = max(right, m_r) if cols.stop == ncols else right
-        top = max(top, m_t) if rows.start == 0 else top
-        bottom = max(bottom, m_b) if rows.stop == nrows else bottom
-        below = max(below, m_b) if rows.stop < nrows else below  # between rows: under one
-        above = max(above, m_t) if rows.start > 0 else above  # and over the next
-        after = max(after, m_r) if cols.stop < ncols else after
-        before = max(before, m_l) if cols.start > 0 else before
-    hgap, wgap = below + above + _PAD, after + before + _PAD
+    hgap, wgap = m.below + m.above + _PAD, m.after + m.before + _PAD
     width, height = fig.bbox.width, fig.bbox.height
-    fixed = left + right + legend + 2 * _PAD + (ncols - 1) * wgap
+    fixed = m.left + m.right + legend + 2 * _PAD + (ncols - 1) * wgap
     if width - fixed < 0.35 * width:  # the legend or labels leave too little: widen
         fig.set_figwidth(fixed / 0.65 / fig.dpi)
         width = fig.bbox.width
-    x0, x1 = (left + _PAD) / width, 1 - (right + legend + _PAD) / width
-    y0, y1 = (bottom + _PAD) / height, 1 - (top + head + _PAD) / height
+    x0, x1 = (m.left + _PAD) / width, 1 - (m.right + legend + _PAD) / width
+    y0, y1 = (m.bottom + _PAD) / height, 1 - (m.top + head + _PAD) / height
     axes_h = max(1.0, ((y1 - y0) * height - (nrows - 1) * hgap) / nrows)
     axes_w = max(1.0, ((x1 - x0) * width - (ncols - 1) * wgap) / ncols)
     fig.subplots_adjust(left=x0, right=x1, bottom=y0, top=max(y1, y0 + 0.05),
                         hspace=hgap / axes_h, wspace=wgap / axes_w)
 
 
-def _fit(fig: Figure) -> None:
-    """Lay the figure out without rendering it, then fix what only a laid-out figure
-    shows: titles running into the legend (the figure widens) and x tick labels running
-    into each other (they turn)."""
+def _layout(fig: Figure) -> _Margins:
+    """Measure the axes' margins and place the grid (:func:`_measure`, :func:`_place`)."""
+    m = _measure(fig)
+    _place(fig, m)
+    return m
+
+
+def _overlap(fig: Figure, m: _Margins) -> float:
+    """Pixels by which an axes' decorations or the title run into the legend (0 when
+    they do not): the axes' reach from their placed boxes and measured margins."""
+    if not fig.legends:
+        return 0.0
     renderer = fig.canvas.get_renderer()
-    _layout(fig)
+    boxes = [leg.get_window_extent(renderer) for leg in fig.legends]
+    left, top = min(b.x0 for b in boxes), max(b.y1 for b in boxes)
+    # (right end, bottom, room it keeps from the legend): axes were laid out _PAD from it
+    parts = [(ax.bbox.x1 + m_r, ax.bbox.y0 - m_b, _PAD / 2)
+             for ax, (_, m_b, m_r, _) in zip(fig.axes, m.each, strict=True)]
+    title = getattr(fig, "_suptitle", None)
+    if title is not None:
+        t = title.get_window_extent(renderer)
+        parts.append((t.x1, t.y0, 2 * _PAD))
+    return max((x1 + room - left for x1, y0, room in parts if y0 < top), default=0.0)
+
+
+def _rotate_crowded(fig: Figure) -> bool:
+    """Turn the x tick labels of an axes where two run into each other; whether any
+    turned (labels set upright stay so)."""
+    renderer = fig.canvas.get_renderer()
+    turned = False
+    for ax in fig.axes:
+        labels = [t for t in ax.get_xticklabels()
+                  if t.get_text() and t.get_visible() and not t.get_rotation()]
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        if any(a.x1 + 4 > b.x0 for a, b in zip(boxes, boxes[1:], strict=False)):
+            for t in labels:
+                t.set_rotation(30)
+                t.set_horizontalalignment("right")
+                t.set_rotation_mode("anchor")
+            turned = True
+    return turned
+
+
+def _fit(fig: Figure) -> None:
+    """Lay the figure out without rendering it: each axes' margins measured once, the
+    grid placed; then widen the figure where the title or an axes runs into the legend
+    (placing the grid again from the same margins) and turn x tick labels that collide
+    (the only change that needs measuring again)."""
+    m = _layout(fig)
     rotated = False
     for _ in range(3):
-        changed = False
-        if fig.legends:
-            boxes = [leg.get_window_extent(renderer) for leg in fig.legends]
-            left, top = min(b.x0 for b in boxes), max(b.y1 for b in boxes)
-            title = getattr(fig, "_suptitle", None)
-            # (box, room it keeps from the legend): axes were laid out _PAD from it
-            parts = [(ax.get_tightbbox(renderer), _PAD / 2) for ax in fig.axes]
-            if title is not None:
-                parts.append((title.get_window_extent(renderer), 2 * _PAD))
-            over = max((p.x1 + room - left for p, room in parts
-                        if p is not None and p.y0 < top), default=0)
-            if over > 1:
-                fig.set_figwidth(fig.get_figwidth() + over / fig.dpi)
-                changed = True
-        if not rotated:
-            for ax in fig.axes:
-                labels = [t for t in ax.get_xticklabels()  # (labels set upright stay so)
-                          if t.get_text() and t.get_visible() and not t.get_rotation()]
-                boxes = [t.get_window_extent(renderer) for t in labels]
-                if any(a.x1 + 4 > b.x0 for a, b in zip(boxes, boxes[1:], strict=False)):
-                    for t in labels:
-                        t.set_rotation(30)
-                        t.set_horizontalalignment("right")
-                        t.set_rotation_mode("anchor")
-                    rotated = changed = True
-        if not changed:
-            break
-        _layout(fig)
+        over = _overlap(fig, m)
+        if over > 1:
+            fig.set_figwidth(fig.get_figwidth() + over / fig.dpi)
+            _place(fig, m)
+            continue
+        if not rotated and _rotate_crowded(fig):
+            rotated = True
+            m = _layout(fig)
+            continue
+        break
 
 
 def _legend(fig: Figure, handles: list, title: str | None = None) -> None:
