@@ -433,7 +433,7 @@ class DeviceRow(Row):
 
 @row
 class FlowLogRecord(Row):
-    """A VPC flow-log record (version 2 fields), aggregated over the run."""
+    """A VPC flow-log record (the 14 fields of version 2), aggregated over the run."""
 
     #: the ENI that logged it
     interface_id: str
@@ -447,9 +447,13 @@ class FlowLogRecord(Row):
     dstport: int
     #: IANA protocol number (6 tcp, 17 udp)
     protocol: int
+    #: the flow log format's version (2)
+    version: int
+    #: the AWS account owning the ENI (AWS's example account: one owns the scenario)
+    account_id: str
     #: packets (count)
     packets: int
-    #: bytes (packets times the flow's packet size in bytes)
+    #: bytes (packets times the flow's packet size; 60 per health check's SYN)
     bytes: int
     #: ACCEPT or REJECT
     action: str
@@ -463,8 +467,14 @@ class DeploymentRow(Row):
     #: the service rolled out
     service: str
     #: task definition revision
+    #: first second of its packets (s of simulated time, whole seconds)
+    start: int
+    #: last second of its packets (s of simulated time, whole seconds)
+    end: int
     revision: int
     #: s of simulated time
+    #: OK: the record's data was logged
+    log_status: str
     started_at: float
     #: s, or None while it had not finished
     finished_at: float | None

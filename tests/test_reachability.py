@@ -257,8 +257,8 @@ def test_flow_logs_show_each_modes_eni(tmp_path):
     path.write_text(yaml.safe_dump(sc))
     assert main(["run", str(path), "-o", str(out), "--quiet", "--no-plots"]) == 0
     header = (out / "flow_logs.csv").read_text().splitlines()[0]
-    assert header == ("variant,interface_id,srcaddr,dstaddr,srcport,dstport,protocol,packets,"
-                      "bytes,action")
+    assert header == ("variant,version,account_id,interface_id,srcaddr,dstaddr,srcport,dstport,"
+                      "protocol,packets,bytes,start,end,action,log_status")
 
 
 def test_rejected_packets_are_logged_as_reject():

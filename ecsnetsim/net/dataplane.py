@@ -20,7 +20,7 @@ from ..modes import Unreachable
 from ..rows import Blocked, DeviceRow, FlowRow, Hops, Latency, LatencyHist, TimeseriesRow
 from . import calibration
 from .engine import Engine, FlowStats, Route
-from .flowlogs import FlowLog
+from .flowlogs import FlowLog, ephemeral_port
 from .routing import Outcome, Router
 from .timeseries import TimeSeries
 from .topology import Topology
@@ -44,7 +44,8 @@ class DataPlane:
         self.services = {svc.name: svc for svc in cluster.services}
         self.client_az = scenario.vpc.subnets[0].az
         self.router = Router(self.topo, scenario, self.services, self._wire)
-        self.flow_log = FlowLog() if scenario.flow_logs else None
+        self.flow_log = FlowLog(rng.bit_generator.seed_seq, scenario, cluster.services,
+                                env) if scenario.flow_logs else None
         streams = rng.bit_generator.seed_seq.spawn(max(1, len(scenario.traffic)))
         for i, (flow, seq) in enumerate(zip(scenario.traffic, streams, strict=False)):
             self._add_flow(i, flow, np.random.default_rng(seq))
@@ -78,13 +79,13 @@ class DataPlane:
         dst_svc = None if outside else self.services[self.scenario.service_named(flow.to).name]
         src_svc = None if flow.from_ == "client" else self.services[flow.from_]
         port, proto = self._port(flow, dst_svc)
-        sport = 50000 + index  # one ephemeral source port per flow
+        sport = self._source_port(index, src_svc)  # one ephemeral source port per flow
         lb = None
         if flow.via != "direct":
             lb = router.balancer(flow.via, modes.get(dst_svc.spec.network_mode))
         cache: dict[tuple[str, str], Outcome] = {}
         blocked: list[Unreachable] = []  # the first reason packets of this flow met
-        counts = self.flow_log.counter(flow) if self.flow_log else None
+        counts = self._log_counter(index, flow, lb)
         turn = itertools.count()
         round_robin = lb is not None and lb.kind == "alb"  # an ALB balances in turn
         draws = iter(())
@@ -153,6 +154,26 @@ class DataPlane:
             dsts = [None] if outside else dst_svc.targets
             typical = next((o.route for dst in dsts if (o := compiled(src, dst)).route), None)
         self.flows.append((flow, stats, typical, blocked, dst_svc))
+
+    def _source_port(self, index: int, src_svc) -> int:
+        """Flow ``index``'s source port, from its sender's ephemeral range (only flow logs
+        show it)."""
+        if self.flow_log is None:
+            return 50000 + index
+        platform = None if src_svc is None else src_svc.spec.runtime_platform
+        return self.flow_log.source_port(index, "windows" if platform is not None and
+                                         platform.os == "windows" else "linux")
+
+    def _log_counter(self, index: int, flow, lb):
+        """Flow-log counts of ``flow``: over its sending window, with the source port of
+        a balancer that opens connections of its own (no client IP preservation)."""
+        if self.flow_log is None:
+            return None
+        start = self.start if flow.start is None else max(flow.start, self.start)
+        stop = self.end if flow.stop is None else min(flow.stop, self.end)
+        own = {} if lb is None or lb.preserve_client_ip else {
+            lb.endpoint.ip: ephemeral_port(self.flow_log.seed, "elb", index)}
+        return self.flow_log.counter(flow, (start, stop), own)
 
     def _port(self, flow, dst_svc) -> tuple[int, str]:
         """The flow's destination port and protocol: its ``port`` (default the first one the
