@@ -17,6 +17,9 @@ from statistics import fmean, stdev
 
 import numpy as np
 
+#: The most replications ``precision`` may add (the cost estimate prices this many).
+MAX_REPLICATIONS = 30
+
 #: t(0.975, df) for df = 1..30 (any table of Student's t); 1.96 beyond.
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201,
          2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074,

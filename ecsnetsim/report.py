@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from .scenario.expect import verdict
 from .labels import variant_label
-from .results import Results
+from .rows import HasDocument
+from .scenario.expect import verdict
 
 
 def _fmt_failures(failures: dict) -> str:
@@ -25,7 +25,7 @@ def _fmt_service_failures(s: dict) -> str:
     return text
 
 
-def answer(results: Results) -> str:
+def answer(results: HasDocument) -> str:
     """One line computed from the results: per variant, tasks running of desired with
     what binds (the reasons of the tasks not running, and the most tasks an instance type
     took), each unfinished deployment's outcome, and per flow where its packets stop or
@@ -219,7 +219,7 @@ def _short(x: float) -> str:
     return f"{x:.0f}" if abs(x) >= 100 or x == int(x) else f"{x:.1f}"
 
 
-def summary(results: Results) -> str:
+def summary(results: HasDocument) -> str:
     doc = results.document
     out = [f"scenario {doc['scenario']['name']}  seed {doc['seed']}  "
            f"variants {len(doc['variants'])}",

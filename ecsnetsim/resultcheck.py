@@ -24,7 +24,7 @@ from typing import Any, Union, get_args, get_origin
 
 from . import __version__, rows
 from .errors import InputError
-from .results import SCHEMA_VERSION
+from .rows import SCHEMA_VERSION
 from .scenario.yamlsrc import format_path, read_bounded
 
 #: Largest results.json read (a long sweep writes a few MB).

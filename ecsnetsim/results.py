@@ -40,7 +40,6 @@ from .rows import (
     table_columns,
 )
 
-SCHEMA_VERSION = 1
 #: Keys every variant of a results document has (the figures and tables read them).
 
 #: The CSV headers, from the fields of the row types (:mod:`ecsnetsim.rows`): a column

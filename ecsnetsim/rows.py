@@ -22,7 +22,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, get_type_hints
+from typing import Any, ClassVar, Protocol, get_type_hints
+
+#: The layout of a results document (its ``schema_version``); readers refuse another.
+SCHEMA_VERSION = 1
+
+
+class HasDocument(Protocol):
+    """What carries a results document (:class:`ecsnetsim.results.Results`): readers of
+    results (the summary, the figures) take this, so that they need not import the class
+    that writes them."""
+
+    @property
+    def document(self) -> dict: ...
 
 
 def entry(*, key: str | None = None, omit_none: bool = False, optional: bool = False,
@@ -435,6 +447,10 @@ class DeviceRow(Row):
 class FlowLogRecord(Row):
     """A VPC flow-log record (the 14 fields of version 2), aggregated over the run."""
 
+    #: the flow log format's version (2)
+    version: int
+    #: the AWS account owning the ENI (AWS's example account: one owns the scenario)
+    account_id: str
     #: the ENI that logged it
     interface_id: str
     #: source IPv4 address as that ENI sees it
@@ -447,16 +463,18 @@ class FlowLogRecord(Row):
     dstport: int
     #: IANA protocol number (6 tcp, 17 udp)
     protocol: int
-    #: the flow log format's version (2)
-    version: int
-    #: the AWS account owning the ENI (AWS's example account: one owns the scenario)
-    account_id: str
     #: packets (count)
     packets: int
     #: bytes (packets times the flow's packet size; 60 per health check's SYN)
     bytes: int
+    #: first second of its packets (s of simulated time, whole seconds)
+    start: int
+    #: last second of its packets (s of simulated time, whole seconds)
+    end: int
     #: ACCEPT or REJECT
     action: str
+    #: OK: the record's data was logged
+    log_status: str
 
 
 # ---- deployments and timeline --------------------------------------------------------
@@ -467,14 +485,8 @@ class DeploymentRow(Row):
     #: the service rolled out
     service: str
     #: task definition revision
-    #: first second of its packets (s of simulated time, whole seconds)
-    start: int
-    #: last second of its packets (s of simulated time, whole seconds)
-    end: int
     revision: int
     #: s of simulated time
-    #: OK: the record's data was logged
-    log_status: str
     started_at: float
     #: s, or None while it had not finished
     finished_at: float | None

@@ -20,8 +20,10 @@ from . import __version__, collector, executors, modes
 from . import replications as replicas
 from .control.scheduler import Cluster
 from .control.service import UNHEALTHY
-from .results import SCHEMA_VERSION, Results
+from .replications import MAX_REPLICATIONS
+from .results import Results
 from .rows import (
+    SCHEMA_VERSION,
     ComparisonRow,
     DiscoveryRecord,
     FargateRow,
@@ -327,8 +329,6 @@ def _longest_first(specs: list[VariantSpec]) -> list[int]:
     return sorted(range(len(specs)), key=lambda i: -work(i))
 
 
-#: The most replications ``precision`` may add.
-MAX_REPLICATIONS = 30
 
 
 def _replicate(ex: executors.Executor, specs: list[VariantSpec], seed: int, count: int,
