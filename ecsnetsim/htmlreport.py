@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .scenario import expect
 from .labels import variant_label
 from .report import answer, summary
+from .scenario import expect
 
 #: The file name inside OUTDIR.
 NAME = "report.html"

@@ -15,15 +15,12 @@ from conftest import SCENARIOS, make_scenario
 
 from ecsnetsim import modes
 from ecsnetsim.control.deployments import (
-    Deployment,
     DeploymentTracker,
     breaker_threshold,
     target_health,
 )
 from ecsnetsim.control.events import EventLog, Timeline
 from ecsnetsim.control.fleet import Fleet
-from ecsnetsim.model.instance import Task, instance_id
-from ecsnetsim.model.ipam import SubnetPool
 from ecsnetsim.control.lifecycle import (
     TRANSITIONS,
     IllegalTransition,
@@ -32,7 +29,10 @@ from ecsnetsim.control.lifecycle import (
     advance,
 )
 from ecsnetsim.control.scheduler import Cluster
-from ecsnetsim.control.service import LAUNCH_BATCH, LAUNCH_WINDOW, ServiceState, task_spec
+from ecsnetsim.control.service import LAUNCH_BATCH, LAUNCH_WINDOW, task_spec
+from ecsnetsim.control.servicestate import Deployment, ServiceState
+from ecsnetsim.model.instance import Task, instance_id
+from ecsnetsim.model.ipam import SubnetPool
 from ecsnetsim.scenario import load_scenario
 from ecsnetsim.scenario.schema import HealthCheck
 

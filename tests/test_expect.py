@@ -10,8 +10,8 @@ import pytest
 from conftest import SCENARIOS, make_scenario
 
 import ecsnetsim
-from ecsnetsim.scenario import expect
 from ecsnetsim.cli import main
+from ecsnetsim.scenario import expect
 
 try:  # the consistency test runs every shipped scenario once: share its runs
     from test_consistency import FAST as SHARED_OVERRIDES
@@ -163,9 +163,8 @@ def test_a_header_named_by_a_results_file_is_read_within_bounds(tmp_path):
     not stop it."""
     import os
 
-    from ecsnetsim.scenario import expect
     from ecsnetsim.errors import InputError
-    from ecsnetsim.scenario import question
+    from ecsnetsim.scenario import expect, question
 
     fifo = tmp_path / "fifo.yaml"
     os.mkfifo(fifo)

@@ -17,8 +17,8 @@ import pytest
 import simpy
 
 from ecsnetsim.control.daemonwatch import DaemonCandidates
-from ecsnetsim.model.instance import Task
 from ecsnetsim.control.scheduler import Cluster
+from ecsnetsim.model.instance import Task
 from ecsnetsim.model.states import TaskState
 from ecsnetsim.scenario import load_scenario
 

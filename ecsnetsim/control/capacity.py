@@ -16,8 +16,8 @@ from collections import Counter
 import numpy as np
 
 from ..model import fargate
-from .draws import TieBreaks
 from ..model.instance import ContainerInstance, Task
+from .draws import TieBreaks
 from .placeindex import PlacementIndex
 from .placement import DEFAULT_SERVICE_STRATEGY, PLACED, Decision, place
 

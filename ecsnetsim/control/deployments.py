@@ -11,19 +11,16 @@ deployment once ``min(max(ceil(desired / 2), 3), 200)`` of its tasks failed to s
 from __future__ import annotations
 
 import math
-from collections import Counter
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import simpy
 
-from ..rows import DeploymentRow
 from ..scenario.schema import HealthCheck, Service
 from .events import EventLog
+from .servicestate import Deployment, ServiceState
 
 if TYPE_CHECKING:
     from ..model.instance import Task
-    from .service import ServiceState
     from .waiting import WaitingTasks
 
 _CONFIG_BLOCKED = ("was unable to stop or start tasks during a deployment because of the "
@@ -55,60 +52,6 @@ def breaker_threshold(desired: int) -> int:
     """Failed tasks that trip the deployment circuit breaker (ECS: half the desired count,
     at least 3 and at most 200)."""
     return min(max(math.ceil(desired / 2), 3), 200)
-
-
-@dataclass
-class Deployment:
-    """One rollout of a service to a revision, with what it measured on the way."""
-
-    service: str
-    revision: int
-    started_at: float
-    finished_at: float | None = None
-    status: str = "IN_PROGRESS"  # COMPLETED | STALLED | FAILED | ROLLED_BACK
-    waves: int = 0
-    min_healthy_observed: int | None = None
-    zero_healthy_seconds: float = 0.0
-    failures: Counter = field(default_factory=Counter)
-    #: reason -> [tasks it blocked, the newest task number counted] (see ``unplaced``)
-    blocked_tasks: dict = field(default_factory=dict)
-    failed_tasks: int = 0
-    old_stopped: bool = True  # an old task stopped since the last wave began: next start
-    # of new tasks is a new wave (replacing failed new tasks alone is not)
-    last_failed_at: float | None = None
-    last_healthy_at: float | None = None  # a task of this revision last turned healthy
-    blocked: bool = False
-    _zero_since: float | None = None
-
-    def observe(self, now: float, healthy: int) -> None:
-        if self.min_healthy_observed is None or healthy < self.min_healthy_observed:
-            self.min_healthy_observed = healthy
-        if healthy == 0 and self._zero_since is None:
-            self._zero_since = now
-        elif healthy > 0 and self._zero_since is not None:
-            self.zero_healthy_seconds += now - self._zero_since
-            self._zero_since = None
-
-    def close(self, now: float, status: str) -> None:
-        if self._zero_since is not None:  # a zero-healthy window still open ends here
-            self.zero_healthy_seconds += now - self._zero_since
-            self._zero_since = None
-        self.status = status
-        if status in ("COMPLETED", "ROLLED_BACK", "FAILED"):
-            self.finished_at = now
-
-    def row(self) -> DeploymentRow:
-        """The deployment's row of ``results.json``."""
-        return DeploymentRow(
-            service=self.service, revision=self.revision, started_at=self.started_at,
-            finished_at=self.finished_at, status=self.status, waves=self.waves,
-            min_healthy_observed=self.min_healthy_observed,
-            zero_healthy_seconds=round(self.zero_healthy_seconds, 6),
-            failures=dict(sorted(self.failures.items())),
-        )
-
-    def as_dict(self) -> dict:
-        return self.row().to_json()
 
 
 class DeploymentTracker:

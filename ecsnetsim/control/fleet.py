@@ -14,6 +14,8 @@ from collections.abc import Callable
 import simpy
 
 from .. import catalog
+from ..model.instance import ContainerInstance, instance_id
+from ..model.ipam import SubnetPool
 from ..scenario.schema import (
     LINUX_DYNAMIC_PORT_RANGE,
     LINUX_MEMORY_OVERHEAD_PERCENT,
@@ -26,8 +28,6 @@ from ..scenario.schema import (
 )
 from . import trunking
 from .events import EventLog
-from ..model.instance import ContainerInstance, instance_id
-from ..model.ipam import SubnetPool
 
 
 def _range(text: str) -> tuple[int, int]:

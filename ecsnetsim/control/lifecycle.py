@@ -23,8 +23,6 @@ from typing import TYPE_CHECKING, Protocol
 import simpy
 from simpy.events import URGENT
 
-from ..scenario.schema import HealthCheck
-from .deployments import target_health
 from ..model.fargate import MicroVm
 from ..model.states import (  # noqa: F401 (the states are part of the lifecycle's surface)
     STARTING,
@@ -34,12 +32,14 @@ from ..model.states import (  # noqa: F401 (the states are part of the lifecycle
     advance,
 )
 from ..model.tally import retally
+from ..scenario.schema import HealthCheck
+from .deployments import target_health
 from .timers import Timers
 
 if TYPE_CHECKING:
-    from ..modes import NetworkMode
     from ..model.instance import ContainerInstance, Task
-    from .service import ServiceState
+    from ..modes import NetworkMode
+    from .servicestate import ServiceState
 
 
 class Listener(Protocol):

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .draws import TieBreaks
 from ..model.instance import ContainerInstance
+from .draws import TieBreaks
 from .placement import check_constraints, check_resources
 
 

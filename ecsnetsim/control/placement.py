@@ -18,12 +18,12 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..modes import NetworkMode, Rejection, TaskSpec
-from ..scenario.schema import PlacementConstraint, PlacementStrategy
 from ..model import query
-from .draws import TieBreaks
 from ..model.fargate import MicroVm
 from ..model.instance import ContainerInstance
+from ..modes import NetworkMode, Rejection, TaskSpec
+from ..scenario.schema import PlacementConstraint, PlacementStrategy
+from .draws import TieBreaks
 
 #: A service with no strategy spreads over Availability Zones (ECS default).
 DEFAULT_SERVICE_STRATEGY = (

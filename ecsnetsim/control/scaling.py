@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING
 import simpy
 
 from .. import modes
+from ..model.instance import Task
+from ..model.ipam import SubnetPool
+from ..model.states import TaskState, advance
 from ..modes import NetworkMode
 from ..scenario.schema import InstanceGroup
 from .events import EventLog
 from .fleet import Fleet
-from ..model.instance import Task
-from ..model.ipam import SubnetPool
 from .placement import check_constraints, check_resources
-from ..model.states import TaskState, advance
 
 if TYPE_CHECKING:
-    from .service import ServiceState
+    from .servicestate import ServiceState
 
 #: Index of the probe instance (never a real one's).
 _PROBE_INDEX = 10**6

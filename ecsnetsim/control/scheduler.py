@@ -20,13 +20,13 @@ import numpy as np
 import simpy
 
 from .. import modes, vpc
+from ..model.instance import ContainerInstance, Task
+from ..model.ipam import SubnetPool
 from ..rows import TimelinePoint
 from ..scenario.schema import Scenario, Service
 from .deployments import DeploymentTracker
 from .events import Event, EventLog, Timeline
 from .fleet import Fleet
-from ..model.instance import ContainerInstance, Task
-from ..model.ipam import SubnetPool
 from .lifecycle import Lifecycle
 from .scaling import ManagedScaling
 from .service import ServiceController, ServiceState

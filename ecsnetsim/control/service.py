@@ -16,39 +16,32 @@ no instance can take waits, unplaced, with ECS's reason and a per-instance answe
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
-from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
 
 from .. import modes
+from ..model.instance import ContainerInstance, Task
+from ..model.ipam import SubnetPool
+from ..model.ports import PortNeed
+from ..model.states import TaskState
 from ..modes import TaskSpec
 from ..scenario.schema import Scenario, Service
 from .capacity import EC2_LAUNCH_BATCH, ContainerInstancePlacement, FargateMicroVmPerTask
 from .daemonwatch import DaemonCandidates
-from .deployments import Deployment, DeploymentTracker
-from .events import EventLog, Row, Timeline
+from .deployments import DeploymentTracker
+from .events import EventLog, Timeline
 from .fleet import Fleet
-from ..model.instance import ContainerInstance, Task
-from ..model.ipam import SubnetPool
 from .lifecycle import Lifecycle
 from .placement import check_constraints, check_resources
-from ..model.ports import PortNeed
 from .scaling import ManagedScaling
-from ..model.states import TaskState
-from ..model.tally import TaskTally
+from .servicestate import RETRY_FIRST, RETRY_MAX, ServiceState
 from .waiting import WaitingTasks
 
 #: ECS service scheduler launch rate on EC2 (best practices guide: 250 tasks/service/min;
 #: Fargate: 500, see ``capacity.py``).
 LAUNCH_BATCH = EC2_LAUNCH_BATCH
 LAUNCH_WINDOW = 60.0
-#: Retry delays after tasks fail to start (assumption: ECS throttles retries of a service
-#: whose tasks keep failing, "unable to consistently start tasks", without a published
-#: schedule): doubling from 10 s up to 5 min.
-RETRY_FIRST = 10.0
-RETRY_MAX = 300.0
 
 #: Failure key of a task stopped for failing its load balancer health checks.
 UNHEALTHY = "ELB:UNHEALTHY"
@@ -59,89 +52,6 @@ _SUFFIX = {
     "RESOURCE:PORTS": "is already using a port required by your task.",
     "ATTRIBUTE": "is missing an attribute required by your task.",
 }
-
-
-@dataclass
-class ServiceState:
-    spec: Service
-    task_spec: TaskSpec
-    desired: int
-    load_balanced: bool
-    revision: int = 1
-    revisions: dict = field(default_factory=dict)  # revision -> (Service, TaskSpec)
-    tasks: list[Task] = field(default_factory=list)
-    waiting: WaitingTasks | None = None  # wanted, not placed (PENDING); see waiting.py
-    tally: TaskTally = field(default_factory=TaskTally)  # live tasks counted by class
-    _targets: list = field(default_factory=list, repr=False)
-    _targets_version: int = -1
-    launch_failures: Counter = field(default_factory=Counter)
-    last_event_reason: str | None = None
-    steady_at: float | None = None
-    wake: simpy.Event | None = None
-    launches: deque[float] = field(default_factory=deque)  # launch times in the window
-    retry_at: float = 0.0
-    retry_delay: float = RETRY_FIRST
-    deployment: Deployment | None = None
-    deployments: list[Deployment] = field(default_factory=list)
-    blocked: bool = False
-    awaiting_capacity: int = 0  # waiting tasks that instances being launched will take
-    last_launch_failure: str | None = None
-    last_launch_where: dict = field(default_factory=dict)  # instance -> why a task failed
-    why_waiting: dict = field(default_factory=dict)  # per instance, during a back-off
-    why_waiting_for: float | None = None  # the back-off ``why_waiting`` was worked out for
-    throttled: bool = False  # more tasks wanted than the launch rate allows right now
-    dirty: bool = False  # something changed while the service was being reconciled
-    health_check_blocked: object = None  # Unreachable: why the balancer's checks cannot reach
-    _group: tuple | None = field(default=None, repr=False)
-    daemon_watch: DaemonCandidates | None = field(default=None, repr=False)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def group(self) -> str:
-        """The task group of its tasks, ``service:<name>`` (one string: a dictionary key
-        on every instance)."""
-        group = self._group
-        if group is None or group[0] != self.spec.name:
-            group = self._group = (self.spec.name, f"service:{self.spec.name}")
-        return group[1]
-
-    @property
-    def live(self) -> list[Task]:
-        """Placed tasks not stopped (draining ones included: they still hold resources)."""
-        return list(self.tally.live)
-
-    @property
-    def running(self) -> list[Task]:
-        """Tasks whose containers run (draining ones included)."""
-        return [t for t in self.tasks
-                if t.state in (TaskState.RUNNING, TaskState.DEACTIVATING)]
-
-    @property
-    def unplaced(self) -> list[Task]:
-        """The waiting tasks, made as :class:`Task` objects with their reasons."""
-        return list(self.waiting)
-
-    @property
-    def healthy(self) -> list[Task]:
-        return [t for t in self.tally.live if t.healthy and t.state == TaskState.RUNNING]
-
-    @property
-    def targets(self) -> list[Task]:
-        """The healthy tasks traffic may reach, in placement order. Every packet asks, so
-        the list is kept until a task of the service changes class (the tally's version)."""
-        if self._targets_version != self.tally.version:
-            self._targets = self.healthy
-            self._targets_version = self.tally.version
-        return self._targets
-
-    def counts(self) -> Row:
-        """The timeline's row: running old, running new, pending, healthy, draining."""
-        running, new, draining = self.tally.row()
-        return (running - new - draining, new, max(0, self.desired - new),
-                self.tally.healthy(), draining)
 
 
 def task_spec(svc: Service, fleet: Fleet, subnets: dict[str, SubnetPool]) -> TaskSpec:

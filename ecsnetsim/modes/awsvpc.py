@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..endpoint import Endpoint
 from ..model.instance import ContainerInstance, Task
 from ..model.ipam import SubnetPool
-from ..endpoint import Endpoint
 from .base import (
     EC2_LINUX,
     EC2_WINDOWS,

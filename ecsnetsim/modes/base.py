@@ -28,11 +28,11 @@ from typing import Any, ClassVar
 
 from mypy_extensions import mypyc_attr
 
+from ..endpoint import Endpoint
 from ..model.fargate import MicroVm
 from ..model.instance import ContainerInstance, Task
 from ..model.ipam import AddressPool, SubnetPool
 from ..model.ports import PortClaim, PortNeed
-from ..endpoint import Endpoint
 
 #: ``(launch type, OS)`` pairs in the ECS guide's network-mode table.
 EC2_LINUX = ("EC2", "linux")

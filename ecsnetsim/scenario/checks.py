@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pydantic import ValidationError
 
 from .. import catalog, modes
-from ..model import fargate, query
 from ..errors import choices, show
+from ..model import fargate, query
 from .messages import describe
 from .schema import Scenario, Service
 from .yamlsrc import format_path

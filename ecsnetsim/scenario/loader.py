@@ -19,8 +19,8 @@ from pydantic import ValidationError
 
 from .. import modes
 from ..errors import InputError, ScenarioError, clip, show
-from .expect import check_claims
 from .checks import check_scenario
+from .expect import check_claims
 from .messages import describe
 from .overrides import apply_overrides, set_path
 from .schema import NETWORK_MODES, Scenario

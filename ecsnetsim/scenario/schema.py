@@ -23,9 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-from . import expect as _expect
 from .. import modes
 from ..units import parse_bandwidth, parse_duration, parse_rate
+from . import expect as _expect
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Rate = Annotated[float, BeforeValidator(parse_rate)]
