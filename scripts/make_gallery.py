@@ -60,10 +60,33 @@ def hops_sentence(res: Results, sc) -> str:
 
 
 def latency_sentence(res: Results, sc) -> str:
-    parts = [f"{v['name']} {_us(_flow(v)['latency_us']['p50'])}" for v in res.variants
+    parts = [f"{v['name']} {_us(_flow(v)['latency_us']['p50'])} / "
+             f"{_us(_flow(v)['latency_us']['p99'])}" for v in res.variants
              if _flow(v)["delivered"]]
-    return (f"One-way latency p50, p90 and p99 per mode, mean marked, at {_rate(sc)}; "
-            f"p50: {_join(parts)}.")
+    return (f"Each mode's one-way latency spread at {_rate(sc)} (box p25\u2013p75, whiskers "
+            f"p1\u2013p99, p99.9 and max marked, the mean beside its value); p50 / p99: "
+            f"{_join(parts)}.")
+
+
+def cdf_sentence(res: Results, sc) -> str:
+    lat = {v["name"]: _flow(v)["latency_us"] for v in res.variants if _flow(v)["delivered"]}
+    widest = max(lat, key=lambda n: lat[n]["p99"] / lat[n]["p50"])
+    w = lat[widest]
+    return (f"The share of packets delivered within each latency, per mode, on a log axis: "
+            f"{widest}'s tail is the longest, p99 {w['p99'] / w['p50']:.2f}\u00d7 its median "
+            f"({_us(w['p50'])} \u2192 {_us(w['p99'])}).")
+
+
+def over_time_sentence(res: Results, sc) -> str:
+    data = plots.figdata.over_time(res)
+    parts = []
+    for vs in data.variants:
+        marks = ", ".join(f"{what} at {t:,.0f} s" for t, what in vs.marks)
+        dropped = sum(x or 0 for f in vs.flows for x in f.values["dropped"])
+        parts.append(f"{vs.label}: {marks or 'no event'}"
+                     + (f", {dropped:,.0f} packets dropped" if dropped else ""))
+    return (f"Each flow's packets per second and latency, and the busiest devices' queues, in "
+            f"windows of {data.variants[0].window_s:g} s; {_join(parts)}.")
 
 
 def overhead_sentence(res: Results, sc) -> str:
@@ -78,18 +101,6 @@ def overhead_sentence(res: Results, sc) -> str:
     return (f"Latency each device kind adds or saves against {comp['baseline']}, the diamond "
             f"the net change: {_join(nets)}; {worst['variant']}'s comes from "
             f"{_join(added)} µs.")
-
-
-def utilization_sentence(res: Results, sc) -> str:
-    tops = {v["name"]: max(v["devices"], key=lambda d: d["utilization"])
-            for v in res.variants if v["devices"]}
-    ids = {d["id"] for d in tops.values()}
-    busiest = max(d["utilization"] for d in tops.values())
-    text = (f"The busiest devices of each variant at {_rate(sc)}: none is more than "
-            f"{100 * busiest:.2g} % busy")
-    if len(ids) == 1:
-        text += f", and the busiest is {ids.pop()} in every variant"
-    return text + "."
 
 
 def _sweep_ends(res: Results, group: str) -> tuple[dict, dict]:
@@ -255,8 +266,7 @@ RUNS = [
     Run("compare-modes", "compare-modes.yaml",
         "What does each network mode put in a packet's way?",
         [("hops_by_mode", hops_sentence), ("latency_by_mode", latency_sentence),
-         ("overhead_by_device", overhead_sentence),
-         ("device_utilization", utilization_sentence)]),
+         ("latency_cdf", cdf_sentence), ("overhead_by_device", overhead_sentence)]),
     Run("compare-modes-load", "compare-modes.yaml",
         "The same comparison on a c5.large, swept over the offered load.",
         [("overhead_vs_load", load_sentence)],
@@ -293,7 +303,7 @@ RUNS = [
     Run("deploy-slow-start", "deploy-slow-start.yaml",
         "A new revision needs 120 s before it answers health checks: which grace period lets "
         "the rollout finish?",
-        [("deployment_timeline", timeline_sentence)]),
+        [("deployment_timeline", timeline_sentence), ("over_time", over_time_sentence)]),
     Run("fargate-vs-ec2", "fargate-vs-ec2.yaml",
         "The same awsvpc service on EC2, EC2 with trunking and Fargate: how many run, and "
         "what does a packet cross?",

@@ -135,6 +135,13 @@ def test_over_time_only_when_something_changes():
     assert data.variants[0].devices[0].values["queue_len"][9] == 9
     dropped = {"variants": [variant("a", series=windows("ingress", drop={5}))]}
     assert figdata.over_time(dropped) is not None
+    gap = windows("ingress")  # no healthy target for a while: packets cannot arrive
+    for r in gap[5:9]:
+        r.update(delivered=0, unreachable=r["sent"], latency_mean_us=None,
+                 latency_p99_us=None)
+    fig = plots.over_time({"variants": [variant("a", series=gap)]})
+    assert "unreachable (packets/s)" in [t.get_text() for t in fig.legends[0].get_texts()]
+    assert len(fig.axes) == 2  # no device queues: no queue row
     deploy = {"variants": [variant("a", series=windows("ingress"), deployments=[
         {"service": "web", "started_at": 2.5, "finished_at": 3.0, "status": "COMPLETED"}])]}
     assert figdata.over_time(deploy).variants[0].marks == [(2.5, "deploy web")]

@@ -221,6 +221,9 @@ def latency_cdf(doc: dict) -> LatencyCdf | None:
 OVER_TIME_VARIANTS = 4
 #: Devices whose queue length is drawn, per variant (the longest mean queue first).
 OVER_TIME_DEVICES = 4
+#: The queue row of ``over_time`` is drawn when some device's mean queue reaches this
+#: (packets) in a window: below it every device is idle and the row would show noise.
+QUEUE_SHOWN = 0.5
 
 
 @dataclass
@@ -280,7 +283,8 @@ def _num(x) -> float | None:
     return y if math.isfinite(y) else None
 
 
-_FLOW_FIELDS = ("sent", "delivered", "dropped", "latency_mean_us", "latency_p99_us")
+_FLOW_FIELDS = ("sent", "delivered", "dropped", "unreachable", "latency_mean_us",
+                "latency_p99_us")
 
 
 def _series(rows: list[dict], kind: str, fields: tuple[str, ...]) -> list[Series]:
@@ -318,11 +322,14 @@ def _full(s: Series, window: float) -> Series:
 
 
 def _moves(s: Series) -> bool:
-    """Whether a flow's windows show change rather than noise: drops in a window, a rate
+    """Whether a flow's windows show change rather than noise: drops in a window, packets
+    that cannot arrive in some windows and not in others, a rate
     that moves more than Poisson noise (beyond 6 standard deviations and a quarter of its
     median) or a mean latency that changes by more than half, between full windows
     (:func:`_full`)."""
     if any((d or 0) > 0 for d in s.values["dropped"]):
+        return True
+    if len({bool(u) for u in s.values["unreachable"]}) > 1:  # a route that comes and goes
         return True
     for key in ("sent", "delivered"):
         xs = sorted(x for x in s.values[key] if x is not None)

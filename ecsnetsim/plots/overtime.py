@@ -8,13 +8,15 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .data import Source, _doc
-from .figdata import OverTime, Series, VariantSeries, _rates
+from .figdata import QUEUE_SHOWN, OverTime, Series, VariantSeries, _rates
 from .figdata import over_time as _over_time_data
 from .style import STYLE, _figure, _fit, _legend, _title, _wide
 
 _FLOW_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#9c755f", "#76b7b2")
 _DEVICE_COLORS = ("#e15759", "#4e79a7", "#edc948", "#79706e")
 _MARK = {"color": "#555555", "linestyle": "-.", "linewidth": 0.9}
+#: Packets that did not arrive, per window: their line style.
+_LOST = {"dropped": {"linestyle": "--"}, "unreachable": {"linestyle": ":"}}
 
 
 def _step(ax, s: Series, ys: list[float | None], window: float, scale: float,
@@ -30,11 +32,12 @@ def _flows(ax_rate, ax_lat, vs: VariantSeries, scale: float, colors: dict) -> li
     lat_values = []
     for s in vs.flows:
         c = colors[s.name]
-        _step(ax_rate, s, _rates(s, "sent", vs.window_s), vs.window_s, scale, color=c,
+        _step(ax_rate, s, _rates(s, "delivered", vs.window_s), vs.window_s, scale, color=c,
               linewidth=1.6)
-        if any(s.values["dropped"]):
-            _step(ax_rate, s, _rates(s, "dropped", vs.window_s), vs.window_s, scale,
-                  color=c, linestyle="--", linewidth=1.2)
+        for key, style in _LOST.items():  # packets sent that did not arrive, when any
+            if any(s.values[key]):
+                _step(ax_rate, s, _rates(s, key, vs.window_s), vs.window_s, scale,
+                      color=c, linewidth=1.2, **style)
         for key, style in (("latency_mean_us", "-"), ("latency_p99_us", "--")):
             _step(ax_lat, s, s.values[key], vs.window_s, scale, color=c, linestyle=style,
                   linewidth=1.4)
@@ -65,10 +68,11 @@ def _marks(axes: list, vs: VariantSeries, scale: float) -> bool:
 
 def draw(data: OverTime) -> Figure:
     """The figure of :func:`.figdata.over_time`'s numbers: per variant (a column) the
-    flows' packets per second, their mean and p99 latency, the busiest devices' queues."""
+    flows' packets per second (delivered, and dropped or unreachable when any), their
+    mean and p99 latency, and the busiest devices' queues when some device queues."""
     ncols = len(data.variants)
-    queues = any(any(x for x in d.values["queue_len"]) for vs in data.variants
-                 for d in vs.devices)
+    queues = any((x or 0) >= QUEUE_SHOWN for vs in data.variants for d in vs.devices
+                 for x in d.values["queue_len"])
     nrows = 3 if queues else 2
     fig, axes = _figure(max(6.5, 1.8 + 3.6 * ncols), 1.0 + 2.3 * nrows, nrows=nrows,
                         ncols=ncols, sharex="col", sharey="row")
@@ -76,11 +80,11 @@ def draw(data: OverTime) -> Figure:
     colors = {n: _FLOW_COLORS[k % len(_FLOW_COLORS)] for k, n in enumerate(names)}
     span = max(vs.flows[0].t[-1] + vs.window_s - vs.flows[0].t[0] for vs in data.variants)
     scale, unit = (60.0, "min") if span > 600 else (1.0, "s")
-    lat_values, marked, dropped = [], False, False
+    lat_values, marked = [], False
+    lost = {key for vs in data.variants for s in vs.flows for key in _LOST if any(s.values[key])}
     for col, vs in enumerate(data.variants):
         column = axes[col::ncols]
         lat_values += _flows(column[0], column[1], vs, scale, colors)
-        dropped = dropped or any(any(s.values["dropped"]) for s in vs.flows)
         if queues:
             _devices(column[2], vs, scale)
         marked = _marks(column, vs, scale) or marked
@@ -108,18 +112,17 @@ def draw(data: OverTime) -> Figure:
         title += (f": {len(data.variants)} of {len(data.variants) + data.left_out} variants, "
                   "where something changes")
     _title(fig, title)
-    _legend(fig, _handles(colors, dropped, marked), title="flow / statistic")
+    _legend(fig, _handles(colors, lost, marked), title="flow / statistic")
     return fig
 
 
-def _handles(colors: dict, dropped: bool, marked: bool) -> list:
+def _handles(colors: dict, lost: set[str], marked: bool) -> list:
     grey = "#555555"
     handles = [Line2D([], [], color=c, linewidth=3, label=f"flow {n}")
                for n, c in colors.items()]
-    handles.append(Line2D([], [], color=grey, label="sent (packets/s)"))
-    if dropped:
-        handles.append(Line2D([], [], color=grey, linestyle="--",
-                              label="dropped (packets/s)"))
+    handles.append(Line2D([], [], color=grey, label="delivered (packets/s)"))
+    handles += [Line2D([], [], color=grey, label=f"{key} (packets/s)", **style)
+                for key, style in _LOST.items() if key in lost]
     handles += [Line2D([], [], color=grey, label="mean latency"),
                 Line2D([], [], color=grey, linestyle="--", label="p99 latency")]
     if marked:
@@ -129,9 +132,10 @@ def _handles(colors: dict, dropped: bool, marked: bool) -> list:
 
 def over_time(res: Source) -> Figure | None:
     """Each flow and the busiest devices window by window (``timeseries.csv``): packets
-    sent (and dropped) per second, mean and p99 latency, and the queue length of the
-    busiest devices, one column per variant whose windows change (the four most eventful),
-    deployments and instance events marked.
+    delivered per second (and dropped, or unreachable, when any were), mean and p99
+    latency, and the queue length of the busiest devices when one queues (half a packet
+    on average in a window), one column per variant whose windows change (the four most
+    eventful), deployments and instance events marked.
 
     Drawn when something changes over the run: a flow's rate or latency moves beyond
     noise, a window drops packets, or a deployment or instance event happens while
