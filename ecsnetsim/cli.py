@@ -23,22 +23,36 @@ STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
                      if hasattr(signal, n))
 
 
-def _whole(minimum: int):
-    """An argparse type: a whole number of at least ``minimum``."""
+def _whole(minimum: int, maximum: int | None = None):
+    """An argparse type: a whole number of at least ``minimum`` (and at most ``maximum``),
+    bounded by its value before it is converted (``int`` of 100,000 digits is slow)."""
     def parse(text: str) -> int:
+        expected = f"a whole number >= {minimum}" + (
+            "" if maximum is None else f" and <= {maximum}")
+        digits = len(text.strip().lstrip("+-").lstrip("0"))
+        if maximum is not None and digits > len(str(maximum)):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {show(text, 60)}, "
+                                             f"a number of {digits:,} digits")
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a whole number >= {minimum}, got {show(text, 60)}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, "
-                                             f"got {value}")
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {show(text, 60)}"
+                                             ) from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {show(text, 60)}")
         return value
     return parse
 
 
-_seed, _positive = _whole(0), _whole(1)
+def _seed(text: str) -> int:
+    """``--seed``: 0 to the largest seed a scenario may give (2**128-1)."""
+    from .units import MAX_SEED  # noqa: PLC0415 (ecsnetsim --help stays light)
+
+    return _whole(0, MAX_SEED)(text)
+
+
+_seed.__name__ = "seed"
+_positive = _whole(1)
 
 
 def _fraction(text: str) -> float:
@@ -94,11 +108,12 @@ def _cmd_run(args) -> int:
     if args.replications is not None:
         args.set = [*args.set, f"replications={args.replications}"]
     _check_set_values(args.set)
-    scenario = load_scenario(args.scenario, overrides=args.set)
+    scenario = load_scenario(args.scenario, overrides=args.set,
+                             variant_budget=_variant_budget(args.force, args.precision))
     _warn(scenario)
     outdir = Path(args.output) if args.output else Path("results") / scenario.name
     check_outdir(outdir)
-    _check_cost(scenario, args.force, args.quiet)
+    _check_cost(scenario, args.force, args.quiet, precision=args.precision)
     results = simulate(scenario, seed=args.seed, progress=not args.quiet,
                        precision=args.precision, workers=args.workers,
                        executor=args.executor)
@@ -155,14 +170,26 @@ def _check_set_values(assignments: list[str]) -> None:
                 raise InputError(f"--set {shown}: {exc.message}") from None
 
 
-def _check_cost(scenario, force: bool, quiet: bool, est=None, what: str = "run") -> None:
-    """Estimate the run (or take ``est``, the planner's worst case) before doing it;
-    above the budget, refuse unless ``--force`` (then say what is coming, so that a long
-    run is never a silent one)."""
+def _variant_budget(force: bool, precision: float | None) -> int | None:
+    """The most runs (variants times replications) a scenario may make before its
+    variants are built: run's budget, shared among the replications ``--precision`` may
+    add; none with ``--force``."""
+    if force:
+        return None
+    from .cost import BUDGET, replications_of
+
+    return BUDGET["variants"] // replications_of(1, precision)
+
+
+def _check_cost(scenario, force: bool, quiet: bool, est=None, what: str = "run",
+                precision: float | None = None) -> None:
+    """Estimate the run (or take ``est``, the planner's worst case) before doing it,
+    with the replications ``precision`` may add; above the budget, refuse unless
+    ``--force`` (then say what is coming, so that a long run is never a silent one)."""
     from .cost import BUDGET, FORCE_FLAG, estimate
     from .scenario import source_of
 
-    est = estimate(scenario) if est is None else est
+    est = estimate(scenario, precision=precision) if est is None else est
     over = est.over_budget()
     if not over:
         return
@@ -183,7 +210,8 @@ def _cmd_validate(args) -> int:
     bad = 0
     for path in args.scenarios:  # every file, each error printed; exit 2 if any is bad
         try:
-            sc = load_scenario(path, overrides=args.set)
+            sc = load_scenario(path, overrides=args.set,
+                               variant_budget=_variant_budget(args.force, None))
         except InputError as exc:
             print(f"ecsnetsim: error: {exc}", file=sys.stderr)
             bad += 1
@@ -378,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("results_dir", metavar="RESULTS")
     pl.add_argument("-o", "--output", help="where to write the figures (default: RESULTS)")
     pl.add_argument("--svg", action="store_true", help="write each figure as SVG too")
+    v.add_argument("--force", action="store_true",
+                   help="check every variant even above run's budget of variants")
     pl.set_defaults(func=_cmd_plot)
 
     pn = _sub(sub, "plan", "the fewest instances of a group with which every service runs",

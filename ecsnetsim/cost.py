@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .replications import MAX_REPLICATIONS
 from .scenario import Scenario, variants_of
 
 #: Most of each quantity a run does without ``--force``, summed over its variants.
@@ -33,12 +34,16 @@ FORCE_FLAG = "--force"
 
 @dataclass(frozen=True)
 class Estimate:
-    """Packets sent, tasks and instances to place, and variants, over the whole run."""
+    """Packets sent, tasks and instances to place, and variants, over the whole run; and
+    the load balancers' health checks over simulated time (computed in the model, not
+    sent as packets: they cost little, but say how long the run's clock goes)."""
 
     packets: float
     tasks: int
     instances: int
     variants: int
+    health_checks: float = 0.0
+    replications: int = 1
 
     def over_budget(self) -> list[str]:
         """The quantities above :data:`BUDGET` (a packet count that is not finite is)."""
@@ -50,9 +55,15 @@ class Estimate:
         return over
 
     def describe(self) -> str:
-        """One line: ``3.6e+14 packets, 12 tasks, 2 instances, 1 variant(s)``."""
-        return (f"{_count(self.packets)} packets, {_count(self.tasks)} tasks, "
+        """One line: ``3.6e+14 packets, 12 tasks, 2 instances, 1 variant(s)``, and the
+        health checks and replications when there are any."""
+        text = (f"{_count(self.packets)} packets, {_count(self.tasks)} tasks, "
                 f"{_count(self.instances)} instances, {_count(self.variants)} variant(s)")
+        if self.health_checks:
+            text += f", {_count(self.health_checks)} health checks"
+        if self.replications > 1:
+            text += f" ({self.replications} replications of each variant at most)"
+        return text
 
 
 def _count(value: float) -> str:
@@ -67,18 +78,86 @@ def _instances(sc: Scenario) -> int:
                for g in sc.cluster.instance_groups)
 
 
+def _count_of(sc: Scenario, svc, instances: int) -> int:
+    """A service's most tasks at once: its largest desired count (``scale`` events
+    included), or one per instance for a daemon."""
+    scaled = [e.desired_count for e in sc.events
+              if e.scale == svc.name and e.desired_count is not None]
+    return instances if svc.scheduling == "daemon" else max([svc.desired_count, *scaled])
+
+
 def _tasks(sc: Scenario, instances: int) -> int:
-    """Tasks a variant places: a replica service's largest desired count (``scale``
-    events included), doubled for each deployment that replaces its tasks; a daemon
-    service one per instance."""
+    """Tasks a variant places: each service's most tasks at once, doubled for each
+    deployment that replaces its tasks, and the restarts of tasks that its health checks
+    may stop over the run (:func:`_restarts`)."""
     total = 0
+    checked = _checked(sc)
     for svc in sc.services:
-        scaled = [e.desired_count for e in sc.events
-                  if e.scale == svc.name and e.desired_count is not None]
-        count = instances if svc.scheduling == "daemon" else max([svc.desired_count, *scaled])
+        count = _count_of(sc, svc, instances)
         deploys = sum(1 for e in sc.events if e.deploy == svc.name)
         total += count * (1 + deploys)
+        if svc.name in checked:
+            total += _restarts(sc, svc, count)
     return total
+
+
+def _clock(sc: Scenario) -> float:
+    """The longest a variant's clock runs: services settling up to the horizon after the
+    last event, then ``duration``."""
+    return max((e.at for e in sc.events), default=0.0) + sc.steady_horizon + sc.duration
+
+
+def _checked(sc: Scenario) -> set[str]:
+    """The services whose targets a load balancer checks: behind a balancer, or with
+    health checks of their own (as the control plane decides it)."""
+    behind = {getattr(sc.service_named(f.to), "name", None) for f in sc.traffic
+              if f.via != "direct"}
+    return {s.name for s in sc.services if s.load_balancer or s.name in behind
+            or s.health_check}
+
+
+def _restarts(sc: Scenario, svc, count: int) -> int:
+    """Tasks of a checked service started again after failed health checks, at most: when
+    a check can fail (the application starts slower than the checks allow, or security
+    groups may drop them), each of ``count`` tasks is stopped after
+    ``unhealthy_threshold`` checks (or the grace period) and started again, over the whole
+    clock."""
+    from .control.deployments import target_health  # noqa: PLC0415
+    from .scenario.schema import HealthCheck  # noqa: PLC0415
+
+    shortest = None  # the shortest stop-and-start cycle of any of its revisions
+    for rev in _revisions(sc, svc):
+        hc = rev.health_check or HealthCheck()
+        _, stopped_after = target_health(hc, rev.startup_time)
+        if stopped_after is not None or sc.vpc.security_groups:
+            cycle = max(hc.unhealthy_threshold * hc.interval, hc.grace_period)
+            shortest = cycle if shortest is None else min(shortest, cycle)
+    if shortest is None:
+        return 0  # every target turns healthy: no task is stopped by its checks
+    return math.ceil(count * _clock(sc) / shortest)
+
+
+def _revisions(sc: Scenario, svc) -> list:
+    """The service as written and as each of its ``deploy`` events makes it."""
+    from .scenario.schema import Service  # noqa: PLC0415
+
+    out = [svc]
+    for e in sc.events:
+        if e.deploy == svc.name and e.set:
+            out.append(Service.model_validate({**svc.model_dump(by_alias=True), **e.set}))
+    return out
+
+
+def _health_checks(sc: Scenario, instances: int) -> float:
+    """Health checks the balancers make over the clock: one per target per interval."""
+    checked = _checked(sc)
+    return sum(_count_of(sc, s, instances) * _clock(sc) /
+               (s.health_check.interval if s.health_check else HEALTH_CHECK_INTERVAL)
+               for s in sc.services if s.name in checked)
+
+
+#: The target group's default HealthCheckIntervalSeconds (ELB: 30 s).
+HEALTH_CHECK_INTERVAL = 30.0
 
 
 def _packets(sc: Scenario) -> float:
@@ -86,18 +165,32 @@ def _packets(sc: Scenario) -> float:
     return sum(flow.rate * sc.duration for flow in sc.traffic)
 
 
-def estimate(scenario: Scenario) -> Estimate:
-    """The cost of running every variant of a loaded scenario."""
-    packets, tasks, instances = 0.0, 0, 0
+def estimate(scenario: Scenario, precision: float | None = None,
+             replications: int | None = None) -> Estimate:
+    """The cost of running every variant of a loaded scenario, ``replications`` times
+    (default the scenario's); with ``precision``, as many as it may add (up to
+    :data:`~ecsnetsim.replications.MAX_REPLICATIONS`): the worst case is what is priced."""
+    packets, tasks, instances, checks = 0.0, 0, 0, 0.0
     specs = variants_of(scenario)
     for spec in specs:
         n = _instances(spec.scenario)
         instances += n
         tasks += _tasks(spec.scenario, n)
         packets += _packets(spec.scenario)
-    runs = scenario.replications  # every variant runs once per replication
+        checks += _health_checks(spec.scenario, n)
+    runs = replications_of(scenario.replications if replications is None else replications,
+                           precision)
     return Estimate(packets=packets * runs, tasks=tasks * runs, instances=instances * runs,
-                    variants=len(specs) * runs)
+                    variants=len(specs) * runs, health_checks=checks * runs,
+                    replications=runs)
+
+
+def replications_of(replications: int, precision: float | None) -> int:
+    """The most replications a run makes: ``replications``, or with ``precision`` as many
+    as it may add."""
+    if precision is None:
+        return replications
+    return max(replications, MAX_REPLICATIONS)
 
 
 def in_sequence(estimates: Iterable[Estimate], times: int = 1) -> Estimate:

@@ -473,5 +473,22 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
     w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for row in rows:
-        w.writerow(row)
+        w.writerow({k: spreadsheet_safe(row.get(k)) for k in columns})
     return buf.getvalue()
+
+
+#: What a spreadsheet reads as the start of a formula in a cell (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A text cell that a spreadsheet would run as a formula (``=HYPERLINK(...)``,
+    ``@SUM(...)``, ``-2+3``) with a single quote in front, as OWASP advises, so that it
+    shows as the text it is; numbers (a negative one too) and other text unchanged.
+
+    >>> spreadsheet_safe("=1+2"), spreadsheet_safe("@x"), spreadsheet_safe(-2.5)
+    ("'=1+2", "'@x", -2.5)
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

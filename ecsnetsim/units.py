@@ -14,6 +14,10 @@ import math
 import re
 from dataclasses import dataclass
 
+#: Largest seed: numpy's SeedSequence keeps 128 bits of entropy, and a seed is written
+#: into results.json and every summary (a bound on the value, whatever base it is written in).
+MAX_SEED = 2**128 - 1
+
 _DURATION_UNITS = {
     "ns": 1e-9,
     "us": 1e-6,

@@ -93,7 +93,8 @@ def test_validate_stops_at_the_first_bad_file(tmp_path, capsys):
     assert rc == 2
     assert f"{SCENARIO_FILES[0]}: ok" in out
     assert err == (f"ecsnetsim: error: {bad}:11: services[0].desried_count: unknown key "
-                   "'desried_count'; expected one of: " + err.split("expected one of: ")[1])
+                   "'desried_count' (did you mean 'desired_count'?); expected one of: "
+                   + err.split("expected one of: ")[1])
     assert "desired_count" in err
 
 

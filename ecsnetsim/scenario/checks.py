@@ -330,6 +330,8 @@ def _check_events(sc: Scenario) -> Iterator[Problem]:
                         f"(got {', '.join(kinds) or 'none'})")
             continue
         kind = kinds[0]
+        if ev.at > sc.duration > 0:  # duration 0: placement only (see the loader's warning)
+            yield loc + ("at",), _after_the_end(ev.at, sc.duration)
         if kind in ("deploy", "scale"):
             name = getattr(ev, kind)
             if name not in services:
@@ -367,6 +369,17 @@ def _check_events(sc: Scenario) -> Iterator[Problem]:
             if sel.group not in groups:
                 yield loc + (kind, "group"), (f"no instance group named {show(sel.group)}; "
                                               f"expected one of {choices(sorted(groups))}")
+
+
+def _after_the_end(at: float, duration: float) -> str:
+    """An event later than ``duration``: the run ends ``duration`` after the services are
+    first steady, which may be any time after 0, so only an event at or before
+    ``duration`` is sure to happen (a later one silently would not, in a run that
+    settles early)."""
+    return (f"{at:g}s is after duration ({duration:g}s): the run ends duration after the "
+            f"services are first steady, which can come at once, and the event would then "
+            f"never happen; expected at most {duration:g}s, or set duration to at least "
+            f"{at:g}s")
 
 
 def _position(sc: Scenario, svc: Service) -> int:

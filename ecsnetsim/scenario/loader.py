@@ -11,6 +11,7 @@ import copy
 import hashlib
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from .. import modes
 from ..errors import InputError, ScenarioError, clip, show
 from .checks import check_scenario
 from .expect import check_claims
-from .messages import describe
+from .messages import describe, did_you_mean
 from .overrides import apply_overrides, set_path
 from .schema import NETWORK_MODES, Scenario
 from .taskdef import task_definition_fields
@@ -218,8 +219,11 @@ def _show(value: Any) -> str:
 MAX_VARIANTS = 10_000
 
 
-def _count_variants(raw: dict, source: Source) -> None:
-    """Refuse, before building any, more variants than :data:`MAX_VARIANTS`."""
+def _count_variants(raw: dict, source: Source, budget: int | None = None) -> None:
+    """Refuse, before building any, more variants than :data:`MAX_VARIANTS`, or than
+    ``budget`` runs (variants times the scenario's replications): ``ecsnetsim run``'s
+    cost budget, applied before the variants are built and validated, which alone would
+    take minutes for ten thousand of them."""
     compare = raw.get("compare") if isinstance(raw.get("compare"), dict) else {}
     sweep = raw.get("sweep") if isinstance(raw.get("sweep"), dict) else {}
     axes = [v for k, v in compare.items() if k != "variants" and isinstance(v, list)]
@@ -230,11 +234,19 @@ def _count_variants(raw: dict, source: Source) -> None:
     count = (count if axes else 0) + (len(explicit) if isinstance(explicit, list) else 0)
     points = next((len(v) for v in sweep.values() if isinstance(v, list)), 1)
     total = max(count, 1) * max(points, 1)
+    loc = ("sweep",) if count <= 1 else ("compare",)
     if total > MAX_VARIANTS:
-        loc = ("sweep",) if count <= 1 else ("compare",)
         raise _at(source, loc, f"compare and sweep make {total:,} variants; at most "
                                f"{MAX_VARIANTS:,} can be loaded (each one is validated "
                                "first): compare fewer values")
+    reps = raw.get("replications")
+    reps = reps if isinstance(reps, int) and not isinstance(reps, bool) and reps > 0 else 1
+    if budget is not None and total * reps > budget:
+        times = f" times {reps} replications" if reps > 1 else ""
+        raise _at(source, loc, f"compare and sweep make {total:,} variants{times}, above the "
+                               f"{budget:,} that run's cost budget allows (checked before "
+                               "the variants are built, which takes long by itself): "
+                               "compare fewer values, or add --force to run them anyway")
 
 
 def _set_value(data: dict, key: str, value: Any) -> tuple[dict, tuple | None]:
@@ -284,8 +296,9 @@ def _variant_raws(raw: dict, source: Source) -> list[tuple[str, dict, dict, Plac
             raise _at(source, loc, "expected {name: ..., set: {path: value}} with a name")
         unknown = set(item) - {"name", "set"}
         if unknown:
-            raise _at(source, loc + (sorted(unknown)[0],),
-                      f"unknown key {show(sorted(unknown)[0])}; expected one of: name, set")
+            key = sorted(unknown)[0]
+            raise _at(source, loc + (key,), f"unknown key {show(key)}"
+                      f"{did_you_mean(key, ['name', 'set'])}; expected one of: name, set")
         data = raw
         sets = item.get("set") or {}
         if not isinstance(sets, dict):
@@ -298,6 +311,7 @@ def _variant_raws(raw: dict, source: Source) -> list[tuple[str, dict, dict, Plac
             except InputError as exc:
                 raise _at(source, loc + ("set", key), exc.message) from None
             places.append((resolved, loc + ("set", key)))
+        _check_variant_name(str(item["name"]), source, loc + ("name",))
         out.append((str(item["name"]), dict(sets), data, places))
     names = [n for n, _, _, _ in out]
     dup = {n for n in names if names.count(n) > 1}
@@ -309,6 +323,20 @@ def _variant_raws(raw: dict, source: Source) -> list[tuple[str, dict, dict, Plac
     return out
 
 
+#: A variant's own name: what :data:`~ecsnetsim.scenario.schema.VariantName` allows.
+_VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._=:,+-]{0,254}")
+
+
+def _check_variant_name(name: str, source: Source, loc: tuple) -> None:
+    """A variant's name is written into every result file, figure and CSV cell: up to 255
+    characters of a safe set, starting with a letter or digit (never ``=``, ``+``,
+    ``-`` or ``@``, which a spreadsheet reads as a formula)."""
+    if not _VARIANT_NAME.fullmatch(name):
+        raise _at(source, loc, f"expected up to 255 letters, digits, spaces, '.', '_', '-', "
+                               f"'=', ':', ',' or '+', starting with a letter or digit "
+                               f"(got {show(name)})")
+
+
 def _at(source: Source, loc: tuple, message: str) -> ScenarioError:
     """An error at ``loc`` of the file, or naming ``--set`` if that is what wrote it."""
     line, note = source.locate(loc)
@@ -317,13 +345,15 @@ def _at(source: Source, loc: tuple, message: str) -> ScenarioError:
 
 
 def load_scenario(
-    source: str | Path | dict | Scenario, overrides: list[str] | None = None
+    source: str | Path | dict | Scenario, overrides: list[str] | None = None,
+    variant_budget: int | None = None,
 ) -> Scenario:
     """Load and validate a scenario from a YAML path, a dict or a Scenario.
 
     ``overrides`` are ``PATH=VALUE`` strings applied before validation. Every variant
-    of ``compare`` is validated too. Raises :class:`ScenarioError` with file, field
-    path and line.
+    of ``compare`` is validated too; ``variant_budget``, when given, refuses more runs
+    (variants times replications) before any variant is built. Raises
+    :class:`ScenarioError` with file, field path and line.
     """
     if isinstance(source, Scenario):
         raw = source.model_dump(by_alias=True, exclude_none=True)
@@ -355,8 +385,13 @@ def load_scenario(
         src.sha256 = hashlib.sha256(
             json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
     src.raw = raw
+    if scenario.duration == 0 and scenario.events:
+        src.warnings.append(
+            "duration is 0: the run ends when the services are first steady, and an event "
+            "after that never happens; give a duration at least as long as the last event's "
+            f"at ({max(e.at for e in scenario.events):g}s)")
     scenario._source = src
-    _count_variants(raw, src)
+    _count_variants(raw, src, variant_budget)
     scenario._variants = [
         VariantSpec(name, ov, _validate(data, src, (name, places)) if ov else scenario,
                     group=group, sweep=point)

@@ -20,8 +20,10 @@ from ..errors import show
 
 #: Fields whose pattern is better said in words than as a regular expression.
 _PATTERNS = {
-    "name": "letters, digits, '.', '_' or '-', starting with a letter or digit (it names "
-            "the results directory)",
+    "name": "letters, digits, '.', '_' or '-', starting with a letter or digit",
+    "variant name": "letters, digits, spaces, '.', '_', '-', '=', ':', ',' or '+', "
+                    "starting with a letter or digit",
+    "az": "an Availability Zone name such as us-east-1a (lower-case letters, digits, '-')",
     "route": "local, igw or nat:<gateway name>",
     "port": "a port N, a range N-M, or all",
     "operating_system_family": "LINUX or WINDOWS_SERVER_<release>_<FULL|CORE>, e.g. "
@@ -84,6 +86,29 @@ def field_names(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
+#: Keys written where they do not belong, and where they go (a hint over a spelling).
+_MISPLACED = {"variants": "compare"}
+
+
+def did_you_mean(key: str, known: list[str]) -> str:
+    """``" (did you mean 'desired_count'?)"`` for a key close to one that is allowed, or
+    the section a key belongs under (``variants`` goes under ``compare:``); else ``""``.
+
+    >>> did_you_mean("desired_cout", ["name", "desired_count"])
+    " (did you mean 'desired_count'?)"
+    >>> did_you_mean("variants", ["compare", "sweep"])
+    ' (variants belongs under compare: compare: {variants: [{name: ..., set: ...}]})'
+    """
+    import difflib  # noqa: PLC0415 (only for an error)
+
+    home = _MISPLACED.get(key)
+    if home in known and key not in known:
+        return f" ({key} belongs under {home}: {home}: {{{key}: [{{name: ..., set: ...}}]}})"
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.7) or [
+        k for k in known if k.lower() == key.lower().replace("-", "_")]
+    return f" (did you mean {show(close[0])}?)" if close else ""
+
+
 def _items(n: int) -> str:
     return "1 item" if n == 1 else f"{n:,} items"
 
@@ -96,8 +121,9 @@ def describe(err: dict, loc: tuple, model: type[BaseModel]) -> str:
     given = f" (got {got(value)})"
     if kind == "extra_forbidden":
         parent = _model_at(model, loc[:-1])
-        expected = f"; expected one of: {', '.join(field_names(parent))}" if parent else ""
-        return f"unknown key {show(str(loc[-1]))}{expected}"
+        known = field_names(parent) if parent else []
+        expected = f"; expected one of: {', '.join(known)}" if known else ""
+        return f"unknown key {show(str(loc[-1]))}{did_you_mean(str(loc[-1]), known)}{expected}"
     if kind == "missing":
         return "required field is missing"
     if kind in ("value_error", "assertion_error"):
@@ -118,7 +144,9 @@ def describe(err: dict, loc: tuple, model: type[BaseModel]) -> str:
     if kind == "string_too_long":
         return f"must be at most {ctx.get('max_length')} characters long{given}"
     if kind == "string_pattern_mismatch":
-        words = _PATTERNS.get(str(loc[-1]) if loc else "")
+        field = str(loc[-1]) if loc else ""
+        words = _PATTERNS.get("variant name" if field == "name" and "variants" in loc
+                              else field)
         if words is None:
             words = f"text matching {ctx.get('pattern', 'the pattern')}"
         return f"expected {words}{given}"

@@ -115,9 +115,25 @@ def apply_overrides(data: dict, assignments: list[str],
         path, _, value = text.partition("=")
         resolved: list = []
         try:
-            data = set_path(data, path.strip(), parse_value(value), resolved)
+            parsed = parse_value(value)
+            data = set_path(data, path.strip(), parsed, resolved)
+            _check_unit(path, parsed)
         except InputError as exc:
             raise InputError(f"--set {clip(text, 80)}: {exc.message}") from None
         if origins is not None:
             origins[tuple(resolved)] = text
     return data
+
+
+#: Fields whose value on the command line must carry its unit, with an example: a rate
+#: in a file may be a number per second (the format's contract), but ``--set
+#: traffic[0].rate=5000`` is easily meant per minute, or as a packet count.
+UNIT_REQUIRED = {"rate": "5000/s or 300/min"}
+
+
+def _check_unit(path: str, value: Any) -> None:
+    """Refuse a bare number for a field of :data:`UNIT_REQUIRED` given with ``--set``."""
+    field = path.strip().rsplit(".", 1)[-1]
+    if field in UNIT_REQUIRED and isinstance(value, int | float) and not isinstance(value, bool):
+        raise InputError(f"a {field} on the command line needs its unit, e.g. "
+                         f"{UNIT_REQUIRED[field]} (got the number {show(value)} alone)")

@@ -24,13 +24,28 @@ from pydantic import (
 )
 
 from .. import modes
-from ..units import parse_bandwidth, parse_duration, parse_rate
+from ..units import MAX_SEED, parse_bandwidth, parse_duration, parse_rate
 from . import expect as _expect
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Rate = Annotated[float, BeforeValidator(parse_rate)]
 Bandwidth = Annotated[float, BeforeValidator(parse_bandwidth)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+#: A name in a scenario (instance group, subnet, gateway, security group, load balancer,
+#: flow): as ECS allows for a service or container name (checks.py holds services and
+#: containers to ECS's own rule and words), up to 255 letters, digits, '_' or '-', and
+#: '.', starting with a letter or digit. Names are
+#: written into CSV cells, figure labels and HTML; a cell starting with '=', '+', '-' or
+#: '@' is a formula to a spreadsheet.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+Name = Annotated[str, Field(min_length=1, max_length=255, pattern=NAME_PATTERN)]
+#: A variant's own name (``compare: {variants: [{name: ...}]}``): a name, where spaces,
+#: '=', ':', ',' and '+' may also be used to say what the variant is ("bridge hop 1").
+VariantName = Annotated[str, Field(min_length=1, max_length=255,
+                                   pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._=:,+-]*$")]
+#: An Availability Zone name: us-east-1a, us-west-2-lax-1a.
+AZ_PATTERN = r"^[a-z][a-z0-9-]*$"
 
 #: The registered network modes (``ecsnetsim.modes``): the schema lists what the registry has.
 NETWORK_MODES: tuple[str, ...] = modes.names()
@@ -86,9 +101,10 @@ class Account(Model):
 
 
 class Subnet(Model):
-    name: str = Field(min_length=1)
+    name: Name
     cidr: str = Field(description="IPv4 CIDR between /16 and /28, e.g. 10.0.1.0/24.")
-    az: str = Field("us-east-1a", description="Availability Zone of the subnet.")
+    az: str = Field("us-east-1a", max_length=64, pattern=AZ_PATTERN,
+                    description="Availability Zone of the subnet.")
     reserved_ips: int = Field(
         0, ge=0,
         description="IPs already taken by other ENIs in the subnet (load balancers, endpoints).",
@@ -113,7 +129,7 @@ class Subnet(Model):
 
 
 class NatGateway(Model):
-    name: str = Field(min_length=1)
+    name: Name
     subnet: str = Field(description="The public subnet it sits in (routes to the igw).")
 
 
@@ -141,7 +157,7 @@ class SecurityGroupRule(Model):
 class SecurityGroup(Model):
     """A stateful security group: no ingress rule = deny; egress open unless given."""
 
-    name: str = Field(min_length=1)
+    name: Name
     ingress: list[SecurityGroupRule] = Field(default_factory=list)
     egress: list[SecurityGroupRule] | None = Field(
         None, description="Outbound rules; null: all outbound allowed (AWS's default rule).")
@@ -216,7 +232,7 @@ class Agent(Model):
 
 
 class InstanceGroup(Model):
-    name: str = Field(min_length=1)
+    name: Name
     type: str = Field(description="An EC2 instance type from the catalog, e.g. c5.large.")
     count: int = Field(1, ge=0, le=10000)
     os: Literal["linux", "windows"] = "linux"
@@ -301,7 +317,7 @@ class PortMapping(Model):
 
 
 class Container(Model):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1)  # ECS's own rule: checks.py
     port_mappings: list[PortMapping] = Field(default_factory=list, max_length=100)
     links: list[str] = Field(
         default_factory=list, description="Docker links to other containers (bridge only).")
@@ -363,7 +379,7 @@ class HealthCheck(Model):
 
 
 class Service(Model):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1)  # ECS's own rule: checks.py
     desired_count: int = Field(1, ge=0, le=100000)
     network_mode: NetworkMode | None = Field(
         None, description="Default: ECS's for the task's OS (bridge on Linux, default on "
@@ -427,7 +443,7 @@ class ServiceDiscovery(Model):
 class LoadBalancer(Model):
     """An Application or Network Load Balancer and its target group."""
 
-    name: str = Field(min_length=1)
+    name: Name
     type: Literal["alb", "nlb"] = "alb"
     port: Port = Field(80, description="The listener port clients connect to.")
     scheme: Literal["internal", "internet-facing"] = "internal"
@@ -443,7 +459,7 @@ class LoadBalancer(Model):
 
 
 class Flow(Model):
-    name: str = Field(min_length=1)
+    name: Name
     from_: str = Field("client", alias="from", description="client or a service name.")
     to: str = Field(description="A service, its Cloud Map name (<service>.<namespace>), "
                                 "internet or imds.")
@@ -492,7 +508,7 @@ class TimeSeries(Model):
 
 
 class Variant(Model):
-    name: str = Field(min_length=1)
+    name: VariantName
     set: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -519,7 +535,7 @@ class Scenario(Model):
     version: Literal[1]
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str | None = None
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Fixes every draw; 0 to 2**128-1.")
     duration: Duration = 10.0
     replications: int = Field(
         1, ge=1, le=1000, description="Independent replications of every variant (seeds "

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import ScenarioError
+from ..errors import ScenarioError, show
 
 Lines = dict[tuple, int]
 
@@ -35,8 +35,12 @@ MAX_DEPTH = 64
 #: each alias were written out in full. A handful of anchors for shared settings repeat
 #: dozens; nested aliases that double at each level ("billion laughs") reach millions.
 MAX_ALIAS_VALUES = 100_000
-#: Most digits of a whole number. No field needs more than a 128-bit seed (39 digits).
+#: Most digits of a whole number, counted in decimal whatever base it is written in
+#: (``0x`` hex, ``0o``/``0`` octal, ``0b`` binary, ``1:30`` base 60). No field needs more
+#: than a 128-bit seed (39 digits).
 MAX_INT_DIGITS = 40
+#: The bases of YAML 1.1 whole-number literals, by prefix.
+_INT_BASES = (("0x", 16), ("0b", 2), ("0o", 8))
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -153,9 +157,11 @@ class _Walk:
         """A scalar as the safe constructor reads it; a value it cannot read (``!!int x``,
         the date ``2024-13-45``, a number too long) is an error at its line."""
         if node.tag == _INT_TAG:
-            digits = sum(c.isdigit() for c in node.value)
+            digits = decimal_digits(node.value)
             if digits > MAX_INT_DIGITS:
-                raise self.error(f"a whole number of {digits:,} digits; expected at most "
+                decimal = all(c.isdigit() or c in "+-_" for c in node.value.strip())
+                size = f"{digits:,} digits" if decimal else f"about {digits:,} decimal digits"
+                raise self.error(f"a whole number of {size}; expected at most "
                                  f"{MAX_INT_DIGITS} digits", path, node)
         try:
             return self.constructor.construct_object(node, deep=True)
@@ -348,10 +354,38 @@ def _json_depth(text: str) -> tuple[int, int]:
 
 
 def _json_int(text: str) -> int:
-    if sum(c.isdigit() for c in text) > MAX_INT_DIGITS:
-        raise ValueError(f"a whole number of {len(text.lstrip('-')):,} digits; expected at most "
-                         f"{MAX_INT_DIGITS} digits")
+    if decimal_digits(text) > MAX_INT_DIGITS:
+        raise ValueError(f"a whole number of {decimal_digits(text):,} digits; expected at "
+                         f"most {MAX_INT_DIGITS} digits")
     return int(text)
+
+
+def decimal_digits(literal: str) -> int:
+    """How many decimal digits the whole number written ``literal`` has at most, in any
+    base YAML 1.1 reads (the bound is on the value, not on the characters: 4,000 hex
+    digits are 4,817 decimal ones), without converting it.
+
+    >>> decimal_digits("0x" + "f" * 4000), decimal_digits("-1_000"), decimal_digits("007")
+    (4817, 4, 1)
+    >>> decimal_digits("190:20:30")  # base 60: 685230, bounded by 7 digits
+    7
+    """
+    import math  # noqa: PLC0415 (only for a literal that is read)
+
+    text = literal.strip().lstrip("+-").replace("_", "").lower()
+    base = 10
+    for prefix, b in _INT_BASES:
+        if text.startswith(prefix):
+            text, base = text[len(prefix):], b
+            break
+    else:
+        if ":" in text:  # sexagesimal: one base-60 digit per part after the first
+            head, *parts = text.split(":")
+            return len(head.lstrip("0")) + math.ceil(len(parts) * math.log10(60))
+        if len(text) > 1 and text.startswith("0"):
+            base = 8
+    significant = len(text.lstrip("0"))
+    return significant if base == 10 else math.ceil(significant * math.log10(base))
 
 
 def _json_constant(name: str) -> float:
@@ -373,11 +407,65 @@ def load_json(data: bytes, file: str) -> object:
         raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep (arrays and objects); "
                             "a task definition needs fewer than ten", file=file, line=line)
     try:
-        return json.loads(text, parse_int=_json_int, parse_constant=_json_constant)
+        return json.loads(text, parse_int=_json_int, parse_constant=_json_constant,
+                          object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ScenarioError(f"not valid JSON: {exc.msg}", file=file, line=exc.lineno) from None
+    except _DuplicateKey as exc:
+        path, line = _duplicate_at(text)
+        raise ScenarioError(f"the key {show(exc.key)} is given twice; JSON parsers keep one "
+                            "of the two silently, so which was meant is unknown: keep one",
+                            file=file, path=path, line=line) from None
     except (ValueError, RecursionError) as exc:
         raise ScenarioError(f"not valid JSON: {exc}", file=file) from None
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object, refusing a key given twice (as the YAML loader does)."""
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        seen: set[str] = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return out
+
+
+def _duplicate_at(text: str) -> tuple[str | None, int | None]:
+    """The field path and line of the first key given twice in one object of ``text``
+    (valid JSON), found by walking its strings and brackets."""
+    keys: list[set | None] = []  # per open object its keys seen; None for an array
+    path: list = []  # per open object or array, the key or index inside it
+    line, i = 1, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        elif ch == '"':
+            start = i
+            i += 1
+            while text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            if keys and keys[-1] is not None and text[i + 1:].lstrip().startswith(":"):
+                key = json.loads(text[start:i + 1])
+                path[-1] = key
+                if key in keys[-1]:
+                    return format_path(tuple(path)) or None, line
+                keys[-1].add(key)
+        elif ch in "{[":
+            keys.append(set() if ch == "{" else None)
+            path.append(None if ch == "{" else 0)
+        elif ch in "}]":
+            keys.pop()
+            path.pop()
+        elif ch == "," and keys and keys[-1] is None:
+            path[-1] += 1
+        i += 1
+    return None, None
 
 
 def check_depth(data: object) -> None:
