@@ -233,6 +233,31 @@ def _cmd_schema(args) -> int:
     return 0
 
 
+def _cmd_import(args) -> int:
+    from .importers import KINDS, StackError, import_stack
+
+    params = {}
+    for text in args.parameter:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise StackError(f"--parameter {show(text, 60)}: expected KEY=VALUE")
+        params[key] = value
+    if args.kind not in KINDS:  # argparse checks choices; kept for the Python caller
+        raise StackError(f"unknown kind {args.kind!r}; expected one of {', '.join(KINDS)}")
+    imported = import_stack(args.kind, args.sources, parameters=params,
+                            templates=args.templates, region=args.region, name=args.name)
+    if args.output:
+        imported.write(args.output)
+        if not args.quiet:
+            print(f"wrote {args.output}: {len(imported.scenario.get('services', []))} "
+                  f"services, {len(imported.scenario['cluster']['instance_groups'])} "
+                  f"instance groups, {len(imported.ignored)} resources not modelled "
+                  "(see its comments)")
+    else:
+        sys.stdout.write(imported.text)
+    return 0
+
+
 def _cmd_instance_types(args) -> int:
     from . import catalog
     from .control import trunking
@@ -466,6 +491,35 @@ def build_parser() -> argparse.ArgumentParser:
              "that complete and check YAML.",
              "  ecsnetsim schema > ecsnetsim.schema.json")
     s.set_defaults(func=_cmd_schema)
+
+    im = _sub(sub, "import", "write a scenario from a CloudFormation stack, a Terraform plan "
+              "or AWS CLI output",
+              "Read a real stack and write the scenario it describes, commented: which "
+              "resource each item came from, every assumption made and every resource left "
+              "out and why. KIND is cloudformation (templates, YAML or JSON; nested stacks "
+              "from local files), terraform ('terraform show -json' of a plan or state) or "
+              "aws (saved describe-* JSON, any subset, any order). Nothing is fetched.",
+              "  ecsnetsim import cloudformation stack.yaml -o scenario.yaml\n"
+              "  ecsnetsim import cloudformation app.yaml network.yaml --parameter "
+              "DesiredCount=4 -o s.yaml\n"
+              "  terraform show -json plan.out > plan.json && ecsnetsim import terraform "
+              "plan.json -o s.yaml\n"
+              "  ecsnetsim import aws services.json taskdef.json subnets.json -o s.yaml")
+    im.add_argument("kind", choices=["cloudformation", "terraform", "aws"], metavar="KIND",
+                    help="cloudformation, terraform or aws")
+    im.add_argument("sources", nargs="+", metavar="SOURCE")
+    im.add_argument("-o", "--output", help="the scenario file to write (atomically); "
+                                           "default: standard output")
+    im.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+                    help="a CloudFormation parameter's value (repeatable)")
+    im.add_argument("--templates", action="append", default=[], metavar="DIR",
+                    help="where nested stacks' templates are looked for (repeatable; "
+                         "besides the template's own directory)")
+    im.add_argument("--region", default="us-east-1",
+                    help="region for AZ names the source leaves open (default us-east-1)")
+    im.add_argument("--name", help="the scenario's name (default: the first source's)")
+    im.add_argument("--quiet", action="store_true", help="print nothing on success")
+    im.set_defaults(func=_cmd_import)
     return p
 
 

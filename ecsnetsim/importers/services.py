@@ -1,0 +1,367 @@
+"""Services, their task definitions and load balancers, from a :class:`~.stack.Stack`.
+
+A task definition is written into the service as the scenario's own fields, through the
+same translation ``task_definition:`` files go through
+(:func:`ecsnetsim.scenario.taskdef.task_definition_fields`), so that an imported task
+definition is read exactly as one given by path. What the scenario format cannot say
+yet (capacity provider strategies, the CODE_DEPLOY controller, several target groups,
+GPUs, the EXTERNAL launch type) is said in a comment with what was assumed instead.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import InputError
+from .build import FLOW_RATE, Builder, _short
+from .stack import Item, StackError, as_bool, as_int
+
+#: Capacity providers that are Fargate rather than an Auto Scaling group.
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
+def add_services(b: Builder) -> None:
+    clusters = b.stack.all("cluster")
+    if len(clusters) > 1:
+        b.stack.note(f"{len(clusters)} ECS clusters in the source; a scenario has one: "
+                     "every service and instance is modelled in one cluster")
+    for item in b.stack.all("service"):
+        entry = _service(b, item)
+        if entry is not None:
+            b.services.append(entry)
+
+
+def _task_definition(b: Builder, svc: Item, path: tuple) -> dict:
+    """The scenario fields of the service's task definition (empty, said so, when the
+    source does not have it)."""
+    from ..scenario.taskdef import task_definition_fields  # noqa: PLC0415
+
+    td = b.stack.find("task_definition", svc.get("task_definition"))
+    if td is None:
+        b.say(path, f"task definition {_short(svc.get('task_definition'))} is not in the "
+                    "source: one container with no ports, 256 CPU units and 512 MiB assumed")
+        return {"containers": [{"name": "app"}]}
+    b.say(path, f"task definition from {td.origin}")
+    for note in td.notes:
+        b.say(path, note)
+    doc = td.get("td")
+    data = json.dumps(doc, default=str).encode()
+    try:
+        fields, warnings = task_definition_fields(data, td.origin.file)
+    except InputError as exc:  # name the resource, not a JSON file
+        where = f"{exc.path}: " if exc.path else ""
+        raise StackError(f"{td.origin}: {where}{exc.message}", file=td.origin.file) from None
+    for warning in warnings:
+        b.say(path, warning.split(": ", 1)[-1])
+    _gpus(b, doc, path)
+    return fields
+
+
+def _gpus(b: Builder, doc: dict, path: tuple) -> None:
+    for c in doc.get("containerDefinitions") or []:
+        for req in c.get("resourceRequirements") or []:
+            if isinstance(req, dict) and str(req.get("type")).upper() == "GPU":
+                b.say(path, f"container {c.get('name')} needs {req.get('value')} GPU: not "
+                            "modelled (placed by CPU, memory, ports and ENIs only)")
+
+
+def _service(b: Builder, svc: Item) -> dict | None:
+    path = ("services", len(b.services))
+    b.origin(path, svc)
+    out: dict[str, Any] = {"name": b.names.give("service", svc.key, svc.name, ecs=True)}
+    fields = _task_definition(b, svc, path)
+    daemon = str(svc.get("scheduling", "")).upper() == "DAEMON"
+    if daemon:
+        out["scheduling"] = "daemon"
+    else:
+        desired = as_int(svc.get("desired"))
+        if desired is None:
+            desired = 1
+            b.say(path, "no desired count: 1 assumed (CloudFormation's and ECS's default)")
+        out["desired_count"] = max(0, desired)
+    launch = _launch_type(b, svc, fields, path)
+    fields.pop("launch_type", None)
+    compat = fields.get("requires_compatibilities")
+    if compat is not None and launch not in compat:
+        fields["requires_compatibilities"] = [launch]
+        b.say(path, f"requiresCompatibilities {compat} written as [{launch}], the launch type "
+                    "modelled")
+    if launch != "EC2":
+        out["launch_type"] = launch
+    for key in ("network_mode", "runtime_platform", "requires_compatibilities", "cpu",
+                "memory"):
+        if key in fields:
+            out[key] = fields[key]
+    mode = fields.get("network_mode") or ("awsvpc" if launch == "FARGATE" else None)
+    _network(b, svc, out, mode, launch, path)
+    _placement(b, svc, out, fields, launch, path)
+    _deployment(b, svc, out, path)
+    _balancer(b, svc, out, fields, mode or "bridge", path)
+    out["containers"] = fields.get("containers", [])
+    return out
+
+
+def _launch_type(b: Builder, svc: Item, fields: dict, path: tuple) -> str:
+    """EC2 or FARGATE: the service's launch type, or what its capacity provider strategy
+    (or the cluster's default strategy) mostly uses, said so."""
+    launch = str(svc.get("launch_type") or "").upper()
+    strategy = svc.get("strategy") or ([] if launch else _default_strategy(b))
+    if not launch and strategy:
+        launch = _from_strategy(b, strategy, path)
+    elif not launch:
+        launch = str(fields.get("launch_type") or "EC2")
+    if launch == "EXTERNAL":
+        b.say(path, "launch type EXTERNAL (ECS Anywhere) is not modelled: the tasks run on "
+                    "the cluster's EC2 instances instead")
+        return "EC2"
+    if launch not in ("EC2", "FARGATE"):
+        raise StackError(f"{svc.origin}: launch type {_short(launch)}; expected EC2, FARGATE "
+                         "or EXTERNAL", file=svc.origin.file)
+    return launch
+
+
+def _default_strategy(b: Builder) -> list:
+    for kind in ("cluster_cps", "cluster"):
+        for item in b.stack.all(kind):
+            if item.get("default_strategy"):
+                return item.get("default_strategy")
+    return []
+
+
+def _from_strategy(b: Builder, strategy: list, path: tuple) -> str:
+    """The launch type of the provider that takes most tasks: the one with a base, else
+    the heaviest weight. The split itself is not modelled."""
+    def weight(s: dict) -> tuple:
+        return (as_int(s.get("base")) or 0, as_int(s.get("weight")) or 0)
+
+    chosen = max(strategy, key=weight)
+    name = str(chosen.get("provider"))
+    text = ", ".join(f"{_provider_name(b, s.get('provider'))} base {as_int(s.get('base')) or 0}"
+                     f" weight {as_int(s.get('weight')) or 0}" for s in strategy)
+    launch = "FARGATE" if name in FARGATE_PROVIDERS else "EC2"
+    b.say(path, f"capacity provider strategy [{text}] is not modelled (no base/weight split): "
+                f"every task runs as {launch} on {_provider_name(b, name)}")
+    if name == "FARGATE_SPOT" or any(s.get("provider") == "FARGATE_SPOT" for s in strategy):
+        b.say(path, "FARGATE_SPOT interruptions are not modelled")
+    return launch
+
+
+def _provider_name(b: Builder, ref: Any) -> str:
+    item = b.stack.find("capacity_provider", ref)
+    return item.name if item is not None else _short(ref)
+
+
+def _network(b: Builder, svc: Item, out: dict, mode: str | None, launch: str,
+             path: tuple) -> None:
+    """awsvpc's subnets, security groups and public IP; said and left out otherwise."""
+    subnets, groups = svc.get("subnets", []), svc.get("security_groups", [])
+    if mode != "awsvpc":
+        if subnets or groups:
+            b.say(path, "a network configuration is given but the task is not awsvpc: left out")
+        return
+    names = [b.subnet_name(r, f"of {svc.origin}") for r in subnets]
+    if names:
+        out["subnets"] = [n for n in names if n][:16]
+    chosen = b.group_names(groups, path, "the service")
+    if chosen:
+        out["security_groups"] = chosen[:5]
+    public = as_bool(svc.get("public_ip"))
+    if public and launch == "FARGATE":
+        out["assign_public_ip"] = True
+    elif public:
+        b.say(path, "assignPublicIp is for Fargate only: left out")
+
+
+def _placement(b: Builder, svc: Item, out: dict, fields: dict, launch: str,
+               path: tuple) -> None:
+    strategies = []
+    for s in svc.get("placement_strategy", []):
+        kind = str(s.get("type", "")).lower()
+        entry = {"type": kind}
+        field = s.get("field")
+        if kind == "binpack" and field:
+            entry["field"] = str(field).lower()
+        elif kind == "spread" and field:
+            entry["field"] = "instanceId" if str(field).lower() == "instanceid" else str(field)
+        strategies.append(entry)
+    constraints = [{k: v for k, v in (("type", c.get("type")), ("expression",
+                                                               c.get("expression"))) if v}
+                   for c in svc.get("placement_constraints", [])]
+    constraints += fields.get("placement_constraints", [])
+    if launch == "FARGATE":
+        if strategies or constraints:
+            b.say(path, "placement strategies and constraints do not apply on Fargate: left out")
+        return
+    if strategies:
+        out["placement_strategy"] = strategies[:5]
+    if constraints:
+        out["placement_constraints"] = constraints[:10]
+
+
+def _deployment(b: Builder, svc: Item, out: dict, path: tuple) -> None:
+    dep: dict[str, Any] = {}
+    for key, lo, hi in (("min_healthy", 0, 100), ("max_percent", 100, 200)):
+        value = as_int(svc.get(key))
+        if value is None:
+            continue
+        if not lo <= value <= hi:
+            b.say(path, f"{key.replace('_', ' ')} {value}% is outside what the scenario "
+                        f"takes ({lo}-{hi}): {min(max(value, lo), hi)}% modelled")
+        name = "minimum_healthy_percent" if key == "min_healthy" else "maximum_percent"
+        dep[name] = min(max(value, lo), hi)
+    breaker = svc.get("circuit_breaker")
+    if breaker:
+        dep["circuit_breaker"] = {"enable": bool(as_bool(breaker.get("enable"))),
+                                  "rollback": bool(as_bool(breaker.get("rollback")))}
+    if dep:
+        out["deployment"] = dep
+    controller = str(svc.get("controller") or "ECS").upper()
+    if controller == "CODE_DEPLOY":
+        b.say(path, "deployment controller CODE_DEPLOY (blue/green) is not modelled: a "
+                    "deployment is a rolling update within the percentages above")
+    elif controller == "EXTERNAL":
+        b.say(path, "deployment controller EXTERNAL is not modelled: a deployment is a "
+                    "rolling update within the percentages above")
+    if svc.get("registries"):
+        b.say(path, "service registries (Cloud Map) are not imported: the namespace is not "
+                    "in the source")
+
+
+def _balancer(b: Builder, svc: Item, out: dict, fields: dict, mode: str, path: tuple) -> None:
+    """The service's first target group as a load balancer of the scenario, with its
+    health check and deregistration delay; a flow through it (assumed)."""
+    mappings = svc.get("load_balancers", [])
+    if not mappings:
+        return
+    if len(mappings) > 1:
+        b.say(path, f"{len(mappings)} target groups: only the first is modelled (the "
+                    "scenario registers a service in one load balancer)")
+    first = mappings[0]
+    tg = b.stack.find("target_group", first.get("target_group"))
+    if tg is None:
+        b.say(path, f"target group {_short(first.get('target_group'))} (or a Classic Load "
+                    "Balancer) is not in the source: no load balancer modelled")
+        return
+    name = _load_balancer(b, tg, mode, path)
+    if name is None:
+        return
+    out["load_balancer"] = name
+    b.comments.end((*path, "load_balancer"), f"target group {tg.origin}")
+    check = _health_check(b, svc, tg)
+    if check:
+        out["health_check"] = check
+    delay = as_int(tg.get("dereg"))
+    if delay is not None:
+        out["deregistration_delay"] = f"{delay}s"
+    _flow(b, out, fields, first, name)
+
+
+def _health_check(b: Builder, svc: Item, tg: Item) -> dict:
+    check: dict[str, Any] = {}
+    grace = as_int(svc.get("grace"))
+    if grace is not None:
+        check["grace_period"] = f"{grace}s"
+    for key, name, lo, hi in (("interval", "interval", 5, 300),
+                              ("healthy", "healthy_threshold", 2, 10),
+                              ("unhealthy", "unhealthy_threshold", 2, 10)):
+        value = as_int(tg.get(key))
+        if value is not None and lo <= value <= hi:
+            check[name] = f"{value}s" if key == "interval" else value
+    return check
+
+
+def _listener_of(b: Builder, tg: Item) -> Item | None:
+    for listener in b.stack.all("listener"):
+        if any(b.stack.find("target_group", r) is tg for r in listener.get("target_groups", [])):
+            return listener
+    for rule in b.stack.all("listener_rule"):
+        if any(b.stack.find("target_group", r) is tg for r in rule.get("target_groups", [])):
+            listener = b.stack.find("listener", rule.get("listener"))
+            if listener is not None:
+                return listener
+    return None
+
+
+def _load_balancer(b: Builder, tg: Item, mode: str, path: tuple) -> str | None:
+    """The name of the scenario load balancer that stands for ``tg`` behind its load
+    balancer's listener (created on first use), or None (said why)."""
+    from .. import modes  # noqa: PLC0415
+
+    known = b.names.get("lb", tg.key)
+    if known:
+        return known
+    listener = _listener_of(b, tg)
+    lb = b.stack.find("load_balancer", listener.get("load_balancer")) if listener else None
+    if lb is None:
+        lb = next((x for x in (b.stack.find("load_balancer", r)
+                               for r in tg.get("load_balancers", [])) if x), None)
+    if lb is None:
+        b.say(path, f"no listener or load balancer forwards to {tg.origin}: no load balancer "
+                    "modelled")
+        return None
+    kind = {"application": "alb", "network": "nlb"}.get(str(lb.get("type", "application")))
+    target = str(tg.get("target_type") or "instance").lower()
+    expected = modes.get(mode).target_type
+    if kind is None or target not in ("instance", "ip"):
+        b.say(path, f"{lb.origin} of type {lb.get('type')} with {target} targets is not "
+                    "modelled (ALB and NLB with instance or ip targets are)")
+        return None
+    if target != expected:
+        b.say(path, f"{tg.origin} has target type {target}, which ECS refuses for {mode} "
+                    f"(expected {expected}): no load balancer modelled")
+        return None
+    return _add_balancer(b, lb, tg, listener, kind, target)
+
+
+def _add_balancer(b: Builder, lb: Item, tg: Item, listener: Item | None, kind: str,
+                  target: str) -> str:
+    used = any(key[0] == "lb-of" and key[1] == lb.key for key in b.names.by_key)
+    name = b.names.give("lb", tg.key, f"{lb.name}-{tg.name}" if used else lb.name)
+    b.names.by_key[("lb-of", lb.key)] = name
+    path = ("load_balancers", len(b.load_balancers))
+    b.origin(path, lb)
+    b.say(path, f"its target group: {tg.origin}")
+    entry: dict[str, Any] = {"name": name, "type": kind}
+    port = as_int(listener.get("port")) if listener is not None else None
+    if listener is not None:
+        b.say(path, f"listener: {listener.origin}")
+    if port is None or not 1 <= port <= 65535:
+        port = 443 if str(tg.get("protocol", "")).upper() == "HTTPS" else 80
+        b.say(path, f"listener port not in the source: {port} assumed")
+    entry["port"] = port
+    subnets = [b.subnet_name(r, f"of {lb.origin}") for r in lb.get("subnets", [])]
+    subnets = [s for s in subnets if s]
+    scheme = str(lb.get("scheme") or "internet-facing")
+    public = any(s["route"] == "igw" for s in b.subnets if s["name"] in subnets
+                 and "route" in s)
+    if scheme == "internet-facing" and not public:
+        b.say(path, "internet-facing, but none of its subnets routes to an internet gateway "
+                    "in the source: modelled as internal")
+        scheme = "internal"
+    entry.update({"scheme": scheme, "target_type": target})
+    if subnets:
+        entry["subnets"] = subnets
+    groups = b.group_names(lb.get("security_groups"), path, "the load balancer")
+    if groups:
+        entry["security_groups"] = groups
+    b.load_balancers.append(entry)
+    return name
+
+
+def _flow(b: Builder, svc: dict, fields: dict, mapping: dict, lb: str) -> None:
+    """A flow from a client through the load balancer to the container port the target
+    group serves: a stack has no traffic, so its rate is an assumption."""
+    ports = [pm.get("container_port") for c in fields.get("containers", [])
+             for pm in c.get("port_mappings", []) if pm.get("container_port")]
+    port = as_int(mapping.get("port"))
+    if port not in ports:
+        port = ports[0] if ports else None
+    if port is None:
+        return
+    path = ("traffic", len(b.traffic))
+    name = b.names.give("flow", svc["name"], f"{svc['name']}-in")
+    b.say(path, f"assumed: {FLOW_RATE} from a client through {lb} (a stack has no traffic; "
+                "change the rate or remove the flow)")
+    b.traffic.append({"name": name, "from": "client", "to": svc["name"], "port": port,
+                      "via": lb, "rate": FLOW_RATE})
