@@ -1,0 +1,83 @@
+"""Tests that notice a small change to the core: one task more than ``maximum_percent``
+during a rolling update, and ``results.json`` replaced before the tables it describes
+when a result set is updated file by file."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from conftest import make_scenario
+
+from ecsnetsim import load_scenario, simulate
+from ecsnetsim.errors import InputError
+
+
+def _rolling(maximum_percent: int, desired: int = 4):
+    """A load-balanced service (health checks of its own: new tasks turn healthy after
+    two checks 5 s apart, old ones stay until then) rolled out at 60 s, with room for
+    every task the maximum allows."""
+    doc = make_scenario(
+        duration="10min",
+        cluster={"instance_groups": [{"name": "g", "type": "c5.2xlarge", "count": 3,
+                                      "subnet": "a"}]},
+        services=[{"name": "web", "desired_count": desired, "network_mode": "bridge",
+                   "cpu": 256, "memory": 256, "deregistration_delay": "0s",
+                   "health_check": {"interval": "5s", "healthy_threshold": 2},
+                   "deployment": {"minimum_healthy_percent": 100,
+                                  "maximum_percent": maximum_percent},
+                   "containers": [{"name": "c", "port_mappings": [{"container_port": 80}]}]}],
+        events=[{"at": "60s", "deploy": "web", "set": {"cpu": 300}}])
+    (v,) = simulate(load_scenario(doc), workers=1).variants
+    return v
+
+
+@pytest.mark.parametrize("maximum_percent, desired", [(125, 4), (150, 4), (200, 3), (110, 10)])
+def test_a_rolling_update_reaches_maximum_percent_and_never_passes_it(maximum_percent,
+                                                                      desired):
+    """ECS: during a deployment at most floor(desired * maximumPercent / 100) tasks run.
+    With minimum healthy 100 % and capacity to spare, the update uses all of that room:
+    the timeline's old and new running tasks reach the bound exactly, in
+    ceil(desired / room) waves."""
+    v = _rolling(maximum_percent, desired)
+    bound = desired * maximum_percent // 100
+    running = [p["running_old"] + p["running_new"] + p["draining"] for p in v["timeline"]]
+    assert max(running) == bound, (max(running), bound)
+    (dep,) = v["deployments"]
+    assert dep["status"] == "COMPLETED"
+    assert dep["waves"] == -(-desired // (bound - desired))
+
+
+def test_results_json_is_replaced_last_when_a_set_is_updated_file_by_file(tmp_path,
+                                                                         monkeypatch):
+    """An OUTDIR holding a file of the user's is updated file by file. If the update stops
+    halfway, the results.json found there must still be the old one (a reader trusts the
+    tables beside the results.json it finds): it is replaced last."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    first = simulate(load_scenario(make_scenario(seed=1)), workers=1)
+    first.save(out)
+    old = (out / "results.json").read_text()
+    second = simulate(load_scenario(make_scenario(seed=2)), workers=1)
+    moved: list[str] = []
+    real = os.replace
+
+    def replace(src, dst):
+        name = os.path.basename(dst)
+        if moved and name != "results.json" and len(moved) == 2:
+            raise OSError(28, "No space left on device")
+        moved.append(name)
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(InputError, match="No space left"):
+        second.save(out)
+    assert "results.json" not in moved
+    assert (out / "results.json").read_text() == old
+    monkeypatch.setattr(os, "replace", real)
+    moved.clear()
+    written = second.save(out)
+    assert json.loads((out / "results.json").read_text())["seed"] == 2
+    assert (out / "notes.txt").read_text() == "mine" and out / "results.json" in written
