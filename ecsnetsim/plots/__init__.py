@@ -51,10 +51,11 @@ if TYPE_CHECKING:  # what __getattr__ hands out, for readers and type checkers
     from .hops import hops_by_mode
     from .latency import latency_by_mode
     from .load import overhead_vs_load
-    from .output import FIGURES, compare_modes, save
+    from .output import FIGURES, compare_modes
     from .overhead import overhead_by_device
     from .overtime import over_time
     from .placement import placement_outcome
+    from .saving import save
     from .style import KIND_COLORS, MODE_COLORS, REASON_COLORS, STYLE
     from .tasks import tasks_per_instance
     from .timeline import deployment_timeline
@@ -79,7 +80,7 @@ _MODULES = {
 FIGURE_NAMES: tuple[str, ...] = tuple(_MODULES)
 
 _OTHERS = {
-    "FIGURES": "output", "compare_modes": "output", "save": "output", "write_all": "files",
+    "FIGURES": "output", "compare_modes": "output", "save": "saving", "write_all": "files",
     "applicable": "files",
     "STYLE": "style", "MODE_COLORS": "style", "KIND_COLORS": "style",
     "REASON_COLORS": "style", "RESOLUTION_US": "data",

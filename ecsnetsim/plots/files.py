@@ -62,6 +62,11 @@ def write_all(res: Source, outdir: str | Path, formats=("png",),
     names = applicable(res)
     if not names:
         return []
-    from .output import draw_all  # matplotlib, now that something is to be drawn
+    import importlib
 
-    return draw_all(res, names, out, formats=formats, dpi=dpi)
+    from . import _MODULES
+    from .saving import draw_some  # matplotlib, now that something is to be drawn
+
+    figures = [(name, getattr(importlib.import_module(f"{__package__}.{_MODULES[name]}"), name))
+               for name in names]
+    return draw_some(res, figures, out, formats=formats, dpi=dpi)

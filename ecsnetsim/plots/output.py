@@ -1,20 +1,13 @@
-"""Figures as files: :func:`save` one, :func:`draw_all` those a result set supports.
-
-The same results give byte-identical files: fixed metadata (no dates), fixed SVG ids.
-PNG is written from the Agg canvas as RGB (no alpha: the background is white) with
-zlib's fastest level, which costs a third of the default's time for files a few per
-cent larger.
-"""
+"""Every figure by name (:data:`FIGURES`), the network-mode comparison, and
+:func:`draw_all`; :func:`save` (from :mod:`.saving`) writes one figure."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib as mpl
 from matplotlib.figure import Figure
 
-from .. import __version__
 from .cdf import latency_cdf
 from .data import Source
 from .fate import packet_fate
@@ -24,7 +17,7 @@ from .load import overhead_vs_load
 from .overhead import overhead_by_device
 from .overtime import over_time
 from .placement import placement_outcome
-from .style import STYLE
+from .saving import draw_some, save
 from .tasks import tasks_per_instance
 from .timeline import deployment_timeline
 from .utilization import device_utilization
@@ -71,70 +64,11 @@ FIGURES: dict[str, Callable[[Source], Figure | None]] = {
     "over_time": over_time,
 }
 
-_METADATA = {
-    "svg": {"Date": None, "Creator": f"ecsnetsim {__version__}"},
-    "png": {"Software": f"ecsnetsim {__version__}"},
-    "pdf": {"CreationDate": None, "ModDate": None, "Creator": f"ecsnetsim {__version__}"},
-}
-
-
-_PNG_LEVEL = 1  # zlib level: 1 is the fastest; 6 (the default) saves 2-4 % of the bytes
-
-
-def save(fig: Figure, path: str | Path, dpi: float | None = None) -> Path:
-    """Save ``fig`` in the package style with reproducible metadata.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-    path : str or Path
-        Where to write; the format comes from the suffix (``.png``, ``.svg``, ``.pdf``).
-    dpi : float, optional
-        Dots per inch; the style's 100 when not given.
-
-    Returns
-    -------
-    Path
-        ``path``.
-    """
-    path = Path(path)
-    fmt = path.suffix.lstrip(".").lower()
-    with mpl.rc_context(STYLE):
-        if fmt == "png" and dpi in (None, fig.dpi):
-            _png(fig, path)
-        else:
-            fig.savefig(path, format=fmt, dpi=dpi, metadata=_METADATA.get(fmt))
-    return path
-
-
-def _png(fig: Figure, path: Path) -> None:
-    """Render ``fig`` once on its Agg canvas and write it as an RGB PNG."""
-    from PIL import Image
-    from PIL.PngImagePlugin import PngInfo
-
-    canvas = fig.canvas
-    canvas.draw()
-    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw",
-                             "RGBA", 0, 1).convert("RGB")
-    info = PngInfo()
-    for key, value in _METADATA["png"].items():
-        info.add_text(key, value)
-    image.save(path, format="png", pnginfo=info, compress_level=_PNG_LEVEL,
-               dpi=(fig.dpi, fig.dpi))
-
-
 def draw_all(res: Source, names: list[str], outdir: Path, formats=("png",),
              dpi: float | None = None) -> list[Path]:
     """Draw the figures ``names`` of ``res`` and write each in ``formats`` into
     ``outdir``; a figure that turns out to have nothing to show is skipped."""
-    written = []
-    for name in names:
-        fig = FIGURES[name](res)
-        if fig is None:
-            continue
-        try:
-            for fmt in formats:
-                written.append(save(fig, outdir / f"{name}.{fmt}", dpi=dpi))
-        finally:
-            fig.clear()
-    return written
+    return draw_some(res, [(name, FIGURES[name]) for name in names], outdir, formats, dpi)
+
+
+__all__ = ["FIGURES", "compare_modes", "draw_all", "draw_some", "save"]
