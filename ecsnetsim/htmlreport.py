@@ -262,7 +262,9 @@ def caption(name: str) -> str:
     try:
         from . import plots
 
-        doc = (getattr(plots.FIGURES.get(name), "__doc__", None) or "").strip()
+        # the figure's own module only (plots.FIGURES would import every figure's)
+        fn = getattr(plots, name) if name in plots.FIGURE_NAMES else None
+        doc = (getattr(fn, "__doc__", None) or "").strip()
     except Exception:  # noqa: BLE001 (a caption is never worth a failed report)
         doc = ""
     text = " ".join(doc.split("\n\n")[0].split())
