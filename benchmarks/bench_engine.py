@@ -16,9 +16,18 @@ Reports packet-hops per second (packets delivered x devices crossed / wall secon
 median over ``--repeat`` rounds (the three workloads alternate within a round), the
 ratio engine / bare SimPy, a small table and one JSON line.
 
+``--jitter`` instead measures what latency jitter costs: the bridge path of (c) with the
+default profile's jitter on the kinds that have one (stacks, ENIs, fabric, NAT, docker0),
+against the same path with constant delays, and the whole bridge scenario of (d) with the
+default profile against every kind at ``jitter: none``; CPU seconds (process time) per
+packet-hop, the pairs alternating within each round, and the ratio jitter / constant.
+``--only engine_bridge_jitter`` (or any workload's name) runs one workload alone, for
+timing whole processes side by side.
+
 Usage::
 
     python benchmarks/bench_engine.py --packets 200000 --repeat 3
+    python benchmarks/bench_engine.py --jitter --packets 300000 --repeat 5
 """
 
 from __future__ import annotations
@@ -38,7 +47,8 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from ecsnetsim.net.engine import Device, Engine, FlowStats, Route, Server, sampler
+from ecsnetsim.net.calibration import default_profile
+from ecsnetsim.net.engine import Device, Draws, Engine, FlowStats, Route, Server, sampler
 from ecsnetsim.net.traffic import Source
 
 K = 5
@@ -134,41 +144,70 @@ def build_bridge_path(flow: FlowStats) -> Route:
     return Route(devices, flow)
 
 
-def bench_engine_bridge(n: int, seed: int) -> dict:
-    """(c) The engine on a bridge-mode-like path with shared CPU pools and card links."""
-    t0 = time.perf_counter()
+def bench_engine_bridge(n: int, seed: int, jitter: bool = False) -> dict:
+    """(c) The engine on a bridge-mode-like path with shared CPU pools and card links;
+    with ``jitter``, each device whose kind has a jitter in the default profile draws it
+    (one :class:`Draws` per kind, blocks of 4096, as the data plane does)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     env = simpy.Environment()
     engine = Engine(env)
-    flow = FlowStats("client->task")
+    flow = FlowStats("client->task", keep_latencies=False)
     route = build_bridge_path(flow)
+    if jitter:
+        _add_jitter(route, seed)
     Source(env, engine, np.random.default_rng(seed), rate_per_s=150_000, arrival="poisson",
            size_bytes=1000, pick_route=lambda: route, max_packets=n, stats=flow)
     env.run()
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert flow.delivered + flow.dropped == n
-    return {"wall_s": wall, "hops": flow.hops_sum,
-            "mean_latency_us": sum(flow.latencies) / flow.delivered * 1e6,
+    return {"wall_s": wall, "cpu_s": cpu, "hops": flow.hops_sum,
+            "mean_latency_us": flow.histogram.mean * 1e6,
             "host_cpu_utilization": route.devices[4].cpu.utilization(env.now)}
+
+
+def _add_jitter(route: Route, seed: int) -> None:
+    """The default profile's jitter on the route's devices, one stream per kind."""
+    profile = default_profile()
+    draws: dict[str, Draws] = {}
+    for d, s in zip(route.devices, np.random.SeedSequence(seed + 1).spawn(len(route)),
+                    strict=True):
+        spec = profile[d.kind].jitter
+        if spec is not None and d.kind not in draws:
+            rng = np.random.default_rng(s)
+            draws[d.kind] = Draws(lambda m, spec=spec, rng=rng: spec.draw(rng, m), 4096)
+        d.jitter = draws.get(d.kind)
+
+
+def bench_engine_bridge_jitter(n: int, seed: int) -> dict:
+    """(c') (c) with the default profile's jitter."""
+    return bench_engine_bridge(n, seed, jitter=True)
 
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "bridge-contention.yaml"
 
 
-def bench_scenario_bridge(n: int, seed: int) -> dict:
+def bench_scenario_bridge(n: int, seed: int, jitter: bool = True) -> dict:
     """(d) The whole simulator on the bridge-mode scenario: placement, topology from the
-    placed tasks, routing per mode, traffic and statistics, as ``ecsnetsim run`` does."""
+    placed tasks, routing per mode, traffic and statistics, as ``ecsnetsim run`` does
+    (the default profile, jitter included; ``jitter=False``: every kind at none)."""
     import ecsnetsim
 
     rate = 150_000
+    off = [] if jitter else [f"calibration.{k}.jitter=none" for k in default_profile()]
     sc = ecsnetsim.load_scenario(SCENARIO, overrides=[
-        "sweep={}", "compare={}", "warmup=0", f"duration={n / rate}",
-        f"traffic[0].rate={rate}"])
-    t0 = time.perf_counter()
+        "sweep={}", "compare={}", "warmup=0s", f"duration={n / rate}s",
+        f"traffic[0].rate={rate}/s", *off])
+    t0, c0 = time.perf_counter(), time.process_time()
     res = ecsnetsim.simulate(sc, seed=seed, workers=1)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     f = res.variants[0]["flows"][0]
-    return {"wall_s": wall, "hops": f["delivered"] * f["hops"]["mean"],
+    return {"wall_s": wall, "cpu_s": cpu, "hops": f["delivered"] * f["hops"]["mean"],
             "mean_latency_us": f["latency_us"]["mean"], "packets": f["sent"]}
+
+
+def bench_scenario_bridge_constant(n: int, seed: int) -> dict:
+    """(d') (d) with every kind's jitter none."""
+    return bench_scenario_bridge(n, seed, jitter=False)
 
 
 WORKLOADS = {
@@ -177,6 +216,47 @@ WORKLOADS = {
     "engine_bridge": bench_engine_bridge,
     "scenario_bridge": bench_scenario_bridge,
 }
+#: --jitter: (constant, with jitter) pairs.
+JITTER_PAIRS = {
+    "engine_bridge": (bench_engine_bridge, bench_engine_bridge_jitter),
+    "scenario_bridge": (bench_scenario_bridge_constant, bench_scenario_bridge),
+}
+ALL_WORKLOADS = {**WORKLOADS, "engine_bridge_jitter": bench_engine_bridge_jitter,
+                 "scenario_bridge_constant": bench_scenario_bridge_constant}
+
+
+def jitter_cost(packets: int, repeat: int, seed: int) -> dict:
+    """CPU per packet-hop with jitter against constant delays, the pair alternating."""
+    out = {"bench": "ecsnetsim_jitter_cost", "packets": packets, "repeat": repeat,
+           "python": platform.python_version(), "compiled": _compiled(), "pairs": {}}
+    print(f"{'workload':<16} {'constant us/hop':>15} {'jitter us/hop':>13} {'ratio':>7} "
+          f"{'ratio range':>13}")
+    for name, (plain, jittered) in JITTER_PAIRS.items():
+        a, b, ratios = [], [], []
+        for r in range(repeat):
+            gc.collect()
+            x = plain(packets, seed + r)
+            gc.collect()
+            y = jittered(packets, seed + r)
+            a.append(x["cpu_s"] / x["hops"] * 1e6)
+            b.append(y["cpu_s"] / y["hops"] * 1e6)
+            ratios.append(b[-1] / a[-1])
+        entry = {"constant_cpu_us_per_hop": round(statistics.median(a), 4),
+                 "jitter_cpu_us_per_hop": round(statistics.median(b), 4),
+                 "ratio_median": round(statistics.median(ratios), 3),
+                 "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)]}
+        out["pairs"][name] = entry
+        print(f"{name:<16} {entry['constant_cpu_us_per_hop']:>15.3f} "
+              f"{entry['jitter_cpu_us_per_hop']:>13.3f} {entry['ratio_median']:>6.3f}x "
+              f"{entry['ratio_range'][0]:>6.3f}-{entry['ratio_range'][1]:.3f}")
+    sys.stdout.write(json.dumps(out) + "\n")
+    return out
+
+
+def _compiled() -> bool:
+    from ecsnetsim.net.engine import COMPILED
+
+    return COMPILED
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,9 +264,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--packets", type=int, default=200_000, help="packets per workload")
     ap.add_argument("--repeat", type=int, default=3, help="rounds; the median is reported")
     ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--jitter", action="store_true",
+                    help="CPU per packet-hop with jitter against constant delays")
+    ap.add_argument("--only", choices=sorted(ALL_WORKLOADS),
+                    help="run one workload once (for timing whole processes)")
     args = ap.parse_args(argv)
     if args.packets < 1 or args.repeat < 1:
         ap.error("--packets and --repeat must be >= 1")
+    if args.only:
+        r = ALL_WORKLOADS[args.only](args.packets, args.seed)
+        print(json.dumps({"workload": args.only, **{k: round(v, 6) for k, v in r.items()}}))
+        return 0
+    if args.jitter:
+        jitter_cost(args.packets, args.repeat, args.seed)
+        return 0
 
     runs: dict[str, list[dict]] = {name: [] for name in WORKLOADS}
     for r in range(args.repeat):

@@ -84,8 +84,11 @@ class JitterSpec:
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` draws (seconds) from ``rng``."""
-        if self.dist == "lognormal":
-            return rng.lognormal(math.log(self.p50), math.log(self.p99 / self.p50) / Z99, n)
+        if self.dist == "lognormal":  # exp(mu + sigma Z), vectorised: faster than lognormal()
+            z = rng.standard_normal(n)
+            z *= math.log(self.p99 / self.p50) / Z99
+            z += math.log(self.p50)
+            return np.exp(z, out=z)
         if self.dist == "gamma":
             k, theta = self._gamma
             return rng.gamma(k, theta, n)
