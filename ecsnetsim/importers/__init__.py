@@ -74,7 +74,7 @@ def import_stack(kind: str, sources: list[str | Path], *, parameters: dict | Non
         stack = read_aws_cli(sources)
     else:
         raise StackError(f"unknown source kind {kind!r}; expected one of {', '.join(KINDS)}")
-    return assemble(stack, name or _name_of(sources[0]), region)
+    return assemble(stack, name or _name_of(stack.name or sources[0]), region)
 
 
 def _name_of(source: str) -> str:
@@ -94,6 +94,11 @@ def assemble(stack: Stack, name: str, region: str) -> Imported:
     b.add_security_groups()
     b.add_instance_groups()
     add_services(b)
+    if not b.services and not b.instance_groups:
+        raise StackError("found no ECS service, Auto Scaling group or container instance: "
+                         "nothing to simulate; expected a stack with at least one of them "
+                         "(give the templates or outputs that hold them too)",
+                         file=", ".join(stack.files))
     if not b.subnets:
         b.subnet_name("imported", "the source describes no subnet; a scenario needs one")
     scenario: dict = {"version": 1, "name": name, "seed": 1, "duration": DURATION}

@@ -87,7 +87,7 @@ class Builder:
         self.comments.add(path, text)
 
     # -- subnets ---------------------------------------------------------------------
-    def subnet_name(self, ref: Any, why: str) -> str | None:
+    def subnet_name(self, ref: Any, why: str, az: str | None = None) -> str | None:
         """The scenario name of the subnet ``ref`` names; a placeholder subnet (said so)
         when the source does not describe it."""
         item = self.stack.find("subnet", ref)
@@ -101,7 +101,7 @@ class Builder:
             return known
         name = self.names.give("subnet", key, _short(ref) if resolved(ref) else "unknown-subnet")
         cidr = self._free_cidr()
-        az = f"{self.region}{'abc'[len(self.subnets) % 3]}"
+        az = az or f"{self.region}{'abc'[len(self.subnets) % 3]}"
         self.subnets.append({"name": name, "cidr": cidr, "az": az})
         path = ("vpc", "subnets", len(self.subnets) - 1)
         self.say(path, f"placeholder: subnet {_short(ref)} ({why}) is not described in the "
@@ -130,6 +130,9 @@ class Builder:
                 entry["az"] = f"{self.region}a"
                 self.say(path, f"AZ {_short(az)} unknown: {entry['az']} assumed")
             entry["route"] = self._route(item, tables.get(item.key), path)
+            vpc = self.stack.find("vpc", item.get("vpc"))
+            if vpc is not None:
+                self.say(path, f"in {vpc.origin}")
             self.subnets.append(entry)
 
     def _cidr(self, item: Item, path: tuple) -> str:
@@ -157,6 +160,8 @@ class Builder:
             table = self.stack.find("route_table", assoc.get("table"))
             if subnet is not None and table is not None:
                 out[subnet.key] = table
+                if assoc.origin != table.origin:
+                    subnet.notes.append(f"associated by {assoc.origin}")
         main = next((t for t in self.stack.all("route_table") if t.get("main")), None)
         if main is not None:
             for subnet in self.stack.all("subnet"):
@@ -175,13 +180,17 @@ class Builder:
         if default is None:
             return "local"
         kind = default.get("target_kind")
+        via = f"route table {table.origin}" + (
+            f", route {default.origin}" if default.origin != table.origin else "")
         if kind == "igw":
-            self.say(path, f"route 0.0.0.0/0 to an internet gateway: {default.origin}")
+            igw = self.stack.find("igw", default.get("target"))
+            gateway = f" ({igw.origin})" if igw is not None else ""
+            self.say(path, f"0.0.0.0/0 to an internet gateway{gateway}: {via}")
             return "igw"
         if kind == "nat":
             nat = self.stack.find("nat", default.get("target"))
             if nat is not None:
-                self.say(path, f"route 0.0.0.0/0 to a NAT gateway: {default.origin}")
+                self.say(path, f"0.0.0.0/0 to a NAT gateway: {via}")
                 return f"nat:{self.names.give('nat', nat.key, nat.name)}"
         self.say(path, f"default route of {default.origin} goes to "
                        f"{_short(default.get('target'))}, which is not modelled: route local")
@@ -285,6 +294,19 @@ class Builder:
             out["protocol"] = proto
         out["from" if direction == "ingress" else "to"] = peer
         return out
+
+    def _unknown_group(self) -> str:
+        """A group standing for security groups the source does not name: every port
+        open from anywhere, so that it decides nothing."""
+        name = self.names.get("sg", "?unknown")
+        if name is None:
+            name = self.names.give("sg", "?unknown", "unknown-instance-groups")
+            self.say(("vpc", "security_groups", len(self.groups)),
+                     "placeholder: stands for security groups the source does not list; "
+                     "open to all inbound traffic")
+            self.groups.append({"name": name, "ingress": [{"port": "all", "protocol": "all",
+                                                           "from": "any"}]})
+        return name
 
     def _peer(self, rule: dict) -> str | None:
         peer = rule.get("peer")
@@ -404,9 +426,14 @@ class Builder:
                                  "count": item.get("count", 1)}
         subnet = item.get("subnet")
         if subnet is not None:
-            entry["subnet"] = self.subnet_name(subnet, "of the container instances")
+            entry["subnet"] = self.subnet_name(subnet, "of the container instances",
+                                               item.get("az"))
         if item.get("os") == "windows":
             entry["os"] = "windows"
+        if self.groups is not None:
+            entry["security_groups"] = [self._unknown_group()]
+            self.say(path, "the instances' security groups are not in describe-container-"
+                           "instances: a placeholder group open to all inbound traffic")
         trunked = item.get("trunked")
         if trunked is not None:
             self.trunking = bool(self.trunking) or trunked

@@ -36,7 +36,7 @@ def _vpc(s: Stack, key: str, p: dict, o: Origin, t: Template) -> None:
 
 def _subnet(s: Stack, key: str, p: dict, o: Origin, t: Template) -> None:
     s.add("subnet", key, o.name.rsplit(".", 1)[-1], o, cidr=p.get("CidrBlock"),
-          az=p.get("AvailabilityZone"), public=p.get("MapPublicIpOnLaunch"))
+          az=p.get("AvailabilityZone"), public=p.get("MapPublicIpOnLaunch"), vpc=p.get("VpcId"))
 
 
 def _nat(s: Stack, key: str, p: dict, o: Origin, t: Template) -> None:
@@ -123,7 +123,7 @@ def _asg(s: Stack, key: str, p: dict, o: Origin, t: Template) -> None:
 
 
 def _cluster(s: Stack, key: str, p: dict, o: Origin, t: Template) -> None:
-    s.add("cluster", key, key, o, aliases=(p.get("ClusterName"),),
+    s.add("cluster", key, o.name.rsplit(".", 1)[-1], o, aliases=(p.get("ClusterName"),),
           default_strategy=_strategy(p.get("DefaultCapacityProviderStrategy")))
 
 

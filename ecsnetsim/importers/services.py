@@ -69,6 +69,9 @@ def _gpus(b: Builder, doc: dict, path: tuple) -> None:
 def _service(b: Builder, svc: Item) -> dict | None:
     path = ("services", len(b.services))
     b.origin(path, svc)
+    cluster = b.stack.find("cluster", svc.get("cluster"))
+    if cluster is not None:
+        b.say(path, f"in cluster {cluster.origin}")
     out: dict[str, Any] = {"name": b.names.give("service", svc.key, svc.name, ecs=True)}
     fields = _task_definition(b, svc, path)
     daemon = str(svc.get("scheduling", "")).upper() == "DAEMON"
@@ -106,7 +109,7 @@ def _launch_type(b: Builder, svc: Item, fields: dict, path: tuple) -> str:
     """EC2 or FARGATE: the service's launch type, or what its capacity provider strategy
     (or the cluster's default strategy) mostly uses, said so."""
     launch = str(svc.get("launch_type") or "").upper()
-    strategy = svc.get("strategy") or ([] if launch else _default_strategy(b))
+    strategy = svc.get("strategy") or ([] if launch else _default_strategy(b, path))
     if not launch and strategy:
         launch = _from_strategy(b, strategy, path)
     elif not launch:
@@ -121,10 +124,12 @@ def _launch_type(b: Builder, svc: Item, fields: dict, path: tuple) -> str:
     return launch
 
 
-def _default_strategy(b: Builder) -> list:
+def _default_strategy(b: Builder, path: tuple) -> list:
     for kind in ("cluster_cps", "cluster"):
         for item in b.stack.all(kind):
             if item.get("default_strategy"):
+                b.say(path, f"no launch type: the cluster's default capacity provider "
+                            f"strategy, from {item.origin}")
                 return item.get("default_strategy")
     return []
 
@@ -235,8 +240,11 @@ def _balancer(b: Builder, svc: Item, out: dict, fields: dict, mode: str, path: t
     if not mappings:
         return
     if len(mappings) > 1:
+        rest = [b.stack.find("target_group", m.get("target_group")) for m in mappings[1:]]
+        names = ", ".join(str(t.origin) if t else _short(m.get("target_group"))
+                          for t, m in zip(rest, mappings[1:], strict=True))
         b.say(path, f"{len(mappings)} target groups: only the first is modelled (the "
-                    "scenario registers a service in one load balancer)")
+                    f"scenario registers a service in one load balancer); left out: {names}")
     first = mappings[0]
     tg = b.stack.find("target_group", first.get("target_group"))
     if tg is None:
@@ -271,16 +279,18 @@ def _health_check(b: Builder, svc: Item, tg: Item) -> dict:
     return check
 
 
-def _listener_of(b: Builder, tg: Item) -> Item | None:
+def _listener_of(b: Builder, tg: Item) -> tuple[Item | None, Item | None]:
+    """The listener that forwards to ``tg``, and the listener rule it does it by (None
+    for its default action)."""
     for listener in b.stack.all("listener"):
         if any(b.stack.find("target_group", r) is tg for r in listener.get("target_groups", [])):
-            return listener
+            return listener, None
     for rule in b.stack.all("listener_rule"):
         if any(b.stack.find("target_group", r) is tg for r in rule.get("target_groups", [])):
             listener = b.stack.find("listener", rule.get("listener"))
             if listener is not None:
-                return listener
-    return None
+                return listener, rule
+    return None, None
 
 
 def _load_balancer(b: Builder, tg: Item, mode: str, path: tuple) -> str | None:
@@ -291,7 +301,10 @@ def _load_balancer(b: Builder, tg: Item, mode: str, path: tuple) -> str | None:
     known = b.names.get("lb", tg.key)
     if known:
         return known
-    listener = _listener_of(b, tg)
+    listener, rule = _listener_of(b, tg)
+    if rule is not None:
+        b.say(path, f"reached by {rule.origin}: its conditions are not modelled (every "
+                    "request of the flow below goes to this target group)")
     lb = b.stack.find("load_balancer", listener.get("load_balancer")) if listener else None
     if lb is None:
         lb = next((x for x in (b.stack.find("load_balancer", r)

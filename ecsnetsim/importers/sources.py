@@ -26,7 +26,7 @@ MAX_TEMPLATE_BYTES = 1024 * 1024
 MAX_JSON_BYTES = 64 * 1024 * 1024
 #: Deepest nesting, and most values, a source may hold once aliases are written out.
 MAX_DEPTH = 64
-MAX_VALUES = 2_000_000
+MAX_VALUES = 1_000_000
 
 #: Short-form tags and the intrinsic function each stands for (CloudFormation User
 #: Guide, intrinsic function reference).

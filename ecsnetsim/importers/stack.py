@@ -70,6 +70,7 @@ class Stack:
         self.aliases: dict[str, str] = {}
         self.notes: list[str] = []  # assumptions about the whole stack
         self.ignored: list[tuple[Origin, str]] = []
+        self.name: str | None = None  # a scenario name the source suggests (its cluster)
 
     def add(self, category: str, key: str, name: str, origin: Origin,
             aliases: tuple = (), **fields: Any) -> Item:
