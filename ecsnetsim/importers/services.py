@@ -41,6 +41,9 @@ def _task_definition(b: Builder, svc: Item, path: tuple) -> dict:
     if td is None:
         b.say(path, f"task definition {_short(svc.get('task_definition'))} is not in the "
                     "source: one container with no ports, 256 CPU units and 512 MiB assumed")
+        if svc.get("subnets"):  # ECS takes an awsvpc configuration for awsvpc tasks only
+            b.say(path, "network mode awsvpc, as its awsvpc network configuration says")
+            return {"containers": [{"name": "app"}], "network_mode": "awsvpc"}
         return {"containers": [{"name": "app"}]}
     b.say(path, f"task definition from {td.origin}")
     for note in td.notes:
