@@ -360,3 +360,21 @@ def test_tails_scenario_answers_the_readme_question():
     assert b_idle["p99"] > h_idle["p99"] and b_idle["p50"] > h_idle["p50"]
     assert b_load["p99"] > 1.3 * b_idle["p99"] and h_load["p99"] < 1.1 * h_idle["p99"]
     assert b_load["p99"] - b_idle["p99"] > 3 * (b_load["p50"] - b_idle["p50"])
+
+
+def test_a_partial_jitter_override_keeps_the_defaults_other_fields():
+    """``jitter: {p99: ..}`` on a kind with a default jitter widens its tail and keeps its
+    distribution and median; on the command line too."""
+    from ecsnetsim.net.calibration import profile
+
+    base = default_profile()["eni"].jitter
+    wider = profile({"eni": {"jitter": {"p99": "30us"}}})["eni"].jitter
+    assert (wider.dist, wider.p50) == (base.dist, base.p50)
+    assert wider.p99 == pytest.approx(30e-6, rel=1e-12)
+    gamma = profile({"eni": {"jitter": {"dist": "gamma"}}})["eni"].jitter
+    assert (gamma.dist, gamma.p50, gamma.p99) == ("gamma", base.p50, base.p99)
+    assert profile({"eni": {"jitter": "none"}})["eni"].jitter is None
+    assert jitter.check({"p99": "1us"})  # without a default: p50 is needed
+    sc = ecsnetsim.load_scenario(make_scenario(), overrides=[
+        "calibration.eni.jitter.p99=30us", "calibration.veth.jitter=none"])
+    assert profile(sc.calibration)["eni"].jitter.p99 == wider.p99

@@ -97,7 +97,7 @@ def check_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> Iterator[tupl
                                                     f"expected one of: {', '.join(FIELDS)}")
                 continue
             if name == "jitter":
-                for sub, message in jitters.check(value):
+                for sub, message in jitters.check(_jitter_over(kinds[kind], value)):
                     yield ("calibration", kind, name, *sub), message
                 continue
             try:
@@ -106,10 +106,23 @@ def check_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> Iterator[tupl
                 yield ("calibration", kind, name), str(exc)
 
 
+def _jitter_over(default: DeviceParams, value: Any) -> Any:
+    """A jitter override on top of the kind's default: a mapping that leaves out ``dist``,
+    ``p50`` or ``p99`` keeps the default's (``jitter: {p99: 12us}`` widens the tail only);
+    ``none``, an empirical table or a kind without a parametric default stand as given."""
+    base = default.jitter
+    if not isinstance(value, Mapping) or base is None or base.dist == "empirical" \
+            or "samples" in value or value.get("dist") == "empirical":
+        return value
+    return {"dist": base.dist, "p50": base.p50, "p99": base.p99, **value}
+
+
 def profile(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, DeviceParams]:
     """The default profile with ``overrides`` applied (already validated by the loader)."""
     out = dict(default_profile())
     for kind, fields in (overrides or {}).items():
-        changes = {name: _parse_field(name, value) for name, value in fields.items()}
+        changes = {name: _parse_field(name, _jitter_over(out[kind], value)
+                                      if name == "jitter" else value)
+                   for name, value in fields.items()}
         out[kind] = replace(out[kind], **changes, source=out[kind].source + " (overridden)")
     return out
