@@ -82,11 +82,15 @@ def over_time_sentence(res: Results, sc) -> str:
     parts = []
     for vs in data.variants:
         marks = ", ".join(f"{what} at {t:,.0f} s" for t, what in vs.marks)
-        dropped = sum(x or 0 for f in vs.flows for x in f.values["dropped"])
-        parts.append(f"{vs.label}: {marks or 'no event'}"
-                     + (f", {dropped:,.0f} packets dropped" if dropped else ""))
-    return (f"Each flow's packets per second and latency, and the busiest devices' queues, in "
-            f"windows of {data.variants[0].window_s:g} s; {_join(parts)}.")
+        lost = [(f.t[k], f.t[k] + f.w[k]) for f in vs.flows
+                for k, u in enumerate(f.values["unreachable"]) if u]
+        text = f"{vs.label}: {marks or 'no event'}"
+        if lost:
+            text += (f", packets cannot arrive from {min(a for a, _ in lost):,.0f} s to "
+                     f"{max(b for _, b in lost):,.0f} s")
+        parts.append(text)
+    return (f"Each flow's packets per second and latency in windows of "
+            f"{data.variants[0].window_s:g} s; {_join(parts)}.")
 
 
 def overhead_sentence(res: Results, sc) -> str:
@@ -293,7 +297,8 @@ RUNS = [
     Run("deploy-static-port", "deploy-static-port.yaml",
         "A bridge service on static port 80 with default deployment settings: does a rollout "
         "finish?",
-        [("deployment_timeline", timeline_sentence), ("placement_outcome", placement_sentence)]),
+        [("deployment_timeline", timeline_sentence), ("placement_outcome", placement_sentence),
+         ("over_time", over_time_sentence)]),
     Run("deploy-daemon", "deploy-daemon.yaml",
         "How does a daemon service on host port 9100 update?",
         [("deployment_timeline", daemon_sentence)]),
@@ -303,7 +308,7 @@ RUNS = [
     Run("deploy-slow-start", "deploy-slow-start.yaml",
         "A new revision needs 120 s before it answers health checks: which grace period lets "
         "the rollout finish?",
-        [("deployment_timeline", timeline_sentence), ("over_time", over_time_sentence)]),
+        [("deployment_timeline", timeline_sentence)]),
     Run("fargate-vs-ec2", "fargate-vs-ec2.yaml",
         "The same awsvpc service on EC2, EC2 with trunking and Fargate: how many run, and "
         "what does a packet cross?",

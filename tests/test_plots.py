@@ -702,3 +702,18 @@ def test_importing_plots_does_not_import_matplotlib():
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_no_title_runs_into_the_legend(busy, sweep, deploy):
+    """Laid out without a layout engine: the figure's title and every panel's title end
+    before the legend begins (a long panel title once ran under the legend)."""
+    for res in (busy, sweep, deploy):
+        for name in plots.applicable(res):
+            fig = plots.FIGURES[name](res)
+            renderer = fig.canvas.get_renderer()
+            fig.canvas.draw()
+            left = min(leg.get_window_extent(renderer).x0 for leg in fig.legends)
+            titles = [fig._suptitle] + [t for ax in fig.axes
+                                        for t in (ax._left_title, ax.title) if t.get_text()]
+            for t in titles:
+                assert t.get_window_extent(renderer).x1 <= left, (name, t.get_text())

@@ -57,12 +57,19 @@ def _devices(ax, vs: VariantSeries, scale: float) -> None:
 
 
 def _marks(axes: list, vs: VariantSeries, scale: float) -> bool:
+    """A line at each deployment and instance event; its label unless it would run into
+    the previous one (within a twentieth of the span)."""
+    flows = vs.flows[0]
+    span = (flows.t[-1] - flows.t[0]) or 1.0
+    last = None
     for t, what in vs.marks:
         for ax in axes:
             ax.axvline(t / scale, zorder=1, **_MARK)
-        axes[0].annotate(what, (t / scale, 1.0), xycoords=("data", "axes fraction"),
-                         xytext=(3, -3), textcoords="offset points", va="top", fontsize=7,
-                         color="#333333")
+        if last is None or t - last > span / 20:
+            axes[0].annotate(what, (t / scale, 1.0), xycoords=("data", "axes fraction"),
+                             xytext=(3, -3), textcoords="offset points", va="top",
+                             fontsize=7, color="#333333")
+            last = t
     return bool(vs.marks)
 
 

@@ -240,9 +240,16 @@ def _overlap(fig: Figure, m: _Margins) -> float:
     renderer = fig.canvas.get_renderer()
     boxes = [leg.get_window_extent(renderer) for leg in fig.legends]
     left, top = min(b.x0 for b in boxes), max(b.y1 for b in boxes)
-    # (right end, bottom, room it keeps from the legend): axes were laid out _PAD from it
+    # (right end, bottom, room it keeps from the legend): axes were laid out _PAD from it;
+    # an axes' titles measured where they are now (a left title's end moves with the
+    # axes' left edge, not its right one)
     parts = [(ax.bbox.x1 + m_r, ax.bbox.y0 - m_b, _PAD / 2)
              for ax, (_, m_b, m_r, _) in zip(fig.axes, m.each, strict=True)]
+    for ax in fig.axes:
+        for text in (ax._left_title, ax.title, ax._right_title):
+            if text.get_text():
+                box = text.get_window_extent(renderer)
+                parts.append((box.x1, box.y0, _PAD / 2))
     title = getattr(fig, "_suptitle", None)
     if title is not None:
         t = title.get_window_extent(renderer)
