@@ -81,3 +81,29 @@ def test_results_json_is_replaced_last_when_a_set_is_updated_file_by_file(tmp_pa
     written = second.save(out)
     assert json.loads((out / "results.json").read_text())["seed"] == 2
     assert (out / "notes.txt").read_text() == "mine" and out / "results.json" in written
+
+
+@pytest.mark.parametrize("resource", ["cpu", "memory"])
+def test_a_task_that_needs_exactly_what_is_left_is_placed(resource):
+    """ECS places a task where its CPU and memory are at most what the instance has free:
+    two services filling one instance's registered CPU (or memory) exactly both run, and
+    one unit more leaves the second unplaced on RESOURCE:CPU (RESOURCE:MEMORY)."""
+    def run(extra: int):
+        doc = make_scenario()
+        (v,) = simulate(load_scenario(doc), workers=1).variants
+        limit = int(v["placement"]["instances"][0][resource]["limit"])
+        other = "memory" if resource == "cpu" else "cpu"
+        services = [{"name": name, "desired_count": 1, "network_mode": "bridge",
+                     resource: need, other: 1}
+                    for name, need in (("big", limit - 1), ("small", 1 + extra))]
+        (v,) = simulate(load_scenario(make_scenario(services=services)), workers=1).variants
+        return v
+
+    v = run(0)
+    assert [s["running"] for s in v["placement"]["services"]] == [1, 1]
+    assert v["placement"]["instances"][0][resource]["used"] == \
+        v["placement"]["instances"][0][resource]["limit"]
+    v = run(1)
+    small = v["placement"]["services"][1]
+    assert small["running"] == 0
+    assert small["failures"] == {f"RESOURCE:{resource.upper()}": 1}

@@ -288,6 +288,10 @@ def _variant_raws(raw: dict, source: Source) -> list[tuple[str, dict, dict, Plac
                 name = str(combo[0][1])
             else:
                 name = ",".join(f"{k}={_show(v)}" for k, v in overrides.items())
+            if len(name) > MAX_NAME:  # it is written into every file and figure
+                raise _at(source, places[-1][1], f"the variant this value makes would be "
+                          f"named with {len(name):,} characters; at most {MAX_NAME} (name "
+                          "it with compare: {variants: [{name: ..., set: ...}]})")
             out.append((name, overrides, data, places))
     for i, item in enumerate(explicit or []):
         loc = ("compare", "variants", i)
@@ -323,6 +327,8 @@ def _variant_raws(raw: dict, source: Source) -> list[tuple[str, dict, dict, Plac
     return out
 
 
+#: Most characters of a variant's name, its own or made of the values it compares.
+MAX_NAME = 255
 #: A variant's own name: what :data:`~ecsnetsim.scenario.schema.VariantName` allows.
 _VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._=:,+-]{0,254}")
 
