@@ -11,7 +11,6 @@ be worse than none.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -49,7 +48,10 @@ class Comments:
 
 
 def _one_line(text: str) -> list[str]:
-    return [" ".join(line.split()) for line in str(text).splitlines() if line.strip()] or [""]
+    """``text`` as comment lines: one per line, spaces collapsed, characters YAML does
+    not allow in a file (control characters) shown as '?'."""
+    text = "".join(c if c.isprintable() or c == "\n" else "?" for c in str(text))
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()] or [""]
 
 
 def scalar(value: Any, flow: bool = False) -> str:
@@ -63,8 +65,10 @@ def scalar(value: Any, flow: bool = False) -> str:
         return repr(value)
     text = yaml.safe_dump(value, default_flow_style=True, width=10 ** 9, allow_unicode=True)
     text = text.removesuffix("\n").removesuffix("\n...").strip()
-    if "\n" in text or (flow and text[:1] not in "'\"" and any(c in text for c in ",[]{}#")):
-        return json.dumps(value, ensure_ascii=False)
+    breaks = any(c in text for c in "\n\r\x85\u2028\u2029")
+    if breaks or (flow and text[:1] not in "'\"" and any(c in text for c in ",[]{}#")):
+        quoted = yaml.safe_dump(value, default_style='"', width=10 ** 9, allow_unicode=False)
+        return quoted.removesuffix("\n")  # double-quoted, every break escaped: one line
     return text
 
 
