@@ -378,3 +378,20 @@ def test_a_partial_jitter_override_keeps_the_defaults_other_fields():
     sc = ecsnetsim.load_scenario(make_scenario(), overrides=[
         "calibration.eni.jitter.p99=30us", "calibration.veth.jitter=none"])
     assert profile(sc.calibration)["eni"].jitter.p99 == wider.p99
+
+
+def test_replications_merge_histograms_and_give_a_p99_interval():
+    """A replicated flow's histogram holds every replication's packets, and its p99 has a
+    95 % interval around the replications' mean p99."""
+    sc = make_scenario(
+        duration="0.5s", replications=3,
+        cluster={"instance_groups": [{"name": "g", "type": "c5.xlarge", "count": 1}]},
+        services=[{"name": "web", "desired_count": 1, "network_mode": "bridge", "cpu": 0,
+                   "memory": 1, "containers": [{"name": "c", "port_mappings": [
+                       {"container_port": 80, "host_port": 80}]}]}],
+        traffic=[{"name": "f", "to": "web", "rate": "2000/s"}])
+    f = ecsnetsim.simulate(sc, seed=5, workers=1).variants[0]["flows"][0]
+    assert f["replications"] == 3
+    assert sum(f["latency_us"]["hist"]["counts"]) == f["delivered"]
+    lo, hi = f["ci95"]["latency_p99_us"]
+    assert lo < f["latency_us"]["p99"] < hi
