@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import subprocess
 import sys
 
@@ -214,12 +215,32 @@ def test_over_time_figure_a_column_per_variant_with_shared_rows():
     assert plots.over_time({"variants": [variant("a")]}) is None
 
 
-def test_importing_figdata_and_choosing_figures_needs_no_matplotlib():
-    code = ("import sys; from ecsnetsim.plots import figdata, files; "
-            "print(files.applicable({'variants': []}), 'matplotlib' in sys.modules)")
+def test_a_run_with_nothing_to_draw_never_imports_matplotlib(tmp_path):
+    settled = {"variants": [variant("a")]}  # every task running, no traffic, no event
+    assert figdata.placement_settled(settled) and plots.applicable(settled) == []
+    code = ("import sys, json; from ecsnetsim import plots; "
+            f"print(plots.write_all(json.loads({json.dumps(settled)!r}), {str(tmp_path)!r}), "
+            "'matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["[]", "False"]
+
+
+def test_placement_figures_only_when_placement_is_more_than_everything_running():
+    doc = {"variants": [variant("a")]}
+    inst = {"id": "i-0123456789abcdef0", "type": "c5.large", "az": "us-east-1a", "tasks": 1,
+            "eni": {"used": 2, "limit": 3}, "branch_eni": {"used": 0, "limit": 0}}
+    doc["variants"][0]["placement"]["instances"] = [inst, {**inst, "id": "i-1"}]
+    assert "tasks_per_instance" not in plots.applicable(doc)  # one task on each
+    inst["tasks"] = 2  # two on one instance: where tasks land is worth a look
+    assert "tasks_per_instance" in plots.applicable(doc)
+    svc = doc["variants"][0]["placement"]["services"][0]
+    assert "placement_outcome" not in plots.applicable(doc)
+    for change in ({"launch_failures": {"InsufficientFreeAddressesInSubnet": 1}},
+                   {"stopped": {"ELB:UNHEALTHY": 2}}, {"running": 1, "pending": 1}):
+        assert "placement_outcome" in plots.applicable(
+            {"variants": [variant("b", placement={**doc["variants"][0]["placement"],
+                                                  "services": [{**svc, **change}]})]})
 
 
 def test_png_files_are_byte_identical_and_carry_no_date(tmp_path):
@@ -308,3 +329,16 @@ def test_deployment_timeline_keeps_an_event_at_zero_off_the_y_axis():
         left = ax.get_xlim()[0]
         for ln in lines:
             assert ln.get_xdata()[0] > left
+
+
+def test_device_utilization_only_when_a_device_is_busy_or_drops():
+    def doc(util, drops=0, kind="docker0"):
+        dev = {"id": "h/docker0", "kind": kind, "host": "h", "packets": 10,
+               "utilization": util, "mean_wait_us": 0.0, "drops": drops}
+        return {"variants": [variant("a", devices=[dev])]}
+
+    assert "device_utilization" not in plots.applicable(doc(figdata.BUSY / 2))
+    assert "device_utilization" in plots.applicable(doc(figdata.BUSY))
+    assert "device_utilization" in plots.applicable(doc(0.001, drops=3))
+    # a shared resource's drops are its devices': they alone make no figure
+    assert "device_utilization" not in plots.applicable(doc(0.001, 3, "vcpu_pool"))
