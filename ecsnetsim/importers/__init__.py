@@ -103,7 +103,7 @@ def assemble(stack: Stack, name: str, region: str) -> Imported:
         b.subnet_name("imported", "the source describes no subnet; a scenario needs one")
     scenario: dict = {"version": 1, "name": name, "seed": 1, "duration": DURATION}
     b.say(("duration",), "a stack says nothing about time: a short run (placement, then "
-                         "2 s of the assumed traffic)")
+                         "30 s of the assumed traffic)")
     if b.trunking:
         scenario["account"] = {"awsvpc_trunking": True}
         b.say(("account",), "instances in the source have a trunk ENI (ecs.awsvpc-trunk-id)")

@@ -21,7 +21,7 @@ from .writer import Comments
 #: Instance type written when a group's type is unknown or not in the catalog.
 PLACEHOLDER_TYPE = "m5.large"
 #: The imported scenario's run: short, since a stack says nothing about time.
-DURATION = "2s"
+DURATION = "30s"
 #: Rate of the flow assumed through each load balancer (a stack has no traffic).
 FLOW_RATE = "100/s"
 #: Where placeholder subnets take their CIDRs: the shared address space (RFC 6598), which
