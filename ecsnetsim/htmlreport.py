@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .labels import variant_label
 from .report import answer, summary
 from .scenario import expect
@@ -210,6 +211,10 @@ def _tables(doc: dict) -> list[str]:
         _table("Deployments", ["variant", "deployment", "status", "started s", "finished s",
                                "waves", "min healthy", "zero healthy s", "failures"],
                deployments, "deployments"),
+        *([_table("Connection limits hit", ["variant", "where", "limit", "count", "detail"],
+                  limits.table_rows(doc, variant_label), "limits",
+                  "Connections or packets refused, named as Linux and AWS name them.")]
+          if limits.modelled(doc) else []),
     ]
 
 

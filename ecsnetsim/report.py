@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from . import limits
 from .labels import variant_label
 from .rows import HasDocument
 from .scenario.expect import verdict
@@ -114,6 +115,7 @@ def _facts(v: dict) -> list[tuple[str, str]]:
                 out.append(("lost", f"{100 * lost / f['sent']:.0f}% lost"))
         elif f["sent"]:
             out.append(("flow", f"{f['name']} nothing delivered"))
+    out += [("limit", text) for text in limits.facts(v)]
     return out
 
 
@@ -290,6 +292,7 @@ def summary(results: HasDocument) -> str:
                     at = f["blocked"]["at"]
                     at = f" at {blocked_at(at, device_kinds(v))}" if at else ""
                     out.append(f"  {f['name']} blocked{at}: {f['blocked']['reason']}")
+        out += ["  " + line for line in limits.summary_lines(v)]
         for d in v.get("deployments", []):
             end = "-" if d["finished_at"] is None else f"{d['finished_at']:.0f}s"
             reasons = _fmt_failures(d["failures"])

@@ -227,6 +227,65 @@ class InstanceRow(Row):
     cpu: UsedLimit = entry()
     #: memory reserved by tasks of the registered memory (MiB)
     memory: UsedLimit = entry()
+    #: its conntrack tables (connection-level flows only; see :class:`ConntrackRow`)
+    conntrack: ConntrackRow | None = entry(omit_none=True, default=None)
+    #: its host namespace's ephemeral ports (connection-level flows only)
+    ephemeral_ports: EphemeralPortsRow | None = entry(omit_none=True, default=None)
+    #: ENA counter (``ethtool -S`` name) -> packets or connections it counted (count;
+    #: connection-level or link-local flows only)
+    ena: dict[str, int] | None = entry(omit_none=True, default=None)
+
+
+@row
+class ConntrackRow(Row):
+    """An instance's netfilter conntrack tables (its host namespace and its awsvpc tasks'
+    namespaces, each against ``nf_conntrack_max``), from the warm-up on."""
+
+    #: most entries in one of its tables at once (entries)
+    peak: int
+    #: nf_conntrack_max (entries per namespace)
+    max: int = entry()
+    #: new connections refused: "nf_conntrack: table full, dropping packet" (count)
+    dropped: int = entry()
+
+
+@row
+class EphemeralPortsRow(Row):
+    """The ephemeral ports outbound connections of an instance's host namespace held."""
+
+    #: most held at once (ports)
+    peak: int
+    #: ports in ip_local_port_range (ports)
+    size: int = entry()
+    #: connections refused with every port held, EADDRNOTAVAIL (count)
+    exhausted: int = entry()
+
+
+@row
+class ConnectionsRow(Row):
+    """A connection-level flow's connections (opened, completed and failed from the
+    warm-up on; the peak over the run)."""
+
+    #: connections that took their state (count)
+    opened: int
+    #: connections closed within the run (count)
+    completed: int = entry()
+    #: refusal name -> connections refused (count)
+    failed: dict[str, int] = entry()
+    #: most connections of the flow open at once (count)
+    peak_open: int = entry()
+
+
+@row
+class NatGatewayRow(Row):
+    """A NAT gateway's SNAT ports (connection-level flows only)."""
+
+    #: the gateway's name in the scenario
+    name: str
+    #: most simultaneous connections to one destination (count; 55,000 at most)
+    peak_connections_per_destination: int = entry()
+    #: connections refused: CloudWatch ErrorPortAllocation (count)
+    error_port_allocation: int = entry()
 
 
 @row
@@ -421,6 +480,8 @@ class FlowRow(Row):
     breakdown_us: dict[str, float] = entry(optional=True)
     #: where and why packets could not get there, or None
     blocked: Blocked | None = entry(optional=True, default=None)
+    #: a connection-level flow's connections, or None for a packet flow
+    connections: ConnectionsRow | None = entry(omit_none=True, default=None)
 
 
 @row
@@ -601,6 +662,8 @@ class VariantResult(Row):
     timeline: list[TimelinePoint] = entry(optional=True)
     #: each flow's and the busiest resources' figures per time window, in time order
     timeseries: list[TimeseriesRow] = entry(optional=True, default=())
+    #: each NAT gateway's SNAT ports, with connection-level flows only
+    nat_gateways: list[NatGatewayRow] | None = entry(omit_none=True, default=None)
 
 
 @row

@@ -71,7 +71,7 @@ def _service_row(svc) -> ServiceRow:
     )
 
 
-def _instance_row(inst) -> InstanceRow:
+def _instance_row(inst, connections: dict) -> InstanceRow:
     live = inst.running_tasks
     task_ips = sum(1 for t in live if t.binding.subnet is not None)
     per_mode = Counter(t.mode for t in live)
@@ -89,17 +89,20 @@ def _instance_row(inst) -> InstanceRow:
         ports=Ports(inst.ports.static_ports(), len(inst.ports.dynamic)),
         cpu=UsedLimit(inst.cpu_used, inst.cpu_limit),
         memory=UsedLimit(inst.memory_used, inst.memory_limit),
+        **connections,
     )
 
 
-def _placement_block(cluster: Cluster) -> PlacementBlock:
-    """Services, instances, subnets, unplaced tasks and events at the end of the run."""
+def _placement_block(cluster: Cluster, plane) -> PlacementBlock:
+    """Services, instances, subnets, unplaced tasks and events at the end of the run (with
+    each instance's connection state from the data plane ``plane``, when it keeps any)."""
     services = cluster.services
     on_fargate = [t for svc in services if svc.spec.launch_type == "FARGATE" for t in svc.live]
     discovery = [_records(svc) for svc in services if svc.spec.service_discovery]
     return PlacementBlock(
         services=[_service_row(svc) for svc in services],
-        instances=[_instance_row(inst) for inst in cluster.instances],
+        instances=[_instance_row(inst, plane.instance_connections(inst))
+                   for inst in cluster.instances],
         subnets=[SubnetRow(s.name, s.cidr, s.az, s.usable, s.used, s.free)
                  for s in cluster.subnets.values()],
         unplaced=[UnplacedRow(t.id, t.service, t.last_failure,
@@ -187,13 +190,14 @@ def _run_variant(variant: VariantSpec, seed: int, tick: Callable[[float], None] 
         steady_at=steady_at,
         steady=cluster.steady.triggered,
         end=env.now,
-        placement=_placement_block(cluster),
+        placement=_placement_block(cluster, plane),
         flows=plane.flow_results(),
         devices=plane.device_results(),
         flow_logs=plane.flow_log.records() if plane.flow_log else None,
         deployments=[d.row() for svc in cluster.services for d in svc.deployments],
         timeline=cluster.timeline,
         timeseries=plane.timeseries_results(),
+        nat_gateways=plane.nat_gateway_results(),
     ).to_json()
 
 

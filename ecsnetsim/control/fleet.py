@@ -48,8 +48,11 @@ def build_instance(sc: Scenario, g: InstanceGroup, index: int, subnet: SubnetPoo
     agent = g.agent
     reserved = agent.reserved_ports if agent.reserved_ports is not None else (
         WINDOWS_RESERVED_PORTS if windows else LINUX_RESERVED_PORTS)
-    drange = agent.dynamic_port_range or (
-        WINDOWS_DYNAMIC_PORT_RANGE if windows else LINUX_DYNAMIC_PORT_RANGE)
+    # ECS_DYNAMIC_HOST_PORT_RANGE, else the agent's default: the kernel's
+    # ip_local_port_range (agent/utils/ephemeral_ports_linux.go reads it)
+    drange = g.dynamic_host_port_range or agent.dynamic_port_range or \
+        g.ephemeral_port_range or (
+            WINDOWS_DYNAMIC_PORT_RANGE if windows else LINUX_DYNAMIC_PORT_RANGE)
     inst = ContainerInstance(
         id=instance_id(sc.name, g.name, index), group=g.name, index=index, itype=itype,
         os=g.os, subnet=subnet, reserved_ports=reserved,

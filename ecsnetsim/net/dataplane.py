@@ -16,9 +16,23 @@ import numpy as np
 
 from .. import modes
 from ..model.instance import Task
+from ..model.resources import ENA_COUNTERS
 from ..modes import Unreachable
-from ..rows import Blocked, DeviceRow, FlowRow, Hops, Latency, LatencyHist, TimeseriesRow
+from ..rows import (
+    Blocked,
+    ConnectionsRow,
+    ConntrackRow,
+    DeviceRow,
+    EphemeralPortsRow,
+    FlowRow,
+    Hops,
+    Latency,
+    LatencyHist,
+    NatGatewayRow,
+    TimeseriesRow,
+)
 from . import calibration
+from .connections import DROPPED, ConnectionSource, ConnectionState, LinkLocalPolice, PolicedSource
 from .engine import Engine, FlowStats, Route
 from .flowlogs import FlowLog, ephemeral_port
 from .routing import Outcome, Router
@@ -46,6 +60,12 @@ class DataPlane:
         self.router = Router(self.topo, scenario, self.services, self._wire)
         self.flow_log = FlowLog(rng.bit_generator.seed_seq, scenario, cluster.services,
                                 env) if scenario.flow_logs else None
+        #: connection state (conntrack, ports, NAT gateways, ENA allowances) when a flow
+        #: opens connections or talks to a link-local service; else None (packets only)
+        self.connections = ConnectionState(scenario) if any(
+            f.connections is not None or f.to == "imds" for f in scenario.traffic) else None
+        self.instances = {inst.id: inst for inst in cluster.instances}
+        self._sources: list[ConnectionSource | None] = []
         streams = rng.bit_generator.seed_seq.spawn(max(1, len(scenario.traffic)))
         for i, (flow, seq) in enumerate(zip(scenario.traffic, streams, strict=False)):
             self._add_flow(i, flow, np.random.default_rng(seq))
@@ -123,7 +143,8 @@ class DataPlane:
                     counts[record] += 1
             return found.route
 
-        def pick() -> Route | None:
+        def choose():
+            """The (sender, target) of the next packet or connection, or None."""
             if src_svc is None:
                 src = None
             else:
@@ -132,7 +153,7 @@ class DataPlane:
                     return None
                 src = senders[int(uniform() * len(senders))]
             if outside:
-                return route(src, None)
+                return src, None
             targets = dst_svc.targets
             if not targets:
                 return None
@@ -140,13 +161,38 @@ class DataPlane:
                 dst = targets[next(turn) % len(targets)]
             else:
                 dst = targets[int(uniform() * len(targets))]
-            return route(src, dst)
+            return src, dst
+
+        police = self._police() if flow.to == "imds" else None
+
+        def pick():
+            pair = choose()
+            if pair is None:
+                return None
+            found = route(*pair)
+            if found is not None and police is not None and \
+                    not police(pair[0], self.env.now):
+                return DROPPED
+            return found
+
+        def log(found: Outcome) -> None:
+            if counts is not None:
+                for record in found.log:
+                    counts[record] += 1
 
         start = self.start if flow.start is None else max(flow.start, self.env.now)
         stop = self.end if flow.stop is None else min(flow.stop, self.end)
-        if flow.rate > 0 and stop > start:
-            Source(self.env, self.engine, rng, flow.rate, flow.arrival, flow.size, start, stop,
-                   pick, stats=stats)
+        source = None
+        if flow.connections is not None:
+            if stop > start:
+                source = ConnectionSource(
+                    self.env, self.engine, self.connections, self.topo.g, self.instances,
+                    flow, stats, rng, start, stop, choose, compiled, log, police)
+        elif flow.rate > 0 and stop > start:
+            (PolicedSource if police is not None else Source)(
+                self.env, self.engine, rng, flow.rate, flow.arrival, flow.size, start, stop,
+                pick, stats=stats)
+        self._sources.append(source)
         # the path shown for the flow: the first source and the first target it reaches
         typical = None
         if src_svc is None or src_svc.targets:
@@ -154,6 +200,11 @@ class DataPlane:
             dsts = [None] if outside else dst_svc.targets
             typical = next((o.route for dst in dsts if (o := compiled(src, dst)).route), None)
         self.flows.append((flow, stats, typical, blocked, dst_svc))
+
+    def _police(self):
+        """The link-local allowance of a packet's sending ENI (see connections)."""
+        return LinkLocalPolice(self.connections, lambda t: self.router.endpoint(t).eni,
+                               self.engine.warmup).allow
 
     def _source_port(self, index: int, src_svc) -> int:
         """Flow ``index``'s source port, from its sender's ephemeral range (only flow logs
@@ -199,7 +250,8 @@ class DataPlane:
         """Each flow's packets, hops and latency over the measured window."""
         window = self.engine.window(self.end)
         rows = []
-        for flow, stats, typical, blocked, dst_svc in self.flows:
+        for (flow, stats, typical, blocked, dst_svc), source in zip(self.flows, self._sources,
+                                                                    strict=True):
             s = stats.summary(window)
             if not blocked and s["unreachable"] and dst_svc is not None and \
                     dst_svc.health_check_blocked:  # no target ever turned healthy: why
@@ -215,8 +267,35 @@ class DataPlane:
                 path=typical.kinds if typical else [],
                 breakdown_us=self._breakdown(typical),
                 blocked=Blocked(blocked[0].at, blocked[0].reason) if blocked else None,
+                connections=None if flow.connections is None else ConnectionsRow(
+                    **(source.conns.row() if source is not None else
+                       {"opened": 0, "completed": 0, "failed": {}, "peak_open": 0})),
             ))
         return rows
+
+    def instance_connections(self, inst) -> dict:
+        """The connection fields of ``inst``'s row (none for packet-only runs): its
+        conntrack tables and host ephemeral ports (EC2 Linux), its ENA counters."""
+        if self.connections is None or inst.platform != "EC2":
+            return {}
+        state = self.connections.of(inst)
+        tables = state.tables()
+        lo, hi = state.ports.range
+        out: dict = {"ena": {name: state.ena.get(name, 0) for name in ENA_COUNTERS}}
+        if inst.os != "windows":
+            out["conntrack"] = ConntrackRow(max(t.peak for t in tables), state.conntrack_max,
+                                            sum(t.dropped for t in tables))
+            out["ephemeral_ports"] = EphemeralPortsRow(state.ports.peak, hi - lo + 1,
+                                                       state.ports.exhausted)
+        return out
+
+    def nat_gateway_results(self) -> list[NatGatewayRow] | None:
+        """Each NAT gateway's SNAT ports, when a flow opens connections."""
+        if self.connections is None or not any(f.connections is not None
+                                               for f in self.scenario.traffic):
+            return None
+        return [NatGatewayRow(g.name, g.peak, g.refused)
+                for g in self.connections.gateways.values()]
 
     def timeseries_results(self) -> list[TimeseriesRow]:
         """Each flow's and the busiest resources' figures per window (closes the last)."""

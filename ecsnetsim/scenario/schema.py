@@ -259,6 +259,36 @@ class InstanceGroup(Model):
     public_ip: bool = Field(False, description="Whether the instances get a public IPv4 "
                                                "address (useful in a subnet that routes igw).")
     metadata: Metadata = Field(default_factory=Metadata)
+    ephemeral_port_range: str | None = Field(
+        None, description="The kernel's ip_local_port_range 'start-end' that outbound connections "
+                          "of the host namespace take their source ports from; default "
+                          "32768-60999 on Linux (the kernel's), 49152-65535 on Windows.")
+    dynamic_host_port_range: str | None = Field(
+        None, description="ECS_DYNAMIC_HOST_PORT_RANGE 'start-end' (as agent.dynamic_port_range); "
+                          "null: the agent's default, the kernel's ip_local_port_range "
+                          "(ephemeral_port_range).")
+    conntrack_max: int | None = Field(
+        None, ge=1, le=2**31 - 1,
+        description="net.netfilter.nf_conntrack_max; null: the kernel's default for the "
+                    "instance's memory (262144 above 4 GiB, 65536 above 1 GiB).")
+    conntrack_allowance: int | None = Field(
+        None, ge=1, le=2**31 - 1,
+        description="Connections the instance's ENIs track at once (AWS's conntrack "
+                    "allowance, conntrack_allowance_exceeded beyond it); AWS does not publish "
+                    "it: null assumes 200,000.")
+
+    @field_validator("ephemeral_port_range", "dynamic_host_port_range", mode="before")
+    @classmethod
+    def _port_range(cls, v: Any) -> str | None:
+        return Agent._range(v)
+
+    @model_validator(mode="after")
+    def _one_dynamic_range(self) -> InstanceGroup:
+        mine, agent = self.dynamic_host_port_range, self.agent.dynamic_port_range
+        if mine is not None and agent is not None and mine != agent:
+            raise ValueError(f"dynamic_host_port_range {mine} and agent.dynamic_port_range "
+                             f"{agent} both set ECS_DYNAMIC_HOST_PORT_RANGE: set one")
+        return self
 
 
 class Scaling(Model):
@@ -458,6 +488,27 @@ class LoadBalancer(Model):
                           "targets, off for ip targets). An ALB never preserves it.")
 
 
+class Connections(Model):
+    """A connection-level flow: connections opened at ``rate``, each carrying ``requests``
+    request packets ``interval`` apart and held open ``hold`` after the last one."""
+
+    rate: Rate = Field(gt=0, description="New connections per second (the flow's arrival).")
+    requests: int = Field(1, ge=1, le=1_000_000,
+                          description="Request/response exchanges per connection (default 1): "
+                                      "one packet of the flow each.")
+    hold: Duration = Field(
+        60.0, ge=0, description="How long a connection stays open after its last exchange "
+                                "(keep-alive, TIME_WAIT); default 60 s, Linux's TIME_WAIT "
+                                "(TCP_TIMEWAIT_LEN).")
+    interval: Duration = Field(
+        0.001, ge=0, description="Time between a connection's exchanges (default 1 ms, an "
+                                 "assumption: the application's turn-around).")
+    destinations: int = Field(
+        1, ge=1, le=65536, description="Distinct destination addresses the connections spread "
+                                       "over, at random (to: internet; a NAT gateway keeps "
+                                       "55,000 connections per destination).")
+
+
 class Flow(Model):
     name: Name
     from_: str = Field("client", alias="from", description="client or a service name.")
@@ -468,6 +519,8 @@ class Flow(Model):
     rate: Rate = 1000.0
     size: int = Field(1200, ge=1, le=65535, description="Bytes per packet.")
     arrival: Literal["poisson", "constant"] = "poisson"
+    connections: Connections | None = Field(
+        None, description="Connection-level flow; default packets only.")
     start: Duration | None = None
     stop: Duration | None = None
 

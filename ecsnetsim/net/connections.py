@@ -1,0 +1,413 @@
+"""Connection-level flows: connections that take state where Linux and AWS keep it.
+
+A flow with ``connections: {rate, requests, hold}`` opens connections at ``rate`` (the
+flow's ``arrival``: Poisson or constant). Each connection, when it opens, picks its
+sender and target as a packet of the flow would, and takes, in the order its first packet
+meets them on its route:
+
+* a **source port** from the host namespace's ephemeral range when the sender is in the
+  host namespace (a host-mode task), and one more on an instance whose docker-proxy it
+  crosses (the proxy connects to the container from the host namespace);
+* a **conntrack entry** in each namespace that tracks it: the host namespace of every
+  instance whose host stack, iptables NAT or forwarding it crosses (two where docker-proxy
+  splices two connections), and an awsvpc task's own namespace (``nf_conntrack_max``
+  per namespace; Windows hosts and Fargate micro-VMs track nothing of ours);
+* a **tracked connection** of each instance whose ENI it crosses (AWS's conntrack
+  allowance, shared by the instance's ENIs);
+* an **SNAT port** at a NAT gateway, per destination (55,000 per destination).
+
+The first one it cannot take refuses the connection: its first packet is dropped (counted
+on the flow as ``dropped``), the refusal is counted under its name (``failed``) and on the
+instance or gateway that refused it, and whatever it had taken is given back. An opened
+connection sends ``requests`` packets ``interval`` apart, then holds everything for
+``hold`` and gives it back. The work is per connection: each packet is one
+:meth:`~ecsnetsim.net.engine.Engine.send`, as for a packet flow, and nothing is kept of a
+closed connection.
+
+Packets to link-local services (IMDS) pass each ENI's 1024 packets/s allowance, a token
+bucket: a packet that finds no token is dropped and counted as
+``linklocal_allowance_exceeded`` on its instance, never queued.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+
+import numpy as np
+
+from ..model import conntrack as ct
+from .traffic import Source
+
+#: A packet the sender's ENI dropped before it left (an allowance exceeded).
+DROPPED = object()
+
+#: Device kinds of an instance's host namespace: a connection crossing one is tracked by
+#: the host's conntrack (the agent's iptables rules load it there).
+HOST_NAMESPACE_KINDS = frozenset({"host_stack", "iptables_nat", "host_forward",
+                                  "docker_proxy"})
+#: Device kinds of an instance's ENIs (where AWS tracks connections).
+ENI_KINDS = frozenset({"eni", "trunk_eni", "vlan_branch"})
+
+#: Names of the refusals, as Linux and AWS name them.
+CONNTRACK_FULL = "nf_conntrack: table full, dropping packet"
+PORTS_EXHAUSTED = "EADDRNOTAVAIL"
+TRACKED_EXCEEDED = "conntrack_allowance_exceeded"
+NAT_EXHAUSTED = "ErrorPortAllocation"
+LINKLOCAL_EXCEEDED = "linklocal_allowance_exceeded"
+UNREACHABLE = "unreachable"
+
+
+def _range(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
+    if not text:
+        return default
+    lo, hi = text.split("-")
+    return int(lo), int(hi)
+
+
+class NatGatewayPorts:
+    """A NAT gateway's SNAT ports: one count per destination, 55,000 each."""
+
+    __slots__ = ("name", "per_destination", "refused")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.per_destination: dict[object, ct.Counted] = {}
+        self.refused = 0
+
+    def open(self, dest: object, counted: bool) -> bool:
+        slot = self.per_destination.get(dest)
+        if slot is None:
+            slot = self.per_destination[dest] = ct.Counted(ct.NAT_GATEWAY_PORTS_PER_DESTINATION)
+        if slot.open(counted):
+            return True
+        if counted:
+            self.refused += 1
+        return False
+
+    def close(self, dest: object) -> None:
+        self.per_destination[dest].close()
+
+    @property
+    def peak(self) -> int:
+        return max((s.peak for s in self.per_destination.values()), default=0)
+
+
+class ConnectionState:
+    """Every instance's and NAT gateway's connection state in one variant."""
+
+    def __init__(self, scenario) -> None:
+        self.groups = {g.name: g for g in scenario.cluster.instance_groups}
+        self.gateways = {g.name: NatGatewayPorts(g.name) for g in scenario.vpc.nat_gateways}
+
+    def of(self, inst) -> ct.InstanceConnections:
+        """``inst``'s state, made from its group's settings the first time."""
+        return ct.state_of(inst, lambda: self._new(inst))  # type: ignore[return-value]
+
+    def _new(self, inst) -> ct.InstanceConnections:
+        g = self.groups.get(inst.group)
+        limit = g.conntrack_max if g is not None and g.conntrack_max else \
+            ct.kernel_conntrack_max(memtotal_bytes(
+                inst, g.agent.reserved_memory if g is not None else 0))
+        default = (49152, 65535) if inst.os == "windows" else ct.LINUX_EPHEMERAL_RANGE
+        tracked = g.conntrack_allowance if g is not None and g.conntrack_allowance else \
+            ct.TRACKED_CONNECTIONS
+        return ct.InstanceConnections(
+            inst.id, limit, _range(g.ephemeral_port_range if g else None, default), tracked)
+
+
+def memtotal_bytes(inst, reserved_mib: int) -> int:
+    """The instance's MemTotal in bytes: the memory it registered plus
+    ``ECS_RESERVED_MEMORY`` (the agent registers MemTotal less the reservation)."""
+    return (inst.memory_limit + reserved_mib) * 1024 * 1024
+
+
+# ---- what a route holds ------------------------------------------------------------------
+# A step is (kind, object): "port" PortPool, "table" Table, "tracked" (Counted, state),
+# "nat" NatGatewayPorts. Steps are in the order the connection's first packet meets them.
+
+def steps_of(state: ConnectionState, walk: list[str], graph, instances: dict,
+             src, dst) -> tuple[tuple, ...]:
+    """The state a connection on ``walk`` takes, in order (see the module's list)."""
+    steps: list[tuple] = []
+    host_seen: set[str] = set()
+    eni_seen: set[str] = set()
+    awsvpc = {f"{t.id}/stack": t for t in (src, dst)
+              if t is not None and t.mode == "awsvpc" and t.instance.platform == "EC2"}
+    if src is not None and src.mode == "host" and src.instance.platform == "EC2":
+        steps.append(("port", state.of(src.instance).ports))
+    for node in walk:
+        attrs = graph.nodes[node]
+        kind, host = attrs["kind"], attrs["host"]
+        inst = instances.get(host)
+        if kind == "nat_gateway":
+            steps.append(("nat", state.gateways[node.split("/", 1)[1]]))
+            continue
+        if node in awsvpc:
+            steps.append(("table", state.of(inst).task_table(awsvpc[node].id)))
+            continue
+        if inst is None:
+            continue
+        if kind in ENI_KINDS and host not in eni_seen:
+            eni_seen.add(host)
+            s = state.of(inst)
+            steps.append(("tracked", s))
+        elif kind in HOST_NAMESPACE_KINDS and inst.os != "windows":
+            s = state.of(inst)
+            if host not in host_seen:
+                host_seen.add(host)
+                steps.append(("table", s.host))
+            if kind == "docker_proxy":  # the proxy's own connection to the container
+                steps.append(("port", s.ports))
+                steps.append(("table", s.host))
+    return tuple(steps)
+
+
+class _Connection:
+    """One open connection: what it took, to give back when it closes."""
+
+    __slots__ = ("taken", "ports", "dest", "left", "found", "src")
+
+    def __init__(self) -> None:
+        self.taken: list[tuple] = []
+        self.ports: list[int] = []
+        self.dest: object = None
+        self.left = 0
+        self.found = None  # the route's outcome (its engine route and flow-log records)
+        self.src = None
+
+
+class ConnectionStats:
+    """A flow's connections: opened, closed, refused by name, most open at once."""
+
+    __slots__ = ("opened", "completed", "failed", "open", "peak_open")
+
+    def __init__(self) -> None:
+        self.opened = 0
+        self.completed = 0
+        self.failed: Counter = Counter()
+        self.open = 0
+        self.peak_open = 0
+
+    def row(self) -> dict:
+        return {"opened": self.opened, "completed": self.completed,
+                "failed": dict(sorted(self.failed.items())), "peak_open": self.peak_open}
+
+
+class ConnectionSource:
+    """Opens one flow's connections and sends their packets (see the module).
+
+    ``choose()`` gives the (sender, target) of a new connection or None; ``outcome(src,
+    dst)`` the compiled route's outcome (``.route``, ``.walk``); ``log(outcome)`` counts a
+    packet's flow-log records; ``police(src, dst)`` says whether a packet may leave (the
+    link-local allowance), or None when nothing polices it.
+    """
+
+    def __init__(self, env, engine, state: ConnectionState, graph, instances: dict,
+                 flow, stats, rng: np.random.Generator, start: float, stop: float,
+                 choose: Callable, outcome: Callable, log: Callable,
+                 police: Callable | None = None) -> None:
+        spec = flow.connections
+        self.env, self.engine, self.state = env, engine, state
+        self.graph, self.instances = graph, instances
+        self.stats = stats
+        self.conns = ConnectionStats()
+        self.size = flow.size
+        self.requests = spec.requests
+        self.interval = spec.interval
+        self.hold = spec.hold
+        self.destinations = spec.destinations
+        self.warmup = engine.warmup
+        self.choose, self.outcome, self.log, self.police = choose, outcome, log, police
+        self._steps: dict[int, tuple] = {}
+        self._loop = engine.loop
+        self._schedule = engine.loop.schedule
+        self.stop = stop
+        draws = rng.spawn(2)
+        self._uniform_block = _block_uniform(draws[0])
+        self.rate = spec.rate
+        self.constant = flow.arrival == "constant"
+        if self.constant:
+            self._i = max(0, math.ceil((env.now - start) * self.rate))
+            self.start = start
+            first = start + self._i / self.rate
+        else:
+            self._gaps = _block_exponential(draws[1], 1.0 / self.rate)
+            first = max(start, env.now) + self._gaps()
+        if first < stop:
+            self._schedule(first, self._arrive)
+
+    # ---- arrivals ---------------------------------------------------------------------
+    def _arrive(self, _p, now: float) -> None:
+        self.env._now = now
+        self._open(now)
+        if self.constant:
+            self._i += 1
+            t = self.start + self._i / self.rate
+        else:
+            t = now + self._gaps()
+        if t < self.stop:
+            self._schedule(t, self._arrive)
+
+    def _open(self, now: float) -> None:
+        counted = now >= self.warmup
+        pair = self.choose()
+        self._loop.rebound()
+        found = None if pair is None else self.outcome(*pair)
+        if found is None or found.route is None:
+            if found is not None:
+                self.log(found)
+            self.engine.unreachable(self.stats)
+            if counted:
+                self.conns.failed[UNREACHABLE] += 1
+            return
+        conn = _Connection()
+        conn.found = found
+        conn.src = pair[0]
+        steps = self._steps.get(id(found))
+        if steps is None:
+            steps = self._steps[id(found)] = steps_of(self.state, found.walk, self.graph,
+                                                      self.instances, pair[0], pair[1])
+        if self.destinations > 1:
+            conn.dest = int(self._uniform_block() * self.destinations)
+        refused = self._take(conn, steps, counted)
+        if refused is not None:
+            self.log(found)  # its first packet left, and was dropped
+            if counted:
+                self.conns.failed[refused] += 1
+                self.stats.sent += 1
+                self.stats.dropped += 1
+            return
+        if counted:
+            self.conns.opened += 1
+        c = self.conns
+        c.open += 1
+        if c.open > c.peak_open:
+            c.peak_open = c.open
+        conn.left = self.requests
+        self._request(conn, now)
+
+    def _take(self, conn: _Connection, steps: tuple, counted: bool) -> str | None:
+        """Take every step's state in order; on the first refusal give back what was
+        taken and return the refusal's name."""
+        for kind, obj in steps:
+            if kind == "table":
+                ok, why = obj.open(counted), CONNTRACK_FULL
+            elif kind == "tracked":
+                ok, why = obj.tracked.open(counted), TRACKED_EXCEEDED
+                if not ok and counted:
+                    obj.count(TRACKED_EXCEEDED)
+            elif kind == "port":
+                port = obj.take(self._uniform_block)
+                ok, why = port is not None, PORTS_EXHAUSTED
+                if ok:
+                    conn.ports.append(port)
+            else:  # nat
+                ok, why = obj.open(conn.dest, counted), NAT_EXHAUSTED
+            if not ok:
+                self._give_back(conn)
+                return why
+            conn.taken.append((kind, obj))
+        return None
+
+    def _give_back(self, conn: _Connection) -> None:
+        ports = iter(conn.ports)
+        for kind, obj in conn.taken:
+            if kind == "table":
+                obj.close()
+            elif kind == "tracked":
+                obj.tracked.close()
+            elif kind == "port":
+                obj.release(next(ports))
+            else:
+                obj.close(conn.dest)
+        conn.taken = []
+        conn.ports = []
+
+    # ---- a connection's life ------------------------------------------------------------
+    def _request(self, conn: _Connection, now: float) -> None:
+        self.env._now = now
+        self._send(conn, now)
+        conn.left -= 1
+        if conn.left > 0:
+            self._schedule(now + self.interval, self._next, conn)
+        else:
+            self._schedule(now + self.hold, self._close, conn)
+
+    def _next(self, conn: _Connection, now: float) -> None:
+        self._request(conn, now)
+
+    def _send(self, conn: _Connection, now: float) -> None:
+        police = self.police
+        self.log(conn.found)
+        if police is not None and not police(conn.src, now):
+            if now >= self.warmup:
+                self.stats.sent += 1
+                self.stats.dropped += 1
+            return
+        self.engine.send(conn.found.route, self.size)
+
+    def _close(self, conn: _Connection, now: float) -> None:
+        self._give_back(conn)
+        self.conns.open -= 1
+        if now >= self.warmup:
+            self.conns.completed += 1
+
+
+def _block_uniform(rng: np.random.Generator, block: int = 4096) -> Callable[[], float]:
+    """Uniform [0, 1) draws served one at a time from blocks of ``block``."""
+    from .engine import sampler  # noqa: PLC0415
+
+    return sampler(lambda n: rng.random(n), block)
+
+
+def _block_exponential(rng: np.random.Generator, scale: float,
+                       block: int = 4096) -> Callable[[], float]:
+    from .engine import sampler  # noqa: PLC0415
+
+    return sampler(lambda n: rng.exponential(scale, n), block)
+
+
+class LinkLocalPolice:
+    """Each ENI's link-local allowance (1024 packets/s to IMDS, DNS, NTP): ``allow(src,
+    now)`` takes a token of the sender's ENI bucket, or counts
+    ``linklocal_allowance_exceeded`` on its instance (from the warm-up on) and refuses."""
+
+    def __init__(self, state: ConnectionState, eni_of: Callable, warmup: float) -> None:
+        self.state = state
+        self.eni_of = eni_of
+        self.warmup = warmup
+        self._buckets: dict[str, tuple] = {}
+
+    def allow(self, src, now: float) -> bool:
+        found = self._buckets.get(src.id)
+        if found is None:
+            s = self.state.of(src.instance)
+            found = self._buckets[src.id] = (s.linklocal_bucket(self.eni_of(src)), s)
+        bucket, s = found
+        if bucket.take(now):
+            return True
+        if now >= self.warmup:
+            s.count(LINKLOCAL_EXCEEDED)
+        return False
+
+
+class PolicedSource(Source):
+    """A packet flow whose ``pick_route`` may answer :data:`DROPPED`: the packet counts as
+    sent and dropped at its sender's ENI, and is not simulated."""
+
+    __slots__ = ()
+
+    def _emit(self) -> None:
+        self.emitted += 1
+        route = self.pick_route()
+        self._loop.rebound()
+        if route is None:
+            self.engine.unreachable(self.stats)
+        elif route is DROPPED:
+            if self.env._now >= self.engine.warmup:
+                self.stats.sent += 1
+                self.stats.dropped += 1
+        else:
+            self._send(route, self.size_bytes)

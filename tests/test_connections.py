@@ -1,0 +1,265 @@
+"""Connection-level flows: each limit hit and not hit at a rate worked out by hand with
+Little's law (connections open at once = rate x lifetime), the counters equal to the
+packets dropped, dynamic host ports colliding with the kernel's ephemeral ports at the
+rate the ports held predict, the link-local allowance dropping (not queueing) IMDS
+traffic; reproducible, and the same in the compiled and the pure-Python engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SCENARIOS, make_scenario
+
+import ecsnetsim
+from ecsnetsim import report
+from ecsnetsim.model import conntrack as ct
+from ecsnetsim.model import resources
+
+PRIVATE = {"subnets": [
+    {"name": "public-a", "cidr": "10.0.0.0/24", "az": "us-east-1a", "route": "igw"},
+    {"name": "private-a", "cidr": "10.0.1.0/24", "az": "us-east-1a", "route": "nat:nat-a"}],
+    "nat_gateways": [{"name": "nat-a", "subnet": "public-a"}]}
+
+
+def _run(sc: dict, seed: int = 1) -> dict:
+    return ecsnetsim.simulate(sc, seed=seed, workers=1).document["variants"][0]
+
+
+def _egress(mode: str, rate: float, hold: float, duration: float, **group) -> dict:
+    """One instance in a private subnet behind a NAT gateway; its one task opens
+    connections to the internet at ``rate`` (constant arrivals), each held ``hold``."""
+    return make_scenario(
+        duration=duration, vpc=PRIVATE,
+        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 1,
+                                      "subnet": "private-a", **group}]},
+        services=[{"name": "s", "desired_count": 1, "network_mode": mode, "cpu": 256,
+                   "memory": 256}],
+        traffic=[{"name": "out", "from": "s", "to": "internet", "port": 443,
+                  "arrival": "constant",
+                  "connections": {"rate": rate, "requests": 1, "hold": hold}}])
+
+
+def _instance(v: dict) -> dict:
+    return v["placement"]["instances"][0]
+
+
+# ---- conntrack ----------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["bridge", "host"])
+def test_conntrack_not_hit_below_its_max(mode):
+    # 50/s held 1 s: 50 open at once (one more at an instant a close and an open tie)
+    v = _run(_egress(mode, 50, 1.0, 3.0, conntrack_max=100))
+    f, inst = v["flows"][0], _instance(v)
+    assert f["connections"]["failed"] == {} and f["dropped"] == 0
+    assert 50 <= inst["conntrack"]["peak"] <= 51 and inst["conntrack"]["dropped"] == 0
+    assert inst["conntrack"]["max"] == 100
+
+
+@pytest.mark.parametrize("mode", ["bridge", "host"])
+def test_conntrack_full_drops_new_connections_and_counts_them(mode):
+    # 200/s held 1 s wants 200 open; the table holds 100, full at 0.5 s. Per half
+    # second 100 arrive and the ones opened a second earlier close: [0.5, 1) none close,
+    # 100 dropped; [1, 1.5) 100 close, none dropped; [1.5, 2) 100 dropped; [2, 2.5) none;
+    # [2.5, 3) 100 dropped: 300 of 600 (half, as 100 / (200 x 1 s) says)
+    v = _run(_egress(mode, 200, 1.0, 3.0, conntrack_max=100))
+    f, inst = v["flows"][0], _instance(v)
+    dropped = inst["conntrack"]["dropped"]
+    assert inst["conntrack"]["peak"] == 100
+    assert dropped == f["dropped"] == f["connections"]["failed"][
+        "nf_conntrack: table full, dropping packet"]
+    assert dropped == pytest.approx(300, abs=3)
+    assert f["connections"]["opened"] + dropped == f["sent"] == 600
+
+
+def test_conntrack_default_is_the_kernels_for_the_memory():
+    assert ct.kernel_conntrack_max(8 * 2**30) == 262144
+    assert ct.kernel_conntrack_max(int(3.9 * 2**30)) == 65536
+    assert ct.kernel_conntrack_max(2**30) == 1024 * 8  # 1 GiB: RAM / 16384 / 8
+    v = _run(_egress("bridge", 10, 1.0, 1.0))
+    assert _instance(v)["conntrack"]["max"] == 262144  # m5.large: 8 GiB
+
+
+def test_awsvpc_tasks_track_in_their_own_namespace():
+    sc = _egress("bridge", 300, 1.0, 2.0, conntrack_max=200)
+    sc["services"][0]["desired_count"] = 2
+    bridge = _run(sc)
+    sc["services"][0]["network_mode"] = "awsvpc"
+    awsvpc = _run(sc)
+    # 300 open at once: one host table of 200 in bridge, two task tables in awsvpc
+    assert _instance(bridge)["conntrack"]["dropped"] > 0
+    assert _instance(awsvpc)["conntrack"]["dropped"] == 0
+    assert _instance(awsvpc)["conntrack"]["peak"] < 200
+
+
+# ---- AWS's tracked connections ------------------------------------------------------------
+def test_conntrack_allowance_exceeded_counts_refused_connections():
+    hit = _run(_egress("host", 200, 1.0, 2.0, conntrack_allowance=50))
+    ok = _run(_egress("host", 40, 1.0, 2.0, conntrack_allowance=50))
+    f = hit["flows"][0]
+    n = _instance(hit)["ena"]["conntrack_allowance_exceeded"]
+    assert n == f["dropped"] == f["connections"]["failed"]["conntrack_allowance_exceeded"] > 0
+    assert _instance(ok)["ena"]["conntrack_allowance_exceeded"] == 0
+    assert ok["flows"][0]["dropped"] == 0
+
+
+# ---- NAT gateway ------------------------------------------------------------------------
+def test_nat_gateway_error_port_allocation_at_55000_per_destination():
+    # 1000/s held 60 s: 55,000 open at 55 s; nothing closes before 60 s, so about
+    # 5 s x 1000/s are refused; with two destinations at most ~30,000 each
+    one = _run(_egress("bridge", 1000, 60.0, 65.0))
+    gw = one["nat_gateways"][0]
+    f = one["flows"][0]
+    assert gw["peak_connections_per_destination"] == ct.NAT_GATEWAY_PORTS_PER_DESTINATION
+    assert gw["error_port_allocation"] == f["dropped"] == \
+        f["connections"]["failed"]["ErrorPortAllocation"]
+    assert gw["error_port_allocation"] == pytest.approx(5000, abs=10)
+    sc = _egress("bridge", 1000, 60.0, 65.0)
+    sc["traffic"][0]["connections"]["destinations"] = 2
+    two = _run(sc)
+    assert two["nat_gateways"][0]["error_port_allocation"] == 0
+    assert two["nat_gateways"][0]["peak_connections_per_destination"] < 34000
+
+
+# ---- link-local allowance ---------------------------------------------------------------
+def _imds(rate: float, duration: float = 1.0) -> dict:
+    return make_scenario(
+        duration=duration,
+        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 1,
+                                      "subnet": "a"}]},
+        services=[{"name": "s", "desired_count": 1, "network_mode": "host", "cpu": 256,
+                   "memory": 256}],
+        traffic=[{"name": "md", "from": "s", "to": "imds", "rate": rate,
+                  "arrival": "constant", "size": 100}])
+
+
+def test_imds_excess_is_dropped_not_queued():
+    v = _run(_imds(2048, 1.0))
+    f = v["flows"][0]
+    burst = ct.LINKLOCAL_PPS * ct.LINKLOCAL_BURST_S
+    # a token bucket of 1024/s and 102.4 tokens passes 1024 x 1 s + 102 of 2048 sent
+    assert f["sent"] == 2048
+    assert f["delivered"] == pytest.approx(1024 + burst, abs=2)
+    assert f["dropped"] == _instance(v)["ena"]["linklocal_allowance_exceeded"]
+    assert f["dropped"] + f["delivered"] + f["in_flight"] == f["sent"]
+    # not queued: the slowest packet took no longer than an idle one, give or take jitter
+    assert f["latency_us"]["max"] < 2 * f["latency_us"]["min"]
+
+
+def test_imds_below_the_allowance_is_not_dropped():
+    v = _run(_imds(1000, 1.0))
+    assert v["flows"][0]["dropped"] == 0
+    assert _instance(v)["ena"]["linklocal_allowance_exceeded"] == 0
+
+
+# ---- ephemeral ports and dynamic host ports ------------------------------------------------
+def _collision(rate: float, eph: str, dyn: str | None, tasks: int) -> dict:
+    group = {"name": "g", "type": "m5.xlarge", "count": 1, "subnet": "private-a",
+             "ephemeral_port_range": eph}
+    if dyn:
+        group["dynamic_host_port_range"] = dyn
+    return make_scenario(
+        duration=140, vpc=PRIVATE, cluster={"instance_groups": [group]},
+        services=[{"name": "poller", "desired_count": 1, "network_mode": "host", "cpu": 64,
+                   "memory": 64},
+                  {"name": "web", "desired_count": 1, "network_mode": "bridge", "cpu": 4,
+                   "memory": 16,
+                   "containers": [{"name": "w", "port_mappings": [{"container_port": 80}]}]}],
+        traffic=[{"name": "calls", "from": "poller", "to": "internet", "port": 443,
+                  "arrival": "constant", "connections": {"rate": rate, "hold": 50}}],
+        events=[{"at": 60, "scale": "web", "desired_count": tasks}])
+
+
+def test_disjoint_ranges_never_collide():
+    v = _run(_collision(10, "40000-40999", "41000-41999", 80))
+    web = v["placement"]["services"][1]
+    assert web["launch_failures"] == {} and web["running"] == 80
+    assert _instance(v)["ephemeral_ports"]["peak"] == 500
+
+
+def test_overlapping_ranges_collide_at_the_share_of_ports_held():
+    # 10/s held 50 s: 500 of the 1000 ports held, so a dynamic port the agent picks in
+    # turn is held with probability 0.5; each failed start is retried
+    runs = [_run(_collision(10, "40000-40999", None, 80), seed=s) for s in (1, 2, 3)]
+    failed = sum(v["placement"]["services"][1]["launch_failures"].get(
+        "port is already allocated", 0) for v in runs)
+    started = sum(v["placement"]["services"][1]["running"] - 1 for v in runs)
+    share = failed / (failed + started)
+    held = _instance(runs[0])["ephemeral_ports"]["peak"] / 1000
+    assert held == pytest.approx(0.5, abs=0.002)
+    # binomial standard error over ~480 starts is 0.023; the agent's sequential picks
+    # are correlated, so allow 4 of them
+    assert share == pytest.approx(held, abs=0.1)
+
+
+# ---- results and reproducibility ------------------------------------------------------------
+def test_packet_flows_carry_no_connection_fields():
+    sc = make_scenario(duration=0.2, traffic=[{"name": "p", "from": "client", "to": "s",
+                                               "port": 80, "rate": 100}])
+    sc["services"][0]["containers"] = [{"name": "c", "port_mappings": [{"container_port": 80}]}]
+    v = _run(sc)
+    assert "connections" not in v["flows"][0]
+    assert not {"conntrack", "ena", "ephemeral_ports"} & set(_instance(v))
+    assert "nat_gateways" not in v
+
+
+def test_same_seed_same_bytes_and_the_summary_names_the_limit():
+    sc = _egress("bridge", 200, 1.0, 2.0, conntrack_max=100)
+    a = ecsnetsim.simulate(sc, seed=4, workers=1)
+    b = ecsnetsim.simulate(sc, seed=4, workers=1)
+    assert json.dumps(a.document, sort_keys=True) == json.dumps(b.document, sort_keys=True)
+    text = report.summary(a)
+    n = _instance(a.document["variants"][0])["conntrack"]["dropped"]
+    assert f"nf_conntrack: table full, dropping packet x{n}" in text
+    assert "conntrack table full on 1 instance" in report.answer(a)
+
+
+def test_every_per_instance_resource_is_declared_once():
+    names = [r.name for r in resources.RESOURCES]
+    assert len(names) == len(set(names))
+    assert {"cpu", "memory", "eni", "branch_eni", "conntrack", "ephemeral_ports"} <= set(names)
+    v = _run(_egress("bridge", 200, 1.0, 2.0, conntrack_max=100))
+    hit = resources.limits_hit(v["placement"]["instances"])
+    assert [r.name for _i, r, _u in hit] == ["conntrack"]
+
+
+@pytest.mark.parametrize("name", ["conntrack-bridge-vs-awsvpc", "imds-throttling"])
+def test_compiled_and_pure_engines_agree(tmp_path, name):
+    out = {}
+    for pure in ("0", "1"):
+        env = {**os.environ, "ECSNETSIM_PURE_PYTHON": pure}
+        dest = tmp_path / pure
+        subprocess.run([sys.executable, "-m", "ecsnetsim", "run", str(SCENARIOS / f"{name}.yaml"),
+                        "-o", str(dest), "--no-plots", "--quiet", "--workers", "1",
+                        "--set", "duration=3s",
+                        "--set", "cluster.instance_groups[0].conntrack_max=2000"],
+                       check=True, env=env, cwd=ROOT, capture_output=True)
+        out[pure] = (dest / "results.json").read_bytes()
+    a, b = (json.loads(out[k]) for k in ("0", "1"))
+    assert a["variants"] == b["variants"]
+    if name == "conntrack-bridge-vs-awsvpc":  # the limit was hit, in both
+        assert a["variants"][0]["flows"][0]["connections"]["failed"]
+
+
+def test_connection_scenarios_agree_with_their_claims():
+    for name in ("nat-port-exhaustion", "conntrack-bridge-vs-awsvpc", "imds-throttling",
+                 "ephemeral-collision"):
+        assert (SCENARIOS / f"{name}.yaml").exists()
+    res = ecsnetsim.simulate(ecsnetsim.load_scenario(SCENARIOS / "imds-throttling.yaml"),
+                             workers=1)
+    assert res.document["expectations"]["agrees"] is True
+
+
+def test_bad_connection_input_is_a_located_error(tmp_path):
+    path = tmp_path / "bad.yaml"
+    text = (SCENARIOS / "imds-throttling.yaml").read_text().replace(
+        "type: m5.large", "type: m5.large\n      ephemeral_port_range: 61000-1024")
+    path.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "ecsnetsim", "validate", str(path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    assert "ephemeral_port_range" in proc.stderr and "Traceback" not in proc.stderr
+    assert Path(path).name in proc.stderr
