@@ -480,6 +480,9 @@ class FlowRow(Row):
     breakdown_us: dict[str, float] = entry(optional=True)
     #: where and why packets could not get there, or None
     blocked: Blocked | None = entry(optional=True, default=None)
+    #: packets dropped by a named limit rather than a full queue, by its name (count;
+    #: connection-level and link-local flows only; part of ``dropped``)
+    drops: dict[str, int] | None = entry(omit_none=True, default=None)
     #: a connection-level flow's connections, or None for a packet flow
     connections: ConnectionsRow | None = entry(omit_none=True, default=None)
 

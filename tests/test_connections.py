@@ -73,6 +73,7 @@ def test_conntrack_full_drops_new_connections_and_counts_them(mode):
         "nf_conntrack: table full, dropping packet"]
     assert dropped == pytest.approx(300, abs=3)
     assert f["connections"]["opened"] + dropped == f["sent"] == 600
+    assert f["drops"] == {"nf_conntrack: table full, dropping packet": dropped}
 
 
 def test_conntrack_default_is_the_kernels_for_the_memory():
@@ -144,6 +145,7 @@ def test_imds_excess_is_dropped_not_queued():
     assert f["sent"] == 2048
     assert f["delivered"] == pytest.approx(1024 + burst, abs=2)
     assert f["dropped"] == _instance(v)["ena"]["linklocal_allowance_exceeded"]
+    assert f["drops"] == {"linklocal_allowance_exceeded": f["dropped"]}
     assert f["dropped"] + f["delivered"] + f["in_flight"] == f["sent"]
     # not queued: the slowest packet took no longer than an idle one, give or take jitter
     assert f["latency_us"]["max"] < 2 * f["latency_us"]["min"]
@@ -224,6 +226,18 @@ def test_every_per_instance_resource_is_declared_once():
     v = _run(_egress("bridge", 200, 1.0, 2.0, conntrack_max=100))
     hit = resources.limits_hit(v["placement"]["instances"])
     assert [r.name for _i, r, _u in hit] == ["conntrack"]
+
+
+def test_packet_fate_is_drawn_for_named_drops_and_names_them():
+    from ecsnetsim.plots import figdata
+    from ecsnetsim.plots.fate import _drop_reasons
+
+    v = _run(_egress("bridge", 200, 1.0, 2.0, conntrack_max=100))
+    doc = {"variants": [v]}
+    assert v["flows"][0]["unreachable"] == 0 and figdata.APPLIES["packet_fate"](doc)
+    n = v["flows"][0]["dropped"]
+    assert _drop_reasons(v["flows"][0]["drops"]) == \
+        f"dropped: nf_conntrack: table full, dropping packet \u00d7{n:,}"
 
 
 @pytest.mark.parametrize("name", ["conntrack-bridge-vs-awsvpc", "imds-throttling"])

@@ -213,6 +213,8 @@ class ConnectionSource:
         self.graph, self.instances = graph, instances
         self.stats = stats
         self.conns = ConnectionStats()
+        #: packets dropped by a named limit (not a full queue) -> count, from the warm-up on
+        self.drops: Counter = Counter()
         self.size = flow.size
         self.requests = spec.requests
         self.interval = spec.interval
@@ -276,6 +278,7 @@ class ConnectionSource:
             self.log(found)  # its first packet left, and was dropped
             if counted:
                 self.conns.failed[refused] += 1
+                self.drops[refused] += 1
                 self.stats.sent += 1
                 self.stats.dropped += 1
             return
@@ -343,6 +346,7 @@ class ConnectionSource:
         self.log(conn.found)
         if police is not None and not police(conn.src, now):
             if now >= self.warmup:
+                self.drops[LINKLOCAL_EXCEEDED] += 1
                 self.stats.sent += 1
                 self.stats.dropped += 1
             return

@@ -10,7 +10,7 @@ device loads are what the engine counted; nothing is looked up.
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 
@@ -32,7 +32,14 @@ from ..rows import (
     TimeseriesRow,
 )
 from . import calibration
-from .connections import DROPPED, ConnectionSource, ConnectionState, LinkLocalPolice, PolicedSource
+from .connections import (
+    DROPPED,
+    LINKLOCAL_EXCEEDED,
+    ConnectionSource,
+    ConnectionState,
+    LinkLocalPolice,
+    PolicedSource,
+)
 from .engine import Engine, FlowStats, Route
 from .flowlogs import FlowLog, ephemeral_port
 from .routing import Outcome, Router
@@ -66,6 +73,7 @@ class DataPlane:
             f.connections is not None or f.to == "imds" for f in scenario.traffic) else None
         self.instances = {inst.id: inst for inst in cluster.instances}
         self._sources: list[ConnectionSource | None] = []
+        self._drops: list[Counter | None] = []  # per flow: named drops, or None
         streams = rng.bit_generator.seed_seq.spawn(max(1, len(scenario.traffic)))
         for i, (flow, seq) in enumerate(zip(scenario.traffic, streams, strict=False)):
             self._add_flow(i, flow, np.random.default_rng(seq))
@@ -164,6 +172,7 @@ class DataPlane:
             return src, dst
 
         police = self._police() if flow.to == "imds" else None
+        drops: Counter = Counter()  # packets dropped by a named limit -> count
 
         def pick():
             pair = choose()
@@ -172,6 +181,8 @@ class DataPlane:
             found = route(*pair)
             if found is not None and police is not None and \
                     not police(pair[0], self.env.now):
+                if self.env.now >= self.engine.warmup:
+                    drops[LINKLOCAL_EXCEEDED] += 1
                 return DROPPED
             return found
 
@@ -193,6 +204,8 @@ class DataPlane:
                 self.env, self.engine, rng, flow.rate, flow.arrival, flow.size, start, stop,
                 pick, stats=stats)
         self._sources.append(source)
+        self._drops.append(source.drops if source is not None else
+                           drops if police is not None else None)
         # the path shown for the flow: the first source and the first target it reaches
         typical = None
         if src_svc is None or src_svc.targets:
@@ -250,8 +263,8 @@ class DataPlane:
         """Each flow's packets, hops and latency over the measured window."""
         window = self.engine.window(self.end)
         rows = []
-        for (flow, stats, typical, blocked, dst_svc), source in zip(self.flows, self._sources,
-                                                                    strict=True):
+        for (flow, stats, typical, blocked, dst_svc), source, drops in zip(
+                self.flows, self._sources, self._drops, strict=True):
             s = stats.summary(window)
             if not blocked and s["unreachable"] and dst_svc is not None and \
                     dst_svc.health_check_blocked:  # no target ever turned healthy: why
@@ -267,6 +280,7 @@ class DataPlane:
                 path=typical.kinds if typical else [],
                 breakdown_us=self._breakdown(typical),
                 blocked=Blocked(blocked[0].at, blocked[0].reason) if blocked else None,
+                drops=None if drops is None else dict(sorted(drops.items())),
                 connections=None if flow.connections is None else ConnectionsRow(
                     **(source.conns.row() if source is not None else
                        {"opened": 0, "completed": 0, "failed": {}, "peak_open": 0})),

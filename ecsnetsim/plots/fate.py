@@ -26,6 +26,14 @@ def _short_reason(blocked: dict | None, width: int = 64, lines: int = 3) -> str:
     return "\n".join(wrapped)
 
 
+def _drop_reasons(drops: dict | None, width: int = 64, lines: int = 3) -> str:
+    """The limits that dropped packets, by the names Linux and AWS give them (a full
+    conntrack table, ErrorPortAllocation, an ENA allowance), beside a bar."""
+    named = [textwrap.shorten(f"dropped: {k} \u00d7{n:,}", width) for k, n in (drops or {}).items()
+             if n]
+    return "\n".join(named[:lines])
+
+
 @_styled
 def packet_fate(doc: dict) -> Figure | None:
     """Per flow and variant, the share of packets sent that arrived, were dropped in a
@@ -51,7 +59,7 @@ def packet_fate(doc: dict) -> Figure | None:
     """
     variants = doc["variants"]
     flows = _flow_names(variants)
-    if not any(f.get("unreachable") or f.get("blocked") for v in variants
+    if not any(f.get("unreachable") or f.get("blocked") or f.get("drops") for v in variants
                for f in v.get("flows", [])):
         return None
     rows = [(name, v) for name in flows for v in variants if _flow(v, name)]
@@ -68,7 +76,8 @@ def packet_fate(doc: dict) -> Figure | None:
                 ax.barh(y, share, left=left, height=0.6, color=color, edgecolor="white",
                         linewidth=0.6)
                 left += share
-        ax.text(1.02, y, _short_reason(f.get("blocked")), va="center", fontsize=7,
+        ax.text(1.02, y, _short_reason(f.get("blocked")) or _drop_reasons(f.get("drops")),
+                va="center", fontsize=7,
                 color="#9c2a2a", transform=ax.get_yaxis_transform())
         labels.append(f"{name} \u00b7 {_label(v).replace(chr(10), ' ')}" if len(flows) > 1
                       else _label(v).replace(chr(10), " "))

@@ -450,8 +450,8 @@ def _tasks(doc: dict) -> bool:
 
 
 def _fate(doc: dict) -> bool:
-    return any(f.get("unreachable") or f.get("blocked") for v in doc["variants"]
-               for f in v.get("flows", []))
+    return any(f.get("unreachable") or f.get("blocked") or f.get("drops")
+               for v in doc["variants"] for f in v.get("flows", []))
 
 
 #: The busiest device must be at least this busy (a share of the measured window) for
