@@ -129,7 +129,7 @@ def test_over_time_only_when_something_changes():
                                   + windows("h/eni", "device", burst=range(8, 11))),
                           variant("b", series=windows("ingress"))]}
     data = figdata.over_time(burst)
-    assert [v.name for v in data.variants] == ["a"] and data.left_out == 1  # b: steady
+    assert [v.name for v in data.variants] == ["a"] and data.steady == 1  # b: steady
     (f,) = data.variants[0].flows
     assert f.values["sent"][8] == 1000 and f.t[0] == 2.0
     assert data.variants[0].window_s == pytest.approx(0.1)
@@ -156,9 +156,11 @@ def test_over_time_only_when_something_changes():
 
 def test_over_time_shows_the_most_eventful_variants():
     vs = [variant(f"v{k}", series=windows("ingress", burst=range(8, 8 + k))) for k in range(6)]
+    vs[5]["timeseries"] = windows("ingress", burst={9}, drop={9})  # the most drops
     data = figdata.over_time({"variants": vs})
     assert len(data.variants) == figdata.OVER_TIME_VARIANTS
-    assert data.left_out == 6 - figdata.OVER_TIME_VARIANTS
+    assert data.left_out == 5 - figdata.OVER_TIME_VARIANTS and data.steady == 1  # v0
+    assert "v5" in [v.name for v in data.variants]
     assert "v0" not in [v.name for v in data.variants]  # the steady one is left out
 
 
@@ -205,7 +207,7 @@ def test_over_time_figure_a_column_per_variant_with_shared_rows():
                         variant("c", series=windows("ingress"))]}
     fig = plots.over_time(doc)
     assert len(fig.axes) == 3 * 2  # rates, latency, queues; a column per changing variant
-    assert "2 of 3 variants" in fig.get_suptitle()
+    assert fig.get_suptitle().endswith("(1 steady variant not shown)")
     rate_a = fig.axes[0]
     assert "variant a" in rate_a.get_title(loc="left")
     ys = [y for ln in rate_a.lines for y in ln.get_ydata()]

@@ -218,7 +218,7 @@ def latency_cdf(doc: dict) -> LatencyCdf | None:
 # ---- over_time -----------------------------------------------------------------------------
 
 #: At most this many variants side by side in ``over_time`` (the most eventful first).
-OVER_TIME_VARIANTS = 4
+OVER_TIME_VARIANTS = 3
 #: Devices whose queue length is drawn, per variant (the longest mean queue first).
 OVER_TIME_DEVICES = 4
 #: The queue row of ``over_time`` is drawn when some device's mean queue reaches this
@@ -250,32 +250,43 @@ class VariantSeries:
 
 @dataclass
 class OverTime:
-    """The variants shown (those whose windows change, the most eventful first, at most
-    :data:`OVER_TIME_VARIANTS`) and how many variants with a time series are not."""
+    """The variants shown: those whose windows change, the most eventful first, at most
+    :data:`OVER_TIME_VARIANTS`."""
 
     variants: list[VariantSeries]
+    #: variants that change but are not shown (more than OVER_TIME_VARIANTS)
     left_out: int = 0
+    #: variants with a time series in which nothing changes (not shown)
+    steady: int = 0
+
+
+def timeseries_by_variant(res) -> dict[str, list[dict]]:
+    """The time-series rows of a result set by variant name: the document's per-variant
+    ``timeseries`` lists, else its top-level list or a :class:`Results`' ``timeseries``
+    table (rows with a ``variant`` column)."""
+    doc = res.document if hasattr(res, "document") else res
+    out = {v["name"]: v["timeseries"] for v in doc.get("variants", []) if v.get("timeseries")}
+    if out:
+        return out
+    rows = doc.get("timeseries") or (getattr(res, "timeseries", None)
+                                     if hasattr(res, "document") else None) or []
+    for r in rows:
+        out.setdefault(str(r.get("variant")), []).append(r)
+    return out
 
 
 def timeseries_rows(res) -> list[dict]:
-    """The time-series rows of a result set with their variant's name: the document's
-    per-variant ``timeseries`` lists, its top-level list, or a :class:`Results`'
-    ``timeseries`` table."""
-    doc = res.document if hasattr(res, "document") else res
-    rows = [{"variant": v["name"], **r} for v in doc.get("variants", [])
-            for r in v.get("timeseries") or []]
-    if rows:
-        return rows
-    if doc.get("timeseries"):
-        return list(doc["timeseries"])
-    table = getattr(res, "timeseries", None) if hasattr(res, "document") else None
-    return list(table or [])
+    """The time-series rows of a result set, each with its variant's name."""
+    return [{"variant": name, **r} for name, rows in timeseries_by_variant(res).items()
+            for r in rows]
 
 
 def _num(x) -> float | None:
     """A cell as a number: None for an empty cell (a CSV row's '' or a JSON null)."""
     if x is None or x == "":
         return None
+    if type(x) is float or type(x) is int:  # noqa: E721 (JSON numbers: the common case)
+        return x if math.isfinite(x) else None
     try:
         y = float(x)
     except (TypeError, ValueError):
@@ -288,11 +299,19 @@ _FLOW_FIELDS = ("sent", "delivered", "dropped", "unreachable", "latency_mean_us"
 
 
 def _series(rows: list[dict], kind: str, fields: tuple[str, ...]) -> list[Series]:
+    """The rows of ``kind`` as one :class:`Series` per name, in time order."""
     out: dict[str, Series] = {}
-    for r in sorted((r for r in rows if r.get("kind") == kind),
-                    key=lambda r: (_num(r.get("t_start_s")) or 0.0)):
-        s = out.setdefault(str(r["name"]), Series(str(r["name"]), [], {f: [] for f in fields}))
-        s.t.append(_num(r.get("t_start_s")) or 0.0)
+    mine = [r for r in rows if r.get("kind") == kind]
+    starts = [_num(r.get("t_start_s")) or 0.0 for r in mine]
+    if any(b < a for a, b in zip(starts, starts[1:], strict=False)):
+        order = sorted(range(len(mine)), key=starts.__getitem__)
+        mine, starts = [mine[k] for k in order], [starts[k] for k in order]
+    for r, t in zip(mine, starts, strict=True):
+        name = str(r["name"])
+        s = out.get(name)
+        if s is None:
+            s = out[name] = Series(name, [], {f: [] for f in fields})
+        s.t.append(t)
         s.w.append(_num(r.get("window_s")) or 0.0)
         for f in fields:
             s.values[f].append(_num(r.get(f)))
@@ -350,39 +369,52 @@ def _marks(v: dict) -> list[tuple[float, str]]:
     return sorted(set(marks))
 
 
-def over_time(res) -> OverTime | None:
+def _variant_series(name: str, rows: list[dict], v: dict, labelled: bool):
+    """(score, VariantSeries without devices) of one variant, or None when its flows
+    have fewer than :data:`MIN_WINDOWS` full windows. The score: flows that change plus
+    events within the windows, then packets dropped."""
+    flows = _series(rows, "flow", _FLOW_FIELDS)
+    window = _window(flows, rows)
+    if not any(len(_full(s, window).t) >= MIN_WINDOWS for s in flows):
+        return None
+    t0 = min(s.t[0] for s in flows)
+    t1 = max(s.t[-1] + (s.w[-1] or window) for s in flows)
+    marks = [(t, w) for t, w in _marks(v) if t0 <= t <= t1]
+    score = (sum(_moves(_full(s, window)) for s in flows) + len(marks),
+             sum(d or 0 for s in flows for d in s.values["dropped"]))
+    label = _label(v) if labelled else _short(name)
+    return score, VariantSeries(_one_line(label), name, window, flows, [], marks)
+
+
+def over_time(res, first: bool = False) -> OverTime | None:
     """The windows of each variant's flows and busiest devices, or None when there are
     none (results written before time series) or nothing in them changes: drawn when a
     flow's windows move beyond noise (:func:`_moves`) or a deployment or instance event
-    falls inside the windows."""
-    rows = timeseries_rows(res)
+    falls inside the windows. ``first``: stop at the first variant that changes (enough
+    to know that the figure applies; its devices are not read)."""
     doc = res.document if hasattr(res, "document") else res
     by_variant = {v["name"]: v for v in doc.get("variants", [])}
     picked = []
-    for name in dict.fromkeys(str(r.get("variant")) for r in rows):
-        mine = [r for r in rows if str(r.get("variant")) == name]
-        flows = _series(mine, "flow", _FLOW_FIELDS)
-        window = _window(flows, mine)
-        if not any(len(_full(s, window).t) >= MIN_WINDOWS for s in flows):
-            continue
+    for name, rows in timeseries_by_variant(res).items():
         v = by_variant.get(name, {"name": name})
-        t0 = min(s.t[0] for s in flows)
-        t1 = max(s.t[-1] + (s.w[-1] or window) for s in flows)
-        marks = [(t, w) for t, w in _marks(v) if t0 <= t <= t1]
-        devices = sorted(_series(mine, "device", ("queue_len",)),
-                         key=lambda s: (-sum(x or 0 for x in s.values["queue_len"]), s.name))
-        score = (sum(_moves(_full(s, window)) for s in flows) + len(marks),
-                 sum(d or 0 for s in flows for d in s.values["dropped"]))
-        label = _label(v) if "variants" in doc and v.get("placement") else _short(name)
-        picked.append((score, VariantSeries(_one_line(label), name, window, flows,
-                                            devices[:OVER_TIME_DEVICES], marks)))
-    eventful_ = [p for p in picked if p[0][0]]
+        got = _variant_series(name, rows, v, bool(v.get("placement")))
+        if got is None:
+            continue
+        if first and got[0][0]:
+            return OverTime([got[1]])
+        picked.append((got, rows))
+    eventful_ = [p for p in picked if p[0][0][0]]
     if not eventful_:
         return None
-    shown = sorted(eventful_, key=lambda p: (-p[0][0], -p[0][1]))[:OVER_TIME_VARIANTS]
-    order = [vs.name for _, vs in picked]
-    shown.sort(key=lambda p: order.index(p[1].name))
-    return OverTime([vs for _, vs in shown], left_out=len(picked) - len(shown))
+    shown = sorted(eventful_, key=lambda p: (-p[0][0][0], -p[0][0][1]))[:OVER_TIME_VARIANTS]
+    order = [got[1].name for got, _ in picked]
+    shown.sort(key=lambda p: order.index(p[0][1].name))
+    for (_, vs), rows in shown:  # the busiest devices of the variants shown only
+        devices = _series(rows, "device", ("queue_len",))
+        vs.devices = sorted(devices, key=lambda d: (-sum(x or 0 for x in d.values["queue_len"]),
+                                                    d.name))[:OVER_TIME_DEVICES]
+    return OverTime([vs for (_, vs), _ in shown], left_out=len(eventful_) - len(shown),
+                    steady=len(picked) - len(eventful_))
 
 
 def _rates(s: Series, key: str, window: float) -> list[float | None]:
@@ -479,11 +511,11 @@ APPLIES: dict[str, Callable[[dict], bool]] = {
     "device_utilization": _busy,
     "deployment_timeline": lambda doc: any(eventful(v) for v in doc["variants"]
                                            if v.get("timeline")),
-    "over_time": lambda doc: over_time(doc) is not None,
+    "over_time": lambda res: over_time(res, first=True) is not None,
 }
 
 
 __all__ = ["APPLIES", "BOX_QUANTILES", "BUSY", "CdfPanel", "Curve", "LatencyCdf",
            "LatencySpread", "OverTime", "Series", "Spread", "SpreadPanel", "VariantSeries",
            "hist_cdf", "hist_quantile", "latency_cdf", "latency_spread", "over_time",
-           "overhead_rows", "placement_settled", "timeseries_rows"]
+           "overhead_rows", "placement_settled", "timeseries_by_variant", "timeseries_rows"]

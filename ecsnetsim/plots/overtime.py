@@ -83,6 +83,9 @@ def draw(data: OverTime) -> Figure:
     nrows = 3 if queues else 2
     fig, axes = _figure(max(6.5, 1.8 + 3.6 * ncols), 1.0 + 2.3 * nrows, nrows=nrows,
                         ncols=ncols, sharex="col", sharey="row")
+    for ax in axes:  # few ticks: every tick is a line and a label to lay out and draw
+        ax.locator_params(axis="y", nbins=4)
+        ax.locator_params(axis="x", nbins=6)
     names = list(dict.fromkeys(s.name for vs in data.variants for s in vs.flows))
     colors = {n: _FLOW_COLORS[k % len(_FLOW_COLORS)] for k, n in enumerate(names)}
     span = max(vs.flows[0].t[-1] + vs.window_s - vs.flows[0].t[0] for vs in data.variants)
@@ -116,8 +119,10 @@ def draw(data: OverTime) -> Figure:
         axes[2 * ncols].set_ylim(0, max(1.0, 1.1 * peak))
     title = "Over time, window by window"
     if data.left_out:
-        title += (f": {len(data.variants)} of {len(data.variants) + data.left_out} variants, "
-                  "where something changes")
+        title += (f": the {len(data.variants)} most eventful of the "
+                  f"{len(data.variants) + data.left_out} variants that change")
+    if data.steady:
+        title += f" ({data.steady} steady variant{'s' if data.steady > 1 else ''} not shown)"
     _title(fig, title)
     _legend(fig, _handles(colors, lost, marked), title="flow / statistic")
     return fig
@@ -141,7 +146,7 @@ def over_time(res: Source) -> Figure | None:
     """Each flow and the busiest devices window by window (``timeseries.csv``): packets
     delivered per second (and dropped, or unreachable, when any were), mean and p99
     latency, and the queue length of the busiest devices when one queues (half a packet
-    on average in a window), one column per variant whose windows change (the four most
+    on average in a window), one column per variant whose windows change (the three most
     eventful), deployments and instance events marked.
 
     Drawn when something changes over the run: a flow's rate or latency moves beyond
