@@ -42,6 +42,10 @@ def _tag(item: dict, key: str = "Name") -> str | None:
                  if _d(t).get("Key") == key), None)
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def _origin(command: str, name: Any, path: str) -> Origin:
     return Origin(command.split(" ", 1)[1], str(name), path)
 
@@ -92,11 +96,12 @@ def _instances(s: Stack, items: list, path: str) -> None:
     groups: dict[tuple, list[str]] = {}
     for ci in items:
         ci = _d(ci)
-        attrs = {_d(a).get("name"): _d(a).get("value") for a in as_list(ci.get("attributes"))}
+        attrs = {str(_d(a).get("name")): _text(_d(a).get("value"))
+                 for a in as_list(ci.get("attributes"))}
         if str(ci.get("status", "ACTIVE")).upper() not in ("ACTIVE", "DRAINING"):
             continue
         key = (attrs.get("ecs.instance-type"), attrs.get("ecs.subnet-id"),
-               attrs.get("ecs.availability-zone"), attrs.get("ecs.os-type", "linux"),
+               attrs.get("ecs.availability-zone"), attrs.get("ecs.os-type") or "linux",
                "ecs.awsvpc-trunk-id" in attrs)
         groups.setdefault(key, []).append(str(ci.get("ec2InstanceId", "?")))
     for (itype, subnet, az, os, trunked), ids in groups.items():

@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from .stack import Item, Stack, as_int, resolved
+from .stack import Item, Stack, as_int, as_list, resolved
 from .writer import Comments
 
 #: Instance type written when a group's type is unknown or not in the catalog.
@@ -214,7 +214,7 @@ class Builder:
         if self.groups is None:
             return []
         out = []
-        for ref in refs or []:
+        for ref in as_list(refs):
             item = self.stack.find("sg", ref)
             if item is None:
                 self.say(path, f"security group {_short(ref)} of {what} is not described in "
@@ -251,8 +251,8 @@ class Builder:
         entry: dict[str, Any] = {"name": self.names.get("sg", item.key), "ingress": []}
         egress_given = item.fields.get("egress") is not None
         egress: list[dict] = []
-        pairs = [("ingress", r, None) for r in item.get("ingress", [])]
-        pairs += [("egress", r, None) for r in item.get("egress", [])]
+        pairs = [("ingress", r, None) for r in item.dicts("ingress")]
+        pairs += [("egress", r, None) for r in item.dicts("egress")]
         pairs += [(d, r, src) for d, r, src in extra]
         for direction, rule, src in pairs:
             egress_given = egress_given or (src is not None and direction == "egress")
@@ -346,7 +346,7 @@ class Builder:
         if count is None:
             count = as_int(asg.get("min")) or 0
             asg.notes.append(f"no desired capacity: MinSize {count} instances assumed")
-        refs = asg.get("subnets", []) or [None]
+        refs = asg.list("subnets") or [None]
         shares = _shares(count, len(refs))
         top = as_int(asg.get("max"))
         maxes = _shares(max(top or count, count), len(refs))
@@ -377,7 +377,7 @@ class Builder:
     def _instance_type(self, asg: Item, lt: dict) -> str:
         from .. import catalog  # noqa: PLC0415
 
-        types = asg.get("instance_types") or [lt.get("instance_type")]
+        types = asg.list("instance_types") or [lt.get("instance_type")]
         if len(types) > 1:
             asg.notes.append(f"mixed instances policy: the first type, {types[0]}, is "
                              f"modelled (also allowed: {', '.join(map(str, types[1:]))})")
@@ -402,7 +402,7 @@ class Builder:
             out["security_groups"] = groups
         public = lt.get("public_ip")
         if public is None:
-            subnets = [self.stack.find("subnet", r) for r in asg.get("subnets", [])]
+            subnets = [self.stack.find("subnet", r) for r in asg.list("subnets")]
             public = any(s is not None and s.get("public") for s in subnets) or None
         if public:
             out["public_ip"] = True

@@ -71,6 +71,7 @@ class _Reader:
             raise StackError(f"nested stacks deeper than {MAX_NESTING} levels at {name}",
                              file=t.file)
         props = t.resolve(spec.get("Properties") or {}, f"{name}.Properties")
+        props = props if isinstance(props, dict) else {}
         url = str(props.get("TemplateURL", ""))
         near = [Path(t.file).parent, *self.search]
         found = find_template(url, near)
@@ -79,7 +80,8 @@ class _Reader:
                              f"{url!r}; expected {url.rsplit('/', 1)[-1] or '?'} under "
                              f"{', '.join(str(p) for p in near)} (give --templates DIR)",
                              file=t.file)
-        params = {k: v for k, v in (props.get("Parameters") or {}).items()}
+        params = props.get("Parameters")
+        params = dict(params) if isinstance(params, dict) else {}
         child = self.load(str(found), f"{t.prefix}{name}.", params)
         self.nested[t.prefix + name] = child
         if str(found) not in self.stack.files:

@@ -224,7 +224,7 @@ def _select(t: Template, arg: Any) -> Any:
         return unresolved(f"Select {index} of {items}")
     try:
         return items[int(index)]
-    except (ValueError, TypeError, IndexError):
+    except (ValueError, TypeError, IndexError, KeyError):
         raise StackError(f"{t.where}: Fn::Select index {index!r} is not in the list of "
                          f"{len(items) if isinstance(items, list) else '?'}",
                          file=t.file) from None
@@ -325,7 +325,7 @@ _FUNCTIONS: dict[str, Callable[[Template, Any], Any]] = {
     "Fn::Base64": lambda t, a: _text(t._resolve(a)),  # kept as text: only read, never sent
     "Fn::Cidr": _cidr,
     "Fn::ImportValue": _import_value,
-    "Fn::Length": lambda t, a: len(t._resolve(a) or []),
+    "Fn::Length": lambda t, a: len(v) if isinstance(v := t._resolve(a), list) else 0,
     "Fn::ToJsonString": lambda t, a: json.dumps(t._resolve(a), default=str),
     "Fn::Transform": _transform,
 }

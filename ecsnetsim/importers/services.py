@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import InputError
 from .build import FLOW_RATE, Builder, _short
-from .stack import Item, StackError, as_bool, as_int
+from .stack import Item, StackError, as_bool, as_int, as_list
 
 #: Capacity providers that are Fargate rather than an Auto Scaling group.
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -49,6 +49,7 @@ def _task_definition(b: Builder, svc: Item, path: tuple) -> dict:
     for note in td.notes:
         b.say(path, note)
     doc = td.get("td")
+    doc = doc if isinstance(doc, dict) else {}
     data = json.dumps(doc, default=str).encode()
     try:
         fields, warnings = task_definition_fields(data, td.origin.file)
@@ -62,8 +63,9 @@ def _task_definition(b: Builder, svc: Item, path: tuple) -> dict:
 
 
 def _gpus(b: Builder, doc: dict, path: tuple) -> None:
-    for c in doc.get("containerDefinitions") or []:
-        for req in c.get("resourceRequirements") or []:
+    for c in as_list(doc.get("containerDefinitions")):
+        c = c if isinstance(c, dict) else {}
+        for req in as_list(c.get("resourceRequirements")):
             if isinstance(req, dict) and str(req.get("type")).upper() == "GPU":
                 b.say(path, f"container {c.get('name')} needs {req.get('value')} GPU: not "
                             "modelled (placed by CPU, memory, ports and ENIs only)")
@@ -89,7 +91,7 @@ def _service(b: Builder, svc: Item) -> dict | None:
     launch = _launch_type(b, svc, fields, path)
     fields.pop("launch_type", None)
     compat = fields.get("requires_compatibilities")
-    if compat is not None and launch not in compat:
+    if isinstance(compat, list) and launch not in compat:
         fields["requires_compatibilities"] = [launch]
         b.say(path, f"requiresCompatibilities {compat} written as [{launch}], the launch type "
                     "modelled")
@@ -112,7 +114,7 @@ def _launch_type(b: Builder, svc: Item, fields: dict, path: tuple) -> str:
     """EC2 or FARGATE: the service's launch type, or what its capacity provider strategy
     (or the cluster's default strategy) mostly uses, said so."""
     launch = str(svc.get("launch_type") or "").upper()
-    strategy = svc.get("strategy") or ([] if launch else _default_strategy(b, path))
+    strategy = svc.dicts("strategy") or ([] if launch else _default_strategy(b, path))
     if not launch and strategy:
         launch = _from_strategy(b, strategy, path)
     elif not launch:
@@ -130,10 +132,10 @@ def _launch_type(b: Builder, svc: Item, fields: dict, path: tuple) -> str:
 def _default_strategy(b: Builder, path: tuple) -> list:
     for kind in ("cluster_cps", "cluster"):
         for item in b.stack.all(kind):
-            if item.get("default_strategy"):
+            if item.dicts("default_strategy"):
                 b.say(path, f"no launch type: the cluster's default capacity provider "
                             f"strategy, from {item.origin}")
-                return item.get("default_strategy")
+                return item.dicts("default_strategy")
     return []
 
 
@@ -163,7 +165,7 @@ def _provider_name(b: Builder, ref: Any) -> str:
 def _network(b: Builder, svc: Item, out: dict, mode: str | None, launch: str,
              path: tuple) -> None:
     """awsvpc's subnets, security groups and public IP; said and left out otherwise."""
-    subnets, groups = svc.get("subnets", []), svc.get("security_groups", [])
+    subnets, groups = svc.list("subnets"), svc.list("security_groups")
     if mode != "awsvpc":
         if subnets or groups:
             b.say(path, "a network configuration is given but the task is not awsvpc: left out")
@@ -184,7 +186,7 @@ def _network(b: Builder, svc: Item, out: dict, mode: str | None, launch: str,
 def _placement(b: Builder, svc: Item, out: dict, fields: dict, launch: str,
                path: tuple) -> None:
     strategies = []
-    for s in svc.get("placement_strategy", []):
+    for s in svc.dicts("placement_strategy"):
         kind = str(s.get("type", "")).lower()
         entry = {"type": kind}
         field = s.get("field")
@@ -195,7 +197,7 @@ def _placement(b: Builder, svc: Item, out: dict, fields: dict, launch: str,
         strategies.append(entry)
     constraints = [{k: v for k, v in (("type", c.get("type")), ("expression",
                                                                c.get("expression"))) if v}
-                   for c in svc.get("placement_constraints", [])]
+                   for c in svc.dicts("placement_constraints")]
     constraints += fields.get("placement_constraints", [])
     if launch == "FARGATE":
         if strategies or constraints:
@@ -219,7 +221,7 @@ def _deployment(b: Builder, svc: Item, out: dict, path: tuple) -> None:
         name = "minimum_healthy_percent" if key == "min_healthy" else "maximum_percent"
         dep[name] = min(max(value, lo), hi)
     breaker = svc.get("circuit_breaker")
-    if breaker:
+    if isinstance(breaker, dict) and breaker:
         dep["circuit_breaker"] = {"enable": bool(as_bool(breaker.get("enable"))),
                                   "rollback": bool(as_bool(breaker.get("rollback")))}
     if dep:
@@ -239,7 +241,7 @@ def _deployment(b: Builder, svc: Item, out: dict, path: tuple) -> None:
 def _balancer(b: Builder, svc: Item, out: dict, fields: dict, mode: str, path: tuple) -> None:
     """The service's first target group as a load balancer of the scenario, with its
     health check and deregistration delay; a flow through it (assumed)."""
-    mappings = svc.get("load_balancers", [])
+    mappings = svc.dicts("load_balancers")
     if not mappings:
         return
     if len(mappings) > 1:
@@ -286,10 +288,10 @@ def _listener_of(b: Builder, tg: Item) -> tuple[Item | None, Item | None]:
     """The listener that forwards to ``tg``, and the listener rule it does it by (None
     for its default action)."""
     for listener in b.stack.all("listener"):
-        if any(b.stack.find("target_group", r) is tg for r in listener.get("target_groups", [])):
+        if any(b.stack.find("target_group", r) is tg for r in listener.list("target_groups")):
             return listener, None
     for rule in b.stack.all("listener_rule"):
-        if any(b.stack.find("target_group", r) is tg for r in rule.get("target_groups", [])):
+        if any(b.stack.find("target_group", r) is tg for r in rule.list("target_groups")):
             listener = b.stack.find("listener", rule.get("listener"))
             if listener is not None:
                 return listener, rule
@@ -311,13 +313,15 @@ def _load_balancer(b: Builder, tg: Item, mode: str, path: tuple) -> str | None:
     lb = b.stack.find("load_balancer", listener.get("load_balancer")) if listener else None
     if lb is None:
         lb = next((x for x in (b.stack.find("load_balancer", r)
-                               for r in tg.get("load_balancers", [])) if x), None)
+                               for r in tg.list("load_balancers")) if x), None)
     if lb is None:
         b.say(path, f"no listener or load balancer forwards to {tg.origin}: no load balancer "
                     "modelled")
         return None
     kind = {"application": "alb", "network": "nlb"}.get(str(lb.get("type", "application")))
     target = str(tg.get("target_type") or "instance").lower()
+    if not isinstance(mode, str) or mode not in modes.MODES:
+        return None  # not a network mode: the scenario's validation says so
     expected = modes.get(mode).target_type
     if kind is None or target not in ("instance", "ip"):
         b.say(path, f"{lb.origin} of type {lb.get('type')} with {target} targets is not "
@@ -346,7 +350,7 @@ def _add_balancer(b: Builder, lb: Item, tg: Item, listener: Item | None, kind: s
         port = 443 if str(tg.get("protocol", "")).upper() == "HTTPS" else 80
         b.say(path, f"listener port not in the source: {port} assumed")
     entry["port"] = port
-    subnets = [b.subnet_name(r, f"of {lb.origin}") for r in lb.get("subnets", [])]
+    subnets = [b.subnet_name(r, f"of {lb.origin}") for r in lb.list("subnets")]
     subnets = [s for s in subnets if s]
     scheme = str(lb.get("scheme") or "internet-facing")
     public = any(s["route"] == "igw" for s in b.subnets if s["name"] in subnets

@@ -58,6 +58,14 @@ class Item:
         value = self.fields.get(name)
         return default if value is None else value
 
+    def list(self, name: str) -> list:
+        """A field that should be a list, as one (a single value becomes a list of it)."""
+        return as_list(self.fields.get(name))
+
+    def dicts(self, name: str) -> list[dict]:
+        """A field that should be a list of mappings: the mappings in it."""
+        return [v for v in self.list(name) if isinstance(v, dict)]
+
 
 class Stack:
     """Items by category, the aliases that refer to them, and what the importer assumed
@@ -74,6 +82,7 @@ class Stack:
 
     def add(self, category: str, key: str, name: str, origin: Origin,
             aliases: tuple = (), **fields: Any) -> Item:
+        key, name = str(key), str(name)  # whatever type the source gave
         item = Item(key, name, origin, fields)
         self.items[category][key] = item
         for alias in aliases:

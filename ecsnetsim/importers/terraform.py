@@ -40,12 +40,13 @@ class _Config:
         self._read(_d(root), "")
 
     def _read(self, module: dict, prefix: str) -> None:
-        for res in module.get("resources") or []:
-            if isinstance(res, dict) and res.get("address"):
+        for res in as_list(module.get("resources")):
+            if isinstance(res, dict) and isinstance(res.get("address"), str):
                 self.resources[prefix + res["address"]] = res
         for name, out in _d(module.get("outputs")).items():
-            refs = _d(_d(out).get("expression")).get("references") or []
-            self.outputs[f"{prefix}module-output.{name}"] = [prefix + r for r in refs]
+            refs = as_list(_d(_d(out).get("expression")).get("references"))
+            self.outputs[f"{prefix}module-output.{name}"] = [prefix + r for r in refs
+                                                             if isinstance(r, str)]
         for name, call in _d(module.get("module_calls")).items():
             self._read(_d(_d(call).get("module")), f"{prefix}module.{name}.")
 
@@ -60,7 +61,7 @@ class _Config:
                 expr = as_list(expr)[step] if step < len(as_list(expr)) else None
             else:
                 expr = _d(expr).get(step)
-        refs = [r for r in _d(expr).get("references") or [] if isinstance(r, str)]
+        refs = [r for r in as_list(_d(expr).get("references")) if isinstance(r, str)]
         index = address[len(base):]  # "[1]" of a counted resource, or ""
         if index:  # aws_subnet.private[count.index] in the resource at index 1
             refs = [re.sub(r"\[(count\.index|each\.key)\]", index, r) for r in refs]
@@ -152,10 +153,10 @@ class _Reader:
 
 def _resources(module: dict) -> list[dict]:
     out = []
-    for res in module.get("resources") or []:
+    for res in as_list(module.get("resources")):
         if isinstance(res, dict) and isinstance(res.get("address"), str):
             out.append(res)
-    for child in module.get("child_modules") or []:
+    for child in as_list(module.get("child_modules")):
         out += _resources(_d(child))
     return out
 
