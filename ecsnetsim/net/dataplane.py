@@ -144,11 +144,15 @@ class DataPlane:
                     found.route = Route(self.topo.devices(found.walk), stats)
             return found
 
-        def route(src, dst) -> Route | None:
-            found = compiled(src, dst)
+        def log(found: Outcome) -> None:
+            """Count a packet's flow-log records."""
             if counts is not None:
                 for record in found.log:
                     counts[record] += 1
+
+        def route(src, dst) -> Route | None:
+            found = compiled(src, dst)
+            log(found)
             return found.route
 
         def choose():
@@ -171,41 +175,7 @@ class DataPlane:
                 dst = targets[int(uniform() * len(targets))]
             return src, dst
 
-        police = self._police() if flow.to == "imds" else None
-        drops: Counter = Counter()  # packets dropped by a named limit -> count
-
-        def pick():
-            pair = choose()
-            if pair is None:
-                return None
-            found = route(*pair)
-            if found is not None and police is not None and \
-                    not police(pair[0], self.env.now):
-                if self.env.now >= self.engine.warmup:
-                    drops[LINKLOCAL_EXCEEDED] += 1
-                return DROPPED
-            return found
-
-        def log(found: Outcome) -> None:
-            if counts is not None:
-                for record in found.log:
-                    counts[record] += 1
-
-        start = self.start if flow.start is None else max(flow.start, self.env.now)
-        stop = self.end if flow.stop is None else min(flow.stop, self.end)
-        source = None
-        if flow.connections is not None:
-            if stop > start:
-                source = ConnectionSource(
-                    self.env, self.engine, self.connections, self.topo.g, self.instances,
-                    flow, stats, rng, start, stop, choose, compiled, log, police)
-        elif flow.rate > 0 and stop > start:
-            (PolicedSource if police is not None else Source)(
-                self.env, self.engine, rng, flow.rate, flow.arrival, flow.size, start, stop,
-                pick, stats=stats)
-        self._sources.append(source)
-        self._drops.append(source.drops if source is not None else
-                           drops if police is not None else None)
+        self._start(flow, stats, rng, choose, compiled, route, log)
         # the path shown for the flow: the first source and the first target it reaches
         typical = None
         if src_svc is None or src_svc.targets:
@@ -213,6 +183,47 @@ class DataPlane:
             dsts = [None] if outside else dst_svc.targets
             typical = next((o.route for dst in dsts if (o := compiled(src, dst)).route), None)
         self.flows.append((flow, stats, typical, blocked, dst_svc))
+
+    def _start(self, flow, stats: FlowStats, rng: np.random.Generator, choose, compiled,
+               route, log) -> None:
+        """Start a flow's source over its sending window: its connections, or its packets
+        (dropped beyond the link-local allowance when they go to IMDS); each picks its
+        (sender, target) with ``choose``."""
+        start = self.start if flow.start is None else max(flow.start, self.env.now)
+        stop = self.end if flow.stop is None else min(flow.stop, self.end)
+        police = self._police() if flow.to == "imds" else None
+        if flow.connections is not None:
+            source = None if stop <= start else ConnectionSource(
+                self.env, self.engine, self.connections, self.topo.g, self.instances, flow,
+                stats, rng, start, stop, choose, compiled, log, police)
+            self._sources.append(source)
+            self._drops.append(None if source is None else source.drops)
+            return
+        drops: Counter | None = None if police is None else Counter()
+        self._sources.append(None)
+        self._drops.append(drops)
+        if not (flow.rate > 0 and stop > start):
+            return
+        if police is None:
+            def pick() -> Route | None:
+                pair = choose()
+                return None if pair is None else route(*pair)
+            Source(self.env, self.engine, rng, flow.rate, flow.arrival, flow.size, start, stop,
+                   pick, stats=stats)
+            return
+
+        def policed():
+            pair = choose()
+            if pair is None:
+                return None
+            found = route(*pair)
+            if found is not None and not police(pair[0], self.env.now):
+                if self.env.now >= self.engine.warmup:
+                    drops[LINKLOCAL_EXCEEDED] += 1
+                return DROPPED
+            return found
+        PolicedSource(self.env, self.engine, rng, flow.rate, flow.arrival, flow.size, start,
+                      stop, policed, stats=stats)
 
     def _police(self):
         """The link-local allowance of a packet's sending ENI (see connections)."""
