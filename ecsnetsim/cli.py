@@ -1,4 +1,4 @@
-"""Command line: ``ecsnetsim run|validate|plot|plan|instance-types|modes|schema``.
+"""Command line: ``ecsnetsim run|validate|plot|plan|instance-types|modes|schema|import``.
 
 Exit status: 0 success, 2 invalid input (one clear message, no traceback), 1 an
 internal error, 3 (``run --check``) a run that disagrees with its scenario's ``expect:``.

@@ -16,7 +16,7 @@ from typing import Any
 
 from .intrinsics import Template
 from .sources import find_template, read_template
-from .stack import Origin, Stack, StackError, as_list
+from .stack import Origin, Stack, StackError
 
 #: How deep nested stacks may go (CloudFormation itself allows 5 levels below the root
 #: in a nested stack hierarchy; a few more are tolerated).
@@ -159,4 +159,4 @@ def _own(path: str, parameters: dict) -> dict:
             k in declared}
 
 
-__all__ = ["read_templates", "as_list"]
+__all__ = ["read_templates"]
