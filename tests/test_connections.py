@@ -277,3 +277,24 @@ def test_bad_connection_input_is_a_located_error(tmp_path):
     assert proc.returncode == 2
     assert "ephemeral_port_range" in proc.stderr and "Traceback" not in proc.stderr
     assert Path(path).name in proc.stderr
+
+
+@pytest.mark.parametrize("flow, said", [
+    ("{name: x, from: s, to: internet, rate: 10/s, connections: {rate: 5/s}}",
+     "give the rate as connections.rate"),
+    ("{name: x, from: s, to: imds, connections: {rate: 5/s, destinations: 2}}",
+     "it needs to: internet"),
+    ("{name: x, from: s, to: internet, connections: {rate: 0}}", "connections.rate"),
+    ("{name: x, from: s, to: internet, connections: {rate: 5/s, hold: -1s}}",
+     "connections.hold"),
+])
+def test_connection_fields_are_checked_at_load(tmp_path, flow, said):
+    path = tmp_path / "bad.yaml"
+    path.write_text("version: 1\nname: bad\nvpc:\n  subnets:\n    - {name: a, cidr: 10.0.0.0/24}\n"
+                    "services:\n  - {name: s, network_mode: host}\n"
+                    f"traffic:\n  - {flow}\n")
+    proc = subprocess.run([sys.executable, "-m", "ecsnetsim", "validate", str(path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2, proc.stderr
+    assert said in proc.stderr and "bad.yaml:9" in proc.stderr
+    assert "Traceback" not in proc.stderr

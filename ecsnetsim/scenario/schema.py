@@ -524,6 +524,17 @@ class Flow(Model):
     start: Duration | None = None
     stop: Duration | None = None
 
+    @model_validator(mode="after")
+    def _connection_rate(self) -> Flow:
+        if self.connections is not None and "rate" in self.model_fields_set:
+            raise ValueError("a flow with connections sends requests x connections.rate "
+                             "packets/s: give the rate as connections.rate, not rate")
+        if self.connections is not None and self.connections.destinations > 1 and \
+                self.to != "internet":
+            raise ValueError("connections.destinations spreads connections over addresses "
+                             "on the internet: it needs to: internet")
+        return self
+
 
 class InstanceSelector(Model):
     group: str
