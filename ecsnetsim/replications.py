@@ -88,6 +88,10 @@ def combine(runs: list[dict]) -> dict:
         if "hist" in f["latency_us"]:
             row["latency_us"]["hist"] = merged_hist([x["latency_us"].get("hist") for x in reps])
         row["throughput_pps"] = _mean_or_none([x["throughput_pps"] for x in reps])
+        if "drops" in f:  # packets dropped by a named limit: counts, summed as dropped is
+            row["drops"] = _summed([x.get("drops") or {} for x in reps])
+        if "connections" in f:
+            row["connections"] = _connections([x["connections"] for x in reps])
         row["replications"] = r
         row["ci95"] = {name: interval([read(x) for x in reps if x["delivered"] or
                                        name == "dropped_fraction"])
@@ -103,6 +107,24 @@ def combine(runs: list[dict]) -> dict:
         deployments.append(row)
     out["deployments"] = deployments
     return out
+
+
+def _summed(counts: list[dict]) -> dict:
+    """Counts by name added over replications, names in order."""
+    out: dict = {}
+    for c in counts:
+        for k, n in c.items():
+            out[k] = out.get(k, 0) + n
+    return dict(sorted(out.items()))
+
+
+def _connections(rows: list[dict]) -> dict:
+    """A connection-level flow's connections over replications: counts added, the most
+    open at once the highest of any replication."""
+    return {"opened": sum(r["opened"] for r in rows),
+            "completed": sum(r["completed"] for r in rows),
+            "failed": _summed([r["failed"] for r in rows]),
+            "peak_open": max(r["peak_open"] for r in rows)}
 
 
 def merged_hist(hists: list[dict | None]) -> dict | None:

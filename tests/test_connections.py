@@ -298,3 +298,17 @@ def test_connection_fields_are_checked_at_load(tmp_path, flow, said):
     assert proc.returncode == 2, proc.stderr
     assert said in proc.stderr and "bad.yaml:9" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_replications_add_up_connections_and_named_drops():
+    sc = ecsnetsim.load_scenario(SCENARIOS / "conntrack-bridge-vs-awsvpc.yaml",
+                                 ["duration=2s", "cluster.instance_groups[0].conntrack_max=1000",
+                                  "compare={}"])
+    one = [ecsnetsim.simulate(sc, seed=s, workers=1).document["variants"][0]["flows"][0]
+           for s in ecsnetsim.replications.seeds(7, 2)]
+    both = ecsnetsim.simulate(sc, seed=7, replications=2, workers=1).document
+    f = both["variants"][0]["flows"][0]
+    name = "nf_conntrack: table full, dropping packet"
+    assert f["dropped"] == sum(x["dropped"] for x in one) == f["drops"][name]
+    assert f["connections"]["opened"] == sum(x["connections"]["opened"] for x in one)
+    assert f["connections"]["peak_open"] == max(x["connections"]["peak_open"] for x in one)
