@@ -312,3 +312,27 @@ def test_replications_add_up_connections_and_named_drops():
     assert f["dropped"] == sum(x["dropped"] for x in one) == f["drops"][name]
     assert f["connections"]["opened"] == sum(x["connections"]["opened"] for x in one)
     assert f["connections"]["peak_open"] == max(x["connections"]["peak_open"] for x in one)
+
+
+def test_docker_proxy_hairpin_holds_two_entries_and_a_host_port():
+    # a bridge task to another on the same instance by its host port: docker-proxy splices
+    # two connections in the host namespace (two conntrack entries) and connects to the
+    # container from a host ephemeral port; 50/s held 1 s: 50 open at once
+    sc = make_scenario(
+        duration=3.0,
+        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 1,
+                                      "subnet": "a"}]},
+        services=[{"name": "front", "desired_count": 1, "network_mode": "bridge", "cpu": 64,
+                   "memory": 64},
+                  {"name": "back", "desired_count": 1, "network_mode": "bridge", "cpu": 64,
+                   "memory": 64,
+                   "containers": [{"name": "b", "port_mappings": [{"container_port": 80}]}]}],
+        traffic=[{"name": "hairpin", "from": "front", "to": "back", "port": 80,
+                  "arrival": "constant",
+                  "connections": {"rate": 50, "requests": 1, "hold": 1.0}}])
+    v = _run(sc)
+    f, inst = v["flows"][0], _instance(v)
+    assert "docker_proxy" in f["path"]
+    assert f["connections"]["peak_open"] in (50, 51)
+    assert inst["conntrack"]["peak"] == 2 * f["connections"]["peak_open"]
+    assert inst["ephemeral_ports"]["peak"] == f["connections"]["peak_open"]
