@@ -29,7 +29,7 @@ SHORT = {
     "nf_conntrack: table full, dropping packet": "conntrack table full",
     "conntrack_allowance_exceeded": "ENA conntrack allowance exceeded",
     "linklocal_allowance_exceeded": "link-local allowance exceeded (1024 packets/s per ENI)",
-    "EADDRNOTAVAIL (Cannot assign requested address)": "ephemeral ports exhausted",
+    "EADDRNOTAVAIL": "ephemeral ports exhausted (EADDRNOTAVAIL)",
 }
 
 

@@ -251,13 +251,15 @@ class ConntrackRow(Row):
 
 @row
 class EphemeralPortsRow(Row):
-    """The ephemeral ports outbound connections of an instance's host namespace held."""
+    """The ephemeral ports of an instance's host namespace that outbound connections held
+    (peak, of the range's size), and the connections refused for want of one."""
 
     #: most held at once (ports)
     peak: int
     #: ports in ip_local_port_range (ports)
     size: int = entry()
-    #: connections refused with every port held, EADDRNOTAVAIL (count)
+    #: connections refused for want of a source port, in any namespace of the
+    #: instance: EADDRNOTAVAIL (count)
     exhausted: int = entry()
 
 

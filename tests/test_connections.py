@@ -108,21 +108,44 @@ def test_conntrack_allowance_exceeded_counts_refused_connections():
 
 
 # ---- NAT gateway ------------------------------------------------------------------------
+def _three_tasks(sc: dict) -> dict:
+    # three senders, so that none needs more than its namespace's 28,232 source ports
+    sc["services"][0]["desired_count"] = 3
+    return sc
+
+
 def test_nat_gateway_error_port_allocation_at_55000_per_destination():
     # 1000/s held 60 s: 55,000 open at 55 s; nothing closes before 60 s, so about
     # 5 s x 1000/s are refused; with two destinations at most ~30,000 each
-    one = _run(_egress("bridge", 1000, 60.0, 65.0))
+    one = _run(_three_tasks(_egress("bridge", 1000, 60.0, 65.0)))
     gw = one["nat_gateways"][0]
     f = one["flows"][0]
     assert gw["peak_connections_per_destination"] == ct.NAT_GATEWAY_PORTS_PER_DESTINATION
     assert gw["error_port_allocation"] == f["dropped"] == \
         f["connections"]["failed"]["ErrorPortAllocation"]
     assert gw["error_port_allocation"] == pytest.approx(5000, abs=10)
-    sc = _egress("bridge", 1000, 60.0, 65.0)
+    sc = _three_tasks(_egress("bridge", 1000, 60.0, 65.0))
     sc["traffic"][0]["connections"]["destinations"] = 2
     two = _run(sc)
     assert two["nat_gateways"][0]["error_port_allocation"] == 0
     assert two["nat_gateways"][0]["peak_connections_per_destination"] < 34000
+
+
+def test_one_namespace_runs_out_of_source_ports_to_one_destination():
+    # one bridge task, 1000/s held 30 s to one address: 30,000 wanted, 28,232 ports in its
+    # namespace's range; refused from 28.232 s until the first close at 30 s
+    v = _run(_egress("bridge", 1000, 30.0, 31.0))
+    f = v["flows"][0]
+    size = ct.LINUX_EPHEMERAL_RANGE[1] - ct.LINUX_EPHEMERAL_RANGE[0] + 1
+    assert f["connections"]["peak_open"] == size
+    n = f["connections"]["failed"]["EADDRNOTAVAIL"]
+    assert n == f["dropped"] == _instance(v)["ephemeral_ports"]["exhausted"]
+    assert n == pytest.approx(30_000 - size, abs=3)
+    assert v["nat_gateways"][0]["error_port_allocation"] == 0
+    # spread over two addresses, ports are unique per destination: none refused
+    sc = _egress("bridge", 1000, 30.0, 31.0)
+    sc["traffic"][0]["connections"]["destinations"] = 2
+    assert _run(sc)["flows"][0]["dropped"] == 0
 
 
 # ---- link-local allowance ---------------------------------------------------------------

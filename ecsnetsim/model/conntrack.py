@@ -20,11 +20,11 @@ Sources
   RAM is the instance's MemTotal (what the agent registers before its reservation).
   Assumption: an Amazon Linux 2023 kernel (6.1) or Amazon Linux 2 with kernel 5.15+.
 * **Ephemeral ports**: ``net.ipv4.ip_local_port_range`` (32768-60999 by default; kernel
-  ``Documentation/networking/ip-sysctl.rst``). A connection takes a free port found by
-  scanning on from a random offset (``__inet_hash_connect``, RFC 6056 algorithm 3); the
-  model holds one port per connection for its lifetime (assumption: the kernel may share a
-  port between connections to different destinations; every port is held by at most one
-  connection here, so the ports held are an upper bound, which is what a collision needs).
+  ``Documentation/networking/ip-sysctl.rst``), per network namespace (a task's namespace
+  starts with the default). A connection takes a port that no connection of its namespace
+  uses to the same destination, found by scanning on from a random offset
+  (``__inet_hash_connect``, RFC 6056 algorithm 3), and holds it for its lifetime; to one
+  destination a namespace has at most the range's size open (then EADDRNOTAVAIL).
 * **NAT gateway**: "A NAT gateway can support up to 55,000 simultaneous connections to
   each unique destination"; beyond that, ``ErrorPortAllocation`` (Amazon VPC User Guide,
   NAT gateways, "Troubleshoot NAT gateways" and CloudWatch metric ``ErrorPortAllocation``).
@@ -166,42 +166,62 @@ class TokenBucket:
 
 
 class PortPool:
-    """The ephemeral ports held in one namespace: a connection takes a free port of
-    ``range`` found by scanning on from a random offset (``uniform()`` in [0, 1)), and
-    holds it until it closes. ``None`` when every port is held (EADDRNOTAVAIL).
+    """The ephemeral ports held in one network namespace.
+
+    A connection needs a port that no other connection of the namespace uses to the same
+    destination (the 4-tuple must be unique; ``__inet_hash_connect`` lets connections to
+    different destinations share a port): it scans on from a random offset (``uniform()``
+    in [0, 1)) for one, and holds it until it closes. ``None`` when every port of the
+    range is in use to that destination (EADDRNOTAVAIL). A port held to any destination
+    cannot be bound by a listener (:meth:`holds`).
 
     >>> pool = PortPool((100, 102))
-    >>> [pool.take(lambda: 0.0) for _ in range(4)], pool.peak
-    ([100, 101, 102, None], 3)
+    >>> [pool.take(lambda: 0.0, "a") for _ in range(4)], pool.peak, pool.exhausted
+    ([100, 101, 102, None], 3, 1)
+    >>> pool.take(lambda: 0.0, "b"), len(pool.held)  # another destination shares port 100
+    (100, 3)
     """
 
-    __slots__ = ("range", "held", "peak", "exhausted")
+    __slots__ = ("range", "held", "by_destination", "peak", "exhausted")
 
     def __init__(self, port_range: tuple[int, int]) -> None:
         self.range = port_range
-        self.held: set[int] = set()
+        self.held: dict[int, int] = {}  # port -> connections holding it
+        self.by_destination: dict[object, set[int]] = {}
         self.peak = 0
         self.exhausted = 0
 
-    def take(self, uniform: Callable[[], float]) -> int | None:
+    def take(self, uniform: Callable[[], float], destination: object = None) -> int | None:
         lo, hi = self.range
         span = hi - lo + 1
-        held = self.held
-        if len(held) >= span:
+        used = self.by_destination.get(destination)
+        if used is None:
+            used = self.by_destination[destination] = set()
+        if len(used) >= span:
             self.exhausted += 1
             return None
         start = int(uniform() * span)
         for i in range(span):
             port = lo + (start + i) % span
-            if port not in held:
-                held.add(port)
+            if port not in used:
+                used.add(port)
+                held = self.held
+                held[port] = held.get(port, 0) + 1
                 if len(held) > self.peak:
                     self.peak = len(held)
                 return port
         raise AssertionError("unreachable: a free port was counted")
 
-    def release(self, port: int) -> None:
-        self.held.discard(port)
+    def release(self, port: int, destination: object = None) -> None:
+        used = self.by_destination[destination]
+        used.discard(port)
+        if not used:
+            del self.by_destination[destination]
+        n = self.held[port] - 1
+        if n:
+            self.held[port] = n
+        else:
+            del self.held[port]
 
     def holds(self, port: int) -> bool:
         return port in self.held
@@ -212,8 +232,8 @@ class InstanceConnections:
     each awsvpc task's own, the host namespace's ephemeral ports, the instance's tracked
     connections (AWS's allowance) and its ENA counters."""
 
-    __slots__ = ("instance_id", "conntrack_max", "host", "tasks", "ports", "tracked",
-                 "linklocal", "ena")
+    __slots__ = ("instance_id", "conntrack_max", "host", "tasks", "ports", "task_ports",
+                 "tracked", "linklocal", "ena")
 
     def __init__(self, instance_id: str, conntrack_max: int,
                  ephemeral_range: tuple[int, int], tracked_limit: float) -> None:
@@ -222,6 +242,8 @@ class InstanceConnections:
         self.host = Table(f"{instance_id} host namespace", conntrack_max)
         self.tasks: dict[str, Table] = {}
         self.ports = PortPool(ephemeral_range)
+        #: each task namespace's own ephemeral ports (bridge and awsvpc senders)
+        self.task_ports: dict[str, PortPool] = {}
         self.tracked = Counted(tracked_limit)
         self.linklocal: dict[str, TokenBucket] = {}  # ENI -> bucket
         #: ENA counters (``ethtool -S`` names) -> packets counted
@@ -233,6 +255,18 @@ class InstanceConnections:
         if table is None:
             table = self.tasks[task_id] = Table(f"task {task_id}", self.conntrack_max)
         return table
+
+    def task_pool(self, task_id: str) -> PortPool:
+        """A task namespace's ephemeral ports: a new namespace starts with the kernel's
+        default ``ip_local_port_range``, whatever the host's is set to."""
+        pool = self.task_ports.get(task_id)
+        if pool is None:
+            pool = self.task_ports[task_id] = PortPool(LINUX_EPHEMERAL_RANGE)
+        return pool
+
+    def exhausted(self) -> int:
+        """Connections refused with no ephemeral port left, in any of its namespaces."""
+        return self.ports.exhausted + sum(p.exhausted for p in self.task_ports.values())
 
     def tables(self) -> list[Table]:
         return [self.host, *self.tasks.values()]

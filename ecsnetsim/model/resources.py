@@ -121,7 +121,7 @@ def _ports_read(inst) -> Usage | None:
     if state is None:
         return None
     lo, hi = state.ports.range
-    return Usage(state.ports.peak, hi - lo + 1, state.ports.exhausted)
+    return Usage(state.ports.peak, hi - lo + 1, state.exhausted())
 
 
 def _ports_row(row: dict) -> Usage | None:
@@ -170,9 +170,10 @@ RESOURCES: tuple[Resource, ...] = (
         _tracked_read, _ena_row("conntrack_allowance_exceeded", None)),
     Resource(
         "ephemeral_ports", "ports", "namespace",
-        "outbound connections from the host namespace (host-mode tasks, docker-proxy's "
-        "connection to the container)",
-        "EADDRNOTAVAIL (Cannot assign requested address)",
+        "outbound connections: the host namespace's (host-mode tasks, docker-proxy's "
+        "connection to the container; a dynamic host port they hold cannot be bound) and "
+        "each task namespace's own, unique per destination",
+        "EADDRNOTAVAIL",
         "the group's ephemeral_port_range (net.ipv4.ip_local_port_range)",
         _ports_read, _ports_row),
     Resource(

@@ -5,9 +5,10 @@ flow's ``arrival``: Poisson or constant). Each connection, when it opens, picks 
 sender and target as a packet of the flow would, and takes, in the order its first packet
 meets them on its route:
 
-* a **source port** from the host namespace's ephemeral range when the sender is in the
-  host namespace (a host-mode task), and one more on an instance whose docker-proxy it
-  crosses (the proxy connects to the container from the host namespace);
+* a **source port** from its sender's namespace (the host's for a host-mode task, the
+  task's own for bridge and awsvpc; unique per destination), and one more from the host
+  namespace of an instance whose docker-proxy it crosses (the proxy connects to the
+  container from there);
 * a **conntrack entry** in each namespace that tracks it: the host namespace of every
   instance whose host stack, iptables NAT or forwarding it crosses (two where docker-proxy
   splices two connections), and an awsvpc task's own namespace (``nf_conntrack_max``
@@ -135,8 +136,9 @@ def steps_of(state: ConnectionState, walk: list[str], graph, instances: dict,
     eni_seen: set[str] = set()
     awsvpc = {f"{t.id}/stack": t for t in (src, dst)
               if t is not None and t.mode == "awsvpc" and t.instance.platform == "EC2"}
-    if src is not None and src.mode == "host" and src.instance.platform == "EC2":
-        steps.append(("port", state.of(src.instance).ports))
+    if src is not None and src.instance.platform == "EC2" and src.instance.os != "windows":
+        s = state.of(src.instance)  # the sender's namespace: the host's, or its own
+        steps.append(("port", s.ports if src.mode == "host" else s.task_pool(src.id)))
     for node in walk:
         attrs = graph.nodes[node]
         kind, host = attrs["kind"], attrs["host"]
@@ -167,12 +169,13 @@ def steps_of(state: ConnectionState, walk: list[str], graph, instances: dict,
 class _Connection:
     """One open connection: what it took, to give back when it closes."""
 
-    __slots__ = ("taken", "ports", "dest", "left", "found", "src")
+    __slots__ = ("taken", "ports", "dest", "port_dest", "left", "found", "src")
 
     def __init__(self) -> None:
         self.taken: list[tuple] = []
         self.ports: list[int] = []
-        self.dest: object = None
+        self.dest: object = None  # which of the flow's destination addresses
+        self.port_dest: object = None  # the destination its source ports are unique to
         self.left = 0
         self.found = None  # the route's outcome (its engine route and flow-log records)
         self.src = None
@@ -273,6 +276,7 @@ class ConnectionSource:
                                                       self.instances, pair[0], pair[1])
         if self.destinations > 1:
             conn.dest = int(self._uniform_block() * self.destinations)
+        conn.port_dest = (conn.dest, None if pair[1] is None else pair[1].id)
         refused = self._take(conn, steps, counted)
         if refused is not None:
             self.log(found)  # its first packet left, and was dropped
@@ -302,7 +306,7 @@ class ConnectionSource:
                 if not ok and counted:
                     obj.count(TRACKED_EXCEEDED)
             elif kind == "port":
-                port = obj.take(self._uniform_block)
+                port = obj.take(self._uniform_block, conn.port_dest)
                 ok, why = port is not None, PORTS_EXHAUSTED
                 if ok:
                     conn.ports.append(port)
@@ -322,7 +326,7 @@ class ConnectionSource:
             elif kind == "tracked":
                 obj.tracked.close()
             elif kind == "port":
-                obj.release(next(ports))
+                obj.release(next(ports), conn.port_dest)
             else:
                 obj.close(conn.dest)
         conn.taken = []

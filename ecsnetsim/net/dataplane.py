@@ -311,7 +311,7 @@ class DataPlane:
             out["conntrack"] = ConntrackRow(max(t.peak for t in tables), state.conntrack_max,
                                             sum(t.dropped for t in tables))
             out["ephemeral_ports"] = EphemeralPortsRow(state.ports.peak, hi - lo + 1,
-                                                       state.ports.exhausted)
+                                                       state.exhausted())
         return out
 
     def nat_gateway_results(self) -> list[NatGatewayRow] | None:
