@@ -107,3 +107,101 @@ def test_a_task_that_needs_exactly_what_is_left_is_placed(resource):
     small = v["placement"]["services"][1]
     assert small["running"] == 0
     assert small["failures"] == {f"RESOURCE:{resource.upper()}": 1}
+
+
+def test_minimum_healthy_percent_rounds_up():
+    """ECS keeps ceil(desired * minimumHealthyPercent / 100) tasks healthy during a
+    rolling update: 3 tasks at 50 % keep 2 (not 1), and with no room above desired
+    (maximum 100 %) the update stops one old task at a time."""
+    doc = make_scenario(
+        duration="15min",
+        cluster={"instance_groups": [{"name": "g", "type": "c5.2xlarge", "count": 3,
+                                      "subnet": "a"}]},
+        services=[{"name": "web", "desired_count": 3, "network_mode": "bridge",
+                   "cpu": 256, "memory": 256, "deregistration_delay": "0s",
+                   "health_check": {"interval": "5s", "healthy_threshold": 2},
+                   "deployment": {"minimum_healthy_percent": 50, "maximum_percent": 100},
+                   "containers": [{"name": "c", "port_mappings": [{"container_port": 80}]}]}],
+        events=[{"at": "60s", "deploy": "web", "set": {"cpu": 300}}])
+    (v,) = simulate(load_scenario(doc), workers=1).variants
+    (dep,) = v["deployments"]
+    assert dep["status"] == "COMPLETED"
+    assert dep["min_healthy_observed"] == 2
+    # completed once every new task is healthy (the last one started after the last old
+    # task stopped, so it is the last to turn healthy), not one task before
+    at_end = [p for p in v["timeline"] if p["t"] <= dep["finished_at"]][-1]
+    assert (at_end["running_old"], at_end["running_new"], at_end["healthy"]) == (0, 3, 3)
+
+
+def test_the_closest_instance_among_equals_is_the_first_in_cluster_order():
+    """Every instance is full on CPU: ECS names one closest matching instance, here the
+    first of the cluster (all got equally far)."""
+    doc = make_scenario(
+        cluster={"instance_groups": [{"name": "g", "type": "c5.large", "count": 3,
+                                      "subnet": "a"}]},
+        services=[{"name": "s", "desired_count": 4, "network_mode": "bridge", "cpu": 2048,
+                   "memory": 1}])
+    (v,) = simulate(load_scenario(doc), workers=1).variants
+    first = v["placement"]["instances"][0]["id"]
+    (unplaced,) = v["placement"]["unplaced"]
+    assert unplaced["reason"] == "RESOURCE:CPU"
+    assert unplaced["closest"] == first
+    assert f"The closest matching container-instance {first} " in \
+        next(e["message"] for e in v["placement"]["events"] if "unable" in e["message"])
+
+
+def test_where_directories_cannot_be_exchanged_a_failed_swap_keeps_the_old_set(
+        tmp_path, monkeypatch):
+    """Without renameat2's exchange (another kernel or file system) the new set is put
+    in place with two renames; if the second fails, the old set is put back."""
+    from ecsnetsim import results
+
+    out = tmp_path / "out"
+    simulate(load_scenario(make_scenario(seed=1)), workers=1).save(out)
+    old = (out / "results.json").read_text()
+    monkeypatch.setattr(results, "_exchange", lambda a, b: False)
+    real = os.rename
+
+    def rename(src, dst):
+        if os.fspath(dst) == os.fspath(out) and "old-" not in os.path.basename(src):
+            # the new set into place (not the old one put back)
+            raise OSError(28, "No space left on device")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(InputError, match="No space left"):
+        simulate(load_scenario(make_scenario(seed=2)), workers=1).save(out)
+    assert (out / "results.json").read_text() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing left beside
+
+
+def test_a_stop_signal_during_the_swap_lands_after_it(tmp_path, monkeypatch):
+    """SIGINT/SIGTERM/SIGHUP are held back for the few system calls of a swap: one sent
+    while the new set is put in place is handled once it is there, never between."""
+    import signal
+    import threading
+
+    from ecsnetsim import results
+
+    out = tmp_path / "out"
+    simulate(load_scenario(make_scenario(seed=1)), workers=1).save(out)
+    seen: list[int] = []
+    real_exchange = results._exchange
+
+    def exchange(a, b):
+        # arrives in the middle of the swap (sent to this thread: a signal to the process
+        # may be taken by another thread, where it is not held back)
+        signal.pthread_kill(threading.get_ident(), signal.SIGHUP)
+        return real_exchange(a, b)
+
+    def handler(signum, frame):
+        seen.append(json.loads((out / "results.json").read_text())["seed"])
+
+    monkeypatch.setattr(results, "_exchange", exchange)
+    previous = signal.signal(signal.SIGHUP, handler)
+    try:
+        simulate(load_scenario(make_scenario(seed=2)), workers=1).save(out)
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert seen == [2]  # handled with the new set in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the old set removed
