@@ -125,8 +125,9 @@ def memtotal_bytes(inst, reserved_mib: int) -> int:
 
 
 # ---- what a route holds ------------------------------------------------------------------
-# A step is (kind, object): "port" PortPool, "table" Table, "tracked" (Counted, state),
-# "nat" NatGatewayPorts. Steps are in the order the connection's first packet meets them.
+# A step is (kind, object): "port" PortPool, "table" Table, "tracked" the instance's
+# InstanceConnections (its tracked count), "nat" NatGatewayPorts; in the order the
+# connection's first packet meets them.
 
 def steps_of(state: ConnectionState, walk: list[str], graph, instances: dict,
              src, dst) -> tuple[tuple, ...]:
@@ -223,6 +224,8 @@ class ConnectionSource:
         self.interval = spec.interval
         self.hold = spec.hold
         self.destinations = spec.destinations
+        #: the destination port a NAT gateway sees (the flow's; 443 to the internet)
+        self.dport = flow.port or 443
         self.warmup = engine.warmup
         self.choose, self.outcome, self.log, self.police = choose, outcome, log, police
         self._steps: dict[int, tuple] = {}
@@ -274,8 +277,9 @@ class ConnectionSource:
         if steps is None:
             steps = self._steps[id(found)] = steps_of(self.state, found.walk, self.graph,
                                                       self.instances, pair[0], pair[1])
-        if self.destinations > 1:
-            conn.dest = int(self._uniform_block() * self.destinations)
+        # the destination (address, port) a NAT gateway counts connections to
+        conn.dest = (0 if self.destinations == 1 else
+                     int(self._uniform_block() * self.destinations), self.dport)
         conn.port_dest = (conn.dest, None if pair[1] is None else pair[1].id)
         refused = self._take(conn, steps, counted)
         if refused is not None:
