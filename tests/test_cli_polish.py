@@ -77,7 +77,7 @@ def test_every_subcommand_help_has_a_description_and_an_example(capsys):
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert set(sub.choices) == {"run", "validate", "plot", "plan", "instance-types", "modes",
-                                "schema"}
+                                "schema", "import"}
     for name in sub.choices:
         with pytest.raises(SystemExit) as info:
             main([name, "--help"])
