@@ -128,7 +128,18 @@ def _cmd_run(args) -> int:
         print(f"\nwrote {', '.join(data)} to {outdir}")
         if figures:
             print(f"figures ({formats}): {', '.join(figures)}")
+        _say_if_not_compiled()
     return _check_expectations(results.document) if args.check else 0
+
+
+def _say_if_not_compiled() -> None:
+    """On stderr, what ran from source because the install could not compile it (pip
+    shows the build's own warning only with -v)."""
+    from .compiled import install_notice
+
+    notice = install_notice()
+    if notice:
+        print(notice, file=sys.stderr)
 
 
 #: ``run --check``'s exit status when the run disagrees with its scenario's claims.

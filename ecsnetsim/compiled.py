@@ -69,6 +69,16 @@ GROUP = "control/_compiled__mypyc"
 #: beside the library. The extensions run only for exactly those sources.
 SOURCES = "control/_compiled_sources.json"
 
+#: What the last build was asked to compile (``ECSNETSIM_COMPILE``), what it compiled, and
+#: why not the rest: written by setup.py, read by :func:`install_notice`.
+BUILD = "_build.json"
+
+#: What running each compiled part from source costs, as setup.py's warning and
+#: :func:`install_notice` say it (benchmarks/README.md: placing 30,000 tasks took 0.53x
+#: the time compiled; the packet engine moves about 4x the packet-hops per CPU second).
+SLOWER = {"engine": "the packet engine about 4x slower",
+          "control": "placement about 1.9x slower"}
+
 _PACKAGE = Path(__file__).parent
 
 
@@ -117,3 +127,25 @@ COMPILED: bool = WHY_SOURCE is None
 if WHY_SOURCE not in (None, "ECSNETSIM_PURE_PYTHON is set", "not compiled"):
     warnings.warn(f"ecsnetsim: the control plane runs from source, slower: {WHY_SOURCE} "
                   "(`pip install -e .` compiles it again)", RuntimeWarning, stacklevel=2)
+
+
+def install_notice() -> str | None:
+    """One line on what runs from source because the install could not compile it, and
+    what that costs (None when everything asked for runs compiled, when pure Python was
+    chosen, or when no build recorded anything, as in a source checkout): pip shows the
+    build's own warning only with ``-v``, so ``ecsnetsim run`` repeats it."""
+    if os.environ.get("ECSNETSIM_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        missing = json.loads((_PACKAGE / BUILD).read_text())["missing"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    running = {"engine": _extension(_PACKAGE / "net" / "_cengine") is not None,
+               "control": COMPILED}
+    pure = [part for part in SLOWER if part in missing and not running[part]]
+    if not pure:
+        return None
+    why = "; ".join(dict.fromkeys(str(missing[part]) for part in pure))
+    return (f"ecsnetsim: note: runs without its compiled parts, "
+            f"{', '.join(SLOWER[part] for part in pure)} (the install could not compile "
+            f"them: {why}); with a C compiler and Python's headers, pip install again")

@@ -32,7 +32,7 @@ SCENARIO = """\
 # rollout stalls: no ENI is left for a new task.
 version: 1
 name: tiny
-duration: 0.2s
+duration: 5s
 vpc: {subnets: [{name: a, cidr: 10.0.0.0/24, az: us-east-1a}]}
 cluster: {instance_groups: [{name: g, type: c5.large, count: 1, subnet: a}]}
 services:
