@@ -129,12 +129,44 @@ def _restarts(sc: Scenario, svc, count: int) -> int:
     for rev in _revisions(sc, svc):
         hc = rev.health_check or HealthCheck()
         _, stopped_after = target_health(hc, rev.startup_time)
-        if stopped_after is not None or sc.vpc.security_groups:
+        if stopped_after is not None or _checks_dropped(sc, rev):
             cycle = max(hc.unhealthy_threshold * hc.interval, hc.grace_period)
             shortest = cycle if shortest is None else min(shortest, cycle)
     if shortest is None:
         return 0  # every target turns healthy: no task is stopped by its checks
     return math.ceil(count * _clock(sc) / shortest)
+
+
+def _checks_dropped(sc: Scenario, svc) -> bool:
+    """Whether the security groups drop every health check of ``svc``'s targets: no
+    ingress rule of the target's groups (awsvpc: the service's; other modes: the
+    instances') covers the port it registers (bridge dynamic ports: any of the instances'
+    dynamic range). A rule that covers it from a source that may not match is given the
+    benefit of the doubt: the estimate counts only the certain case."""
+    from . import modes, vpc  # noqa: PLC0415
+    from .scenario.schema import LINUX_DYNAMIC_PORT_RANGE, WINDOWS_DYNAMIC_PORT_RANGE  # noqa: PLC0415
+
+    maps = [pm for c in svc.containers for pm in c.port_mappings]
+    if sc.vpc.security_groups is None or not maps:
+        return False
+    groups = vpc.SecurityGroups(sc.vpc.security_groups)
+    mode = modes.get(svc.network_mode)
+    if mode.own_subnet_ip:
+        names = set(groups.members(svc.security_groups))
+    else:
+        names = {n for g in sc.cluster.instance_groups for n in groups.members(g.security_groups)}
+    pm = maps[0]
+    if mode.name in ("bridge", "default") and not pm.host_port:  # a dynamic host port
+        ranges = [g.dynamic_host_port_range or g.agent.dynamic_port_range or
+                  g.ephemeral_port_range or (WINDOWS_DYNAMIC_PORT_RANGE if g.os == "windows"
+                                             else LINUX_DYNAMIC_PORT_RANGE)
+                  for g in sc.cluster.instance_groups]
+        spans = [tuple(int(x) for x in r.split("-")) for r in ranges] or [(1, 65535)]
+    else:
+        port = pm.host_port or pm.ports[0]
+        spans = [(port, port)]
+    return not any(r.ports[0] <= hi and lo <= r.ports[1] for n in names if n in groups.groups
+                   for r in groups.groups[n].ingress for lo, hi in spans)
 
 
 def _revisions(sc: Scenario, svc) -> list:
