@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from ecsnetsim.net.calibration import default_profile
+from ecsnetsim.calibration import default_profile
 from ecsnetsim.net.engine import Device, Draws, Engine, FlowStats, Route, Server, sampler
 from ecsnetsim.net.traffic import Source
 

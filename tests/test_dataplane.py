@@ -6,7 +6,7 @@ import pytest
 from conftest import ROOT, SCENARIOS, make_scenario
 
 import ecsnetsim
-from ecsnetsim.net.calibration import default_profile
+from ecsnetsim.calibration import default_profile
 from ecsnetsim.net.engine import FlowStats
 
 

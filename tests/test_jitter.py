@@ -15,8 +15,7 @@ import simpy
 from conftest import make_scenario
 
 import ecsnetsim
-from ecsnetsim.net import jitter
-from ecsnetsim.net.calibration import default_profile
+from ecsnetsim.calibration import default_profile, jitter
 from ecsnetsim.net.engine import Device, Draws, Engine, FlowStats, Route
 from ecsnetsim.net.traffic import Source
 
@@ -365,7 +364,7 @@ def test_tails_scenario_answers_the_readme_question():
 def test_a_partial_jitter_override_keeps_the_defaults_other_fields():
     """``jitter: {p99: ..}`` on a kind with a default jitter widens its tail and keeps its
     distribution and median; on the command line too."""
-    from ecsnetsim.net.calibration import profile
+    from ecsnetsim.calibration import profile
 
     base = default_profile()["eni"].jitter
     wider = profile({"eni": {"jitter": {"p99": "30us"}}})["eni"].jitter

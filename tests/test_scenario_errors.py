@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 import ecsnetsim
-from ecsnetsim import ScenarioError, load_scenario
+from ecsnetsim import ScenarioError, calibration, load_scenario
 from ecsnetsim.cli import main
 from ecsnetsim.errors import InputError
-from ecsnetsim.net import calibration
 from ecsnetsim.scenario import variants_of
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -34,7 +34,7 @@ def test_ambiguous_or_unknown_units_are_refused(text):
 
 
 def test_the_calibration_profile_still_reads():
-    from ecsnetsim.net.calibration import default_profile  # noqa: PLC0415
+    from ecsnetsim.calibration import default_profile  # noqa: PLC0415
 
     # 100Gbps in the profile: 12.5e9 bytes per second
     assert any(p.bandwidth == pytest.approx(12.5e9) for p in default_profile().values())

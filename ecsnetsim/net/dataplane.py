@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from .. import modes
+from .. import calibration, modes
 from ..model.instance import Task
 from ..model.resources import ENA_COUNTERS
 from ..modes import Unreachable
@@ -31,7 +31,6 @@ from ..rows import (
     NatGatewayRow,
     TimeseriesRow,
 )
-from . import calibration
 from .connections import (
     DROPPED,
     LINKLOCAL_EXCEEDED,

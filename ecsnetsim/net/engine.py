@@ -10,7 +10,7 @@ a :class:`FlowStats` sink. Every device is a FIFO server with up to two stages:
 
 followed by a ``latency`` (pure delay, no queue), plus a random ``jitter`` per packet when
 the device has one (:class:`Draws`: values served from blocks of numpy draws; see
-:mod:`ecsnetsim.net.jitter`). A device with neither stage is a pure delay; it is still a
+:mod:`ecsnetsim.calibration.jitter`). A device with neither stage is a pure delay; it is still a
 hop and still counts packets. A finite ``buffer`` bounds the
 packets waiting or in service at a device; a packet that arrives when it is full is
 dropped and counted.

@@ -15,9 +15,9 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from .calibration import DeviceParams
+from ..calibration import DeviceParams
+from ..calibration.jitter import kind_seed
 from .engine import Device, Draws, Server
-from .jitter import kind_seed
 
 #: Client endpoints and load balancers are fleets, not one host: enough servers that
 #: they never queue unless a scenario asks for it through calibration.
@@ -32,7 +32,7 @@ class Topology:
     """The devices of one variant and the links between them.
 
     ``jitter_seed`` seeds the random excess of every device kind that has a ``jitter``
-    (one stream per kind, :func:`~ecsnetsim.net.jitter.kind_seed`); every device of a kind
+    (one stream per kind, :func:`~ecsnetsim.calibration.jitter.kind_seed`); every device of a kind
     draws from the kind's one :class:`Draws`, in the order packets reach them.
     """
 

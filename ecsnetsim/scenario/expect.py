@@ -356,7 +356,7 @@ def _names(sc, target: str) -> set[str] | None:
     if target == "deployment":
         return {e.deploy for e in sc.events if e.deploy}
     if target == "devices":
-        from ..net import calibration
+        from .. import calibration
 
         return set(calibration.default_profile()) | {"vcpu_pool", "card_rx", "card_tx"}
     return None

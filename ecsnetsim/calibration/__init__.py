@@ -5,7 +5,7 @@ with ``calibration: {docker0: {service: 4us}}`` (or ``--set calibration.docker0.
 Only the overridden kind changes, so only paths that cross that device move.
 
 A kind's ``latency`` is the floor of its fixed delay and its ``jitter`` the random excess
-over it, per packet (:mod:`ecsnetsim.net.jitter`): ``calibration: {eni: {jitter: {dist:
+over it, per packet (:mod:`ecsnetsim.calibration.jitter`): ``calibration: {eni: {jitter: {dist:
 gamma, p50: 1us, p99: 4us}}}``, an empirical table ``{samples: [...]}``, or ``jitter: none``
 for the constant delay of old.
 """
