@@ -110,3 +110,18 @@ def test_bad_outputs_exit_2(capsys, tmp_path, doc, expected):
     rc, _, err = cli(capsys, "import", "aws", *args)
     assert rc == 2
     assert str(path) in err and expected in err, err
+
+
+def test_every_described_item_is_named_in_the_scenario(capsys):
+    rc, text, err = cli(capsys, "import", "aws", *ALL)
+    assert rc == 0, err
+    for path in ALL:
+        doc = json.loads(path.read_text())
+        (key,) = [k for k in doc if k not in ("failures", "tags")]
+        items = doc[key] if isinstance(doc[key], list) else [doc[key]]
+        ident = {"services": "serviceName", "Subnets": "SubnetId", "SecurityGroups": "GroupId",
+                 "LoadBalancers": "LoadBalancerName", "TargetGroups": "TargetGroupName",
+                 "containerInstances": "ec2InstanceId"}.get(key)
+        for item in items:
+            name = item[ident] if ident else f"{item['family']}:{item['revision']}"
+            assert f"{name}" in text and f"({path.name})" in text, (path.name, name)

@@ -127,3 +127,26 @@ def test_bad_terraform_json_exits_2(capsys, tmp_path, doc, expected):
     rc, _, err = cli(capsys, "import", "terraform", path)
     assert rc == 2
     assert str(path) in err and expected in err, err
+
+
+def _resources(module: dict):
+    yield from module.get("resources", [])
+    for child in module.get("child_modules", []):
+        yield from _resources(child)
+
+
+@pytest.mark.parametrize("name", ["plan.json", "state.json"])
+def test_every_resource_is_named_in_the_scenario(capsys, name):
+    """Readable: each resource is the origin of a line, named in a comment about one,
+    left out with why, or listed as read without a line of its own."""
+    rc, text, err = cli(capsys, "import", "terraform", DATA / name)
+    assert rc == 0, err
+    doc = json.loads((DATA / name).read_text())
+    root = (doc.get("planned_values") or doc["values"])["root_module"]
+    comments = "\n".join(line for line in text.splitlines() if "#" in line)
+    for res in _resources(root):
+        assert f"{res['type']} {res['address']} ({name})" in comments, res["address"]
+    if name == "plan.json":  # its default strategy is not used by any service
+        assert "Read, but no line of the scenario comes from it:\n# - " \
+               "aws_ecs_cluster_capacity_providers aws_ecs_cluster_capacity_providers.main" \
+               in text

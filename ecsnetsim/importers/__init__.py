@@ -120,8 +120,27 @@ def assemble(stack: Stack, name: str, region: str) -> Imported:
             scenario[key] = value
     _validate(scenario, stack)
     header = _header(stack, b)
-    return Imported(scenario, dump(scenario, b.comments, header), list(stack.notes),
+    text = dump(scenario, b.comments, header)
+    unused = _unnamed(stack, text)
+    if unused:  # every resource read is accounted for, even one no line came from
+        header += ["Read, but no line of the scenario comes from it:"]
+        header += [f"  - {origin}" for origin in unused]
+        text = dump(scenario, b.comments, header)
+    return Imported(scenario, text, list(stack.notes),
                     [f"{o}: {why}" for o, why in stack.ignored])
+
+
+def _unnamed(stack: Stack, text: str) -> list[str]:
+    """The resources read into ``stack`` that no comment of ``text`` names (a target
+    group no service uses, a capacity provider association whose default strategy no
+    service falls back on, ...)."""
+    out: list[str] = []
+    for items in stack.items.values():
+        for item in items.values():
+            origin = str(item.origin)
+            if origin not in text and origin not in out:
+                out.append(origin)
+    return out
 
 
 def _header(stack: Stack, b) -> list[str]:
