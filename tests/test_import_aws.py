@@ -125,3 +125,23 @@ def test_every_described_item_is_named_in_the_scenario(capsys):
         for item in items:
             name = item[ident] if ident else f"{item['family']}:{item['revision']}"
             assert f"{name}" in text and f"({path.name})" in text, (path.name, name)
+
+
+def test_route_tables_nat_gateways_and_listeners_when_given(capsys, tmp_path):
+    """describe-route-tables, describe-nat-gateways and describe-listeners, given beside
+    the others, replace the assumptions they would otherwise need."""
+    out = tmp_path / "s.yaml"
+    rc, _, err = cli(capsys, "import", "aws", *ALL, *sorted((DATA / "extra").glob("*.json")),
+                     "-o", out)
+    assert rc == 0, err
+    sc = yaml.safe_load(out.read_text())
+    routes = {s["name"]: s["route"] for s in sc["vpc"]["subnets"]}
+    assert routes == {"shop-private-a": "nat:shop-nat", "shop-private-b": "local",
+                      "shop-public-a": "igw"}  # b: the main table, local route only
+    assert sc["vpc"]["nat_gateways"] == [{"name": "shop-nat", "subnet": "shop-public-a"}]
+    lbs = by_name(sc["load_balancers"])
+    assert lbs["shop"]["port"] == 8443  # the listener's, not an assumption
+    assert lbs["shop-legacy"]["port"] == 80
+    text = out.read_text()
+    assert text.count("listener port not in the source: 80 assumed") == 1
+    run(capsys, tmp_path, out)
