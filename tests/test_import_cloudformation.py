@@ -247,3 +247,88 @@ def test_bad_input_never_shows_a_traceback():
                           timeout=60)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and str(DATA) in proc.stderr
+
+
+WINDOWS_STACK = """
+Parameters:
+  UseSpot: {Type: String, Default: "no"}
+  WindowsAmi:
+    Type: AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>
+    Default: /aws/service/ami-windows-latest/Windows_Server-2022-English-Full-ECS_Optimized/image_id
+Conditions:
+  Spot: !Equals [!Ref UseSpot, "yes"]
+Resources:
+  Sub:
+    Type: AWS::EC2::Subnet
+    Properties: {CidrBlock: 10.9.0.0/24, AvailabilityZone: eu-central-1b}
+  Table:
+    Type: AWS::EC2::RouteTable
+  ToTgw:
+    Type: AWS::EC2::Route
+    Properties: {RouteTableId: !Ref Table, DestinationCidrBlock: 0.0.0.0/0,
+                 TransitGatewayId: tgw-0123}
+  Assoc:
+    Type: AWS::EC2::SubnetRouteTableAssociation
+    Properties: {SubnetId: !Ref Sub, RouteTableId: !Ref Table}
+  Hosts:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: hosts
+      SecurityGroupIngress: [{IpProtocol: tcp, FromPort: 49152, ToPort: 65535, CidrIp: 10.9.0.0/16}]
+  HostsOut:
+    Type: AWS::EC2::SecurityGroupEgress
+    Properties: {GroupId: !Ref Hosts, IpProtocol: tcp, FromPort: 443, ToPort: 443,
+                 CidrIp: 0.0.0.0/0}
+  Config:
+    Type: AWS::AutoScaling::LaunchConfiguration
+    Properties:
+      ImageId: !Ref WindowsAmi
+      InstanceType: m5.xlarge
+      SecurityGroups: [!Ref Hosts]
+      SpotPrice: !If [Spot, "0.1", !Ref "AWS::NoValue"]
+  Group:
+    Type: AWS::AutoScaling::AutoScalingGroup
+    Properties:
+      LaunchConfigurationName: !Ref Config
+      VPCZoneIdentifier: [!Ref Sub]
+      MinSize: 2
+      MaxSize: 2
+  Mixed:
+    Type: AWS::AutoScaling::AutoScalingGroup
+    Properties:
+      VPCZoneIdentifier: [!Ref Sub]
+      DesiredCapacity: 1
+      MixedInstancesPolicy:
+        LaunchTemplate:
+          LaunchTemplateSpecification: {LaunchTemplateId: lt-0external}
+          Overrides: [{InstanceType: x9.huge}, {InstanceType: m5.large}]
+  Iis:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      RuntimePlatform: {OperatingSystemFamily: WINDOWS_SERVER_2022_FULL}
+      ContainerDefinitions:
+        - {Name: iis, Cpu: 512, Memory: 1024, PortMappings: [{ContainerPort: 80}]}
+  Web:
+    Type: AWS::ECS::Service
+    Properties: {TaskDefinition: !Ref Iis, DesiredCount: 2}
+"""
+
+
+def test_windows_launch_configuration_and_what_is_not_modelled(capsys, tmp_path):
+    path = tmp_path / "windows.yaml"
+    path.write_text(WINDOWS_STACK)
+    sc, text, res = import_and_run(capsys, tmp_path, "cloudformation", path, "--region",
+                                   "eu-central-1")
+    (subnet,) = sc["vpc"]["subnets"]
+    assert subnet["route"] == "local" and "tgw-0123, which is not modelled" in text
+    hosts = sc["vpc"]["security_groups"][0]
+    assert hosts["egress"] == [{"port": 443, "to": "0.0.0.0/0"}]  # the egress resource
+    windows, mixed = sc["cluster"]["instance_groups"]
+    assert (windows["os"], windows["type"], windows["count"]) == ("windows", "m5.xlarge", 2)
+    assert "no desired capacity: MinSize 2 instances assumed" in text
+    assert mixed["type"] == "m5.large"  # the first override is not in the catalog
+    assert "instance type x9.huge unknown or not in the catalog: placeholder m5.large" in text
+    (svc,) = sc["services"]
+    assert "network_mode" not in svc  # Windows without networkMode: ECS's default
+    placed = res["variants"][0]["placement"]["services"][0]
+    assert placed["network_mode"] == "default" and placed["running"] == 2
