@@ -7,6 +7,7 @@ traffic; reproducible, and the same in the compiled and the pure-Python engine."
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -181,9 +182,11 @@ def test_imds_below_the_allowance_is_not_dropped():
 
 
 # ---- ephemeral ports and dynamic host ports ------------------------------------------------
-def _collision(rate: float, eph: str, dyn: str | None, tasks: int) -> dict:
+def _collision(rate: float, eph: str, dyn: str | None, tasks: int, agent_picks: bool = True,
+               start_delay: float = 1.0) -> dict:
     group = {"name": "g", "type": "m5.xlarge", "count": 1, "subnet": "private-a",
-             "ephemeral_port_range": eph}
+             "ephemeral_port_range": eph, "agent_assigns_host_ports": agent_picks,
+             "agent": {"container_start_delay": start_delay}}
     if dyn:
         group["dynamic_host_port_range"] = dyn
     return make_scenario(
@@ -205,19 +208,37 @@ def test_disjoint_ranges_never_collide():
     assert _instance(v)["ephemeral_ports"]["peak"] == 500
 
 
-def test_overlapping_ranges_collide_at_the_share_of_ports_held():
-    # 10/s held 50 s: 500 of the 1000 ports held, so a dynamic port the agent picks in
-    # turn is held with probability 0.5; each failed start is retried
-    runs = [_run(_collision(10, "40000-40999", None, 80), seed=s) for s in (1, 2, 3)]
+def _failed_share(runs: list[dict]) -> float:
     failed = sum(v["placement"]["services"][1]["launch_failures"].get(
         "port is already allocated", 0) for v in runs)
     started = sum(v["placement"]["services"][1]["running"] - 1 for v in runs)
-    share = failed / (failed + started)
+    return failed / (failed + started)
+
+
+def test_ports_docker_picks_collide_at_the_share_of_ports_held():
+    # 10/s held 50 s: 500 of the 1000 ports held; Docker picks in turn, blind to them, so a
+    # dynamic port is held with probability 0.5 when the container binds it
+    runs = [_run(_collision(10, "40000-40999", None, 80, agent_picks=False), seed=s)
+            for s in (1, 2, 3)]
     held = _instance(runs[0])["ephemeral_ports"]["peak"] / 1000
     assert held == pytest.approx(0.5, abs=0.002)
-    # binomial standard error over ~480 starts is 0.023; the agent's sequential picks
-    # are correlated, so allow 4 of them
-    assert share == pytest.approx(held, abs=0.1)
+    # binomial standard error over ~480 starts is 0.023; the picks in turn are
+    # correlated, so allow 4 of them
+    assert _failed_share(runs) == pytest.approx(held, abs=0.1)
+
+
+def test_ports_the_agent_picks_collide_only_when_taken_before_the_start():
+    # the agent skips the 500 held ports; a connection takes one of the ~500 free ones
+    # with probability 1/500 (on average over the scan's random offset), and 10/s x the
+    # 10 s between the pick and the container's start open 100 connections:
+    # 1 - exp(-100 / 500) = 0.18 of the starts fail
+    runs = [_run(_collision(10, "40000-40999", None, 80, start_delay=10.0), seed=s)
+            for s in (1, 2, 3)]
+    expected = 1 - math.exp(-10 * 10.0 / 500)
+    assert _failed_share(runs) == pytest.approx(expected, abs=0.07)
+    # a 1 s window: 2 %
+    quick = [_run(_collision(10, "40000-40999", None, 80), seed=s) for s in (1, 2, 3)]
+    assert _failed_share(quick) < 0.06
 
 
 # ---- results and reproducibility ------------------------------------------------------------

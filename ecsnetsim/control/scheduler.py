@@ -20,7 +20,6 @@ import numpy as np
 import simpy
 
 from .. import modes, vpc
-from ..model.conntrack import held_host_port
 from ..model.instance import ContainerInstance, Task
 from ..model.ipam import SubnetPool
 from ..rows import TimelinePoint
@@ -28,34 +27,10 @@ from ..scenario.schema import Scenario, Service
 from .deployments import DeploymentTracker
 from .events import Event, EventLog, Timeline
 from .fleet import Fleet
+from .hostports import PORT_ALREADY_ALLOCATED, AgentPicks, collision
 from .lifecycle import Lifecycle
 from .scaling import ManagedScaling
 from .service import ServiceController, ServiceState
-
-#: Docker's reason when a published host port cannot be bound (libnetwork's
-#: portallocator, ErrPortAlreadyAllocated: "Bind for IP:PORT failed: port is already
-#: allocated"); the key of the service's ``launch_failures``.
-PORT_ALREADY_ALLOCATED = "port is already allocated"
-
-
-def port_collision(task: Task) -> str | None:
-    """Why ``task``'s containers could not start, when a dynamic host port it was given
-    is held by an outbound connection of its instance's host namespace (an ephemeral port
-    the kernel handed out), else None.
-
-    The agent hands out dynamic ports from its own table in turn, which knows nothing of
-    the kernel's ephemeral ports (as Docker's port allocator did before agent 1.70); the
-    bind happens when the container starts, and fails if an outbound connection holds
-    the port then. Only TCP ports: the connections modelled are TCP."""
-    inst = task.instance
-    if inst is None or inst.platform != "EC2" or inst.ports is None:
-        return None
-    for (port, proto), owner in inst.ports.dynamic.items():
-        if owner == task.id and proto == "tcp" and held_host_port(inst, port):
-            return (f"CannotStartContainerError: Error response from daemon: driver failed "
-                    f"programming external connectivity: Bind for 0.0.0.0:{port} failed: "
-                    f"{PORT_ALREADY_ALLOCATED}")
-    return None
 
 
 class Cluster:
@@ -75,6 +50,11 @@ class Cluster:
         self.deployments = DeploymentTracker(env, self.log)
         self.lifecycle = Lifecycle(env, self, modes.get)
         self._groups = vpc.SecurityGroups(scenario.vpc.security_groups)
+        #: instance group -> whether its agent gives dynamic host ports (testing each by
+        #: binding it) rather than Docker; and the ports it gave
+        self._agent_picks = {g.name: g.agent_assigns_host_ports
+                             for g in scenario.cluster.instance_groups}
+        self._picks = AgentPicks()
         self.controller = ServiceController(scenario, env, rng, self.fleet, self.subnets,
                                             self.log, self._timeline, self.lifecycle,
                                             self.deployments, self.scaling)
@@ -154,7 +134,9 @@ class Cluster:
         self.controller.refresh(svc)
 
     def running(self, svc: ServiceState, task: Task) -> None:
-        held = port_collision(task)
+        inst = task.instance
+        by_agent = inst is None or self._agent_picks.get(inst.group, True)
+        held = collision(task, self._picks if by_agent else None)
         if held is not None:  # docker could not bind the dynamic host port: never started
             self.controller.fail(svc, task, held, key=PORT_ALREADY_ALLOCATED)
             return
@@ -175,6 +157,8 @@ class Cluster:
         self.controller.fail(svc, task, reason)
 
     def stopping(self, svc: ServiceState, task: Task) -> None:
+        if task.instance is not None:
+            self._picks.forget(task.instance, task.id, self.env.now)
         self.deployments.stopping(svc, task)
 
     def drained(self, svc: ServiceState) -> None:

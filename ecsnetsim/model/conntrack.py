@@ -182,16 +182,18 @@ class PortPool:
     (100, 3)
     """
 
-    __slots__ = ("range", "held", "by_destination", "peak", "exhausted")
+    __slots__ = ("range", "held", "since", "by_destination", "peak", "exhausted")
 
     def __init__(self, port_range: tuple[int, int]) -> None:
         self.range = port_range
         self.held: dict[int, int] = {}  # port -> connections holding it
+        self.since: dict[int, float] = {}  # port -> when it was last taken while free
         self.by_destination: dict[object, set[int]] = {}
         self.peak = 0
         self.exhausted = 0
 
-    def take(self, uniform: Callable[[], float], destination: object = None) -> int | None:
+    def take(self, uniform: Callable[[], float], destination: object = None,
+             now: float = 0.0) -> int | None:
         lo, hi = self.range
         span = hi - lo + 1
         used = self.by_destination.get(destination)
@@ -206,7 +208,10 @@ class PortPool:
             if port not in used:
                 used.add(port)
                 held = self.held
-                held[port] = held.get(port, 0) + 1
+                n = held.get(port, 0)
+                held[port] = n + 1
+                if not n:
+                    self.since[port] = now
                 if len(held) > self.peak:
                     self.peak = len(held)
                 return port
@@ -222,9 +227,14 @@ class PortPool:
             self.held[port] = n
         else:
             del self.held[port]
+            del self.since[port]
 
     def holds(self, port: int) -> bool:
         return port in self.held
+
+    def held_since(self, port: int) -> float | None:
+        """When ``port`` was taken by the connections that hold it now, or None."""
+        return self.since.get(port)
 
 
 class InstanceConnections:
@@ -298,10 +308,11 @@ def state_of(inst, make: Callable[[], InstanceConnections] | None = None
     return found
 
 
-def held_host_port(inst, port: int) -> bool:
-    """Whether an outbound connection of ``inst``'s host namespace holds ``port``."""
+def held_host_port(inst, port: int) -> float | None:
+    """When an outbound connection of ``inst``'s host namespace took ``port``, if one holds
+    it now; else None."""
     state = state_of(inst)
-    return state is not None and state.ports.holds(port)
+    return None if state is None else state.ports.held_since(port)
 
 
 def little(rate: float, lifetime: float) -> float:

@@ -310,7 +310,7 @@ class ConnectionSource:
                 if not ok and counted:
                     obj.count(TRACKED_EXCEEDED)
             elif kind == "port":
-                port = obj.take(self._uniform_block, conn.port_dest)
+                port = obj.take(self._uniform_block, conn.port_dest, self.env._now)
                 ok, why = port is not None, PORTS_EXHAUSTED
                 if ok:
                     conn.ports.append(port)

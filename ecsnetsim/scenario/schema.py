@@ -267,6 +267,12 @@ class InstanceGroup(Model):
         None, description="ECS_DYNAMIC_HOST_PORT_RANGE 'start-end' (as agent.dynamic_port_range); "
                           "null: the agent's default, the kernel's ip_local_port_range "
                           "(ephemeral_port_range).")
+    agent_assigns_host_ports: bool = Field(
+        True, description="ECS agent 1.70 and later assigns dynamic host ports itself, testing "
+                          "each by binding a listener, so it skips ports outbound connections "
+                          "hold (only a port taken between its pick and the container's start "
+                          "collides); false: Docker assigns them (agents before 1.70), blind "
+                          "to the kernel's ephemeral ports.")
     conntrack_max: int | None = Field(
         None, ge=1, le=2**31 - 1,
         description="net.netfilter.nf_conntrack_max; null: the kernel's default for the "
