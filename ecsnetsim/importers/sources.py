@@ -42,7 +42,41 @@ SHORT_FORMS = {
 
 
 class CfnLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with CloudFormation's short-form tags."""
+    """PyYAML's safe loader with CloudFormation's short-form tags, refusing a key given
+    twice in one mapping (PyYAML would keep the last one silently; CloudFormation's
+    guide calls the result undefined)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True) if isinstance(
+                key_node, yaml.ScalarNode) else None
+            if key is not None and not isinstance(key, list | dict) and key in seen:
+                raise _Duplicate(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+class _Duplicate(Exception):
+    def __init__(self, key, line: int) -> None:
+        super().__init__(key)
+        self.key = key
+        self.line = line
+
+
+def _duplicate_message(key) -> str:
+    return (f"the key {key!r} is given twice in one mapping; a parser keeps one of the two "
+            "silently (CloudFormation calls the result undefined), so which was meant is "
+            "unknown: keep one")
+
+
+def _unique(pairs: list) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Duplicate(key, 0)
+        out[key] = value
+    return out
 
 
 def _construct(function: str):
@@ -95,7 +129,9 @@ def _check_size(doc: Any, path: str) -> None:
 def read_json(path: str, what: str, limit: int = MAX_JSON_BYTES) -> Any:
     text = _text(path, limit, what)
     try:
-        doc = json.loads(text, parse_constant=_no_constant)
+        doc = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique)
+    except _Duplicate as exc:
+        raise StackError(_duplicate_message(exc.key), file=path) from None
     except json.JSONDecodeError as exc:
         raise StackError(f"not valid JSON: {exc.msg}; expected a {what}", file=path,
                          line=exc.lineno) from None
@@ -117,6 +153,8 @@ def read_template(path: str) -> Any:
         return read_json(path, what, MAX_TEMPLATE_BYTES)
     try:
         doc = yaml.load(text, Loader=CfnLoader)  # noqa: S506 (a SafeLoader subclass)
+    except _Duplicate as exc:
+        raise StackError(_duplicate_message(exc.key), file=path, line=exc.line) from None
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         tag = exc.problem.split("tag", 1)[-1].strip() if exc.problem else "?"
