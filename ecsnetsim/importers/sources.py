@@ -66,8 +66,7 @@ class _Duplicate(Exception):
 
 def _duplicate_message(key) -> str:
     return (f"the key {key!r} is given twice in one mapping; a parser keeps one of the two "
-            "silently (CloudFormation calls the result undefined), so which was meant is "
-            "unknown: keep one")
+            "silently, so which was meant is unknown: keep one")
 
 
 def _unique(pairs: list) -> dict:
