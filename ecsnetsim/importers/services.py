@@ -22,6 +22,7 @@ FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
 
 def add_services(b: Builder) -> None:
+    """Every service of the stack, in the source's order, into ``b.services``."""
     clusters = b.stack.all("cluster")
     if len(clusters) > 1:
         b.stack.note(f"{len(clusters)} ECS clusters in the source; a scenario has one: "
@@ -72,6 +73,8 @@ def _gpus(b: Builder, doc: dict, path: tuple) -> None:
 
 
 def _service(b: Builder, svc: Item) -> dict | None:
+    """One service: its task definition's fields, then the service's own settings on
+    top (as ECS combines them), each with the comment its origin needs."""
     path = ("services", len(b.services))
     b.origin(path, svc)
     cluster = b.stack.find("cluster", svc.get("cluster"))
@@ -119,6 +122,9 @@ def _launch_type(b: Builder, svc: Item, fields: dict, path: tuple) -> str:
         launch = _from_strategy(b, strategy, path)
     elif not launch:
         launch = str(fields.get("launch_type") or "EC2")
+        if launch == "FARGATE":
+            b.say(path, "no launch type given: FARGATE, the only one its task definition's "
+                        "requiresCompatibilities allows")
     if launch == "EXTERNAL":
         b.say(path, "launch type EXTERNAL (ECS Anywhere) is not modelled: the tasks run on "
                     "the cluster's EC2 instances instead")
