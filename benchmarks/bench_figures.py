@@ -9,14 +9,16 @@ left (imports, loading, simulating, the result files) is the rest. Interpreter s
 is not counted.
 
 ``--tree DIR`` runs the package found in DIR (a checkout of another commit, e.g. made
-with ``git worktree add /tmp/before HEAD``) instead of the installed one; ``--vs DIR``
-runs both, the two alternating scenario by scenario, and prints them side by side.
+with ``git worktree add /tmp/before HEAD``, with the compiled extensions copied in)
+instead of the installed one, on DIR's own copy of each scenario; ``--vs DIR`` runs both,
+the two alternating run by run, and prints them side by side. Scenario names default to
+those of ``--vs`` (or of this checkout).
 
 Usage::
 
     python benchmarks/bench_figures.py                          # every scenario, once
     python benchmarks/bench_figures.py --repeat 3 compare-modes
-    python benchmarks/bench_figures.py --vs /tmp/before --repeat 3 --markdown
+    python benchmarks/bench_figures.py --tree /tmp/after --vs /tmp/before --repeat 3 --markdown
 """
 
 from __future__ import annotations
@@ -71,6 +73,11 @@ def _child(scenario: str, outdir: str) -> None:
 
 
 def _measure(scenario: Path, tree: str | None) -> dict:
+    """One run of ``scenario`` by the package in ``tree`` (the installed one when None);
+    a tree runs its own copy of the scenario when it has one (an older version may not
+    read a newer file's keys)."""
+    own = Path(tree) / "scenarios" / scenario.name if tree else None
+    scenario = own if own is not None and own.is_file() else scenario
     env = dict(os.environ)
     if tree:
         env["PYTHONPATH"] = tree + os.pathsep + env.get("PYTHONPATH", "")
@@ -106,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table too")
     ap.add_argument("--json", help="write every measurement to this file")
     args = ap.parse_args(argv)
-    names = args.scenarios or sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
+    where = Path(args.vs) / "scenarios" if args.vs else SCENARIOS
+    names = args.scenarios or sorted(p.stem for p in where.glob("*.yaml"))
     trees = {"this": args.tree} | ({"vs": args.vs} if args.vs else {})
     table: dict[str, dict[str, dict]] = {}
     print(f"{'scenario':28s} {'CPU s':>7s} {'figs s':>7s} {'report':>7s} {'n':>3s} "
