@@ -101,11 +101,16 @@ def _rules(r, res: dict, blocks: Any, direction: str, path: list, own: str) -> l
 
 
 def _security_group(r, res: dict, v: dict, o: Origin) -> None:
+    """The provider removes the allow-all egress rule AWS gives a new group (AWS provider,
+    aws_security_group): a group whose egress is neither given nor known has none."""
     egress = v.get("egress")
-    r.stack.add("sg", o.name, v.get("name") or _name(res), o, aliases=_ids(v),
-                ingress=_rules(r, res, v.get("ingress"), "ingress", ["ingress"], o.name),
-                egress=None if egress is None else _rules(r, res, egress, "egress",
-                                                          ["egress"], o.name))
+    item = r.stack.add("sg", o.name, v.get("name") or _name(res), o, aliases=_ids(v),
+                       ingress=_rules(r, res, v.get("ingress"), "ingress", ["ingress"],
+                                      o.name),
+                       egress=_rules(r, res, egress, "egress", ["egress"], o.name))
+    if not egress:
+        item.notes.append("no egress rule: Terraform removes the allow-all rule AWS gives a "
+                          "new group, so nothing leaves unless a rule allows it")
 
 
 def _sg_rule(r, res: dict, v: dict, o: Origin) -> None:
