@@ -150,3 +150,14 @@ def test_every_resource_is_named_in_the_scenario(capsys, name):
         assert "Read, but no line of the scenario comes from it:\n# - " \
                "aws_ecs_cluster_capacity_providers aws_ecs_cluster_capacity_providers.main" \
                in text
+
+
+def test_a_group_without_egress_blocks_has_no_egress(capsys):
+    """The AWS provider removes the allow-all egress rule of a new group; a plan that
+    gives no egress block means none (the alb group gives one: all open)."""
+    rc, text, err = cli(capsys, "import", "terraform", DATA / "plan.json")
+    assert rc == 0, err
+    groups = by_name(yaml.safe_load(text)["vpc"]["security_groups"])
+    assert groups["api"]["egress"] == []
+    assert "egress" not in groups["alb"]
+    assert "Terraform removes the allow-all rule AWS gives a new group" in text
