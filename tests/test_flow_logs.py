@@ -87,3 +87,22 @@ def test_health_checks_that_a_security_group_drops_are_logged_as_reject():
     checks = [r for r in ok["flow_logs"] if r["srcaddr"] in _lb_ips(ok)
               and r["interface_id"].startswith("eni-web-") and r["bytes"] == 60 * r["packets"]]
     assert checks and all(r["action"] == "ACCEPT" and r["dstport"] == 8080 for r in checks)
+
+
+def test_a_windows_sender_uses_the_windows_dynamic_range():
+    """Tasks on Windows instances send from 49152-65535; the client (a Linux host) from
+    32768-60999."""
+    sc = load_scenario(SCENARIOS / "windows-default.yaml",
+                       overrides=["flow_logs=true", "duration=0.2s", "warmup=0s"])
+    res = simulate(sc, workers=1)
+    for v in res.variants:
+        assert {i["os"] for i in v["placement"]["instances"]} == {"windows"}
+        lbs = _lb_ips(v)
+        client_ip = next(r["srcaddr"] for r in v["flow_logs"]
+                         if r["interface_id"] == "eni-client")
+        sent = {(r["srcaddr"], r["srcport"]) for r in v["flow_logs"]}
+        client = {p for a, p in sent if a == client_ip}
+        others = {p for a, p in sent if a != client_ip and a not in lbs}
+        assert client and others
+        assert all(32768 <= p <= 60999 for p in client)
+        assert all(49152 <= p <= 65535 for p in others)

@@ -234,9 +234,9 @@ class DataPlane:
         show it)."""
         if self.flow_log is None:
             return 50000 + index
-        platform = None if src_svc is None else src_svc.spec.runtime_platform
-        return self.flow_log.source_port(index, "windows" if platform is not None and
-                                         platform.os == "windows" else "linux")
+        hosts = [] if src_svc is None else [t.instance for t in src_svc.targets]
+        windows = any(getattr(h, "os", None) == "windows" for h in hosts)
+        return self.flow_log.source_port(index, "windows" if windows else "linux")
 
     def _log_counter(self, index: int, flow, lb):
         """Flow-log counts of ``flow``: over its sending window, with the source port of
