@@ -9,6 +9,11 @@ its own:
     (bridge variant: 8 bridge tasks on one c5.large, a client sending Poisson 150k packets/s
     of 200 bytes; 9 devices a packet): loading, placement, topology, routing, the packet
     engine, the statistics. ``duration`` is set so that about ``N`` packets are sent.
+``scenario_awsvpc``
+    The same, with the service in awsvpc mode without ENI trunking (2 tasks, each on an
+    ENI of its own; 5 devices a packet: client stack, instance ENI, VPC fabric, task ENI,
+    task stack): the short path, where the per-packet costs (source, choice of the
+    target, route lookup, delivery) weigh most against the hops.
 ``heapq_des``
     The reference floor for one Python event per hop: K=5 FIFO stations in tandem, Poisson
     arrivals (lambda=0.7), exponential service (mu=1.0), a heap of events and a deque per
@@ -34,6 +39,8 @@ Usage::
 
     python benchmarks/bench_dataplane.py --packets 100000 1000000 --repeat 3
     python benchmarks/bench_dataplane.py --packets 10000000 --workloads scenario_bridge heapq_des
+    python benchmarks/bench_dataplane.py --packets 1000000 --repeat 3 \
+        --workloads scenario_awsvpc scenario_bridge heapq_des
 """
 
 from __future__ import annotations
@@ -147,13 +154,18 @@ def run_simpy_store(n: int, seed: int) -> dict:
     return {"packets": n, "hops": n * K, "mean_latency": sum(sojourn) / n}
 
 
-def run_scenario_bridge(n: int, seed: int) -> dict:
+AWSVPC = ["services[0].network_mode=awsvpc", "services[0].desired_count=2",
+          "services[0].containers[0].port_mappings[0].host_port=8080",
+          "account.awsvpc_trunking=false"]
+
+
+def run_scenario_bridge(n: int, seed: int, more: tuple[str, ...] = ()) -> dict:
     """The whole simulator on the bridge scenario, about ``n`` packets."""
     import ecsnetsim
 
     sc = ecsnetsim.load_scenario(SCENARIO, overrides=[
         "sweep={}", "compare={}", "warmup=0", f"duration={n / RATE}",
-        f"traffic[0].rate={RATE}"])
+        f"traffic[0].rate={RATE}/s", *more])
     from ecsnetsim.net.engine import COMPILED
 
     res = ecsnetsim.simulate(sc, seed=seed, workers=1)
@@ -163,14 +175,19 @@ def run_scenario_bridge(n: int, seed: int) -> dict:
             "dropped": f["dropped"], "compiled": COMPILED}
 
 
-WORKLOADS = {"scenario_bridge": run_scenario_bridge, "heapq_des": run_heapq_des,
-             "simpy_store": run_simpy_store}
+def run_scenario_awsvpc(n: int, seed: int) -> dict:
+    """The whole simulator on the scenario's 5-device awsvpc path, about ``n`` packets."""
+    return run_scenario_bridge(n, seed, tuple(AWSVPC))
+
+
+WORKLOADS = {"scenario_bridge": run_scenario_bridge, "scenario_awsvpc": run_scenario_awsvpc,
+             "heapq_des": run_heapq_des, "simpy_store": run_simpy_store}
 
 
 def one(workload: str, n: int, seed: int) -> dict:
     """Run one workload once in this process; the figures as a dict."""
     fn = WORKLOADS[workload]
-    if workload == "scenario_bridge":  # import the simulator before the clock starts
+    if workload.startswith("scenario_"):  # import the simulator before the clock starts
         import ecsnetsim  # noqa: F401
         import ecsnetsim.net.dataplane  # noqa: F401
     else:
@@ -225,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             for k in ("wall_s", "cpu_s", "packet_hops_per_s", "packet_hops_per_cpu_s",
                       "peak_mib"):
                 s[k] = statistics.median(r[k] for r in mine)
-            if w == "scenario_bridge":
+            if w.startswith("scenario_"):
                 for ref in ("heapq_des", "simpy_store"):
                     if ref not in args.workloads:
                         continue

@@ -48,7 +48,16 @@ import numpy as np
 import simpy
 
 from ecsnetsim.calibration import default_profile
-from ecsnetsim.net.engine import Device, Draws, Engine, FlowStats, Route, Server, sampler
+from ecsnetsim.net.engine import (
+    Device,
+    Draws,
+    Engine,
+    Environment,
+    FlowStats,
+    Route,
+    Server,
+    sampler,
+)
 from ecsnetsim.net.traffic import Source
 
 K = 5
@@ -96,7 +105,7 @@ def bench_engine_tandem(n: int, seed: int) -> dict:
     """(b) The engine on the same tandem line (service redrawn at every device)."""
     t0 = time.perf_counter()
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(K + 1)]
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env)
     flow = FlowStats("tandem")
     devices = [
@@ -149,7 +158,7 @@ def bench_engine_bridge(n: int, seed: int, jitter: bool = False) -> dict:
     with ``jitter``, each device whose kind has a jitter in the default profile draws it
     (one :class:`Draws` per kind, blocks of 4096, as the data plane does)."""
     t0, c0 = time.perf_counter(), time.process_time()
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env)
     flow = FlowStats("client->task", keep_latencies=False)
     route = build_bridge_path(flow)

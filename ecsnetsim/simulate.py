@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
-import simpy
 
 from . import __version__, collector, executors, modes
 from . import replications as replicas
@@ -165,7 +164,8 @@ def run_variant(variant: VariantSpec, seed: int,
 def _run_variant(variant: VariantSpec, seed: int, tick: Callable[[float], None] | None) -> dict:
     sc = variant.scenario
     streams = np.random.SeedSequence(seed).spawn(8)
-    env = simpy.Environment()
+    from .net.engine import Environment  # noqa: PLC0415 (carries the packets too)
+    env = Environment()
     cluster = Cluster(sc, env, np.random.default_rng(streams[STREAM_PLACEMENT]))
     # traffic starts when every service is steady, or at the horizon if one never is
     horizon = max((e.at for e in sc.events), default=0.0) + sc.steady_horizon

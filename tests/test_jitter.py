@@ -11,12 +11,11 @@ import sys
 
 import numpy as np
 import pytest
-import simpy
 from conftest import make_scenario
 
 import ecsnetsim
 from ecsnetsim.calibration import default_profile, jitter
-from ecsnetsim.net.engine import Device, Draws, Engine, FlowStats, Route
+from ecsnetsim.net.engine import Device, Draws, Engine, Environment, FlowStats, Route
 from ecsnetsim.net.traffic import Source
 
 #: Every device kind's jitter off: constant delays, the engine as it was without jitter.
@@ -118,7 +117,7 @@ def test_zero_jitter_is_the_constant_device_exactly():
     """A jitter that always draws 0 gives the same departures, bit for bit, as none: the
     jitter adds its draw and nothing else."""
     def run(with_jitter: bool) -> list[float]:
-        env = simpy.Environment()
+        env = Environment()
         engine = Engine(env)
         j = Draws(lambda n: np.zeros(n), 16) if with_jitter else None
         devs = [Device("a", service=1e-3, latency=3e-4, jitter=j),
@@ -137,7 +136,7 @@ def test_zero_jitter_is_the_constant_device_exactly():
 def test_jitter_delays_without_holding_the_device():
     """The excess moves the packet's arrival at the next device by exactly its draw and
     leaves the device's busy time and wait alone."""
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env)
     dev = Device("d", service=1e-6, latency=2e-6, jitter=Draws(lambda n: np.full(n, 5e-6), 8))
     flow = FlowStats("f")
@@ -162,7 +161,7 @@ def test_mg1_mean_wait_matches_pollaczek_khinchine():
     theory = lam * es2 / (2 * (1 - rho))
     rng = np.random.default_rng(20261206)
     g_arr, g_svc = (np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(2))
-    env = simpy.Environment()
+    env = Environment()
     warmup, n_batches, per_batch = 200.0, 20, 20_000
     horizon = warmup + n_batches * per_batch / lam
     engine = Engine(env, warmup=warmup)
@@ -294,7 +293,7 @@ out = {"compiled": E.COMPILED,
        "variants": ecsnetsim.simulate(sc, seed=3, workers=1).variants}
 # jitter on a CPU device, a link, a pure delay; a Draws and a plain callable as service
 rng, rng2 = np.random.default_rng(5), np.random.default_rng(6)
-env = simpy.Environment()
+env = E.Environment()
 engine = E.Engine(env, warmup=0.1)
 j = E.Draws(lambda n: rng.gamma(0.7, 2e-4, n), 64)
 a = E.Device("a", service_sampler=E.Draws(lambda n: rng2.lognormal(-7, 1, n), 32),

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import simpy
 
-from ecsnetsim.net.engine import Device, Engine, FlowStats, LatencyHistogram, Route, sampler
+from ecsnetsim.net.engine import (
+    Device,
+    Engine,
+    Environment,
+    FlowStats,
+    LatencyHistogram,
+    Route,
+    sampler,
+)
 from ecsnetsim.net.traffic import Source
 
 QS = [0, 1, 10, 25, 50, 75, 90, 99, 99.9, 100]
@@ -83,7 +90,7 @@ def test_rejects_negative_and_non_finite_values():
 def _flow_run(keep: bool):
     rng = np.random.default_rng(5)
     g_arr, g_svc = (np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(2))
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env, warmup=10.0)
     flow = FlowStats("f", keep_latencies=keep)
     route = Route([Device("d", service_sampler=sampler(lambda n: g_svc.exponential(0.8, n)))],

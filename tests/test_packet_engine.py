@@ -12,15 +12,21 @@ wrong service law, a wrong queue discipline or lost packets fail.
 from __future__ import annotations
 
 import heapq
+import importlib.util
 import math
+import os
+import sys
+import types
 
 import numpy as np
 import pytest
 import simpy
 
 from ecsnetsim.net.engine import (
+    COMPILED,
     Device,
     Engine,
+    Environment,
     FlowStats,
     LatencyHistogram,
     Packet,
@@ -117,8 +123,54 @@ def snapshots(env, times, read):
     return out
 
 
+def _pure_twin() -> types.SimpleNamespace:
+    """The engine and its sources built on the pure-Python core, beside the imported
+    ones (a second copy of ``engine`` and ``traffic``, loaded with
+    ``ECSNETSIM_PURE_PYTHON=1``), so that one test runs against either core."""
+    import ecsnetsim.net.engine as main_engine
+    import ecsnetsim.net.traffic as main_traffic
+
+    def load(name, path):
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    old = os.environ.get("ECSNETSIM_PURE_PYTHON")
+    os.environ["ECSNETSIM_PURE_PYTHON"] = "1"
+    try:
+        eng = load("ecsnetsim.net._engine_pure_twin", main_engine.__file__)
+        sys.modules["ecsnetsim.net.engine"] = eng  # what the twin of traffic imports
+        try:
+            traffic = load("ecsnetsim.net._traffic_pure_twin", main_traffic.__file__)
+        finally:
+            sys.modules["ecsnetsim.net.engine"] = main_engine
+    finally:
+        if old is None:
+            del os.environ["ECSNETSIM_PURE_PYTHON"]
+        else:
+            os.environ["ECSNETSIM_PURE_PYTHON"] = old
+    assert not eng.COMPILED
+    return types.SimpleNamespace(**{n: getattr(eng, n) for n in eng.__all__},
+                                 Source=traffic.Source)
+
+
+@pytest.fixture(scope="module", params=["compiled", "pure"])
+def E(request):  # noqa: N802 - the engine module's stand-in, read as E.Device, ...
+    """The engine's classes on the compiled core (skipped when it is not built) and on
+    the pure-Python core: the oracle tests run against both."""
+    if request.param == "pure":
+        return _pure_twin()
+    if not COMPILED:
+        pytest.skip("the compiled engine is not built here")
+    return types.SimpleNamespace(Environment=Environment, Engine=Engine, Device=Device,
+                                 FlowStats=FlowStats, Route=Route, Server=Server,
+                                 Source=Source)
+
+
 # --------------------------------------------------------------------------- 1. exact oracles
-def test_chain_matches_lindley_recursion():
+def test_chain_matches_lindley_recursion(E):
     """K devices in a chain (one with its own link stage) against the departure recursion."""
     rng = np.random.default_rng(SEED)
     n, lam = 4000, 0.8
@@ -129,15 +181,15 @@ def test_chain_matches_lindley_recursion():
     services = [rng.exponential(m, n) for m in means]
     sizes = rng.integers(40, 200, n)
 
-    env = simpy.Environment()
-    engine = Engine(env)
-    flow = FlowStats("chain", record=True)
+    env = E.Environment()
+    engine = E.Engine(env)
+    flow = E.FlowStats("chain", record=True)
     devices = [
-        Device(f"d{k}", latency=latencies[k], service_sampler=iter(services[k].tolist()).__next__,
+        E.Device(f"d{k}", latency=latencies[k], service_sampler=iter(services[k].tolist()).__next__,
                bandwidth=bandwidth if k == 2 else None)
         for k in range(len(means))
     ]
-    route = Route(devices, flow)
+    route = E.Route(devices, flow)
     feed(env, engine, [route] * n, arrivals, sizes.tolist())
     env.run()
 
@@ -153,19 +205,20 @@ def test_chain_matches_lindley_recursion():
     assert np.max(np.abs(delivered - a)) < 1e-9
 
 
-def test_shared_pool_matches_heap_oracle_and_simpy_resource():
+def test_shared_pool_matches_heap_oracle_and_simpy_resource(E):
     """Two devices on one 3-server pool, fed by two routes, against two independent oracles."""
     rng = np.random.default_rng(SEED + 1)
     n, k = 3000, 3
     arr = [np.cumsum(rng.exponential(1 / 1.1, n)), np.cumsum(rng.exponential(1 / 0.9, n))]
     serv = [rng.exponential(1.6, n), rng.exponential(1.2, n)]
 
-    env = simpy.Environment()
-    engine = Engine(env)
-    pool = Server("host/cpu", servers=k)
-    flows = [FlowStats(f"f{j}", record=True) for j in range(2)]
-    routes = [Route([Device(f"d{j}", cpu=pool, service_sampler=iter(serv[j].tolist()).__next__)],
-                    flows[j]) for j in range(2)]
+    env = E.Environment()
+    engine = E.Engine(env)
+    pool = E.Server("host/cpu", servers=k)
+    flows = [E.FlowStats(f"f{j}", record=True) for j in range(2)]
+    routes = [E.Route([E.Device(f"d{j}", cpu=pool,
+                                service_sampler=iter(serv[j].tolist()).__next__)],
+                      flows[j]) for j in range(2)]
     times = np.concatenate(arr)
     which = np.repeat([0, 1], n)
     order = np.argsort(times, kind="stable")
@@ -209,7 +262,7 @@ def test_shared_pool_matches_heap_oracle_and_simpy_resource():
     assert pool.busy == pytest.approx(svc.sum(), rel=1e-12)
 
 
-def test_shared_link_serves_in_order_of_arrival_at_the_link():
+def test_shared_link_serves_in_order_of_arrival_at_the_link(E):
     """Two devices with their own CPUs share one link: FIFO by time of reaching the link."""
     rng = np.random.default_rng(SEED + 2)
     n, bw = 3000, 1000.0
@@ -218,13 +271,13 @@ def test_shared_link_serves_in_order_of_arrival_at_the_link():
     sizes = [rng.integers(100, 600, n), rng.integers(100, 600, n)]
     lat = [0.2, 0.05]
 
-    env = simpy.Environment()
-    engine = Engine(env)
-    card = Server("i-1/card", servers=1, bandwidth=bw)
-    flows = [FlowStats(f"f{j}", record=True) for j in range(2)]
-    devs = [Device(f"eni{j}", latency=lat[j], link=card,
+    env = E.Environment()
+    engine = E.Engine(env)
+    card = E.Server("i-1/card", servers=1, bandwidth=bw)
+    flows = [E.FlowStats(f"f{j}", record=True) for j in range(2)]
+    devs = [E.Device(f"eni{j}", latency=lat[j], link=card,
                    service_sampler=iter(serv[j].tolist()).__next__) for j in range(2)]
-    routes = [Route([devs[j]], flows[j]) for j in range(2)]
+    routes = [E.Route([devs[j]], flows[j]) for j in range(2)]
     times = np.concatenate(arr)
     which = np.repeat([0, 1], n)
     sz = np.concatenate(sizes)
@@ -246,20 +299,21 @@ def test_shared_link_serves_in_order_of_arrival_at_the_link():
     assert devs[0].link_busy + devs[1].link_busy == pytest.approx(sz.sum() / bw, rel=1e-12)
 
 
-def test_route_that_revisits_a_pool_matches_simpy_resource():
+def test_route_that_revisits_a_pool_matches_simpy_resource(E):
     """A route crossing two devices of the same 2-server pool (with a delay in between)."""
     rng = np.random.default_rng(SEED + 3)
     n, k = 3000, 2
     send = np.cumsum(rng.exponential(1.0, n))
     s1, s2 = rng.exponential(0.6, n), rng.exponential(0.8, n)
-    env = simpy.Environment()
-    engine = Engine(env)
-    pool = Server("cpu", servers=k)
-    flow = FlowStats("f", record=True)
-    route = Route([Device("a", cpu=pool, latency=0.3, service_sampler=iter(s1.tolist()).__next__),
-                   Device("wire", latency=0.5),
-                   Device("b", cpu=pool, latency=0.1, service_sampler=iter(s2.tolist()).__next__)],
-                  flow)
+    env = E.Environment()
+    engine = E.Engine(env)
+    pool = E.Server("cpu", servers=k)
+    flow = E.FlowStats("f", record=True)
+    route = E.Route([
+        E.Device("a", cpu=pool, latency=0.3, service_sampler=iter(s1.tolist()).__next__),
+        E.Device("wire", latency=0.5),
+        E.Device("b", cpu=pool, latency=0.1, service_sampler=iter(s2.tolist()).__next__)],
+        flow)
     feed(env, engine, [route] * n, send)
     env.run()
 
@@ -296,19 +350,19 @@ def test_route_that_revisits_a_pool_matches_simpy_resource():
 
 
 # --------------------------------------------------------------------------- 2-4. theory
-def test_mm1_sojourn_and_utilization():
+def test_mm1_sojourn_and_utilization(E):
     lam, mu = 0.6, 1.0
     rho = lam / mu
     warmup, n_batches = 500.0, 20
     horizon = warmup + 600_000 / lam
     rng = np.random.default_rng(SEED + 10)
     g_arr, g_svc = (np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(2))
-    env = simpy.Environment()
-    engine = Engine(env, warmup=warmup)
-    flow = FlowStats("mm1")
-    dev = Device("server", service_sampler=exp_sampler(g_svc, 1 / mu))
-    route = Route([dev], flow)
-    Source(env, engine, g_arr, rate_per_s=lam, stop=horizon, pick_route=lambda: route,
+    env = E.Environment()
+    engine = E.Engine(env, warmup=warmup)
+    flow = E.FlowStats("mm1")
+    dev = E.Device("server", service_sampler=exp_sampler(g_svc, 1 / mu))
+    route = E.Route([dev], flow)
+    E.Source(env, engine, g_arr, rate_per_s=lam, stop=horizon, pick_route=lambda: route,
            stats=flow)
     edges = list(np.linspace(warmup, horizon, n_batches + 1))
     busy = snapshots(env, edges, lambda: dev.cpu_busy)
@@ -323,18 +377,18 @@ def test_mm1_sojourn_and_utilization():
     assert flow.summary(engine.window())["throughput_pps"] == pytest.approx(lam, rel=0.02)
 
 
-def test_jackson_tandem_line():
+def test_jackson_tandem_line(E):
     """K M/M/1 stations in tandem, service redrawn at every station: mean = K/(mu-lam)."""
     lam, mu, k = 0.6, 1.0, 4
     warmup = 500.0
     horizon = warmup + 500_000 / lam
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(SEED + 11).spawn(k + 1)]
-    env = simpy.Environment()
-    engine = Engine(env, warmup=warmup)
-    flow = FlowStats("tandem")
-    route = Route([Device(f"s{j}", service_sampler=exp_sampler(streams[j + 1], 1 / mu))
+    env = E.Environment()
+    engine = E.Engine(env, warmup=warmup)
+    flow = E.FlowStats("tandem")
+    route = E.Route([E.Device(f"s{j}", service_sampler=exp_sampler(streams[j + 1], 1 / mu))
                    for j in range(k)], flow)
-    Source(env, engine, streams[0], rate_per_s=lam, stop=horizon, pick_route=lambda: route,
+    E.Source(env, engine, streams[0], rate_per_s=lam, stop=horizon, pick_route=lambda: route,
            stats=flow)
     env.run()
     mean, hw = batch_ci(flow.latencies)
@@ -345,21 +399,21 @@ def test_jackson_tandem_line():
         assert d.utilization(engine.window()) == pytest.approx(lam / mu, abs=0.02)
 
 
-def test_littles_law():
+def test_littles_law(E):
     """Time-average number in system (integrated) = throughput x mean sojourn, per batch."""
     lam = 0.9
     horizon, n_batches = 60_000.0, 20
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(SEED + 12).spawn(3)]
-    env = simpy.Environment()
-    engine = Engine(env)
-    flow = FlowStats("little", record=True)
-    pool = Server("cpu", servers=2)
-    route = Route([
-        Device("a", cpu=pool, service_sampler=exp_sampler(streams[1], 1.5)),
-        Device("wire", latency=0.5),
-        Device("b", service_sampler=exp_sampler(streams[2], 0.7), latency=0.2),
+    env = E.Environment()
+    engine = E.Engine(env)
+    flow = E.FlowStats("little", record=True)
+    pool = E.Server("cpu", servers=2)
+    route = E.Route([
+        E.Device("a", cpu=pool, service_sampler=exp_sampler(streams[1], 1.5)),
+        E.Device("wire", latency=0.5),
+        E.Device("b", service_sampler=exp_sampler(streams[2], 0.7), latency=0.2),
     ], flow)
-    Source(env, engine, streams[0], rate_per_s=lam, stop=horizon, pick_route=lambda: route,
+    E.Source(env, engine, streams[0], rate_per_s=lam, stop=horizon, pick_route=lambda: route,
            stats=flow)
     edges = np.linspace(1000.0, horizon - 1000.0, n_batches + 1)
     grid = np.arange(edges[0], edges[-1], 0.5)
@@ -389,18 +443,18 @@ def test_littles_law():
 
 
 # --------------------------------------------------------------------------- 5. finite buffers
-def test_mm1k_blocking_probability():
+def test_mm1k_blocking_probability(E):
     lam, mu, cap = 0.8, 1.0, 4
     rho = lam / mu
     warmup, n_batches = 200.0, 20
     horizon = warmup + 500_000 / lam
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(SEED + 13).spawn(2)]
-    env = simpy.Environment()
-    engine = Engine(env, warmup=warmup)
-    flow = FlowStats("mm1k")
-    dev = Device("q", buffer=cap, service_sampler=exp_sampler(streams[1], 1 / mu))
-    route = Route([dev], flow)
-    Source(env, engine, streams[0], rate_per_s=lam, stop=horizon, pick_route=lambda: route,
+    env = E.Environment()
+    engine = E.Engine(env, warmup=warmup)
+    flow = E.FlowStats("mm1k")
+    dev = E.Device("q", buffer=cap, service_sampler=exp_sampler(streams[1], 1 / mu))
+    route = E.Route([dev], flow)
+    E.Source(env, engine, streams[0], rate_per_s=lam, stop=horizon, pick_route=lambda: route,
            stats=flow)
     edges = list(np.linspace(warmup, horizon, n_batches + 1))
     counts = snapshots(env, edges, lambda: (flow.sent, flow.dropped))
@@ -417,7 +471,7 @@ def test_mm1k_blocking_probability():
 
 
 @pytest.mark.parametrize("stages", ["cpu", "cpu-pool", "link", "cpu+link"])
-def test_finite_buffer_matches_exact_oracle(stages):
+def test_finite_buffer_matches_exact_oracle(E, stages):
     """Which packets a full buffer drops, and when the others leave, exactly.
 
     Oracle: packets are taken in arrival order; an arrival is dropped when the accepted
@@ -431,13 +485,13 @@ def test_finite_buffer_matches_exact_oracle(stages):
     sizes = rng.integers(50, 250, n)
     k = 2 if stages == "cpu-pool" else 1
     has_cpu, has_link = stages != "link", stages in ("link", "cpu+link")
-    env = simpy.Environment()
-    engine = Engine(env)
-    flow = FlowStats("f", record=True)
-    dev = Device("d", buffer=cap, latency=lat, bandwidth=bw if has_link else None,
-                 cpu=Server("cpu", servers=k) if has_cpu else None,
+    env = E.Environment()
+    engine = E.Engine(env)
+    flow = E.FlowStats("f", record=True)
+    dev = E.Device("d", buffer=cap, latency=lat, bandwidth=bw if has_link else None,
+                 cpu=E.Server("cpu", servers=k) if has_cpu else None,
                  service_sampler=iter(services.tolist()).__next__ if has_cpu else None)
-    route = Route([dev], flow)
+    route = E.Route([dev], flow)
     feed(env, engine, [route] * n, arrivals, sizes.tolist())
     env.run()
 
@@ -465,13 +519,13 @@ def test_finite_buffer_matches_exact_oracle(stages):
 
 def _packets_in_queue(env) -> int:
     """Measured packets with a pending event on the environment's packet loop."""
-    return sum(1 for *_, p in env._packet_loop.heap if isinstance(p, Packet) and p.measured)
+    return sum(1 for *_, p in env.packet_loop.heap if isinstance(p, Packet) and p.measured)
 
 
 def test_conservation_at_any_stop_time():
     """sent = delivered + dropped + unreachable + in_flight, with in_flight counted directly."""
     rng = np.random.default_rng(SEED + 14)
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env, warmup=3.0)
     flow = FlowStats("f")
     cpu = Server("cpu", servers=2)
@@ -523,7 +577,7 @@ def _bridge_like(skip: int | None = None) -> list[Device]:
 
 
 def _one_packet(devices, size):
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env)
     flow = FlowStats("one")
     engine.send(Route(devices, flow), size)
@@ -565,7 +619,7 @@ def test_back_to_back_packets_queue_on_a_shared_link():
     card = Server("card", bandwidth=1000.0)
     a = Device("eni-a", link=card, latency=0.5)
     b = Device("eni-b", link=card, latency=0.25)
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env)
     fa, fb = FlowStats("a"), FlowStats("b")
     engine.send(Route([a], fa), 200)
@@ -581,7 +635,7 @@ def test_back_to_back_packets_queue_on_a_shared_link():
 def _seeded_run(seed: int) -> tuple[dict, list[float], list[dict]]:
     ss = np.random.SeedSequence(seed)
     g_src, g_svc, g_pick = (np.random.default_rng(s) for s in ss.spawn(3))
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env, warmup=0.5)
     flow = FlowStats("det")
     cpu = Server("cpu", servers=2)
@@ -610,7 +664,7 @@ def test_same_seed_same_statistics_different_seed_different():
 @pytest.mark.parametrize("warmup", [0.0, 4.0, 4.05])
 def test_warmup_excludes_packets_sent_before_it(warmup):
     rate, stop = 10.0, 10.0  # constant: packets at 0.0, 0.1, ..., 9.9
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env, warmup=warmup)
     flow = FlowStats("w")
     dev = Device("d", service=0.15)  # 1.5x the gap: a queue builds across the warmup
@@ -631,7 +685,7 @@ def test_warmup_excludes_packets_sent_before_it(warmup):
 # --------------------------------------------------------------------------- API details
 def test_source_counts_rate_and_unreachable():
     rng = np.random.default_rng(SEED + 20)
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env)
     flow = FlowStats("s")
     route = Route([Device("d", latency=0.001)], flow)
@@ -645,14 +699,14 @@ def test_source_counts_rate_and_unreachable():
     assert flow.unreachable == (src.emitted + 1) // 2 and flow.delivered == src.emitted // 2
     assert min(flow.latencies) == pytest.approx(0.001)
 
-    env = simpy.Environment()
+    env = Environment()
     src = Source(env, Engine(env), rng, rate_per_s=1e6, pick_route=lambda: None, max_packets=37)
     env.run()
     assert src.emitted == src.stats.sent == src.stats.unreachable == 37
 
 
 def test_constant_source_starts_at_start():
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env)
     flow = FlowStats("c", record=True)
     route = Route([Device("d")], flow)
@@ -663,7 +717,7 @@ def test_constant_source_starts_at_start():
 
 
 def test_flow_summary_and_device_table():
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env)
     flow = FlowStats("f")
     dev = Device("d", kind="veth", host="i-1", latency=1e-6)
@@ -698,15 +752,17 @@ def test_invalid_parameters_and_engine_ownership():
         Device("x", buffer=0)
     with pytest.raises(ValueError):
         Device("x", link=Server("card"))  # a link needs a bandwidth
-    env = simpy.Environment()
+    env = Environment()
     with pytest.raises(ValueError):
         Source(env, Engine(env), np.random.default_rng(0), rate_per_s=1.0, arrival="burst",
                pick_route=lambda: None)
     route = Route([Device("d", service=1.0)], FlowStats("f"))
     Engine(env).send(route, 1)
-    env2 = simpy.Environment()
+    env2 = Environment()
     with pytest.raises(ValueError, match="another engine"):
         Engine(env2).send(route, 1)
+    with pytest.raises(TypeError, match="Environment"):  # a plain simpy clock has no loop
+        Engine(simpy.Environment())
 
 
 # --------------------------------------------------------------------------- 9. conservation
@@ -715,7 +771,7 @@ def _conservation_run(breaker=None):
 
     ``breaker`` wraps the entry handler of the last device, to break the engine."""
     rng = np.random.default_rng(SEED + 30)
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env)
     flow = FlowStats("f")
     cpu = Server("cpu", servers=2)
@@ -766,7 +822,7 @@ def test_in_flight_is_counted_so_a_lost_or_doubled_packet_breaks_conservation():
 def test_in_flight_matches_packets_still_on_their_way_at_the_end():
     """At the end every in-flight packet is one sent within the path's longest sojourn."""
     flow = FlowStats("f", record=True)
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env)
     route = Route([Device("d", latency=1.0)], flow)
     Source(env, engine, np.random.default_rng(0), rate_per_s=10.0, arrival="constant",
@@ -779,7 +835,7 @@ def test_in_flight_matches_packets_still_on_their_way_at_the_end():
 def _interleaved(engine_source: bool) -> list[tuple[float, str]]:
     """Packets sent at 0, 0.25, ..., 1.75 while a control process changes the target at
     times that tie with sends; returns (send time, target seen)."""
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env)
     flow = FlowStats("f")
     target = {"name": "a"}
@@ -825,7 +881,7 @@ def test_packets_and_control_events_interleave_as_on_one_simpy_queue():
 
 def test_pick_route_that_schedules_a_control_event_runs_it_in_its_turn():
     """Control events scheduled from inside the packet loop run before later packets."""
-    env = simpy.Environment()
+    env = Environment()
     engine = Engine(env)
     flow = FlowStats("f", record=True)
     route = Route([Device("d", service=0.1)], flow)
@@ -860,7 +916,7 @@ out = {"compiled": E.COMPILED,
 # every kind of stage: shared pool, finite buffers, sampled service, CPU then a shared
 # link, a link only, a pure delay; a recorded flow and one that keeps no latencies
 rng = np.random.default_rng(5)
-env = simpy.Environment()
+env = E.Environment()
 engine = E.Engine(env, warmup=0.5)
 cpu, card = E.Server("cpu", servers=2), E.Server("card", bandwidth=2e6)
 a = E.Device("a", cpu=cpu, service=1e-3, latency=1e-4, buffer=4)
@@ -917,7 +973,7 @@ def test_a_run_stopped_with_packets_in_flight_is_freed():
     import gc
 
     def stopped_run():
-        env = simpy.Environment()
+        env = Environment()
         engine = Engine(env)
         route = Route([Device("wire", latency=1.0)], FlowStats("f"))
         for _ in range(50):

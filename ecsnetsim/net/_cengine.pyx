@@ -25,6 +25,7 @@ engine, and events consume simpy's event counter at the same moments, so results
 byte-identical.
 """
 
+cimport cython
 from cpython cimport array as carray
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 
@@ -116,9 +117,10 @@ cdef class PacketLoop:
     """The packet events of one simpy environment, on a C heap of their own.
 
     Same contract as the pure-Python :class:`ecsnetsim.net.engine.PacketLoop`: one loop per
-    environment, which takes over the environment's ``step`` and ``peek``; events
-    ``(time, eid, handler, packet)`` with ``eid`` from simpy's own counter, run in
-    ``(time, eid)`` order interleaved with simpy's events by ``(time, priority, eid)``.
+    :class:`~ecsnetsim.net.engine.Environment`, which hands it its simpy event queue and
+    its event counter and steps through it; events ``(time, eid, handler, packet)`` with
+    ``eid`` from that counter, run in ``(time, eid)`` order interleaved with the simpy
+    events by ``(time, priority, eid)``.
     ``heap`` gives the pending events as a list of tuples (a copy).
     """
 
@@ -129,7 +131,7 @@ cdef class PacketLoop:
     cdef Py_ssize_t* _free  # slots of _objs not in use (a stack)
     cdef Py_ssize_t _nfree
     cdef public object env
-    cdef public object eid
+    cdef long long _eid
     cdef public object head
     cdef object _simpy_step
     cdef list _queue
@@ -143,15 +145,12 @@ cdef class PacketLoop:
         self._nfree = 0
         self._objs = []
 
-    def __init__(self, env):
+    def __init__(self, env, list queue):
         self.env = env
-        self.eid = env._eid
+        self._eid = 0
         self.head = None
-        self._queue = env._queue
-        self._simpy_step = env.step
-        env._packet_loop = self
-        env.step = self.step
-        env.peek = self.peek
+        self._queue = queue
+        self._simpy_step = env.step_event
 
     def __dealloc__(self):
         PyMem_Free(self.ev)
@@ -159,14 +158,20 @@ cdef class PacketLoop:
 
     @classmethod
     def of(cls, env):
-        """The environment's loop, created on first use."""
-        loop = env.__dict__.get("_packet_loop")
-        return cls(env) if loop is None else loop
+        """The environment's loop."""
+        return env.packet_loop
+
+    def next_eid(self):
+        """The next event number, for a simpy event or a packet event."""
+        cdef long long eid = self._eid
+        self._eid += 1
+        return eid
 
     # ------------------------------------------------------------------ the heap
     cdef int push(self, double t, object fn, object p) except -1:
-        """Schedule ``fn(p, t)`` with the next eid of simpy's counter."""
-        cdef long long eid = next(self.eid)
+        """Schedule ``fn(p, t)`` with the next event number."""
+        cdef long long eid = self._eid
+        self._eid += 1
         cdef Ev* ev
         cdef Ev* a
         cdef Py_ssize_t* free
@@ -298,6 +303,8 @@ cdef class PacketLoop:
             now = e.t
             if type(fn) is Stage:
                 (<Stage>fn).run(<Packet>p, e.t)
+            elif type(fn) is SourceCore:
+                (<SourceCore>fn).fire(e.t)
             else:
                 fn(p, e.t)
             if self._stop:
@@ -307,6 +314,9 @@ cdef class PacketLoop:
 
     def rebound(self):
         """End the running batch if the first simpy event is no longer ``head``."""
+        self._rebound()
+
+    cdef inline void _rebound(self) noexcept:
         q = self._queue
         head = q[0] if q else None
         if head is not self.head:
@@ -316,6 +326,7 @@ cdef class PacketLoop:
 
 # --------------------------------------------------------------------------- packets
 
+@cython.freelist(256)
 cdef class Packet:
     """One packet in flight (see :class:`ecsnetsim.net.engine.Packet`)."""
 
@@ -750,13 +761,14 @@ cdef class EngineCore:
 
     def send(self, route, size=1500):
         """Inject one packet of ``size`` bytes at the route's first device at ``env.now``."""
-        cdef double t
+        now = self.env._now
+        self._send(route, size, now, now)
+
+    cdef int _send(self, object route, object size, double t, object now) except -1:
         cdef bint measured
         cdef Packet p
         if route._engine is not self:
             route._attach(self)
-        now = self.env._now
-        t = now
         measured = t >= self.warmup
         if measured:
             (<FlowCore?>route.stats).sent += 1
@@ -766,10 +778,195 @@ cdef class EngineCore:
             (<Stage>first).run(p, t)
         else:
             first(p, now)
+        return 0
 
     def unreachable(self, flow_stats):
         """Count one packet that could not be routed (it is never simulated)."""
-        cdef FlowCore f = <FlowCore?>flow_stats
-        if self.env._now >= self.warmup:
+        self._unreachable(<FlowCore?>flow_stats, self.env._now)
+
+    cdef int _unreachable(self, FlowCore f, double now) except -1:
+        if now >= self.warmup:
             f.sent += 1
             f.unreachable += 1
+        return 0
+
+
+# --------------------------------------------------------------------------- sources
+
+cdef object _UNREACHABLE = object()  # a route table's entry: no route for the pair
+
+
+cdef class TargetSet:
+    """A service's healthy targets as its packets see them (see the pure-Python
+    ``TargetSet``): re-read from ``service.targets`` only when the service's task tally's
+    ``version`` has moved."""
+
+    cdef public object service
+    cdef public object tally
+    cdef public long long version
+    cdef public list tasks
+
+    def __init__(self, service):
+        self.service = service
+        self.tally = service.tally
+        self.version = -1
+        self.tasks = []
+
+    def refresh(self):
+        """Re-read the targets if they may have changed; the version they are of."""
+        return self._refresh()
+
+    cdef long long _refresh(self) except? -2:
+        cdef long long v = self.tally.version
+        if v != self.version:
+            tasks = self.service.targets
+            self.tasks = tasks if type(tasks) is list else list(tasks)
+            self.version = v
+        return v
+
+
+cdef class Choice:
+    """The route of a flow's next packet, chosen as the data plane does (see the
+    pure-Python ``Choice``): the same draws in the same order, and a route table per
+    (sender, target) emptied whenever either service's targets change."""
+
+    cdef public TargetSet senders
+    cdef public TargetSet targets
+    cdef public bint round_robin
+    cdef public Draws uniform
+    cdef public object resolve
+    cdef public long long turn
+    cdef list _table
+    cdef long long _sv
+    cdef long long _tv
+
+    def __init__(self, senders, targets, round_robin, Draws uniform, resolve):
+        self.senders = senders
+        self.targets = targets
+        self.round_robin = bool(round_robin)
+        self.uniform = uniform
+        self.resolve = resolve
+        self.turn = 0
+        self._table = []
+        self._sv = -1
+        self._tv = -1
+
+    def route(self):
+        """The next packet's route, or None (no sender, no target or no route)."""
+        return self._route()
+
+    cdef object _route(self):
+        cdef Py_ssize_t i = 0, j = 0, n = 1, width = 1, k
+        cdef long long sv = 0, tv = 0
+        cdef TargetSet senders = self.senders, targets = self.targets
+        if senders is not None:
+            sv = senders._refresh()
+            n = len(senders.tasks)
+            if not n:
+                return None
+            i = <Py_ssize_t>(self.uniform.next() * n)
+        if targets is not None:
+            tv = targets._refresh()
+            width = len(targets.tasks)
+            if not width:
+                return None
+            if self.round_robin:
+                j = self.turn % width
+                self.turn += 1
+            else:
+                j = <Py_ssize_t>(self.uniform.next() * width)
+        if sv != self._sv or tv != self._tv:
+            self._sv = sv
+            self._tv = tv
+            self._table = [None] * (width * n)
+        k = i * width + j
+        r = self._table[k]
+        if r is None:
+            r = self.resolve(None if senders is None else senders.tasks[i],
+                             None if targets is None else targets.tasks[j])
+            self._table[k] = _UNREACHABLE if r is None else r
+        return None if r is _UNREACHABLE else r
+
+
+cdef class SourceCore:
+    """The per-packet part of a source, in the loop (see the pure-Python ``SourceCore``):
+    set the clock, pick the route (a :class:`Choice` in C, any other ``pick()`` in
+    Python), send the packet, schedule the next one."""
+
+    cdef public object env
+    cdef public object engine
+    cdef public PacketLoop loop
+    cdef public object stats
+    cdef public object size
+    cdef public object pick
+    cdef public object gap
+    cdef public double start
+    cdef public double rate
+    cdef public double stop
+    cdef public double max_packets
+    cdef public long long emitted
+    cdef public long long i
+    cdef EngineCore _engine
+    cdef FlowCore _stats
+    cdef Choice _choice
+    cdef bint _poisson
+
+    def __init__(self, env, engine, stats, size, pick, gap, double start, double rate,
+                 double stop, double max_packets, long long i):
+        self.env = env
+        self.engine = engine
+        self._engine = <EngineCore?>engine
+        self.loop = self._engine.loop
+        self.stats = stats
+        self._stats = <FlowCore?>stats
+        self.size = size
+        self.pick = pick
+        self._choice = pick if type(pick) is Choice else None
+        self.gap = gap
+        self._poisson = gap is not None
+        self.start = start
+        self.rate = rate
+        self.stop = stop
+        self.max_packets = max_packets
+        self.emitted = 0
+        self.i = i
+
+    def begin(self, double first):
+        """Schedule the first packet at ``first`` (none if past ``stop`` or no packets)."""
+        if first < self.stop and self.max_packets > 0:
+            self.loop.push(first, self, None)
+
+    def __call__(self, p, double now):
+        self.fire(now)
+
+    cdef int _emit(self, double t, object now) except -1:
+        self.emitted += 1
+        if self._choice is not None:
+            route = self._choice._route()
+        else:
+            route = self.pick()
+        self.loop._rebound()
+        if route is None:
+            self._engine._unreachable(self._stats, t)
+        else:
+            self._engine._send(route, self.size, t, now)
+        return 0
+
+    cdef int fire(self, double now) except -1:
+        cdef double t
+        cdef object clock = now
+        self.env._now = clock  # Python code (a pick, a route compiled) sees the time
+        self._emit(now, clock)
+        if self.emitted < self.max_packets:
+            if self._poisson:
+                gap = self.gap
+                if type(gap) is Draws:
+                    t = now + (<Draws>gap).next()
+                else:
+                    t = now + <double>gap()
+            else:
+                self.i += 1
+                t = self.start + <double>self.i / self.rate
+            if t < self.stop:
+                self.loop.push(t, self, None)
+        return 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from heapq import heappop, heappush, heapreplace
-from itertools import chain
+from itertools import chain, count
 from typing import Any
 
 import numpy as np
@@ -26,44 +26,44 @@ class _Rebound(Exception):
 
 
 class PacketLoop:
-    """The packet events of one simpy environment, on a heap of their own.
+    """The packet events of one :class:`~ecsnetsim.net.engine.Environment`, on a heap of
+    their own.
 
     Entries are ``(time, eid, handler, packet)``; the loop pops them in order and calls
-    ``handler(packet, time)``. There is one loop per environment, shared by every
-    :class:`Engine` on it; creating it replaces the environment's ``step`` and ``peek``
-    (instance attributes; ``simpy.Environment.run`` calls ``self.step()``).
+    ``handler(packet, time)``. The environment creates its loop and hands it its simpy
+    event queue; the loop numbers every event of both kinds (:meth:`next_eid`), and the
+    environment's ``step`` and ``peek`` are the loop's.
 
     A step compares the first packet event with the first simpy event by ``(time,
     priority, eid)``: while packet events come first they run in one batch with no simpy
-    call; then simpy's own step runs the control-plane event. User code that runs inside
-    a batch (a :class:`~ecsnetsim.net.traffic.Source`'s ``pick_route``) may schedule simpy
-    events; the source then calls :meth:`rebound`, which ends the batch so the order is
-    recomputed.
+    call; then the environment's own step runs the control-plane event. User code that
+    runs inside a batch (a :class:`~ecsnetsim.net.traffic.Source`'s ``pick_route``) may
+    schedule simpy events; the source then calls :meth:`rebound`, which ends the batch so
+    the order is recomputed.
     """
 
-    __slots__ = ("env", "heap", "eid", "head", "_simpy_step")
+    __slots__ = ("env", "heap", "eid", "head", "next_eid", "_queue", "_simpy_step")
 
-    def __init__(self, env: Any) -> None:
+    def __init__(self, env: Any, queue: list) -> None:
         self.env = env
         self.heap: list[tuple] = []
         """Pending packet events, a heap of ``(time, eid, handler, packet)``."""
-        self.eid = env._eid
+        self.eid = count()
+        self.next_eid: Callable[[], int] = self.eid.__next__
+        """The next event number, for a simpy event or a packet event."""
         self.head: Any = None
         """The first simpy event when the current batch started (None: none)."""
-        self._simpy_step = env.step
-        env._packet_loop = self
-        env.step = self.step
-        env.peek = self.peek
+        self._queue = queue
+        self._simpy_step = env.step_event
 
     @classmethod
     def of(cls, env: Any) -> PacketLoop:
-        """The environment's loop, created on first use."""
-        loop = env.__dict__.get("_packet_loop")
-        return cls(env) if loop is None else loop
+        """The environment's loop."""
+        return env.packet_loop
 
     def peek(self) -> float:
         """Time of the next event of either queue (``inf`` if there is none)."""
-        q, heap = self.env._queue, self.heap
+        q, heap = self._queue, self.heap
         t = q[0][0] if q else math.inf
         return min(t, heap[0][0]) if heap else t
 
@@ -71,7 +71,7 @@ class PacketLoop:
         """Run the packet events due before the next simpy event, or else that event."""
         heap = self.heap
         if heap:
-            q = self.env._queue
+            q = self._queue
             if q:
                 head = q[0]
                 t, eid = head[0], head[2]
@@ -105,7 +105,7 @@ class PacketLoop:
 
     def rebound(self) -> None:
         """End the running batch if the first simpy event is no longer ``head``."""
-        q = self.env._queue
+        q = self._queue
         head = q[0] if q else None
         if head is not self.head:
             self.head = head  # one stop per change
@@ -433,3 +433,147 @@ class EngineCore:
         if self.env._now >= self.warmup:
             flow_stats.sent += 1
             flow_stats.unreachable += 1
+
+
+# ----------------------------------------------------------------------- sources
+
+_UNREACHABLE = object()  # a route table's entry for a (sender, target) with no route
+
+
+class TargetSet:
+    """A service's healthy targets as its packets see them: re-read from the service
+    (``service.targets``) only when its task tally's ``version`` has moved, which is when
+    a task of the service started, stopped or changed health."""
+
+    __slots__ = ("service", "tally", "version", "tasks")
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+        self.tally = service.tally
+        self.version = -1
+        self.tasks: list = []
+
+    def refresh(self) -> int:
+        """Re-read the targets if they may have changed; the version they are of."""
+        v = self.tally.version
+        if v != self.version:
+            self.tasks = self.service.targets
+            self.version = v
+        return v
+
+
+class Choice:
+    """The route of a flow's next packet: its sender among ``senders``' targets (None:
+    the client) and its target among ``targets``' (None: outside the cluster), chosen as
+    the data plane does (the sender at random, then the target in turn when
+    ``round_robin``, else at random; ``uniform`` serves the draws), then looked up in a
+    table per (sender, target), which ``resolve(sender, target) -> Route | None`` fills
+    and which is emptied whenever either service's targets change."""
+
+    __slots__ = ("senders", "targets", "round_robin", "uniform", "resolve", "turn",
+                 "_table", "_stamp")
+
+    def __init__(self, senders: TargetSet | None, targets: TargetSet | None,
+                 round_robin: bool, uniform: Draws, resolve: Callable) -> None:
+        self.senders = senders
+        self.targets = targets
+        self.round_robin = bool(round_robin)
+        self.uniform = uniform
+        self.resolve = resolve
+        self.turn = 0
+        self._table: list = []
+        self._stamp = (-1, -1)
+
+    def route(self) -> Any:
+        """The next packet's route, or None (no sender, no target or no route)."""
+        i = j = 0
+        sv = tv = 0
+        senders, targets = self.senders, self.targets
+        if senders is not None:
+            sv = senders.refresh()
+            n = len(senders.tasks)
+            if not n:
+                return None
+            i = int(self.uniform() * n)
+        width = 1
+        if targets is not None:
+            tv = targets.refresh()
+            width = len(targets.tasks)
+            if not width:
+                return None
+            if self.round_robin:
+                j = self.turn % width
+                self.turn += 1
+            else:
+                j = int(self.uniform() * width)
+        if (sv, tv) != self._stamp:
+            self._stamp = (sv, tv)
+            self._table = [None] * (width * (1 if senders is None else len(senders.tasks)))
+        k = i * width + j
+        r = self._table[k]
+        if r is None:
+            r = self.resolve(None if senders is None else senders.tasks[i],
+                             None if targets is None else targets.tasks[j])
+            self._table[k] = _UNREACHABLE if r is None else r
+        return None if r is _UNREACHABLE else r
+
+
+class SourceCore:
+    """The per-packet part of a :class:`~ecsnetsim.net.traffic.Source`: one event per
+    packet on the loop, which sets the clock, picks the route (``pick``: a
+    :class:`Choice`, or any ``pick() -> Route | None``), sends the packet, and schedules
+    the next one (a Poisson gap from ``gap``, or the next multiple of ``1/rate`` after
+    ``start`` when ``gap`` is None)."""
+
+    __slots__ = ("env", "engine", "loop", "stats", "size", "pick", "gap", "start", "rate",
+                 "stop", "max_packets", "emitted", "i", "_pick", "_fire")
+
+    def __init__(self, env: Any, engine: Any, stats: Any, size: Any, pick: Any,
+                 gap: Callable[[], float] | None, start: float, rate: float, stop: float,
+                 max_packets: float, i: int) -> None:
+        self.env = env
+        self.engine = engine
+        self.loop = engine.loop
+        self.stats = stats
+        self.size = size
+        self.pick = pick
+        self._pick = pick.route if isinstance(pick, Choice) else pick
+        self.gap = gap
+        self.start = start
+        self.rate = rate
+        self.stop = stop
+        self.max_packets = max_packets
+        self.emitted = 0
+        self.i = i
+        self._fire = self._fire_poisson if gap is not None else self._fire_constant
+
+    def begin(self, first: float) -> None:
+        """Schedule the first packet at ``first`` (none if past ``stop`` or no packets)."""
+        if first < self.stop and self.max_packets > 0:
+            self.loop.schedule(first, self._fire)
+
+    def _emit(self) -> None:
+        self.emitted += 1
+        route = self._pick()
+        self.loop.rebound()
+        if route is None:
+            self.engine.unreachable(self.stats)
+        else:
+            self.engine.send(route, self.size)
+
+    def _fire_poisson(self, _p: None, now: float) -> None:
+        self.env._now = now
+        self._emit()
+        if self.emitted < self.max_packets:
+            t = now + self.gap()
+            if t < self.stop:
+                self.loop.schedule(t, self._fire)
+
+    def _fire_constant(self, _p: None, now: float) -> None:
+        self.env._now = now
+        self._emit()
+        if self.emitted < self.max_packets:
+            self.i += 1
+            t = self.start + self.i / self.rate
+            if t < self.stop:
+                self.loop.schedule(t, self._fire)

@@ -39,7 +39,7 @@ from .connections import (
     LinkLocalPolice,
     PolicedSource,
 )
-from .engine import Engine, FlowStats, Route
+from .engine import Choice, Draws, Engine, FlowStats, Route, TargetSet
 from .flowlogs import FlowLog, ephemeral_port
 from .routing import Outcome, Router
 from .timeseries import TimeSeries
@@ -174,7 +174,16 @@ class DataPlane:
                 dst = targets[int(uniform() * len(targets))]
             return src, dst
 
-        self._start(flow, stats, rng, choose, compiled, route, log)
+        def choice() -> Choice:
+            """``choose`` then ``route``, done by the packet loop: the same draws in the
+            same order, a route table per (sender, target) that ``compiled`` fills."""
+            return Choice(None if src_svc is None else TargetSet(src_svc),
+                          None if outside else TargetSet(dst_svc), round_robin,
+                          Draws(rng.random, 4096), lambda s, d: compiled(s, d).route)
+
+        # a flow whose packets are counted into flow logs keeps ``route`` (and ``log``)
+        self._start(flow, stats, rng, choose, compiled, route, log,
+                    choice if counts is None else None)
         # the path shown for the flow: the first source and the first target it reaches
         typical = None
         if src_svc is None or src_svc.targets:
@@ -184,10 +193,11 @@ class DataPlane:
         self.flows.append((flow, stats, typical, blocked, dst_svc))
 
     def _start(self, flow, stats: FlowStats, rng: np.random.Generator, choose, compiled,
-               route, log) -> None:
+               route, log, choice=None) -> None:
         """Start a flow's source over its sending window: its connections, or its packets
         (dropped beyond the link-local allowance when they go to IMDS); each picks its
-        (sender, target) with ``choose``."""
+        (sender, target) with ``choose``, or, for plain packets, with ``choice()`` when
+        given (the same choice inside the packet loop)."""
         start = self.start if flow.start is None else max(flow.start, self.env.now)
         stop = self.end if flow.stop is None else min(flow.stop, self.end)
         police = self._police() if flow.to == "imds" else None
@@ -207,6 +217,8 @@ class DataPlane:
             def pick() -> Route | None:
                 pair = choose()
                 return None if pair is None else route(*pair)
+            if choice is not None:
+                pick = choice()
             Source(self.env, self.engine, rng, flow.rate, flow.arrival, flow.size, start, stop,
                    pick, stats=stats)
             return

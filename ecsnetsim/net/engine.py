@@ -28,13 +28,20 @@ Packet events do not go through simpy: they live on a heap of their own
 (:class:`PacketLoop`, one per environment) as ``(time, eid, handler, packet)`` entries,
 and a tight loop pops them and calls the handler, with none of simpy's per-event work
 (``step``, the callback list, the ``_ok`` check). The control plane (deployments, health
-checks, scaling) stays on simpy. The two queues interleave
-exactly as if they were one: ``eid`` comes from the environment's own event counter and a
-packet event has simpy's ``NORMAL`` priority, so ``(time, priority, eid)`` orders every
-event of both queues the way simpy alone did. The loop takes over the environment's
-``step`` and ``peek``: a step runs, in one batch, every packet event that comes before the
-next simpy event, then that simpy event. So ``env.run()`` drives both, and a packet sent at
-time ``t`` sees the control plane's state at ``t``.
+checks, scaling) stays on simpy, in an :class:`Environment`: a subclass of
+``simpy.Environment`` that owns its event loop through simpy's public API (its own
+``schedule``, ``step`` and ``peek``). The two queues interleave exactly as if they were
+one: ``eid`` comes from the environment's event counter and a packet event has simpy's
+``NORMAL`` priority, so ``(time, priority, eid)`` orders every event of both queues the
+way one simpy queue would. A step runs, in one batch, every packet event that comes
+before the next simpy event, then that simpy event. So ``env.run()`` drives both, and a
+packet sent at time ``t`` sees the control plane's state at ``t``.
+
+Sources run in the loop too (:class:`SourceCore`): a packet's send, the choice of its
+sender and target among a service's healthy tasks (:class:`Choice`, the same draws in the
+same order as the data plane's Python choice) and the lookup of its route in a table per
+(sender, target), emptied when a service's targets change (:class:`TargetSet`), are part
+of the compiled loop; Python runs only to compile a route the first time.
 
 Compiled and pure Python
 ------------------------
@@ -56,8 +63,7 @@ run's memory does not grow with its packets; percentiles keep a relative error o
 
 Examples
 --------
->>> import simpy
->>> env = simpy.Environment()
+>>> env = Environment()
 >>> engine = Engine(env)
 >>> host_cpu = Server("i-1/cpu", servers=2)
 >>> stack = Device("i-1/stack", kind="host_stack", service=2.5e-6, latency=1.5e-6, cpu=host_cpu)
@@ -77,9 +83,13 @@ import os
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
+import simpy
+from simpy.core import EmptySchedule, StopSimulation
+from simpy.events import NORMAL, URGENT
 
 if os.environ.get("ECSNETSIM_PURE_PYTHON", "") not in ("", "0"):
     from . import _pyengine as _core
@@ -98,9 +108,80 @@ forces pure Python."""
 PacketLoop = _core.PacketLoop
 Packet = _core.Packet
 Draws = _core.Draws
+SourceCore = _core.SourceCore
+Choice = _core.Choice
+TargetSet = _core.TargetSet
 
-__all__ = ["Device", "Draws", "Engine", "FlowStats", "LatencyHistogram", "Packet",
-           "PacketLoop", "Route", "Server", "sampler", "COMPILED"]
+__all__ = ["COMPILED", "Choice", "Device", "Draws", "Engine", "Environment", "FlowStats",
+           "LatencyHistogram", "Packet", "PacketLoop", "Route", "Server", "SourceCore",
+           "TargetSet", "sampler"]
+
+
+class Environment(simpy.Environment):
+    """A simpy environment whose event loop also carries the packet engine's events.
+
+    Processes, timeouts and every other simpy event work as in :class:`simpy.Environment`
+    (they reach the loop through the public :meth:`schedule`); this subclass owns the
+    loop, as :class:`simpy.rt.RealtimeEnvironment` does, by overriding :meth:`schedule`,
+    :meth:`step` and :meth:`peek`. Simpy events wait on a heap of this class's own
+    (``(time, priority, eid, event)``, simpy's order); packet events on the
+    :attr:`packet_loop`'s, with ``eid`` from the same counter, so the two interleave as
+    if they were one queue. ``step`` is the loop's: it runs, in one batch, every packet
+    event that comes before the next simpy event, then that simpy event
+    (:meth:`step_event`, simpy's own step written with the public event API).
+
+    The clock is ``now`` (simpy's property over ``_now``; the loop and the sources move
+    it as they run events). Nothing of simpy's private state is read or replaced.
+
+    >>> env = Environment()
+    >>> def tick(env):
+    ...     yield env.timeout(2)
+    >>> _ = env.process(tick(env))
+    >>> env.run()
+    >>> env.now
+    2
+    """
+
+    def __init__(self, initial_time: float = 0) -> None:
+        super().__init__(initial_time)
+        self._events: list[tuple] = []
+        self.packet_loop = PacketLoop(self, self._events)
+        """The packet events' loop (:class:`PacketLoop`), shared by every engine here."""
+        self._next_eid = self.packet_loop.next_eid
+
+    def step(self) -> None:
+        """Run the packet events due before the next simpy event, or else that event."""
+        self.packet_loop.step()
+
+    def peek(self) -> float:
+        """Time of the next event of either kind (``inf`` if there is none)."""
+        return self.packet_loop.peek()
+
+    def schedule(self, event: simpy.Event, priority: int = NORMAL, delay: float = 0) -> None:
+        """Schedule a simpy ``event`` with ``priority`` after ``delay`` (simpy's contract)."""
+        heappush(self._events, (self._now + delay, priority, self._next_eid(), event))
+
+    def step_event(self) -> None:
+        """Process the next simpy event (simpy's ``Environment.step``, through the public
+        event API): raise :exc:`simpy.core.EmptySchedule` if there is none."""
+        try:
+            self._now, _, _, event = heappop(self._events)
+        except IndexError:
+            raise EmptySchedule from None
+        callbacks, event.callbacks = event.callbacks, None
+        try:
+            for callback in callbacks:
+                callback(event)
+        except StopSimulation:
+            # run(until=...) stopped: the other callbacks run when the simulation resumes
+            event.callbacks = callbacks[callbacks.index(callback) + 1:]
+            self.schedule(event, URGENT - 1)  # before anything else, as simpy does
+            raise
+        if not event.ok and not event.defused:
+            value = event.value
+            exc = type(value)(*value.args)
+            exc.__cause__ = value
+            raise exc
 
 
 
@@ -686,9 +767,9 @@ class Engine(_core.EngineCore):
 
     Parameters
     ----------
-    env : simpy.Environment
+    env : Environment
         The simulation clock. The engine's packet events run on the environment's
-        :class:`PacketLoop` (created with the first engine), driven by ``env.run()``.
+        :class:`PacketLoop`, driven by ``env.run()``.
     warmup : float
         Statistics (flow and device) count only packets sent at or after this time.
     """
@@ -696,10 +777,11 @@ class Engine(_core.EngineCore):
     def __init__(self, env: Any, warmup: float = 0.0) -> None:
         if not warmup >= 0:
             raise ValueError("warmup must be >= 0 seconds")
-        if not (hasattr(env, "_queue") and hasattr(env, "_eid") and hasattr(env, "_now")):
-            raise TypeError("env must be a simpy 4 Environment")
+        if not isinstance(env, Environment):
+            raise TypeError("env must be an ecsnetsim.net.engine.Environment (a simpy "
+                            f"Environment that carries the packet events), not {type(env)}")
         self.env = env
-        self.loop = PacketLoop.of(env)
+        self.loop = env.packet_loop
         self.warmup = float(warmup)
         self.devices: list[Device] = []
         """Devices in the order the engine first used them."""

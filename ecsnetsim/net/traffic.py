@@ -8,14 +8,17 @@ the flow's :class:`~ecsnetsim.net.engine.FlowStats` without being simulated.
 
 Inter-arrival times come from a numpy Generator in vectorised blocks, so a source is fully
 determined by its Generator's seed. The source is a chain of events on the engine's
-packet loop (one per packet, no process); ``pick_route`` runs at the packet's send time,
-after every control-plane event due before it, so it sees the cluster as it is then.
+packet loop (one per packet, no process; :class:`~ecsnetsim.net.engine.SourceCore`, in
+the compiled loop when the engine is compiled); ``pick_route`` runs at the packet's send
+time, after every control-plane event due before it, so it sees the cluster as it is
+then. A :class:`~ecsnetsim.net.engine.Choice` as ``pick_route`` chooses the sender, the
+target and the route inside the loop, with no Python call per packet.
 
 Examples
 --------
->>> import numpy as np, simpy
->>> from ecsnetsim.net.engine import Device, Engine, FlowStats, Route
->>> env = simpy.Environment()
+>>> import numpy as np
+>>> from ecsnetsim.net.engine import Device, Engine, Environment, FlowStats, Route
+>>> env = Environment()
 >>> engine = Engine(env)
 >>> flow = FlowStats("c->s")
 >>> route = Route([Device("nic", service=1e-6)], flow)
@@ -34,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Engine, FlowStats, Route, sampler
+from .engine import Draws, Engine, FlowStats, Route, SourceCore
 
 __all__ = ["ARRIVALS", "Source"]
 
@@ -62,8 +65,9 @@ class Source:
         Size of every packet.
     start, stop : float
         Packets are sent at times in ``[start, stop)``; ``stop=None`` never stops.
-    pick_route : callable
-        ``pick_route() -> Route | None``, called once per packet at its send time.
+    pick_route : callable or Choice
+        ``pick_route() -> Route | None``, called once per packet at its send time; or a
+        :class:`~ecsnetsim.net.engine.Choice`, which the loop asks without Python.
     max_packets : int, optional
         Stop after this many packets (routed or not).
     stats : FlowStats, optional
@@ -77,8 +81,8 @@ class Source:
 
     __slots__ = (
         "env", "engine", "rng", "rate_per_s", "arrival", "size_bytes", "start", "stop",
-        "pick_route", "max_packets", "stats", "block", "emitted", "_fire", "_gap",
-        "_send", "_i", "_loop", "_schedule",
+        "pick_route", "max_packets", "stats", "block", "_fire", "_gap", "_send", "_i",
+        "_loop", "_schedule", "_core", "_emitted",
     )
 
     def __init__(
@@ -122,8 +126,7 @@ class Source:
         self.stop = math.inf if stop is None else float(stop)
         self.pick_route = pick_route
         self.max_packets = math.inf if max_packets is None else max_packets
-        self.emitted = 0
-        """Packets sent (routed or not) so far."""
+        self._emitted = 0
         self.stats = stats if stats is not None else FlowStats(name)
         engine.attach(self.stats)
         self.block = int(block)
@@ -131,22 +134,40 @@ class Source:
         self._schedule = engine.loop.schedule
         self._i = 0
         self._send = engine.send
+        self._core = None
         if arrival == "poisson":
             scale = 1.0 / self.rate_per_s
-            self._gap = sampler(lambda n: rng.exponential(scale, n), self.block)
-            self._fire = self._fire_poisson
+            self._gap = Draws(lambda n: rng.exponential(scale, n), self.block)
             first = max(self.start, env.now) + self._gap()
         else:
-            self._fire = self._fire_constant
+            self._gap = None
             # the first packet at or after both `start` and now
             self._i = max(0, math.ceil((env.now - self.start) * self.rate_per_s))
             first = self.start + self._i / self.rate_per_s
+        if type(self)._emit is Source._emit:  # the loop's own source does it all
+            self._core = SourceCore(env, engine, self.stats, size_bytes, pick_route,
+                                    self._gap, self.start, self.rate_per_s, self.stop,
+                                    self.max_packets, self._i)
+            self._core.begin(first)
+            return
+        self._fire = self._fire_poisson if arrival == "poisson" else self._fire_constant
         if first < self.stop and self.max_packets > 0:
             self._schedule(first, self._fire)
 
-    # One event per packet on the engine's packet loop. The loop's time becomes the
-    # clock's before ``pick_route`` runs, and ``rebound`` ends the loop's batch if
-    # ``pick_route`` scheduled a control-plane event, so that event runs in its turn.
+    @property
+    def emitted(self) -> int:
+        """Packets sent (routed or not) so far."""
+        return self._core.emitted if self._core is not None else self._emitted
+
+    @emitted.setter
+    def emitted(self, n: int) -> None:
+        self._emitted = n
+
+    # A subclass that sends its packets otherwise (it overrides ``_emit``) runs on these:
+    # one event per packet on the engine's packet loop, as the loop's own source does.
+    # The loop's time becomes the clock's before ``pick_route`` runs, and ``rebound`` ends
+    # the loop's batch if ``pick_route`` scheduled a control-plane event, so that event
+    # runs in its turn.
 
     def _emit(self) -> None:
         self.emitted += 1
@@ -160,7 +181,7 @@ class Source:
     def _fire_poisson(self, _p: None, now: float) -> None:
         self.env._now = now
         self._emit()
-        if self.emitted < self.max_packets:
+        if self._emitted < self.max_packets:
             t = now + self._gap()
             if t < self.stop:
                 self._schedule(t, self._fire)
@@ -168,7 +189,7 @@ class Source:
     def _fire_constant(self, _p: None, now: float) -> None:
         self.env._now = now
         self._emit()
-        if self.emitted < self.max_packets:
+        if self._emitted < self.max_packets:
             self._i += 1
             t = self.start + self._i / self.rate_per_s
             if t < self.stop:
