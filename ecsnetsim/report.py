@@ -17,12 +17,16 @@ def _fmt_failures(failures: dict) -> str:
 def _fmt_service_failures(s: dict) -> str:
     """Why tasks of a service are not running: the reasons of its unplaced tasks, the
     tasks that were placed and then failed to start, and those that started and were
-    stopped (failed health checks)."""
+    stopped (failed health checks); and, during a deployment, how many of those running
+    are of the new and of the old revision."""
     text = _fmt_failures(s["failures"])
     if s.get("launch_failures"):
         text += f"; failed to start {_fmt_failures(s['launch_failures'])}"
     if s.get("stopped"):
         text += f"; stopped {_fmt_failures(s['stopped'])}"
+    old = s.get("running_old") or 0
+    if old:  # the running column counts both revisions: say which
+        text += f"; running: {s['running'] - old} new + {old} old revision"
     return text
 
 

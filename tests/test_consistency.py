@@ -379,7 +379,10 @@ def test_summary_says_what_results_json_says(name):
                 assert f"failed to start {reason}×{n}" in row, row
             for reason, n in s["stopped"].items():
                 assert f"stopped {reason}×{n}" in row, row
-            if not s["failures"] and not s["launch_failures"] and not s["stopped"]:
+            old = s["running_old"]
+            if old:
+                assert f"running: {s['running'] - old} new + {old} old revision" in row, row
+            elif not s["failures"] and not s["launch_failures"] and not s["stopped"]:
                 assert row.rstrip().endswith("-"), row
         for sn in v["placement"]["subnets"]:
             assert (f"  subnet {sn['name']} {sn['cidr']}: {sn['ips_used']} IPs used, "
