@@ -59,6 +59,9 @@ NAT_EXHAUSTED = "ErrorPortAllocation"
 LINKLOCAL_EXCEEDED = "linklocal_allowance_exceeded"
 UNREACHABLE = "unreachable"
 
+#: Kinds of state a connection takes (the steps of :func:`steps_of`).
+TABLE, TRACKED, PORT, NAT = range(4)
+
 
 def _range(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
     if not text:
@@ -125,8 +128,8 @@ def memtotal_bytes(inst, reserved_mib: int) -> int:
 
 
 # ---- what a route holds ------------------------------------------------------------------
-# A step is (kind, object): "port" PortPool, "table" Table, "tracked" the instance's
-# InstanceConnections (its tracked count), "nat" NatGatewayPorts; in the order the
+# A step is (kind, object): PORT a PortPool, TABLE a Table, TRACKED the instance's
+# InstanceConnections (its tracked count), NAT a NatGatewayPorts; in the order the
 # connection's first packet meets them.
 
 def steps_of(state: ConnectionState, walk: list[str], graph, instances: dict,
@@ -139,41 +142,42 @@ def steps_of(state: ConnectionState, walk: list[str], graph, instances: dict,
               if t is not None and t.mode == "awsvpc" and t.instance.platform == "EC2"}
     if src is not None and src.instance.platform == "EC2" and src.instance.os != "windows":
         s = state.of(src.instance)  # the sender's namespace: the host's, or its own
-        steps.append(("port", s.ports if src.mode == "host" else s.task_pool(src.id)))
+        steps.append((PORT, s.ports if src.mode == "host" else s.task_pool(src.id)))
     for node in walk:
         attrs = graph.nodes[node]
         kind, host = attrs["kind"], attrs["host"]
         inst = instances.get(host)
         if kind == "nat_gateway":
-            steps.append(("nat", state.gateways[node.split("/", 1)[1]]))
+            steps.append((NAT, state.gateways[node.split("/", 1)[1]]))
             continue
         if node in awsvpc:
-            steps.append(("table", state.of(inst).task_table(awsvpc[node].id)))
+            steps.append((TABLE, state.of(inst).task_table(awsvpc[node].id)))
             continue
         if inst is None:
             continue
         if kind in ENI_KINDS and host not in eni_seen:
             eni_seen.add(host)
             s = state.of(inst)
-            steps.append(("tracked", s))
+            steps.append((TRACKED, s))
         elif kind in HOST_NAMESPACE_KINDS and inst.os != "windows":
             s = state.of(inst)
             if host not in host_seen:
                 host_seen.add(host)
-                steps.append(("table", s.host))
+                steps.append((TABLE, s.host))
             if kind == "docker_proxy":  # the proxy's own connection to the container
-                steps.append(("port", s.ports))
-                steps.append(("table", s.host))
+                steps.append((PORT, s.ports))
+                steps.append((TABLE, s.host))
     return tuple(steps)
 
 
 class _Connection:
     """One open connection: what it took, to give back when it closes."""
 
-    __slots__ = ("taken", "ports", "dest", "port_dest", "left", "found", "src")
+    __slots__ = ("steps", "taken", "ports", "dest", "port_dest", "left", "found", "src")
 
     def __init__(self) -> None:
-        self.taken: list[tuple] = []
+        self.steps: tuple = ()  # what its route takes (see steps_of)
+        self.taken = 0  # how many of them it holds, in order
         self.ports: list[int] = []
         self.dest: object = None  # which of the flow's destination addresses
         self.port_dest: object = None  # the destination its source ports are unique to
@@ -302,39 +306,53 @@ class ConnectionSource:
     def _take(self, conn: _Connection, steps: tuple, counted: bool) -> str | None:
         """Take every step's state in order; on the first refusal give back what was
         taken and return the refusal's name."""
+        conn.steps = steps
+        n = 0
         for kind, obj in steps:
-            if kind == "table":
-                ok, why = obj.open(counted), CONNTRACK_FULL
-            elif kind == "tracked":
-                ok, why = obj.tracked.open(counted), TRACKED_EXCEEDED
-                if not ok and counted:
-                    obj.count(TRACKED_EXCEEDED)
-            elif kind == "port":
+            if kind == TABLE:
+                if not obj.open(counted):
+                    why = CONNTRACK_FULL
+                    break
+            elif kind == TRACKED:
+                if not obj.tracked.open(counted):
+                    if counted:
+                        obj.count(TRACKED_EXCEEDED)
+                    why = TRACKED_EXCEEDED
+                    break
+            elif kind == PORT:
                 port = obj.take(self._uniform_block, conn.port_dest, self.env._now)
-                ok, why = port is not None, PORTS_EXHAUSTED
-                if ok:
-                    conn.ports.append(port)
-            else:  # nat
-                ok, why = obj.open(conn.dest, counted), NAT_EXHAUSTED
-            if not ok:
-                self._give_back(conn)
-                return why
-            conn.taken.append((kind, obj))
-        return None
+                if port is None:
+                    why = PORTS_EXHAUSTED
+                    break
+                conn.ports.append(port)
+            elif not obj.open(conn.dest, counted):  # NAT
+                why = NAT_EXHAUSTED
+                break
+            n += 1
+        else:
+            conn.taken = n
+            return None
+        conn.taken = n
+        self._give_back(conn)
+        return why
 
     def _give_back(self, conn: _Connection) -> None:
-        ports = iter(conn.ports)
-        for kind, obj in conn.taken:
-            if kind == "table":
+        """Give back the state of the first ``conn.taken`` steps."""
+        ports = conn.ports
+        k = 0
+        steps = conn.steps
+        for i in range(conn.taken):
+            kind, obj = steps[i]
+            if kind == TABLE:
                 obj.close()
-            elif kind == "tracked":
+            elif kind == TRACKED:
                 obj.tracked.close()
-            elif kind == "port":
-                obj.release(next(ports), conn.port_dest)
+            elif kind == PORT:
+                obj.release(ports[k], conn.port_dest)
+                k += 1
             else:
                 obj.close(conn.dest)
-        conn.taken = []
-        conn.ports = []
+        conn.taken = 0
 
     # ---- a connection's life ------------------------------------------------------------
     def _request(self, conn: _Connection, now: float) -> None:
