@@ -27,7 +27,9 @@ byte-identical.
 
 cimport cython
 from cpython cimport array as carray
+from cpython.list cimport PyList_GET_ITEM, PyList_SET_ITEM
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 
 import math
 
@@ -111,6 +113,14 @@ cdef inline void _dheap_pop(DHeap* h) noexcept nogil:
         _dheap_siftdown(h.a, h.n, 0)
 
 
+cdef inline void _set(list objs, Py_ssize_t i, object value) noexcept:
+    """``objs[i] = value`` for an index known to be in range."""
+    cdef PyObject* old = PyList_GET_ITEM(objs, i)
+    Py_INCREF(value)
+    PyList_SET_ITEM(objs, i, value)
+    Py_XDECREF(old)
+
+
 # --------------------------------------------------------------------------- the loop
 
 cdef class PacketLoop:
@@ -190,8 +200,8 @@ cdef class PacketLoop:
         if self._nfree:
             self._nfree -= 1
             slot = self._free[self._nfree]
-            self._objs[2 * slot] = fn
-            self._objs[2 * slot + 1] = p
+            _set(self._objs, 2 * slot, fn)
+            _set(self._objs, 2 * slot + 1, p)
         else:  # every slot below n is in use
             slot = self.n
             self._objs.append(fn)
@@ -287,20 +297,21 @@ cdef class PacketLoop:
         eid_bound)``, the first simpy event."""
         cdef Ev e
         cdef object fn, p
-        cdef object now = self.env._now
+        cdef double now = 0.0
+        cdef bint ran = False
         self._stop = False
         while self.n:
             e = self.ev[0]
             if e.t >= t_bound and (e.t > t_bound or e.eid > eid_bound):
                 break
             self._remove_top()
-            fn = self._objs[2 * e.slot]
-            p = self._objs[2 * e.slot + 1]
-            self._objs[2 * e.slot] = None
-            self._objs[2 * e.slot + 1] = None
+            # the slot keeps its objects until it is reused (the collector sees them)
+            fn = <object>PyList_GET_ITEM(self._objs, 2 * e.slot)
+            p = <object>PyList_GET_ITEM(self._objs, 2 * e.slot + 1)
             self._free[self._nfree] = e.slot
             self._nfree += 1
             now = e.t
+            ran = True
             if type(fn) is Stage:
                 (<Stage>fn).run(<Packet>p, e.t)
             elif type(fn) is SourceCore:
@@ -309,7 +320,8 @@ cdef class PacketLoop:
                 fn(p, e.t)
             if self._stop:
                 break
-        self.env._now = now
+        if ran:
+            self.env._now = now
         return 0
 
     def rebound(self):
@@ -322,6 +334,19 @@ cdef class PacketLoop:
         if head is not self.head:
             self.head = head  # one stop per change
             self._stop = True
+
+
+# --------------------------------------------------------------------------- routes
+
+cdef class RouteCore:
+    """What a packet reads of its route (see :class:`ecsnetsim.net.engine.Route`): its
+    flow, its handlers (``_path``, the devices' entries then the flow's), the first of
+    them, and the engine it is bound to."""
+
+    cdef public object stats
+    cdef public tuple _path
+    cdef public object _first
+    cdef public object _engine
 
 
 # --------------------------------------------------------------------------- packets
@@ -359,7 +384,7 @@ cdef class Packet:
         return f"<Packet hop={self.hop} size={self.size} sent={self.sent}>"
 
 
-cdef inline Packet _new_packet(object route, object size, double dsize, double sent,
+cdef inline Packet _new_packet(RouteCore route, object size, double dsize, double sent,
                                bint measured):
     cdef Packet p = Packet.__new__(Packet)
     p.route = route
@@ -517,8 +542,11 @@ cdef class DeviceCore:
 
     cdef public double service
     cdef public double latency
-    cdef public object bandwidth
-    cdef public object buffer
+    cdef object _bandwidth
+    cdef double _bw  # bandwidth as a C double (0: none)
+    cdef object _buffer
+    cdef long long _buf  # buffer as a C integer, when _bounded
+    cdef bint _bounded
     cdef public object service_sampler
     cdef public object jitter
     cdef public object cpu
@@ -540,6 +568,27 @@ cdef class DeviceCore:
 
     def __dealloc__(self):
         PyMem_Free(self._occ.a)
+
+    @property
+    def bandwidth(self):
+        """Bytes per second of the link stage (None: no link stage)."""
+        return self._bandwidth
+
+    @bandwidth.setter
+    def bandwidth(self, value):
+        self._bw = 0.0 if value is None else value
+        self._bandwidth = value
+
+    @property
+    def buffer(self):
+        """Packets the device holds (None: unbounded)."""
+        return self._buffer
+
+    @buffer.setter
+    def buffer(self, value):
+        self._buf = 0 if value is None else value
+        self._bounded = value is not None
+        self._buffer = value
 
     def _bind(self, loop):
         """Take the loop and the pools, and choose the entry stage (at first use)."""
@@ -563,7 +612,7 @@ cdef class DeviceCore:
 
     cdef inline int _admit(self, Packet p, double now) except -1:
         """Finite buffer: settle departures due by now; 0 (and a drop) if full."""
-        cdef long long buf = self.buffer
+        cdef long long buf = self._buf
         cdef long long n = self._n
         cdef DHeap* occ = &self._occ
         while occ.n and occ.a[0] <= now:
@@ -584,7 +633,7 @@ cdef class DeviceCore:
         return jitter()
 
     cdef int _cpu_stage(self, Packet p, double now, bint then_link) except -1:
-        cdef bint bounded = self.buffer is not None
+        cdef bint bounded = self._bounded
         cdef double s, free, start, done, t, x
         cdef ServerCore pool
         cdef long h
@@ -624,14 +673,14 @@ cdef class DeviceCore:
         return 0
 
     cdef int _link_stage(self, Packet p, double now, bint entry) except -1:
-        cdef bint bounded = self.buffer is not None
+        cdef bint bounded = self._bounded
         cdef double s, free, start, done, t, x
         cdef ServerCore pool
         cdef long h
         if entry and bounded and not self._admit(p, now):
             return 0
         pool = self._link_pool
-        s = p._dsize / <double>self.bandwidth
+        s = p._dsize / self._bw
         free = pool.free.a[0]
         start = free if free > now else now
         done = start + s
@@ -767,17 +816,18 @@ cdef class EngineCore:
     cdef int _send(self, object route, object size, double t, object now) except -1:
         cdef bint measured
         cdef Packet p
-        if route._engine is not self:
+        cdef RouteCore r = <RouteCore?>route
+        if r._engine is not self:
             route._attach(self)
         measured = t >= self.warmup
         if measured:
-            (<FlowCore?>route.stats).sent += 1
-        p = _new_packet(route, size, size, t, measured)
-        first = route._first
+            (<FlowCore?>r.stats).sent += 1
+        p = _new_packet(r, size, size, t, measured)
+        first = r._first
         if type(first) is Stage:
             (<Stage>first).run(p, t)
         else:
-            first(p, now)
+            first(p, t if now is None else now)
         return 0
 
     def unreachable(self, flow_stats):
@@ -814,11 +864,14 @@ cdef class TargetSet:
 
     def refresh(self):
         """Re-read the targets if they may have changed; the version they are of."""
-        return self._refresh()
+        return self._refresh(None, 0.0)
 
-    cdef long long _refresh(self) except? -2:
+    cdef long long _refresh(self, object env, double now) except? -2:
+        """As :meth:`refresh`; ``env``'s clock is set to ``now`` before Python runs."""
         cdef long long v = self.tally.version
         if v != self.version:
+            if env is not None:
+                env._now = now
             tasks = self.service.targets
             self.tasks = tasks if type(tasks) is list else list(tasks)
             self.version = v
@@ -856,17 +909,22 @@ cdef class Choice:
         return self._route()
 
     cdef object _route(self):
+        return self._route_at(None, 0.0)
+
+    cdef object _route_at(self, object env, double now):
+        """The route; ``env``'s clock is set to ``now`` before any Python code runs (a
+        service's targets re-read, a route compiled)."""
         cdef Py_ssize_t i = 0, j = 0, n = 1, width = 1, k
         cdef long long sv = 0, tv = 0
         cdef TargetSet senders = self.senders, targets = self.targets
         if senders is not None:
-            sv = senders._refresh()
+            sv = senders._refresh(env, now)
             n = len(senders.tasks)
             if not n:
                 return None
             i = <Py_ssize_t>(self.uniform.next() * n)
         if targets is not None:
-            tv = targets._refresh()
+            tv = targets._refresh(env, now)
             width = len(targets.tasks)
             if not width:
                 return None
@@ -882,6 +940,8 @@ cdef class Choice:
         k = i * width + j
         r = self._table[k]
         if r is None:
+            if env is not None:
+                env._now = now
             r = self.resolve(None if senders is None else senders.tasks[i],
                              None if targets is None else targets.tasks[j])
             self._table[k] = _UNREACHABLE if r is None else r
@@ -939,24 +999,23 @@ cdef class SourceCore:
     def __call__(self, p, double now):
         self.fire(now)
 
-    cdef int _emit(self, double t, object now) except -1:
+    cdef int _emit(self, double t) except -1:
         self.emitted += 1
         if self._choice is not None:
-            route = self._choice._route()
+            route = self._choice._route_at(self.env, t)
         else:
+            self.env._now = t  # what the pick sees
             route = self.pick()
         self.loop._rebound()
         if route is None:
             self._engine._unreachable(self._stats, t)
         else:
-            self._engine._send(route, self.size, t, now)
+            self._engine._send(route, self.size, t, None)
         return 0
 
     cdef int fire(self, double now) except -1:
         cdef double t
-        cdef object clock = now
-        self.env._now = clock  # Python code (a pick, a route compiled) sees the time
-        self._emit(now, clock)
+        self._emit(now)
         if self.emitted < self.max_packets:
             if self._poisson:
                 gap = self.gap

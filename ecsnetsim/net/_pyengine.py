@@ -170,6 +170,14 @@ class ServerCore:
         self._heap = [-math.inf] * self.servers
 
 
+class RouteCore:
+    """What a packet reads of its route (see :class:`ecsnetsim.net.engine.Route`): its
+    flow, its handlers (``_path``, the devices' entries then the flow's), the first of
+    them, and the engine it is bound to."""
+
+    __slots__ = ("stats", "_path", "_first", "_engine")
+
+
 class Packet:
     """One packet in flight.
 

@@ -722,7 +722,7 @@ class FlowStats(_core.FlowCore):
         }
 
 
-class Route:
+class Route(_core.RouteCore):
     """A compiled path: the devices a packet crosses, in order, and the flow it counts on.
 
     Parameters
@@ -733,7 +733,7 @@ class Route:
         Where delivered, dropped and in-flight packets are counted.
     """
 
-    __slots__ = ("devices", "stats", "_path", "_first", "_engine")
+    __slots__ = ("devices",)
 
     def __init__(self, devices: Iterable[Device], stats: FlowStats) -> None:
         self.devices: tuple[Device, ...] = tuple(devices)
