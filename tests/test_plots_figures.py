@@ -198,6 +198,11 @@ def test_latency_cdf_figure_one_line_per_variant_on_a_labelled_log_axis():
     data = figdata.latency_cdf(doc)
     assert [list(ln.get_ydata()) for ln in curves] == [c.ys for c in data.panels[0].curves]
     assert {t.get_text() for t in ax.texts} >= {"p50", "p99"}
+    same = copy.deepcopy(doc)  # a third variant with awsvpc's very latencies
+    same["variants"].append(copy.deepcopy(same["variants"][0]) | {"name": "host"})
+    same["variants"][2]["group"] = "host"
+    legend = [t.get_text() for t in plots.latency_cdf(same).legends[0].get_texts()]
+    assert legend == ["awsvpc", "bridge", "host (same as awsvpc)"]
 
 
 def test_over_time_figure_a_column_per_variant_with_shared_rows():

@@ -11,6 +11,7 @@ from .figdata import latency_cdf as _cdf_data
 from .style import _figure, _group_colors, _legend, _lighten, _log_ticks, _styled, _title
 
 _LEVELS = ((0.5, "p50"), (0.99, "p99"))
+_STYLES = ("-", "--", ":", "-.")
 
 
 def _colors(data: LatencyCdf) -> dict[str, object]:
@@ -29,16 +30,35 @@ def _colors(data: LatencyCdf) -> dict[str, object]:
     return out
 
 
+def _twins(data: LatencyCdf) -> dict[str, str]:
+    """Curve label -> the earlier label whose curves are the same in every panel (drawn
+    over each other, the later would be hidden without a word)."""
+    series: dict[str, list] = {}
+    for k, panel in enumerate(data.panels):
+        for c in panel.curves:
+            series.setdefault(c.label, []).append((k, c.xs, c.ys))
+    out: dict[str, str] = {}
+    labels = list(series)
+    for i, label in enumerate(labels):
+        twin = next((other for other in labels[:i] if series[other] == series[label]), None)
+        if twin is not None:
+            out[label] = out.get(twin, twin)
+    return out
+
+
 def draw(data: LatencyCdf) -> Figure:
     """The figure of :func:`.figdata.latency_cdf`'s numbers."""
     fig, axes = _figure(8.0, 1.2 + 3.3 * len(data.panels), nrows=len(data.panels))
     colors = _colors(data)
+    # a line style per curve too: curves that nearly coincide stay told apart
+    labels = list(dict.fromkeys(c.label for p in data.panels for c in p.curves))
+    styles = {lab: _STYLES[k % len(_STYLES)] for k, lab in enumerate(labels)}
     for ax, panel in zip(axes, data.panels, strict=True):
         lo = min(c.xs[0] for c in panel.curves)
         hi = max(c.xs[-1] for c in panel.curves)
         for c in panel.curves:
             ax.plot(c.xs, c.ys, color=colors[c.label], linewidth=1.6, zorder=3,
-                    drawstyle="default")
+                    linestyle=styles[c.label])
         for level, name in _LEVELS:
             ax.axhline(level, color="#999999", linestyle=":", linewidth=0.9, zorder=1)
             ax.annotate(name, (1.0, level), xycoords=("axes fraction", "data"),
@@ -54,12 +74,14 @@ def draw(data: LatencyCdf) -> Figure:
         ax.set_title(panel.title, loc="left")
     _title(fig, "Latency distribution (CDF) by variant")
     handles, seen = [], set()
+    twins = _twins(data)
     for panel in data.panels:
         for c in panel.curves:
             if c.label not in seen:
                 seen.add(c.label)
-                handles.append(Line2D([], [], color=colors[c.label], linewidth=2.5,
-                                      label=c.label))
+                label = c.label + (f" (same as {twins[c.label]})" if c.label in twins else "")
+                handles.append(Line2D([], [], color=colors[c.label], linewidth=2.0,
+                                      linestyle=styles[c.label], label=label))
     _legend(fig, handles, title="variant")
     return fig
 
