@@ -24,7 +24,9 @@ import simpy
 
 from ecsnetsim.net.engine import (
     COMPILED,
+    Choice,
     Device,
+    Draws,
     Engine,
     Environment,
     FlowStats,
@@ -32,6 +34,7 @@ from ecsnetsim.net.engine import (
     Packet,
     Route,
     Server,
+    TargetSet,
     sampler,
 )
 from ecsnetsim.net.traffic import Source
@@ -166,7 +169,8 @@ def E(request):  # noqa: N802 - the engine module's stand-in, read as E.Device, 
         pytest.skip("the compiled engine is not built here")
     return types.SimpleNamespace(Environment=Environment, Engine=Engine, Device=Device,
                                  FlowStats=FlowStats, Route=Route, Server=Server,
-                                 Source=Source)
+                                 Source=Source, Choice=Choice, TargetSet=TargetSet,
+                                 Draws=Draws)
 
 
 # --------------------------------------------------------------------------- 1. exact oracles
@@ -988,3 +992,107 @@ def test_a_run_stopped_with_packets_in_flight_is_freed():
         stopped_run()
     gc.collect()
     assert sum(isinstance(o, Packet) for o in gc.get_objects()) == before
+
+
+# --------------------------------------------------------------------------- 12. choice in the loop
+class _Service:
+    """A service as the packets see it: ``targets`` and a tally whose ``version`` moves
+    when they change."""
+
+    def __init__(self, tasks):
+        self.tally = types.SimpleNamespace(version=0)
+        self.tasks = list(tasks)
+        self.reads = 0
+
+    @property
+    def targets(self):
+        self.reads += 1
+        return list(self.tasks)
+
+    def change(self, tasks):
+        self.tasks = list(tasks)
+        self.tally.version += 1
+
+
+def _chosen(E, round_robin: bool):
+    """Packets at 0, 0.1, ..., 1.9 s to a service whose targets go from (a, b) to (c, a)
+    at 0.95 s and are re-announced unchanged at 1.45 s; which device each packet
+    crossed, and every (sender, target) the table had to resolve."""
+    env = E.Environment()
+    engine = E.Engine(env)
+    flow = E.FlowStats("f", record=True)
+    devices = {name: E.Device(name, latency=1e-3) for name in "abc"}
+    routes = {name: E.Route([d], flow) for name, d in devices.items()}
+    svc, resolved = _Service("ab"), []
+
+    def resolve(src, dst):
+        resolved.append((src, dst, env.now))
+        return routes[dst]
+
+    rng = np.random.default_rng(11)
+    choice = E.Choice(None, E.TargetSet(svc), round_robin, E.Draws(rng.random, 8), resolve)
+    E.Source(env, engine, rng, rate_per_s=10.0, arrival="constant", stop=2.0,
+             pick_route=choice, stats=flow)
+
+    def control():
+        yield env.timeout(0.95)
+        svc.change("ca")
+        yield env.timeout(0.5)
+        svc.change("ca")
+
+    env.process(control())
+    env.run()
+    return flow, devices, resolved, svc
+
+
+def test_choice_reroutes_when_the_targets_change(E):
+    """Round robin over the targets (the turn goes on across changes), a route resolved
+    once per pair while the targets stand, and the table emptied (the pairs resolved
+    again, at their packet's time) when a service's targets change."""
+    flow, devices, resolved, svc = _chosen(E, round_robin=True)
+    assert flow.delivered == flow.sent == 20
+    # 10 packets before the change alternate a, b; 10 after alternate c, a
+    assert (devices["a"].packets, devices["b"].packets, devices["c"].packets) == (10, 5, 5)
+    assert [(s, d) for s, d, _ in resolved] == [(None, "a"), (None, "b"), (None, "c"),
+                                                (None, "a"), (None, "a"), (None, "c")]
+    assert [round(t, 6) for *_, t in resolved] == [0.0, 0.1, 1.0, 1.1, 1.5, 1.6]
+    assert svc.reads == 3  # the targets are read once per version, not per packet
+
+
+def test_choice_draws_as_the_python_choice_does(E):
+    """At random, the target is ``targets[int(u * len(targets))]`` with ``u`` the Draws'
+    next value: the same targets, in the same order, as the data plane's Python choice."""
+    flow, devices, resolved, _ = _chosen(E, round_robin=False)
+    u = np.random.default_rng(11).random(8 * 4)
+    expected = [("ab" if k < 10 else "ca")[int(u[k] * 2)] for k in range(20)]
+    assert [devices[n].packets for n in "abc"] == [expected.count(n) for n in "abc"]
+    assert flow.delivered == 20
+
+
+def test_choice_counts_unreachable_targets_once_resolved(E):
+    """A pair with no route counts its packets as unreachable, asking ``resolve`` once; a
+    service with no target makes every packet unreachable without asking at all."""
+    env = E.Environment()
+    engine = E.Engine(env)
+    flow = E.FlowStats("f")
+    route = E.Route([E.Device("a", latency=1e-3)], flow)
+    asked = []
+    svc = _Service("ab")
+
+    def resolve(src, dst):
+        asked.append(dst)
+        return route if dst == "a" else None
+
+    choice = E.Choice(None, E.TargetSet(svc), True, E.Draws(np.random.default_rng(1).random),
+                      resolve)
+    E.Source(env, engine, np.random.default_rng(2), rate_per_s=10.0, arrival="constant",
+             stop=1.0, pick_route=choice, stats=flow)
+
+    def control():
+        yield env.timeout(0.55)
+        svc.change("")
+
+    env.process(control())
+    env.run()
+    assert (flow.sent, flow.delivered, flow.unreachable) == (10, 3, 7)
+    assert asked == ["a", "b"]
