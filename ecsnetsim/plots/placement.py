@@ -177,22 +177,30 @@ def placement_outcome(doc: dict) -> Figure | None:
     if events:
         _draw_events(axes[1], bars, events)
     _title(fig, "Placement outcome: running tasks, and the rest by the reason ECS gives")
+    shown = {"old": olds, "waiting": waiting, "surged": surged}
+    handles = _handles(modes, reasons, events, shown)
+    _legend(fig, handles, title="tasks")
+    return fig
+
+
+def _handles(modes: list[str], reasons: list[str], events: list[tuple[str, str]],
+             shown: dict[str, bool]) -> list:
+    """The legend: modes running, reasons not running, what else the figure draws."""
     handles = _mode_handles(modes, "running: {}")
-    if olds:
+    if shown["old"]:
         handles.append(Patch(facecolor=_lighten("#777777", 0.5), edgecolor="white",
                              label="running, older revision\n(lighter: still beside the new)"))
     handles += [Patch(facecolor=_reason_color(r, reasons), edgecolor="white", hatch="///",
                       label=f"not running: {r}") for r in reasons]
-    if waiting:
+    if shown["waiting"]:
         handles.append(Patch(facecolor=_PENDING_COLOR, edgecolor="white", hatch="///",
                              label="pending, no reason yet"))
     handles.append(Line2D([], [], color="black", linewidth=2.2,
                           label="desired count\n(label: running/desired)"))
-    if surged:
+    if shown["surged"]:
         handles.append(Patch(label="above desired: surge (deployment,\nnew tasks beside the "
                                    "old, up to\nmaximum_percent of desired)", **_SURGE))
     handles += [Patch(facecolor="white", edgecolor=_reason_color(r, [e[1] for e in events]),
                       hatch=_EVENT_HATCH[kind], label=_EVENT_LABEL[kind].format(r))
                 for (kind, r) in events]
-    _legend(fig, handles, title="tasks")
-    return fig
+    return handles
