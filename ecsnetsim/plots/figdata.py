@@ -275,12 +275,6 @@ def timeseries_by_variant(res) -> dict[str, list[dict]]:
     return out
 
 
-def timeseries_rows(res) -> list[dict]:
-    """The time-series rows of a result set, each with its variant's name."""
-    return [{"variant": name, **r} for name, rows in timeseries_by_variant(res).items()
-            for r in rows]
-
-
 def _num(x) -> float | None:
     """A cell as a number: None for an empty cell (a CSV row's '' or a JSON null)."""
     if x is None or x == "":
@@ -417,7 +411,7 @@ def over_time(res, first: bool = False) -> OverTime | None:
                     steady=len(picked) - len(eventful_))
 
 
-def _rates(s: Series, key: str, window: float) -> list[float | None]:
+def rates(s: Series, key: str, window: float) -> list[float | None]:
     """A count per window as a rate (per s of each window's own length)."""
     return [None if x is None else x / (w or window)
             for x, w in zip(s.values[key], s.w or [window] * len(s.t), strict=True)]
@@ -517,5 +511,6 @@ APPLIES: dict[str, Callable[[dict], bool]] = {
 
 __all__ = ["APPLIES", "BOX_QUANTILES", "BUSY", "CdfPanel", "Curve", "LatencyCdf",
            "LatencySpread", "OverTime", "Series", "Spread", "SpreadPanel", "VariantSeries",
-           "hist_cdf", "hist_quantile", "latency_cdf", "latency_spread", "over_time",
-           "overhead_rows", "placement_settled", "timeseries_by_variant", "timeseries_rows"]
+           "MIN_WINDOWS", "OVER_TIME_DEVICES", "OVER_TIME_VARIANTS", "QUEUE_SHOWN", "hist_cdf",
+           "hist_quantile", "latency_cdf", "latency_spread", "over_time",
+           "overhead_rows", "placement_settled", "rates", "timeseries_by_variant"]

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .data import Source, _doc
-from .figdata import QUEUE_SHOWN, OverTime, Series, VariantSeries, _rates
+from .figdata import QUEUE_SHOWN, OverTime, Series, VariantSeries, rates
 from .figdata import over_time as _over_time_data
 from .style import STYLE, _figure, _fit, _legend, _title, _wide
 
@@ -32,11 +32,11 @@ def _flows(ax_rate, ax_lat, vs: VariantSeries, scale: float, colors: dict) -> li
     lat_values = []
     for s in vs.flows:
         c = colors[s.name]
-        _step(ax_rate, s, _rates(s, "delivered", vs.window_s), vs.window_s, scale, color=c,
+        _step(ax_rate, s, rates(s, "delivered", vs.window_s), vs.window_s, scale, color=c,
               linewidth=1.6)
         for key, style in _LOST.items():  # packets sent that did not arrive, when any
             if any(s.values[key]):
-                _step(ax_rate, s, _rates(s, key, vs.window_s), vs.window_s, scale,
+                _step(ax_rate, s, rates(s, key, vs.window_s), vs.window_s, scale,
                       color=c, linewidth=1.2, **style)
         for key, style in (("latency_mean_us", "-"), ("latency_p99_us", "--")):
             _step(ax_lat, s, s.values[key], vs.window_s, scale, color=c, linestyle=style,
