@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -85,73 +87,11 @@ def tasks_per_instance(doc: dict) -> Figure | None:
         return None
     types, groups = _groups(doc)
     azs = sorted({i.get("az") or "?" for _, _, insts in groups for i in insts})
-    nbars = sum(len(g[2]) for g in groups)
     fig, axes = _figure(_width(groups), 4.8)
     ax = axes[0]
-    gap, bw = 0.9, 0.8
-    label_bars = nbars <= _LABELLED_BARS
-    upright = nbars + len(groups) > _UPRIGHT_AFTER
-    x = 0.0
-    xs, ids, modes, limited = [], [], [], set()
-    stacks: dict[str, tuple[list, list, list]] = {}  # mode -> x, height, bottom
-    limit_lines: tuple[list, list, list] = ([], [], [])  # y, x0, x1
-    az_runs, centres = [], []
-    for _, v, insts in groups:
-        svc_modes = [s["network_mode"] for s in v["placement"]["services"]
-                     if s.get("launch_type", "EC2") == "EC2"]  # Fargate is off the instances
-        start = x
-        for inst in insts:
-            bottom = 0
-            by_mode = _tasks_by_mode(inst, _mode(v))
-            for mode, n in sorted(by_mode.items()):
-                bx, bh, bb = stacks.setdefault(mode, ([], [], []))
-                bx.append(x)
-                bh.append(n)
-                bb.append(bottom)
-                modes.append(mode)
-                bottom += n
-            top, text = inst["tasks"], f"{inst['tasks']}"
-            limits = {m: lim for m, lim in inst.get("task_limits", {}).items() if m in svc_modes}
-            for mode, limit in limits.items():
-                limit_lines[0].append(limit)
-                limit_lines[1].append(x - bw / 2)
-                limit_lines[2].append(x + bw / 2)
-                limited.add(mode)
-                top, text = max(top, limit), f"{by_mode.get(mode, 0)}/{limit}"
-            if label_bars:
-                ax.annotate(text, (x, top), xytext=(0, 3), textcoords="offset points",
-                            ha="center", va="bottom", fontsize=7)
-            xs.append(x)
-            ids.append(_short_id(inst["id"]))
-            x += 1
-        az_runs += _runs(insts, start)
-        centres.append((start + x - 1) / 2)
-        x += gap
-    for mode, (bx, bh, bb) in stacks.items():
-        ax.bar(bx, bh, bottom=bb, width=bw, color=_mode_color(mode), edgecolor="white",
-               linewidth=0.6)
-    if limit_lines[0]:
-        ax.hlines(*limit_lines, color="black", linewidth=2.2, zorder=4)
-    ax.set_xticks(xs, ids, fontsize=7, rotation=90 if upright else 0)
-    ax.tick_params(axis="x", length=0)
-    ax.set_xlim(-0.8, x - gap + 0.2)
-    ax.grid(False, axis="x")
-    ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.set_ylabel("running tasks per instance")
-    ax.margins(y=0.08)
-    # under the instance labels: the AZ of each run of instances, then the variant
-    below = (30 if upright else 14)
-    if len(azs) > 1:
-        for az, x0, x1 in az_runs:
-            ax.annotate(az, ((x0 + x1) / 2, 0), xycoords=("data", "axes fraction"),
-                        xytext=(0, -below), textcoords="offset points", ha="center",
-                        va="top", fontsize=7, color="#555555")
-        below += 13
-    if len(groups) > 1:
-        for (lab, v, _), c in zip(groups, centres, strict=True):
-            ax.annotate(_variant_text(lab, v), (c, 0), xycoords=("data", "axes fraction"),
-                        xytext=(0, -below), textcoords="offset points", ha="center",
-                        va="top", fontsize=8, fontweight="bold")
+    bars = _bars(groups)
+    _draw_bars(ax, bars)
+    _label_groups(ax, groups, bars, azs)
     full = [f"subnet {sn['name']} has no free IP ({sn['ips_used']}/{sn['usable']} used) in "
             f"{_one_line(lab)}"
             for lab, v, _ in groups for sn in v["placement"].get("subnets", [])
@@ -166,10 +106,117 @@ def tasks_per_instance(doc: dict) -> Figure | None:
     if len(groups) == 1:
         where.append(_one_line(_variant_text(*groups[0][:2])))
     _title(fig, "Tasks per instance" + (f" ({', '.join(where)})" if where else ""))
-    handles = _mode_handles(modes)
-    if limited:
-        names = "/".join(sorted(limited))
-        notes = "\n".join(f"({m}: {_modes.MODES[m].task_limit_note})" for m in sorted(limited)
+    _legend(fig, _handles(bars, azs, groups), title="tasks by network mode")
+    return fig
+
+
+@dataclass
+class _Bars:
+    """Where each instance's bar goes and what it carries: tasks stacked by mode, the
+    task limits of the modes its variant runs, the count written above it."""
+
+    xs: list[float] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    modes: list[str] = field(default_factory=list)
+    limited: set[str] = field(default_factory=set)
+    stacks: dict[str, tuple[list, list, list]] = field(default_factory=dict)  # x, h, bottom
+    limit_lines: tuple[list, list, list] = ([], [], [])  # y, x0, x1
+    labels: list[tuple[str, float, float]] = field(default_factory=list)  # text, x, y
+    az_runs: list[tuple[str, float, float]] = field(default_factory=list)
+    centres: list[float] = field(default_factory=list)
+    end: float = 0.0  # right end of the last group
+    upright: bool = False  # instance labels turned upright
+
+
+_GAP, _BAR_WIDTH = 0.9, 0.8
+
+
+def _bars(groups: list[tuple[str, dict, list[dict]]]) -> _Bars:
+    """The bars of every group, left to right, a gap between groups."""
+    nbars = sum(len(g[2]) for g in groups)
+    out = _Bars(limit_lines=([], [], []), upright=nbars + len(groups) > _UPRIGHT_AFTER)
+    x = 0.0
+    for _, v, insts in groups:
+        svc_modes = [s["network_mode"] for s in v["placement"]["services"]
+                     if s.get("launch_type", "EC2") == "EC2"]  # Fargate is off the instances
+        start = x
+        for inst in insts:
+            _bar(out, x, inst, _mode(v), svc_modes, nbars <= _LABELLED_BARS)
+            x += 1
+        out.az_runs += _runs(insts, start)
+        out.centres.append((start + x - 1) / 2)
+        x += _GAP
+    out.end = x - _GAP
+    return out
+
+
+def _bar(out: _Bars, x: float, inst: dict, fallback: str, svc_modes: list[str],
+         labelled: bool) -> None:
+    """One instance's bar: its tasks stacked by mode, its limits, its count."""
+    bottom = 0
+    by_mode = _tasks_by_mode(inst, fallback)
+    for mode, n in sorted(by_mode.items()):
+        bx, bh, bb = out.stacks.setdefault(mode, ([], [], []))
+        bx.append(x)
+        bh.append(n)
+        bb.append(bottom)
+        out.modes.append(mode)
+        bottom += n
+    top, text = inst["tasks"], f"{inst['tasks']}"
+    limits = {m: lim for m, lim in inst.get("task_limits", {}).items() if m in svc_modes}
+    for mode, limit in limits.items():
+        out.limit_lines[0].append(limit)
+        out.limit_lines[1].append(x - _BAR_WIDTH / 2)
+        out.limit_lines[2].append(x + _BAR_WIDTH / 2)
+        out.limited.add(mode)
+        top, text = max(top, limit), f"{by_mode.get(mode, 0)}/{limit}"
+    if labelled:
+        out.labels.append((text, x, top))
+    out.xs.append(x)
+    out.ids.append(_short_id(inst["id"]))
+
+
+def _draw_bars(ax, bars: _Bars) -> None:
+    for text, x, top in bars.labels:
+        ax.annotate(text, (x, top), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=7)
+    for mode, (bx, bh, bb) in bars.stacks.items():
+        ax.bar(bx, bh, bottom=bb, width=_BAR_WIDTH, color=_mode_color(mode),
+               edgecolor="white", linewidth=0.6)
+    if bars.limit_lines[0]:
+        ax.hlines(*bars.limit_lines, color="black", linewidth=2.2, zorder=4)
+    ax.set_xticks(bars.xs, bars.ids, fontsize=7, rotation=90 if bars.upright else 0)
+    ax.tick_params(axis="x", length=0)
+    ax.set_xlim(-0.8, bars.end + 0.2)
+    ax.grid(False, axis="x")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel("running tasks per instance")
+    ax.margins(y=0.08)
+
+
+def _label_groups(ax, groups, bars: _Bars, azs: list[str]) -> None:
+    """Under the instance labels: the AZ of each run of instances, then the variant."""
+    below = (30 if bars.upright else 14)
+    if len(azs) > 1:
+        for az, x0, x1 in bars.az_runs:
+            ax.annotate(az, ((x0 + x1) / 2, 0), xycoords=("data", "axes fraction"),
+                        xytext=(0, -below), textcoords="offset points", ha="center",
+                        va="top", fontsize=7, color="#555555")
+        below += 13
+    if len(groups) > 1:
+        for (lab, v, _), c in zip(groups, bars.centres, strict=True):
+            ax.annotate(_variant_text(lab, v), (c, 0), xycoords=("data", "axes fraction"),
+                        xytext=(0, -below), textcoords="offset points", ha="center",
+                        va="top", fontsize=8, fontweight="bold")
+
+
+def _handles(bars: _Bars, azs: list[str], groups) -> list:
+    """The legend: the modes' colours, the task limits drawn, how bars are labelled."""
+    handles = _mode_handles(bars.modes)
+    if bars.limited:
+        names = "/".join(sorted(bars.limited))
+        notes = "\n".join(f"({m}: {_modes.MODES[m].task_limit_note})"
+                          for m in sorted(bars.limited)
                           if m in _modes.MODES and _modes.MODES[m].task_limit_note)
         handles.append(Line2D([], [], color="black", linewidth=2.2,
                               label=f"{names} task limit\n{notes};\nlabel: {names} "
@@ -179,8 +226,7 @@ def tasks_per_instance(doc: dict) -> Figure | None:
     handles.append(Patch(facecolor="none", edgecolor="none",
                          label=f"one bar per instance,\nlabelled with {rows}"
                          .replace(", its", ",\nits")))
-    _legend(fig, handles, title="tasks by network mode")
-    return fig
+    return handles
 
 
 def _variant_text(label: str, v: dict) -> str:
