@@ -428,17 +428,23 @@ class EngineCore:
 
     def send(self, route: Any, size: float = 1500) -> None:
         """Inject one packet of ``size`` bytes at the route's first device at ``env.now``."""
+        now = self.env._now
+        self._send(route, size, now, now)
+
+    def _send(self, route: Any, size: float, t: float, now: Any) -> None:
         if route._engine is not self:
             route._attach(self)
-        now = self.env._now
-        measured = now >= self.warmup
+        measured = t >= self.warmup
         if measured:
             route.stats.sent += 1
-        route._first(Packet(route, size, now, measured), now)
+        route._first(Packet(route, size, t, measured), t if now is None else now)
 
     def unreachable(self, flow_stats: Any) -> None:
         """Count one packet that could not be routed (it is never simulated)."""
-        if self.env._now >= self.warmup:
+        self._unreachable(flow_stats, self.env._now)
+
+    def _unreachable(self, flow_stats: Any, now: float) -> None:
+        if now >= self.warmup:
             flow_stats.sent += 1
             flow_stats.unreachable += 1
 
@@ -463,9 +469,16 @@ class TargetSet:
 
     def refresh(self) -> int:
         """Re-read the targets if they may have changed; the version they are of."""
+        return self._refresh(None, 0.0)
+
+    def _refresh(self, env: Any, now: float) -> int:
+        """As :meth:`refresh`; ``env``'s clock is set to ``now`` before Python runs."""
         v = self.tally.version
         if v != self.version:
-            self.tasks = self.service.targets
+            if env is not None:
+                env._now = now
+            tasks = self.service.targets
+            self.tasks = tasks if type(tasks) is list else list(tasks)
             self.version = v
         return v
 
@@ -494,18 +507,23 @@ class Choice:
 
     def route(self) -> Any:
         """The next packet's route, or None (no sender, no target or no route)."""
+        return self._route_at(None, 0.0)
+
+    def _route_at(self, env: Any, now: float) -> Any:
+        """The route; ``env``'s clock is set to ``now`` before any Python code runs (a
+        service's targets re-read, a route compiled)."""
         i = j = 0
         sv = tv = 0
         senders, targets = self.senders, self.targets
         if senders is not None:
-            sv = senders.refresh()
+            sv = senders._refresh(env, now)
             n = len(senders.tasks)
             if not n:
                 return None
             i = int(self.uniform() * n)
         width = 1
         if targets is not None:
-            tv = targets.refresh()
+            tv = targets._refresh(env, now)
             width = len(targets.tasks)
             if not width:
                 return None
@@ -520,6 +538,8 @@ class Choice:
         k = i * width + j
         r = self._table[k]
         if r is None:
+            if env is not None:
+                env._now = now
             r = self.resolve(None if senders is None else senders.tasks[i],
                              None if targets is None else targets.tasks[j])
             self._table[k] = _UNREACHABLE if r is None else r
@@ -528,13 +548,14 @@ class Choice:
 
 class SourceCore:
     """The per-packet part of a :class:`~ecsnetsim.net.traffic.Source`: one event per
-    packet on the loop, which sets the clock, picks the route (``pick``: a
-    :class:`Choice`, or any ``pick() -> Route | None``), sends the packet, and schedules
-    the next one (a Poisson gap from ``gap``, or the next multiple of ``1/rate`` after
-    ``start`` when ``gap`` is None)."""
+    packet on the loop, which picks the route (``pick``: a :class:`Choice`, or any
+    ``pick() -> Route | None``), sends the packet, and schedules the next one (a Poisson
+    gap from ``gap``, or the next multiple of ``1/rate`` after ``start`` when ``gap`` is
+    None). The clock is set to the packet's time before any Python code runs (``pick``,
+    a service's targets re-read, a route compiled)."""
 
     __slots__ = ("env", "engine", "loop", "stats", "size", "pick", "gap", "start", "rate",
-                 "stop", "max_packets", "emitted", "i", "_pick", "_fire")
+                 "stop", "max_packets", "emitted", "i", "_choice", "_poisson")
 
     def __init__(self, env: Any, engine: Any, stats: Any, size: Any, pick: Any,
                  gap: Callable[[], float] | None, start: float, rate: float, stop: float,
@@ -545,43 +566,41 @@ class SourceCore:
         self.stats = stats
         self.size = size
         self.pick = pick
-        self._pick = pick.route if isinstance(pick, Choice) else pick
+        self._choice = pick if type(pick) is Choice else None
         self.gap = gap
+        self._poisson = gap is not None
         self.start = start
         self.rate = rate
         self.stop = stop
         self.max_packets = max_packets
         self.emitted = 0
         self.i = i
-        self._fire = self._fire_poisson if gap is not None else self._fire_constant
 
     def begin(self, first: float) -> None:
         """Schedule the first packet at ``first`` (none if past ``stop`` or no packets)."""
         if first < self.stop and self.max_packets > 0:
-            self.loop.schedule(first, self._fire)
+            self.loop.schedule(first, self.fire)
 
-    def _emit(self) -> None:
+    def _emit(self, t: float) -> None:
         self.emitted += 1
-        route = self._pick()
+        if self._choice is not None:
+            route = self._choice._route_at(self.env, t)
+        else:
+            self.env._now = t  # what the pick sees
+            route = self.pick()
         self.loop.rebound()
         if route is None:
-            self.engine.unreachable(self.stats)
+            self.engine._unreachable(self.stats, t)
         else:
-            self.engine.send(route, self.size)
+            self.engine._send(route, self.size, t, None)
 
-    def _fire_poisson(self, _p: None, now: float) -> None:
-        self.env._now = now
-        self._emit()
+    def fire(self, _p: None, now: float) -> None:
+        self._emit(now)
         if self.emitted < self.max_packets:
-            t = now + self.gap()
+            if self._poisson:
+                t = now + self.gap()
+            else:
+                self.i += 1
+                t = self.start + self.i / self.rate
             if t < self.stop:
-                self.loop.schedule(t, self._fire)
-
-    def _fire_constant(self, _p: None, now: float) -> None:
-        self.env._now = now
-        self._emit()
-        if self.emitted < self.max_packets:
-            self.i += 1
-            t = self.start + self.i / self.rate
-            if t < self.stop:
-                self.loop.schedule(t, self._fire)
+                self.loop.schedule(t, self.fire)
