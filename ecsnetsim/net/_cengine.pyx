@@ -20,9 +20,19 @@ What is compiled and why it is faster:
   route's ``_path`` may still hold any Python callable (the loop calls those the slow way);
 * per-device and per-flow counters are C fields, exposed as attributes.
 
-Every floating-point operation is the same, in the same order, as in the pure-Python
-engine, and events consume simpy's event counter at the same moments, so results are
-byte-identical.
+* a source's packets, the choice of their sender and target and the lookup of their
+  route (:class:`SourceCore`, :class:`Choice`, :class:`TargetSet`) run in the loop with
+  no Python call per packet.
+
+The classes and their methods have the pure-Python twin's names (``PacketLoop``,
+``Packet``, ``RouteCore``, ``Draws``, ``ServerCore``, ``DeviceCore``, ``FlowCore``,
+``EngineCore``, ``TargetSet``, ``Choice``, ``SourceCore``); where the twin binds a
+device's handlers as methods (``_cpu``, ``_cpu_then_link``, ``_link``, ``_link_only``,
+``_delay``; a flow's ``_deliver``, ``_deliver_recorded``), this module binds
+:class:`Stage` objects of the same kinds, which run the shared ``_cpu_stage``,
+``_link_stage`` and ``_delay_stage``. Every floating-point operation is the same, in the
+same order, as in the pure-Python engine, and events take their numbers from the one
+counter at the same moments, so results are byte-identical.
 """
 
 cimport cython

@@ -1,11 +1,12 @@
 """The packet engine's hot path in pure Python: the event loop, the packet, and the
-per-packet parts of server pools, devices, flows and the engine.
+per-packet parts of routes, server pools, devices, flows, sources and the engine.
 
 :mod:`ecsnetsim.net.engine` builds its public classes on these cores when the compiled
-twin of this module (``_cengine``, the same algorithm in Cython) is not built, or when
-``ECSNETSIM_PURE_PYTHON=1``. The two must give the same results to the last bit: every
-floating-point operation and every draw of simpy's event counter happens here in the same
-order as there (``tests/test_packet_engine.py`` runs a scenario both ways).
+twin of this module (``_cengine``, the same algorithm in Cython, with the same class and
+method names) is not built, or when ``ECSNETSIM_PURE_PYTHON=1``. The two must give the
+same results to the last bit: every floating-point operation and every event number is
+taken here in the same order as there (``tests/test_packet_engine.py`` runs a scenario
+both ways, and its exact and statistical oracles against both cores).
 """
 
 from __future__ import annotations
