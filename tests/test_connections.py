@@ -380,3 +380,13 @@ def test_docker_proxy_hairpin_holds_two_entries_and_a_host_port():
     assert f["connections"]["peak_open"] in (50, 51)
     assert inst["conntrack"]["peak"] == 2 * f["connections"]["peak_open"]
     assert inst["ephemeral_ports"]["peak"] == f["connections"]["peak_open"]
+
+
+def test_same_results_in_one_process_and_on_a_pool():
+    sc = ecsnetsim.load_scenario(SCENARIOS / "conntrack-bridge-vs-awsvpc.yaml",
+                                 ["duration=3s", "cluster.instance_groups[0].conntrack_max=2000"])
+    one = ecsnetsim.simulate(sc, workers=1).document
+    pool = ecsnetsim.simulate(sc, workers=2).document
+    assert json.dumps(one["variants"], sort_keys=True) == \
+        json.dumps(pool["variants"], sort_keys=True)
+    assert one["variants"][0]["flows"][0]["connections"]["failed"]
