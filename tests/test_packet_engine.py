@@ -1096,3 +1096,42 @@ def test_choice_counts_unreachable_targets_once_resolved(E):
     env.run()
     assert (flow.sent, flow.delivered, flow.unreachable) == (10, 3, 7)
     assert asked == ["a", "b"]
+
+
+# --------------------------------------------------------------------------- 13. the clock
+def _simpy_story(env) -> list:
+    """Processes, a condition, runs stopped at an event and at a time then resumed, an
+    interrupt and a failed event nobody defused: what happened, and when."""
+    log = []
+
+    def proc(name, delay):
+        try:
+            yield env.timeout(delay)
+        except simpy.Interrupt as why:
+            log.append((name, "interrupted", why.cause, env.now))
+            return None
+        log.append((name, env.now))
+        return name
+
+    a, b, c = env.process(proc("a", 1)), env.process(proc("b", 2)), env.process(proc("c", 5))
+    log.append(("until a", env.run(until=a), env.now))
+    log.append(("peek", env.peek()))
+    env.run(until=1.5)
+    log.append(("until 1.5", env.now))
+    both = env.all_of([b, env.timeout(3)])
+    env.run(until=both)
+    c.interrupt("enough")
+    env.run()
+    log.append(("end", env.now, env.peek()))
+    failed = env.event()
+    failed.fail(ValueError("boom"))
+    with pytest.raises(ValueError, match="boom"):
+        env.run()
+    return log
+
+
+def test_environment_runs_simpy_models_as_simpy_does():
+    """The engine's Environment (its own schedule, step and peek) gives a simpy model the
+    same outcomes, at the same times, as simpy.Environment."""
+    assert _simpy_story(Environment()) == _simpy_story(simpy.Environment())
+    assert issubclass(Environment, simpy.Environment)
