@@ -209,14 +209,28 @@ def _ports_text(ports: list[int]) -> str:
 
 def _check_vpc(sc: Scenario) -> Iterator[Problem]:
     """References between subnets, NAT gateways, security groups and load balancers, and
-    what AWS refuses about them."""
-    subnets = {s.name: s for s in sc.vpc.subnets}
-    gateways = {g.name: g for g in sc.vpc.nat_gateways}
-    groups = {g.name for g in sc.vpc.security_groups or []} | {"default"}
+    what AWS refuses about them: each rule of :data:`VPC_RULES` in turn."""
+    for rule in VPC_RULES:
+        yield from rule(sc)
+
+
+def _group_names(sc: Scenario) -> set[str]:
+    """The security groups a rule may name: the scenario's and the VPC's default."""
+    return {g.name for g in sc.vpc.security_groups or []} | {"default"}
+
+
+def _names_are_unique(sc: Scenario) -> Iterator[Problem]:
+    """NAT gateways, security groups and load balancers each need a name of their own."""
     yield from _unique(sc.vpc.nat_gateways, ("vpc", "nat_gateways"), "NAT gateways")
     yield from _unique(sc.vpc.security_groups or [], ("vpc", "security_groups"),
                        "security groups")
     yield from _unique(sc.load_balancers, ("load_balancers",), "load balancers")
+
+
+def _subnets_fit_the_vpc(sc: Scenario) -> Iterator[Problem]:
+    """Subnets do not overlap, reserve no more than their usable addresses, and route to a
+    NAT gateway that exists."""
+    gateways = {g.name for g in sc.vpc.nat_gateways}
     nets = [ipaddress.IPv4Network(sn.cidr) for sn in sc.vpc.subnets]
     for i, sn in enumerate(sc.vpc.subnets):
         other = next((j for j in range(i) if nets[j].overlaps(nets[i])), None)
@@ -232,35 +246,60 @@ def _check_vpc(sc: Scenario) -> Iterator[Problem]:
         if sn.route.startswith("nat:") and sn.route[4:] not in gateways:
             yield ("vpc", "subnets", i, "route"), (f"no NAT gateway named {sn.route[4:]!r}; "
                                                    f"expected one of {choices(sorted(gateways))}")
+
+
+def _nat_gateways_sit_in_subnets(sc: Scenario) -> Iterator[Problem]:
+    subnets = {s.name for s in sc.vpc.subnets}
     for i, gw in enumerate(sc.vpc.nat_gateways):
         if gw.subnet not in subnets:
             yield ("vpc", "nat_gateways", i, "subnet"), (
                 f"no subnet named {show(gw.subnet)}; expected one of {choices(sorted(subnets))}")
+
+
+def _security_group_rules_are_valid(sc: Scenario) -> Iterator[Problem]:
+    """Each ingress/egress rule: a port range within 0-65535 and a peer that is a known
+    group, an IPv4 CIDR or any."""
+    groups = _group_names(sc)
     for i, g in enumerate(sc.vpc.security_groups or []):
         for kind in ("ingress", "egress"):
             for r_i, rule in enumerate(getattr(g, kind) or []):
-                rloc = ("vpc", "security_groups", i, kind, r_i)
-                peer = rule.from_ if kind == "ingress" else rule.to
-                field = "from" if kind == "ingress" else "to"
-                lo, hi = rule.ports
-                if not 0 <= lo <= hi <= 65535:
-                    yield rloc + ("port",), "expected a port N, a range N-M with N <= M, or all"
-                if peer is None:
-                    yield rloc, f"a rule needs {field}: sg:NAME, a CIDR or any"
-                elif peer.startswith("sg:"):
-                    if peer[3:] not in groups:
-                        yield rloc + (field,), _unknown("security group", peer[3:], groups)
-                elif peer != "any":
-                    try:
-                        ipaddress.IPv4Network(peer, strict=False)
-                    except ValueError:
-                        yield rloc + (field,), (f"expected sg:NAME, an IPv4 CIDR or any "
-                                                f"(got {show(peer)})")
+                yield from _rule_problems(("vpc", "security_groups", i, kind, r_i), rule,
+                                          kind, groups)
+
+
+def _rule_problems(rloc: tuple, rule, kind: str, groups: set[str]) -> Iterator[Problem]:
+    peer = rule.from_ if kind == "ingress" else rule.to
+    field = "from" if kind == "ingress" else "to"
+    lo, hi = rule.ports
+    if not 0 <= lo <= hi <= 65535:
+        yield rloc + ("port",), "expected a port N, a range N-M with N <= M, or all"
+    if peer is None:
+        yield rloc, f"a rule needs {field}: sg:NAME, a CIDR or any"
+    elif peer.startswith("sg:"):
+        if peer[3:] not in groups:
+            yield rloc + (field,), _unknown("security group", peer[3:], groups)
+    elif peer != "any":
+        try:
+            ipaddress.IPv4Network(peer, strict=False)
+        except ValueError:
+            yield rloc + (field,), (f"expected sg:NAME, an IPv4 CIDR or any "
+                                    f"(got {show(peer)})")
+
+
+def _instance_groups_name_known_groups(sc: Scenario) -> Iterator[Problem]:
+    groups = _group_names(sc)
     for i, g in enumerate(sc.cluster.instance_groups):
         for j, name in enumerate(g.security_groups):
             if name not in groups:
                 yield ("cluster", "instance_groups", i, "security_groups", j), _unknown(
                     "security group", name, groups)
+
+
+def _load_balancers_are_placeable(sc: Scenario) -> Iterator[Problem]:
+    """A balancer's subnets and groups exist; an internet-facing one has a public subnet;
+    client IP preservation is an NLB setting."""
+    subnets = {s.name: s for s in sc.vpc.subnets}
+    groups = _group_names(sc)
     for i, lb in enumerate(sc.load_balancers):
         for j, name in enumerate(lb.subnets):
             if name not in subnets:
@@ -279,6 +318,12 @@ def _check_vpc(sc: Scenario) -> Iterator[Problem]:
             yield ("load_balancers", i, "preserve_client_ip"), (
                 "client IP preservation is a Network Load Balancer setting; an ALB passes the "
                 "client's address in X-Forwarded-For")
+
+
+#: The VPC's rules, in the order their problems are reported; each is tested alone.
+VPC_RULES = (_names_are_unique, _subnets_fit_the_vpc, _nat_gateways_sit_in_subnets,
+             _security_group_rules_are_valid, _instance_groups_name_known_groups,
+             _load_balancers_are_placeable)
 
 
 def _unknown(what: str, name: str, known) -> str:
