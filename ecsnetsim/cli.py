@@ -384,6 +384,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"ecsnetsim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    for add in (_add_run, _add_validate, _add_plot, _add_plan, _add_lookups, _add_import):
+        add(sub)
+    return p
+
+
+def _add_run(sub) -> None:
+    """``ecsnetsim run``."""
     r = _sub(sub, "run", "run a scenario and write result files",
              "Simulate every variant of a scenario, print a summary (with a one-line answer "
              "to the scenario's question) and write results.json, the CSV tables and the "
@@ -422,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "expect: claims (results are written either way)")
     r.set_defaults(func=_cmd_run)
 
+
+def _add_validate(sub) -> None:
+    """``ecsnetsim validate``."""
     v = _sub(sub, "validate", "check scenario files without running them",
              "Load and check every scenario file given (every variant of each); print "
              "'ok' per good file and each error with file, field path and line. Exit "
@@ -431,8 +441,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("scenarios", nargs="+")
     v.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field in every file before checking it (repeatable)")
+    v.add_argument("--force", action="store_true",
+                   help="check every variant even above run's budget of variants")
     v.set_defaults(func=_cmd_validate)
 
+
+def _add_plot(sub) -> None:
+    """``ecsnetsim plot``."""
     pl = _sub(sub, "plot", "regenerate plots from result files",
               "Redraw every figure the results support from a results.json alone, without "
               "simulating again. RESULTS is the OUTDIR of 'ecsnetsim run' or its "
@@ -442,10 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("results_dir", metavar="RESULTS")
     pl.add_argument("-o", "--output", help="where to write the figures (default: RESULTS)")
     pl.add_argument("--svg", action="store_true", help="write each figure as SVG too")
-    v.add_argument("--force", action="store_true",
-                   help="check every variant even above run's budget of variants")
     pl.set_defaults(func=_cmd_plot)
 
+
+def _add_plan(sub) -> None:
+    """``ecsnetsim plan``."""
     pn = _sub(sub, "plan", "the fewest instances of a group with which every service runs",
               "For each instance type, find the fewest instances in group G with which "
               "every service reaches its desired count (and every --slo holds), by "
@@ -481,6 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
     _executor_flag(pn)
     pn.set_defaults(func=_cmd_plan)
 
+
+def _add_lookups(sub) -> None:
+    """``ecsnetsim instance-types``, ``modes`` and ``schema``: what the simulator knows."""
     it = _sub(sub, "instance-types", "ENIs, IPs per ENI and awsvpc task limits of EC2 types",
               "List EC2 instance types with their vCPUs, memory, ENIs, IPv4 addresses per "
               "ENI and how many awsvpc tasks they take without and with ENI trunking, "
@@ -503,6 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
              "  ecsnetsim schema > ecsnetsim.schema.json")
     s.set_defaults(func=_cmd_schema)
 
+
+def _add_import(sub) -> None:
+    """``ecsnetsim import``."""
     im = _sub(sub, "import", "write a scenario from a CloudFormation stack, a Terraform plan "
               "or AWS CLI output",
               "Read a real stack and write the scenario it describes, commented: which "
@@ -531,7 +553,6 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--name", help="the scenario's name (default: the first source's)")
     im.add_argument("--quiet", action="store_true", help="print nothing on success")
     im.set_defaults(func=_cmd_import)
-    return p
 
 
 def _stop(signum: int, _frame) -> None:
