@@ -1135,3 +1135,24 @@ def test_environment_runs_simpy_models_as_simpy_does():
     same outcomes, at the same times, as simpy.Environment."""
     assert _simpy_story(Environment()) == _simpy_story(simpy.Environment())
     assert issubclass(Environment, simpy.Environment)
+
+
+def test_a_compiled_engine_older_than_its_source_is_not_used(monkeypatch):
+    """A ``_cengine`` built from an older source (its interface version differs) is set
+    aside for the pure-Python core, with a warning that says so, instead of failing."""
+    import ecsnetsim.net
+    import ecsnetsim.net.engine as main_engine
+
+    stale = types.ModuleType("ecsnetsim.net._cengine")
+    stale.CORE_VERSION = 1
+    monkeypatch.setattr(ecsnetsim.net, "_cengine", stale, raising=False)
+    monkeypatch.setitem(sys.modules, "ecsnetsim.net._cengine", stale)
+    monkeypatch.delenv("ECSNETSIM_PURE_PYTHON", raising=False)
+    spec = importlib.util.spec_from_file_location("ecsnetsim.net._engine_stale",
+                                                  main_engine.__file__)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    with pytest.warns(RuntimeWarning, match="older than its source"):
+        spec.loader.exec_module(module)
+    assert module.COMPILED is False
+    assert module.PacketLoop.__module__ == "ecsnetsim.net._pyengine"

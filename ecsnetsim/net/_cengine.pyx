@@ -45,6 +45,8 @@ import math
 
 cdef double INF = math.inf
 
+CORE_VERSION = 2  # the interface version: the pure-Python twin's CORE_VERSION
+
 # --------------------------------------------------------------------------- C heaps
 
 cdef struct Ev:

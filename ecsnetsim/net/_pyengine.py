@@ -19,6 +19,10 @@ from typing import Any
 
 import numpy as np
 
+CORE_VERSION = 2
+"""The cores' interface version: the compiled twin must carry the same (a build older
+than its source runs the pure-Python core instead, with a warning)."""
+
 _NORMAL = 1  # simpy.events.NORMAL: the priority of ordinary (timeout-like) events
 
 

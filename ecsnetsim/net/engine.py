@@ -81,6 +81,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import warnings
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from heapq import heappop, heappush
@@ -91,13 +92,20 @@ import simpy
 from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, URGENT
 
-if os.environ.get("ECSNETSIM_PURE_PYTHON", "") not in ("", "0"):
-    from . import _pyengine as _core
-else:
+from . import _pyengine as _core
+
+if os.environ.get("ECSNETSIM_PURE_PYTHON", "") in ("", "0"):
     try:
-        from . import _cengine as _core  # type: ignore[attr-defined]
+        from . import _cengine  # type: ignore[attr-defined]
     except ImportError:  # not built (no C compiler or no Cython at install time)
-        from . import _pyengine as _core
+        pass
+    else:
+        if getattr(_cengine, "CORE_VERSION", None) == _core.CORE_VERSION:
+            _core = _cengine  # noqa: F811
+        else:  # built from an older _cengine.pyx than the one beside it
+            warnings.warn("ecsnetsim: the compiled packet engine is older than its source: "
+                          "running the pure-Python engine, several times slower (`pip "
+                          "install -e .` builds it again)", RuntimeWarning, stacklevel=2)
 
 COMPILED: bool = _core.__name__.endswith("_cengine")
 """Whether the packet engine's hot path is the compiled one (``_cengine``) or pure Python.
