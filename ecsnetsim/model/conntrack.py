@@ -78,43 +78,10 @@ def kernel_conntrack_max(memtotal_bytes: int) -> int:
     return max(1024, buckets)
 
 
-class Table:
-    """One namespace's conntrack table: entries now, the most at once, the new
-    connections refused because it was full ("nf_conntrack: table full, dropping
-    packet").
-
-    >>> t = Table("i-1 host", 2)
-    >>> t.open(True), t.open(True), t.open(True), t.count, t.peak, t.dropped
-    (True, True, False, 2, 2, 1)
-    """
-
-    __slots__ = ("name", "max", "count", "peak", "dropped")
-
-    def __init__(self, name: str, limit: int) -> None:
-        self.name = name
-        self.max = limit
-        self.count = 0
-        self.peak = 0
-        self.dropped = 0
-
-    def open(self, counted: bool) -> bool:
-        """One more entry, or False (counted as dropped when ``counted``) when full."""
-        if self.count >= self.max:
-            if counted:
-                self.dropped += 1
-            return False
-        self.count += 1
-        if self.count > self.peak:
-            self.peak = self.count
-        return True
-
-    def close(self) -> None:
-        self.count -= 1
-
-
 class Counted:
     """A count with a limit and a peak that refuses beyond the limit and counts refusals:
-    a NAT gateway's ports to one destination, an instance's tracked connections."""
+    a NAT gateway's ports to one destination, an instance's tracked connections, a
+    namespace's conntrack table (:class:`Table`)."""
 
     __slots__ = ("limit", "count", "peak", "refused")
 
@@ -125,6 +92,7 @@ class Counted:
         self.refused = 0
 
     def open(self, counted: bool) -> bool:
+        """One more, or False (a refusal, counted when ``counted``) at the limit."""
         if self.count >= self.limit:
             if counted:
                 self.refused += 1
@@ -136,6 +104,31 @@ class Counted:
 
     def close(self) -> None:
         self.count -= 1
+
+
+class Table(Counted):
+    """One namespace's conntrack table: entries now, the most at once, the new
+    connections refused because it was full ("nf_conntrack: table full, dropping
+    packet"): ``max`` is its limit and ``dropped`` its refusals, as the kernel names them.
+
+    >>> t = Table("i-1 host", 2)
+    >>> t.open(True), t.open(True), t.open(True), t.count, t.peak, t.dropped
+    (True, True, False, 2, 2, 1)
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str, limit: int) -> None:
+        super().__init__(limit)
+        self.name = name
+
+    @property
+    def max(self) -> float:
+        return self.limit
+
+    @property
+    def dropped(self) -> int:
+        return self.refused
 
 
 class TokenBucket:
