@@ -66,10 +66,20 @@ def scalar(value: Any, flow: bool = False) -> str:
     text = yaml.safe_dump(value, default_flow_style=True, width=10 ** 9, allow_unicode=True)
     text = text.removesuffix("\n").removesuffix("\n...").strip()
     breaks = any(c in text for c in "\n\r\x85\u2028\u2029")
-    if breaks or (flow and text[:1] not in "'\"" and any(c in text for c in ",[]{}#")):
+    if breaks or (flow and not _reads_back_in_flow(text, value)):
         quoted = yaml.safe_dump(value, default_style='"', width=10 ** 9, allow_unicode=False)
         return quoted.removesuffix("\n")  # double-quoted, every break escaped: one line
     return text
+
+
+def _reads_back_in_flow(text: str, value: Any) -> bool:
+    """Whether ``text`` reads back as ``value`` as an item and as a key of a flow
+    collection (where ``,[]{}#`` end a plain scalar and ``?`` starts a key)."""
+    try:
+        return yaml.safe_load(f"[{text}]") == [value] and \
+            yaml.safe_load(f"{{{text}: 0}}") == {value: 0}
+    except yaml.YAMLError:
+        return False
 
 
 def _is_leaf(value: Any) -> bool:
