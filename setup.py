@@ -94,6 +94,8 @@ class OptionalBuildExt(build_ext):
         known = {ext.name for ext in self.distribution.ext_modules}
         self.distribution.ext_modules.extend(
             ext for ext in control_placeholders() if ext.name not in known)
+        if not self.parallel:  # the extensions side by side on every core: the engine's
+            self.parallel = True  # one C file beside the control plane's many
         super().finalize_options()
 
     def run(self):
