@@ -11,11 +11,11 @@ without them the package runs pure Python with the same results, only slower:
   :mod:`ecsnetsim.compiled`).
 
 ``ECSNETSIM_COMPILE`` chooses what the build compiles: ``all`` (the default: both),
-``none``, or a comma-separated list of parts (``engine``). Both are compiled by default
-because each pays for itself on the first large run: about 6 s of CPU for the engine
-(4x on the data plane) and about 20 s for the control plane at ``-O1`` (1.9x on
-placement; ``-O3`` took three times as long to build and measured no faster; see
-benchmarks/README.md).
+``none``, or a comma-separated list of parts (``engine``). Both are compiled by default:
+their build (about 17 s of CPU for the engine, 28 s for the control plane at ``-O1``) is
+repaid within a few large runs (4x on the data plane, where 10^6 packets take 14 s of CPU
+pure; 1.9x on placement, 100,000 tasks about 2 s less). ``-O3`` took three times as long
+to build and measured no faster (benchmarks/README.md).
 
 Before compiling, the build compiles a probe file that includes ``Python.h``: without a
 working C compiler and Python's headers it compiles nothing (mypy is not even run),
