@@ -54,6 +54,14 @@ _SUFFIX = {
 }
 
 
+def _error_name(why) -> str:
+    """The error ECS's event names: a constraint by its own words (``MemberOf placement
+    constraint unsatisfied.``), any other failure by its reason (``RESOURCE:ENI``)."""
+    if why.reason == "CONSTRAINT":
+        return why.detail.split(":")[0].rstrip(".") + "."
+    return why.reason
+
+
 def task_spec(svc: Service, fleet: Fleet, subnets: dict[str, SubnetPool]) -> TaskSpec:
     """What the network mode and placement need to know of a service's tasks.
 
@@ -390,7 +398,7 @@ class ServiceController:
         if task.closest is None:
             return f"was unable to place a task: {task.last_failure}."
         inst_id, why = task.closest
-        suffix = _SUFFIX.get(why.reason, f'encountered error "{why.reason}".')
+        suffix = _SUFFIX.get(why.reason, f'encountered error "{_error_name(why)}".')
         return ("was unable to place a task because no container instance met all of its "
                 f"requirements. The closest matching container-instance {inst_id} {suffix} "
                 "For more information, see the Troubleshooting section of the Amazon ECS "

@@ -68,11 +68,12 @@ def _check_task_definition(sc: Scenario, i: int) -> Iterator[Problem]:
     mode = modes.get(svc.network_mode)
     platform = svc.runtime_platform
     os = platform.os if platform else None
-    if svc.requires_compatibilities is not None and \
-            svc.launch_type not in svc.requires_compatibilities:
+    # (RegisterTaskDefinition reads an empty requiresCompatibilities as EC2)
+    compat = svc.requires_compatibilities
+    if compat is not None and svc.launch_type not in (compat or ["EC2"]):
         yield loc + ("launch_type",), (f"Task definition does not support launch_type "
                                        f"{svc.launch_type} (requiresCompatibilities: "
-                                       f"{', '.join(svc.requires_compatibilities)})")
+                                       f"{', '.join(compat) or 'none, which means EC2'})")
     if not mode.allows(svc.launch_type, os):
         allowed = [m.name for m in modes.MODES.values() if m.allows(svc.launch_type, os)]
         who = "Fargate" if svc.launch_type == "FARGATE" else "EC2"

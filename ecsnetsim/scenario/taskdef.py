@@ -163,6 +163,11 @@ def _fields(doc: Any, file: str) -> tuple[dict[str, Any], list[str]]:
             f"more than the task's {out['memory']} MiB"))
     out["containers"] = [_container(c, i) for i, c in enumerate(container_defs)]
     compat = doc.get("requiresCompatibilities")
+    if isinstance(compat, list) and "FARGATE" in compat:
+        for key in ("cpu", "memory"):  # (AWS's RegisterTaskDefinition error)
+            if doc.get(key) is None:
+                raise _Problem(key, f"Fargate requires that '{key}' be defined at the task "
+                                    "level (requiresCompatibilities includes FARGATE)")
     if compat is not None:
         out["requires_compatibilities"] = compat
         if isinstance(compat, list) and "FARGATE" in compat and "EC2" not in compat:
@@ -185,6 +190,11 @@ def _fields(doc: Any, file: str) -> tuple[dict[str, Any], list[str]]:
          if v is not None}
         for pc in _objects(doc, "placementConstraints")
     ]
+    for i, pc in enumerate(constraints):
+        if pc.get("type") != "memberOf":  # ECS DG, task placement constraints
+            raise _Problem(f"placementConstraints[{i}].type", (
+                f"a task definition's placement constraints are memberOf only (got "
+                f"{pc.get('type')!r}; distinctInstance is given to the service or RunTask)"))
     if constraints:
         out["placement_constraints"] = constraints
     return out, warnings
