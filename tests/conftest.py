@@ -28,6 +28,20 @@ def make_scenario(**over) -> dict:
     return out
 
 
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    """Run ``ecsnetsim ARGS`` in this process; return exit status, stdout, stderr (argparse's
+    usage errors, --help and --version exit through SystemExit: its code is the status)."""
+    from ecsnetsim.cli import main
+
+    capsys.readouterr()
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as exc:
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
 @pytest.fixture
 def scenario_dir() -> Path:
     return SCENARIOS

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from conftest import SCENARIOS
+from conftest import run_cli as cli
 
 import ecsnetsim
-from ecsnetsim.cli import main
 
 BAD = """\
 version: 1
@@ -47,16 +47,6 @@ services:
     cpu: 128
     memory: 128
 """
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        rc = main(list(args))
-    except SystemExit as exc:  # argparse: usage errors, --help and --version
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def ecsnetsim_cmd(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -10,22 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
+from conftest import run_cli as cli
 
-from ecsnetsim.cli import main
 from ecsnetsim.importers import import_stack
 
 DATA = ROOT / "tests" / "data" / "import" / "aws"
 ALL = sorted(DATA.glob("*.json"))
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def run(capsys, tmp_path: Path, scenario: Path) -> dict:

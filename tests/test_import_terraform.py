@@ -10,20 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
-
-from ecsnetsim.cli import main
+from conftest import run_cli as cli
 
 DATA = ROOT / "tests" / "data" / "import" / "terraform"
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def import_and_run(capsys, tmp_path: Path, *args) -> tuple[dict, str, dict]:

@@ -12,10 +12,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import run_cli as cli
 
 import ecsnetsim
 from ecsnetsim import ScenarioError, calibration, load_scenario
-from ecsnetsim.cli import main
 from ecsnetsim.errors import InputError
 from ecsnetsim.scenario import variants_of
 
@@ -70,17 +70,6 @@ def line_no(text: str, needle: str, nth: int = 1) -> int:
     hits = [i for i, line in enumerate(text.splitlines(), 1) if needle in line]
     assert len(hits) >= nth, f"{needle!r} is not in the scenario"
     return hits[nth - 1]
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    """Run ``ecsnetsim ARGS`` in this process; return exit status, stdout, stderr."""
-    capsys.readouterr()
-    try:
-        rc = main(list(args))
-    except SystemExit as exc:  # argparse: usage errors and --version
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def where(file, line: int | None, path: str | None) -> str:
