@@ -11,24 +11,14 @@ child modules are read with their module path (``module.app.aws_ecs_service.web`
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from .sources import read_json
 from .stack import Origin, Stack, StackError, as_list
+from .tfresources import HANDLERS, WHY_NOT, _d
 
 _INDEX = re.compile(r"\[[^\]]*\]$")
-
-
-def _d(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _first(value: Any) -> dict:
-    """A nested block (Terraform writes each as a list of one object)."""
-    items = as_list(value)
-    return _d(items[0]) if items else {}
 
 
 class _Config:
@@ -134,7 +124,6 @@ class _Reader:
             base = _INDEX.sub("", address)
             if base != address:
                 self.instances.setdefault(base, []).append(address)
-        from .tfresources import HANDLERS, WHY_NOT  # noqa: PLC0415
 
         for res in resources:
             kind = str(res.get("type"))
@@ -177,17 +166,3 @@ def read_terraform(sources: list[str]) -> Stack:
     return stack
 
 
-def container_definitions(text: Any, origin: Origin) -> list:
-    """``container_definitions``: a JSON string in Terraform (a list once decoded)."""
-    if isinstance(text, list):
-        return text
-    try:
-        value = json.loads(text) if isinstance(text, str) else None
-    except json.JSONDecodeError as exc:
-        raise StackError(f"{origin}: container_definitions is not valid JSON ({exc.msg}); "
-                         "expected a JSON list of container definitions",
-                         file=origin.file) from None
-    if not isinstance(value, list):
-        raise StackError(f"{origin}: container_definitions: expected a JSON list of "
-                         "container definitions", file=origin.file)
-    return value

@@ -8,11 +8,37 @@ what the plan's configuration says it refers to.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
-from .stack import Origin, as_list
-from .terraform import _d, _first, container_definitions
+from .stack import Origin, StackError, as_list
+
+
+def _d(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _first(value: Any) -> dict:
+    """A nested block (Terraform writes each as a list of one object)."""
+    items = as_list(value)
+    return _d(items[0]) if items else {}
+
+
+def container_definitions(text: Any, origin: Origin) -> list:
+    """``container_definitions``: a JSON string in Terraform (a list once decoded)."""
+    if isinstance(text, list):
+        return text
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError as exc:
+        raise StackError(f"{origin}: container_definitions is not valid JSON ({exc.msg}); "
+                         "expected a JSON list of container definitions",
+                         file=origin.file) from None
+    if not isinstance(value, list):
+        raise StackError(f"{origin}: container_definitions: expected a JSON list of "
+                         "container definitions", file=origin.file)
+    return value
 
 Handler = Callable[[Any, dict, dict, Origin], None]
 
