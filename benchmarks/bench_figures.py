@@ -19,6 +19,7 @@ Usage::
     python benchmarks/bench_figures.py                          # every scenario, once
     python benchmarks/bench_figures.py --repeat 3 compare-modes
     python benchmarks/bench_figures.py --tree /tmp/after --vs /tmp/before --repeat 3 --markdown
+    python benchmarks/bench_figures.py --run-args=--plots compare-modes   # figures drawn
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _child(scenario: str, outdir: str) -> None:
-    """Run one scenario through the CLI in this process; print its CPU as JSON."""
+def _child(scenario: str, outdir: str, extra: list[str]) -> None:
+    """Run one scenario through the CLI in this process (with the ``run`` options
+    ``extra``); print its CPU as JSON."""
     start = _cpu()
     from ecsnetsim import cli, htmlreport, results  # noqa: PLC0415 (timed with the run)
 
@@ -66,13 +68,13 @@ def _child(scenario: str, outdir: str) -> None:
 
     results.Results._draw = timed("figures", results.Results._draw)
     htmlreport.write = timed("report", htmlreport.write)
-    code = cli.main(["run", scenario, "-o", outdir, "--quiet"])
+    code = cli.main(["run", scenario, "-o", outdir, "--quiet", *extra])
     total = _cpu() - start
     print(json.dumps({"total": total, **spent, "n": len(drawn), "exit": code,
                       "drawn": sorted(drawn)}))
 
 
-def _measure(scenario: Path, tree: str | None) -> dict:
+def _measure(scenario: Path, tree: str | None, extra: list[str]) -> dict:
     """One run of ``scenario`` by the package in ``tree`` (the installed one when None);
     a tree runs its own copy of the scenario when it has one (an older version may not
     read a newer file's keys)."""
@@ -82,7 +84,8 @@ def _measure(scenario: Path, tree: str | None) -> dict:
     if tree:
         env["PYTHONPATH"] = tree + os.pathsep + env.get("PYTHONPATH", "")
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run([sys.executable, __file__, "--child", str(scenario), tmp],
+        out = subprocess.run([sys.executable, __file__, "--child", str(scenario), tmp,
+                              *extra],
                              env=env, capture_output=True, text=True, check=False)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     if not lines:
@@ -112,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vs", help="also run the package in this directory, side by side")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table too")
     ap.add_argument("--json", help="write every measurement to this file")
+    ap.add_argument("--run-args", default="", metavar="ARGS",
+                    help="options given to every run, e.g. '--plots' (run draws no "
+                         "figure without it)")
     args = ap.parse_args(argv)
     where = Path(args.vs) / "scenarios" if args.vs else SCENARIOS
     names = args.scenarios or sorted(p.stem for p in where.glob("*.yaml"))
@@ -123,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, list[dict]] = {t: [] for t in trees}
         for _ in range(args.repeat):
             for label, tree in trees.items():  # alternating, so drift hits both alike
-                runs[label].append(_measure(SCENARIOS / f"{name}.yaml", tree))
+                runs[label].append(_measure(SCENARIOS / f"{name}.yaml", tree,
+                                            args.run_args.split()))
         table[name] = {label: _median(rs) for label, rs in runs.items()}
         for label, m in table[name].items():
             print(_row(f"{name} [{label}]" if args.vs else name, m), flush=True)
@@ -161,7 +168,7 @@ def _markdown(table: dict[str, dict[str, dict]], paired: bool) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        _child(sys.argv[2], sys.argv[3])
+    if len(sys.argv) >= 4 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:
         sys.exit(main())

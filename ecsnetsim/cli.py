@@ -105,6 +105,7 @@ def _cmd_run(args) -> int:
     from .simulate import simulate
 
     resolve(args.executor, args.workers)  # a bad --executor or a missing extra fails first
+    plots = _figures_wanted(args)
     if args.replications is not None:
         args.set = [*args.set, f"replications={args.replications}"]
     _check_set_values(args.set)
@@ -119,17 +120,50 @@ def _cmd_run(args) -> int:
                        executor=args.executor)
     if not args.quiet:  # the answer first; drawing the figures takes longer than the run
         print(summary(results), flush=True)
-    written = results.save(outdir, plots=not args.no_plots, svg=args.svg)
+    written = results.save(outdir, plots=plots, svg=args.svg)
     if not args.quiet:
-        figure = {".png", ".svg"}
-        data = [p.name for p in written if p.suffix not in figure]
-        figures = sorted({p.stem for p in written if p.suffix in figure})
-        formats = ", ".join(sorted({p.suffix[1:] for p in written if p.suffix in figure}))
-        print(f"\nwrote {', '.join(data)} to {outdir}")
-        if figures:
-            print(f"figures ({formats}): {', '.join(figures)}")
+        _say_written(written, outdir, results, plots)
         _say_if_not_compiled()
     return _check_expectations(results.document) if args.check else 0
+
+
+def _figures_wanted(args) -> bool | list[str]:
+    """Which figures ``run`` draws: none by default (drawing costs more CPU than a typical
+    run's simulation: ``ecsnetsim plot`` draws them later from the result files), all
+    that apply with ``--plots`` or ``--svg``, or the ones ``--plots`` names."""
+    if args.no_plots or (args.plots is None and not args.svg):
+        return False
+    if args.plots in (None, "all"):
+        return True
+    from .plots import FIGURE_NAMES  # noqa: PLC0415 (names only: no matplotlib)
+    from .scenario.messages import did_you_mean  # noqa: PLC0415
+
+    names = [n.strip() for n in args.plots.split(",") if n.strip()]
+    for name in names:
+        if name not in FIGURE_NAMES:
+            starting = [n for n in FIGURE_NAMES if n.startswith(name)]
+            hint = did_you_mean(name, list(FIGURE_NAMES)) or (
+                f" (did you mean {show(starting[0])}?)" if starting else "")
+            raise InputError(f"--plots: unknown figure {show(name)}{hint}; expected 'all' or "
+                             f"names among {', '.join(FIGURE_NAMES)}")
+    return names
+
+
+def _say_written(written: list[Path], outdir: Path, results, plots: bool | list[str]) -> None:
+    """The files ``run`` wrote, and the figures it drew (or could draw, and how)."""
+    figure = {".png", ".svg"}
+    data = [p.name for p in written if p.suffix not in figure]
+    figures = sorted({p.stem for p in written if p.suffix in figure})
+    formats = ", ".join(sorted({p.suffix[1:] for p in written if p.suffix in figure}))
+    print(f"\nwrote {', '.join(data)} to {outdir}")
+    if figures:
+        print(f"figures ({formats}): {', '.join(figures)}")
+    elif not plots:
+        from .plots.files import applicable  # noqa: PLC0415 (decided without matplotlib)
+
+        if supported := applicable(results):
+            print(f"figures not drawn ({len(supported)} apply: {', '.join(supported)}); "
+                  f"draw them with: ecsnetsim plot {outdir}  (or run with --plots)")
 
 
 def _say_if_not_compiled() -> None:
@@ -393,10 +427,11 @@ def _add_run(sub) -> None:
     """``ecsnetsim run``."""
     r = _sub(sub, "run", "run a scenario and write result files",
              "Simulate every variant of a scenario, print a summary (with a one-line answer "
-             "to the scenario's question) and write results.json, the CSV tables and the "
-             "figures into OUTDIR (default results/<name>/).",
+             "to the scenario's question) and write results.json, the CSV tables and "
+             "report.html into OUTDIR (default results/<name>/); with --plots, the figures "
+             "too (or later: ecsnetsim plot OUTDIR).",
              "  ecsnetsim run scenarios/awsvpc-eni-density.yaml\n"
-             "  ecsnetsim run scenarios/compare-modes.yaml -o out --no-plots\n"
+             "  ecsnetsim run scenarios/compare-modes.yaml -o out --plots\n"
              "  ecsnetsim run scenarios/scale-out.yaml --set services[0].desired_count=12 "
              "--seed 7\n"
              "  ecsnetsim run scenarios/compare-modes.yaml --replications 20 --executor dask\n"
@@ -408,9 +443,14 @@ def _add_run(sub) -> None:
     r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. services[0].desired_count=8 (repeatable)")
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
-    r.add_argument("--no-plots", action="store_true",
-                   help="write the result files only, no figures")
-    r.add_argument("--svg", action="store_true", help="write each figure as SVG too")
+    drawn = r.add_mutually_exclusive_group()
+    drawn.add_argument("--plots", nargs="?", const="all", metavar="NAMES",
+                       help="draw the figures too: every one the results support, or "
+                            "only those named (comma-separated, e.g. latency_cdf,hops_by_mode)")
+    drawn.add_argument("--no-plots", action="store_true",
+                       help="result files only, no figures (the default)")
+    r.add_argument("--svg", action="store_true",
+                   help="write each figure as SVG too (implies --plots)")
     r.add_argument("--force", action="store_true",
                    help="run even when the estimated cost is above the budget")
     r.add_argument("--replications", type=_positive, metavar="R",

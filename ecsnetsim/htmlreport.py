@@ -284,8 +284,9 @@ def _figures(files: Iterable[Path]) -> str:
         if p.suffix == ".png" or (p.suffix == ".svg" and p.stem not in by_stem):
             by_stem[p.stem] = p
     if not by_stem:
-        return ('<p class="note">No figures were drawn for this run (<code>--no-plots</code>); '
-                "<code>ecsnetsim plot OUTDIR</code> draws them and rewrites this page.</p>")
+        return ('<p class="note">No figures were drawn for this run (<code>run</code> draws '
+                "them with <code>--plots</code>); <code>ecsnetsim plot OUTDIR</code> draws "
+                "them from the result files and rewrites this page.</p>")
     out = []
     for stem, path in by_stem.items():
         mime = "image/png" if path.suffix == ".png" else "image/svg+xml"

@@ -25,7 +25,7 @@ import secrets
 import shutil
 import signal
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -186,10 +186,12 @@ class Results:
     def to_json(self) -> str:
         return json.dumps(self.document, indent=2, sort_keys=False) + "\n"
 
-    def save(self, outdir: str | Path, plots: bool = False, svg: bool = False) -> list[Path]:
+    def save(self, outdir: str | Path, plots: bool | Iterable[str] = False,
+             svg: bool = False) -> list[Path]:
         """Write results.json, the CSV tables, report.html and, with ``plots``, every
         applicable figure (PNG; SVG too with ``svg``) into ``outdir`` as one set that
-        replaces the previous one (see :func:`_write_set`)."""
+        replaces the previous one (see :func:`_write_set`). ``plots`` may instead name the
+        figures to draw (:data:`ecsnetsim.plots.FIGURE_NAMES`); the others are not drawn."""
         files = {
             "results.json": self.to_json(),
             "placement.csv": _csv(self.placement, PLACEMENT_COLUMNS),
@@ -206,7 +208,8 @@ class Results:
         def write(tmp: Path) -> list[str]:
             for name, text in files.items():
                 (tmp / name).write_text(text, encoding="utf-8")
-            drawn = self._draw(tmp, svg)[0] if plots else []
+            only = None if plots is True else plots
+            drawn = self._draw(tmp, svg, only)[0] if plots else []
             return list(files) + drawn + [htmlreport.write(self, tmp, drawn)]
 
         return _write_set(outdir, write)
@@ -223,11 +226,12 @@ class Results:
 
         return _write_staged(outdir, draw)
 
-    def _draw(self, tmp: Path, svg: bool = False) -> tuple[list[str], list[str]]:
+    def _draw(self, tmp: Path, svg: bool = False,
+              only: Iterable[str] | None = None) -> tuple[list[str], list[str]]:
         from . import plots  # matplotlib only when figures are wanted
 
         formats = FIGURE_FORMATS + (("svg",) if svg and "svg" not in FIGURE_FORMATS else ())
-        drawn = [p.name for p in plots.write_all(self, tmp, formats=formats)]
+        drawn = [p.name for p in plots.write_all(self, tmp, formats=formats, only=only)]
         stale = [f"{fig}.{fmt}" for fig in plots.FIGURE_NAMES for fmt in _ALL_FIGURE_FORMATS
                  if f"{fig}.{fmt}" not in drawn]
         return drawn, stale

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="ecsnetsim-report-") as tmp:
         out = Path(tmp) / "run"
-        status = ecsnetsim(["run", str(scenario), "-o", str(out), "--quiet"])
+        status = ecsnetsim(["run", str(scenario), "-o", str(out), "--quiet", "--plots"])
         if status != 0:
             return status
         shot = screenshot(out / "report.html", output, args.width, args.height)

@@ -599,13 +599,23 @@ def test_plot_command_regenerates_byte_identical_svg_from_files_alone(saved, cap
             assert (root / "cli" / p.name).read_bytes() == p.read_bytes(), p.name
 
 
-def test_run_writes_png_figures_svg_on_request_unless_no_plots(tmp_path, capsys):
+def test_run_draws_figures_on_request_only(tmp_path, capsys):
     scenario = SCENARIOS / "compare-modes.yaml"
     args = ["run", str(scenario), "--set", "duration=0.02s", "--set", "warmup=0s"]
-    assert main([*args, "-o", str(tmp_path / "with"), "--quiet"]) == 0
+    assert main([*args, "-o", str(tmp_path / "plain")]) == 0
+    out = capsys.readouterr().out
+    assert not list((tmp_path / "plain").glob("*.png"))  # the default: result files only
+    assert f"draw them with: ecsnetsim plot {tmp_path / 'plain'}" in out
+    assert "hops_by_mode" in out.rsplit("figures not drawn", 1)[1]  # it names what applies
+    assert main([*args, "-o", str(tmp_path / "with"), "--quiet", "--plots"]) == 0
     figures = sorted(p.name for p in (tmp_path / "with").glob("*.png"))
     assert "hops_by_mode.png" in figures and "overhead_by_device.png" in figures
     assert not list((tmp_path / "with").glob("*.svg"))
+    # plot draws from the result files what run --plots draws with them
+    assert main(["plot", str(tmp_path / "plain")]) == 0
+    for name in figures:
+        assert (tmp_path / "plain" / name).read_bytes() == \
+            (tmp_path / "with" / name).read_bytes(), name
     capsys.readouterr()
     assert main([*args, "-o", str(tmp_path / "svg"), "--svg"]) == 0
     assert "figures (png, svg):" in capsys.readouterr().out
@@ -616,24 +626,36 @@ def test_run_writes_png_figures_svg_on_request_unless_no_plots(tmp_path, capsys)
     for name in svgs:
         assert (tmp_path / "again" / name).read_bytes() == \
             (tmp_path / "svg" / name).read_bytes(), name
-    # a plain rerun into the same directory leaves no SVG of the earlier run behind
-    assert main([*args, "-o", str(tmp_path / "svg"), "--quiet"]) == 0
+    # a rerun into the same directory leaves no SVG of the earlier run behind
+    assert main([*args, "-o", str(tmp_path / "svg"), "--quiet", "--plots"]) == 0
     assert not list((tmp_path / "svg").glob("*.svg"))
     assert sorted(p.name for p in (tmp_path / "svg").glob("*.png")) == figures
-    assert main([*args, "-o", str(tmp_path / "without"), "--no-plots", "--quiet"]) == 0
-    assert not list((tmp_path / "without").glob("*.png"))
-    assert (tmp_path / "without" / "results.json").is_file()
+    assert main([*args, "-o", str(tmp_path / "svg"), "--no-plots", "--quiet"]) == 0
+    assert not list((tmp_path / "svg").glob("*.png"))
+    assert (tmp_path / "svg" / "results.json").is_file()
+
+
+def test_run_plots_draws_the_figures_named(tmp_path, capsys):
+    scenario = SCENARIOS / "compare-modes.yaml"
+    args = ["run", str(scenario), "--set", "duration=0.02s", "--set", "warmup=0s", "--quiet"]
+    assert main([*args, "-o", str(tmp_path / "o"), "--plots", "latency_cdf,hops_by_mode"]) == 0
+    assert sorted(p.name for p in (tmp_path / "o").glob("*.png")) == [
+        "hops_by_mode.png", "latency_cdf.png"]
+    assert main([*args, "-o", str(tmp_path / "bad"), "--plots", "latncy_cdf"]) == 2
+    err = capsys.readouterr().err
+    assert "--plots: unknown figure 'latncy_cdf' (did you mean 'latency_cdf'?)" in err
+    assert "Traceback" not in err and not (tmp_path / "bad").exists()  # refused before running
 
 
 def test_rerun_removes_figures_the_new_results_do_not_support(tmp_path):
     out = tmp_path / "out"
     scenario = SCENARIOS / "compare-modes.yaml"
     assert main(["run", str(scenario), "--set", "duration=0.02s", "--set", "warmup=0s",
-                 "-o", str(out), "--quiet"]) == 0
+                 "-o", str(out), "--quiet", "--plots"]) == 0
     assert (out / "hops_by_mode.png").is_file()
     # the same directory, now without traffic: no hop figure may be left from before
     assert main(["run", str(scenario), "--set", "duration=0.02s", "--set", "warmup=0s",
-                 "--set", "traffic=[]", "-o", str(out), "--quiet"]) == 0
+                 "--set", "traffic=[]", "-o", str(out), "--quiet", "--plots"]) == 0
     assert not (out / "hops_by_mode.png").exists()
     assert not list(out.glob("*.png"))  # every task placed, no traffic: nothing to draw
     assert "No figures" in (out / "report.html").read_text()

@@ -61,7 +61,8 @@ def run(tmp_path_factory):
     """One run with figures; its OUTDIR."""
     tmp = tmp_path_factory.mktemp("report")
     (tmp / "tiny.yaml").write_text(SCENARIO)
-    assert main(["run", str(tmp / "tiny.yaml"), "-o", str(tmp / "out"), "--quiet"]) == 0
+    assert main(["run", str(tmp / "tiny.yaml"), "-o", str(tmp / "out"), "--quiet",
+                 "--plots"]) == 0
     return tmp / "out"
 
 
@@ -168,7 +169,7 @@ def test_plot_rewrites_the_report_with_the_figures(tmp_path):
     assert main(["run", str(tmp_path / "tiny.yaml"), "-o", str(out), "--no-plots",
                  "--quiet"]) == 0
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert "<img" not in page and "--no-plots" in page
+    assert "<img" not in page and "--plots" in page and "ecsnetsim plot OUTDIR" in page
     assert main(["plot", str(out)]) == 0
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count("<img") == len(list(out.glob("*.png"))) >= 3

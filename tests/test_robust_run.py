@@ -71,7 +71,7 @@ def previous(tmp_path) -> Path:
 def previous_figures(tmp_path) -> Path:
     """An OUTDIR holding the result set of an earlier run, with its figures."""
     out = tmp_path / "out"
-    assert main(["run", str(SMALL), "-o", str(out), "--quiet"]) == 0
+    assert main(["run", str(SMALL), "-o", str(out), "--quiet", "--plots"]) == 0
     assert any(p.suffix == ".png" for p in out.iterdir())
     return out
 
@@ -143,7 +143,8 @@ def test_sigterm_while_saving_removes_the_staging_directory(previous, monkeypatc
     monkeypatch.setattr(plots, "write_all", draw_then_stop)
     old = signal.signal(signal.SIGTERM, unhandled)
     try:
-        rc = main(["run", str(SMALL), "-o", str(previous), "--quiet", "--set", "seed=9"])
+        rc = main(["run", str(SMALL), "-o", str(previous), "--quiet", "--plots",
+                   "--set", "seed=9"])
     finally:
         assert signal.getsignal(signal.SIGTERM) is unhandled  # main put it back
         signal.signal(signal.SIGTERM, old)

@@ -8,6 +8,7 @@ task placed, nothing happening after start-up) costs no figure at all.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from .data import Source, _doc
@@ -28,8 +29,9 @@ def applicable(res: Source) -> list[str]:
 
 
 def write_all(res: Source, outdir: str | Path, formats=("png",),
-              dpi: float | None = None) -> list[Path]:
-    """Write every figure the results support into ``outdir`` as ``<name>.<format>``.
+              dpi: float | None = None, only: Iterable[str] | None = None) -> list[Path]:
+    """Write every figure the results support (or those of them named in ``only``) into
+    ``outdir`` as ``<name>.<format>``.
 
     Figures that do not apply (e.g. ``overhead_vs_load`` without a sweep) are skipped.
     The same results give byte-identical files. Each figure is cleared once written.
@@ -44,6 +46,9 @@ def write_all(res: Source, outdir: str | Path, formats=("png",),
         File formats of each figure: PNG alone by default, ``("png", "svg")`` for both.
     dpi : float, optional
         Dots per inch of raster formats.
+    only : iterable of str, optional
+        Draw only these figures (names of :data:`ecsnetsim.plots.FIGURE_NAMES`; one the
+        results hold nothing for is skipped like any other).
 
     Returns
     -------
@@ -60,6 +65,9 @@ def write_all(res: Source, outdir: str | Path, formats=("png",),
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     names = applicable(res)
+    if only is not None:
+        wanted = set(only)
+        names = [name for name in names if name in wanted]
     if not names:
         return []
     import importlib
