@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import limits
+from . import limits, tables
 from .labels import variant_label
 from .report import answer, summary
 from .scenario import expect
@@ -134,28 +134,18 @@ def _table(title: str, columns: list[str], rows: list[list[Any]], anchor: str,
                             f"</tbody></table></div>{more}"])
 
 
-def _pair(d: Any) -> str:
-    return f"{d.get('used', '-')}/{d.get('limit', '-')}" if isinstance(d, dict) else "-"
+def _html(table: tables.Table) -> str:
+    """A table of :mod:`ecsnetsim.tables`, as the summary prints it, in HTML."""
+    return _table(table.title, [c.header for c in table.columns], table.rows, table.name,
+                  table.note)
 
 
 def _tables(doc: dict) -> list[str]:
     variants = doc["variants"]
-    services, instances, unplaced, subnets, flows, devices, deployments = ([] for _ in range(7))
+    unplaced, subnets, flows, devices, deployments = ([] for _ in range(5))
     for v in variants:
         name = variant_label(v["name"])
         placement = v["placement"]
-        for s in placement["services"]:
-            services.append([name, s["name"], s.get("network_mode"), s.get("desired"),
-                             s.get("running"), s.get("pending"), s.get("failures") or None,
-                             s.get("launch_failures") or None, s.get("stopped") or None,
-                             s.get("steady_at")])
-        for i in placement["instances"]:
-            instances.append([name, i["id"], i.get("type"), i.get("az"), i.get("tasks"),
-                              _pair(i.get("eni")), _pair(i.get("branch_eni")),
-                              i.get("ips_used"),
-                              " ".join((i.get("ports") or {}).get("static") or []) or None,
-                              (i.get("ports") or {}).get("dynamic_used"),
-                              _pair(i.get("cpu")), _pair(i.get("memory"))])
         groups: Counter = Counter()
         example: dict = {}
         for u in placement.get("unplaced") or []:
@@ -188,13 +178,8 @@ def _tables(doc: dict) -> list[str]:
                                 d.get("min_healthy_observed"), d["zero_healthy_seconds"],
                                 d.get("failures") or None])
     return [
-        _table("Services", ["variant", "service", "mode", "desired", "running", "pending",
-                            "not placed: reasons", "failed to start",
-                            "started, then stopped", "steady at s"],
-               services, "services"),
-        _table("Instances", ["variant", "instance", "type", "AZ", "tasks", "ENIs",
-                             "branch ENIs", "IPs", "static ports", "dynamic ports", "CPU",
-                             "MiB"], instances, "instances"),
+        *(_html(build(variants)) for build in (tables.services, tables.instance_types,
+                                                tables.instances)),
         _table("Unplaced tasks", ["variant", "service", "reason", "tasks",
                                   "closest instance", "instances with a reason",
                                   "why not (closest)"], unplaced, "unplaced",

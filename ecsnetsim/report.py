@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from . import limits
+from . import limits, tables
 from .labels import variant_label
 from .rows import HasDocument
 from .scenario.expect import verdict
@@ -12,22 +12,6 @@ from .scenario.expect import verdict
 
 def _fmt_failures(failures: dict) -> str:
     return ", ".join(f"{k}×{v}" for k, v in failures.items()) or "-"
-
-
-def _fmt_service_failures(s: dict) -> str:
-    """Why tasks of a service are not running: the reasons of its unplaced tasks, the
-    tasks that were placed and then failed to start, and those that started and were
-    stopped (failed health checks); and, during a deployment, how many of those running
-    are of the new and of the old revision."""
-    text = _fmt_failures(s["failures"])
-    if s.get("launch_failures"):
-        text += f"; failed to start {_fmt_failures(s['launch_failures'])}"
-    if s.get("stopped"):
-        text += f"; stopped {_fmt_failures(s['stopped'])}"
-    old = s.get("running_old") or 0
-    if old:  # the running column counts both revisions: say which
-        text += f"; running: {s['running'] - old} new + {old} old revision"
-    return text
 
 
 def answer(results: HasDocument) -> str:
@@ -233,28 +217,8 @@ def summary(results: HasDocument) -> str:
     for v in doc["variants"]:
         out.append("")
         out.append(f"== variant {v['name']}  ({_start(v)}, ran to {v['end']:.1f}s)")
-        out.append(f"  {'service':<16}{'mode':<8}{'desired':>8}{'running':>8}{'pending':>8}"
-                   "  failures")
-        for s in v["placement"]["services"]:
-            out.append(f"  {s['name']:<16}{s['network_mode']:<8}{s['desired']:>8}"
-                       f"{s['running']:>8}{s['pending']:>8}  {_fmt_service_failures(s)}")
-        by_type = defaultdict(list)
-        for inst in v["placement"]["instances"]:
-            by_type[inst["type"]].append(inst)
-        out.append(f"  {'instance type':<16}{'n':>3}{'tasks':>7}{'ENIs':>10}{'branches':>10}"
-                   f"{'IPs':>6}{'static ports':>13}{'dyn':>5}{'CPU':>12}{'MiB':>14}")
-        for itype, insts in by_type.items():
-            def tot(key, sub, insts=insts):
-                return sum(i[key][sub] for i in insts)
-            static = sum(len(i["ports"]["static"]) for i in insts)
-            out.append(
-                f"  {itype:<16}{len(insts):>3}{sum(i['tasks'] for i in insts):>7}"
-                f"{tot('eni', 'used'):>5}/{tot('eni', 'limit'):<4}"
-                f"{tot('branch_eni', 'used'):>5}/{tot('branch_eni', 'limit'):<4}"
-                f"{sum(i['ips_used'] for i in insts):>6}{static:>13}"
-                f"{sum(i['ports']['dynamic_used'] for i in insts):>5}"
-                f"{tot('cpu', 'used'):>6}/{tot('cpu', 'limit'):<5}"
-                f"{tot('memory', 'used'):>7}/{tot('memory', 'limit'):<6}")
+        out.append(tables.as_text(tables.services([v]), without=("variant", "steady at s")))
+        out.append(tables.as_text(tables.instance_types([v]), without=("variant",)))
         fg = v["placement"].get("fargate")
         if fg:
             azs = ", ".join(f"{az} {n}" for az, n in fg["by_az"].items()) or "-"
