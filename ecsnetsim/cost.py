@@ -112,7 +112,7 @@ def _checked(sc: Scenario) -> set[str]:
     health checks of their own (as the control plane decides it)."""
     behind = {getattr(sc.service_named(f.to), "name", None) for f in sc.traffic
               if f.via != "direct"}
-    return {s.name for s in sc.services if s.load_balancer or s.name in behind
+    return {s.name for s in sc.services if s.balancers or s.name in behind
             or s.health_check}
 
 

@@ -545,6 +545,16 @@ class FlowLogRecord(Row):
 
 # ---- deployments and timeline --------------------------------------------------------
 @row
+class TrafficShiftPoint(Row):
+    """A step of a blue/green deployment's traffic shift."""
+
+    #: s of simulated time (6 decimals)
+    t: float
+    #: share of production traffic sent to the replacement task set from then (percent)
+    percent: int
+
+
+@row
 class DeploymentRow(Row):
     """One rollout of a service to a revision."""
 
@@ -566,6 +576,13 @@ class DeploymentRow(Row):
     zero_healthy_seconds: float
     #: reason -> tasks or placement passes that failed with it (count)
     failures: dict[str, int]
+    #: CODE_DEPLOY only (absent for a rolling update): the deployment controller
+    controller: str | None = entry(omit_none=True, default=None)
+    #: CODE_DEPLOY only: each step of the traffic shift, when it was applied
+    traffic_shift: list[TrafficShiftPoint] | None = entry(omit_none=True, default=None)
+    #: CODE_DEPLOY only: s when the original task set was deleted (its tasks drained and
+    #: stopped), or None
+    original_terminated_at: float | None = entry(omit_none=True, default=None)
 
 
 @row

@@ -31,7 +31,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from . import modes
+from . import modes, targetgroups
 from .endpoint import Endpoint
 from .modes import Unreachable
 
@@ -175,6 +175,9 @@ def health_check(scenario, groups: SecurityGroups, service, task) -> Unreachable
     registered (the host port for instance targets), through the target's groups."""
     if not groups.enabled:
         return None
+    if service.load_balancers is not None:  # each target group checks its own port
+        return next((why for why in (_group_check(scenario, groups, tg, task, service)
+                                     for tg in targetgroups.of_service(service)) if why), None)
     via = service.load_balancer or next(
         (f.via for f in scenario.traffic if f.via != "direct"
          and getattr(scenario.service_named(f.to), "name", None) == service.name), None)
@@ -188,6 +191,16 @@ def health_check(scenario, groups: SecurityGroups, service, task) -> Unreachable
     dport = task.binding.host_ports.get((port, proto), port)
     target = mode.endpoint(task, service)
     return groups.admits(target, dport, proto, lb.endpoint, target.eni)
+
+
+def _group_check(scenario, groups: SecurityGroups, tg, task, service) -> Unreachable | None:
+    """Whether target group ``tg``'s health checks reach ``task`` at its container port
+    (the host port it is bound to, for instance targets)."""
+    mode = modes.get(task.mode)
+    lb = balancer(scenario, tg.load_balancer, mode.target_type)
+    dport = task.binding.host_ports.get((tg.container_port, tg.protocol), tg.container_port)
+    return groups.admits(mode.endpoint(task, service), dport, tg.protocol, lb.endpoint,
+                         mode.endpoint(task, service).eni)
 
 
 def preserves_client_ip(lb) -> bool:

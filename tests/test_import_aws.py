@@ -50,7 +50,8 @@ def test_every_output_together_round_trips(capsys, tmp_path):
     assert checkout["security_groups"] == ["checkout-app"]
     assert services["legacy"]["placement_constraints"] == [{"type": "distinctInstance"}]
     text = out.read_text()
-    assert "deployment controller CODE_DEPLOY (blue/green) is not modelled" in text
+    assert "deployment controller CODE_DEPLOY (blue/green): its traffic shift" in text
+    assert services["legacy"]["deployment_controller"] == "CODE_DEPLOY"
     assert "listener port not in the source: 80 assumed" in text
     assert "describe-container-instances: a placeholder group open to all inbound" in text
     variant = run(capsys, tmp_path, out)["variants"][0]

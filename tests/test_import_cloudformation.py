@@ -112,8 +112,10 @@ _Lenient.add_multi_constructor("!", lambda loader, suffix, node: None)
 def test_what_the_format_cannot_say_is_said_in_comments(capsys):
     rc, text, _ = cli(capsys, "import", "cloudformation", WEB, NETWORK)
     assert rc == 0
-    for said in ("deployment controller CODE_DEPLOY (blue/green) is not modelled",
-                 "2 target groups: only the first is modelled",
+    for said in ("deployment controller CODE_DEPLOY (blue/green): its traffic shift, test "
+                 "listener and termination wait are the CodeDeploy deployment group's",
+                 "no listener or load balancer forwards to AWS::ElasticLoadBalancingV2::"
+                 "TargetGroup ApiAdminTG (web-stack.yaml)",
                  "needs 1 GPU: not modelled",
                  "launch type EXTERNAL (ECS Anywhere) is not modelled",
                  "capacity provider strategy [FARGATE base 1 weight 1, FARGATE_SPOT base 0 "

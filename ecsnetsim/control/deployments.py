@@ -136,6 +136,8 @@ class DeploymentTracker:
     def _circuit_breaker(self, svc: ServiceState) -> Service | None:
         dep = svc.deployment
         cb = svc.spec.deployment.circuit_breaker
+        if svc.spec.deployment_controller != "ECS":  # the breaker is the rolling update's
+            return None
         if not cb.enable or dep.failed_tasks < breaker_threshold(svc.desired):
             return None
         self._event(svc, dep, "deployment failed: tasks failed to start.")
@@ -156,6 +158,7 @@ class DeploymentTracker:
         if done:
             dep.close(self.env.now, "COMPLETED")
             svc.deployment = None
+            svc.shift_traffic(None)  # a blue/green deployment's listener: one set again
             self._event(svc, dep, "deployment completed.")
             self.log.service(svc.name, "has reached a steady state.")
 

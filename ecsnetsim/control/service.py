@@ -27,6 +27,7 @@ from ..model.ports import PortNeed
 from ..model.states import TaskState
 from ..modes import TaskSpec
 from ..scenario.schema import Scenario, Service
+from .bluegreen import BlueGreen
 from .capacity import EC2_LAUNCH_BATCH, ContainerInstancePlacement, FargateMicroVmPerTask
 from .daemonwatch import DaemonCandidates
 from .deployments import DeploymentTracker
@@ -101,6 +102,7 @@ class ServiceController:
         self.deployments = deployments
         self.scaling = scaling
         self.lifecycle = lifecycle
+        self.blue_green = BlueGreen(log, lifecycle.stop)
         self._task_seq = 0
         self.capacity = {
             "EC2": ContainerInstancePlacement(fleet.instances, rng, fleet.changes),
@@ -108,7 +110,7 @@ class ServiceController:
         }
         balanced = {scenario.service_named(f.to).name for f in scenario.traffic
                     if f.via != "direct" and scenario.service_named(f.to) is not None}
-        balanced |= {s.name for s in scenario.services if s.load_balancer}
+        balanced |= {s.name for s in scenario.services if s.balancers}
         self.services = [self._service_state(s, s.name in balanced) for s in scenario.services]
         self.steady = env.event()
 
@@ -137,7 +139,9 @@ class ServiceController:
         svc.waiting.clear()
         svc.retry_at = 0.0
         svc.retry_delay = RETRY_FIRST
-        self.deployments.begin(svc, rollback)
+        dep = self.deployments.begin(svc, rollback)
+        if spec.deployment_controller == "CODE_DEPLOY":
+            self.blue_green.begin(svc, dep)
 
     def scale(self, svc: ServiceState, desired: int) -> None:
         svc.desired = desired
@@ -177,6 +181,7 @@ class ServiceController:
         dep = svc.deployment
         desired = svc.desired
         changed = False
+        step_in = None
         if dep is None and not tally.old():
             if current > desired:
                 for t in self._current_tasks(svc)[desired:]:  # scale in: the newest go first
@@ -184,9 +189,13 @@ class ServiceController:
                                         "Scaling activity initiated by (deployment ecs-svc)")
                     changed = True
             room = desired - current
+        elif dep is not None and svc.spec.deployment_controller == "CODE_DEPLOY":
+            changed, room, step_in = self.blue_green.step(svc, current, self.env.now)
         else:
             changed, room = self._replace(svc, current)
         started, delay = self._start_tasks(svc, max(0, room))
+        if step_in is not None:  # the blue/green deployment's next step is due then
+            delay = step_in if delay is None else min(delay, step_in)
         if dep is not None:
             self.deployments.started(dep, started)
             self.deployments.check(svc)

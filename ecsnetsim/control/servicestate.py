@@ -17,8 +17,9 @@ from ..model.instance import Task
 from ..model.states import TaskState
 from ..model.tally import TaskTally
 from ..modes import TaskSpec
-from ..rows import DeploymentRow
+from ..rows import DeploymentRow, TrafficShiftPoint
 from ..scenario.schema import Service
+from ..targetgroups import weighted_targets
 from .daemonwatch import DaemonCandidates
 from .events import Row
 from .waiting import WaitingTasks
@@ -52,6 +53,14 @@ class Deployment:
     last_healthy_at: float | None = None  # a task of this revision last turned healthy
     blocked: bool = False
     _zero_since: float | None = None
+    #: CODE_DEPLOY (blue/green) only: the controller, when the replacement set was ready
+    #: and traffic began to shift, the shift's steps (seconds after that, percent to the
+    #: replacement set), those applied (time, percent) and when the original set was deleted
+    controller: str = "ECS"
+    shift_started_at: float | None = None
+    shift_steps: list = field(default_factory=list)
+    shifted: list = field(default_factory=list)
+    original_terminated_at: float | None = None
 
     def observe(self, now: float, healthy: int) -> None:
         if self.min_healthy_observed is None or healthy < self.min_healthy_observed:
@@ -78,7 +87,17 @@ class Deployment:
             min_healthy_observed=self.min_healthy_observed,
             zero_healthy_seconds=round(self.zero_healthy_seconds, 6),
             failures=dict(sorted(self.failures.items())),
+            **self._blue_green_fields(),
         )
+
+    def _blue_green_fields(self) -> dict:
+        """A CODE_DEPLOY deployment's own fields of its row (none for a rolling update, so
+        that its row stays as it was)."""
+        if self.controller != "CODE_DEPLOY":
+            return {}
+        return {"controller": self.controller,
+                "traffic_shift": [TrafficShiftPoint(round(t, 6), p) for t, p in self.shifted],
+                "original_terminated_at": self.original_terminated_at}
 
     def as_dict(self) -> dict:
         return self.row().to_json()
@@ -115,6 +134,9 @@ class ServiceState:
     throttled: bool = False  # more tasks wanted than the launch rate allows right now
     dirty: bool = False  # something changed while the service was being reconciled
     health_check_blocked: object = None  # Unreachable: why the balancer's checks cannot reach
+    #: during a CODE_DEPLOY deployment, the share of production traffic (percent) the
+    #: listener sends to the replacement task set; None otherwise (all healthy tasks)
+    green_percent: int | None = None
     _group: tuple | None = field(default=None, repr=False)
     daemon_watch: DaemonCandidates | None = field(default=None, repr=False)
 
@@ -154,11 +176,35 @@ class ServiceState:
     @property
     def targets(self) -> list[Task]:
         """The healthy tasks traffic may reach, in placement order. Every packet asks, so
-        the list is kept until a task of the service changes class (the tally's version)."""
+        the list is kept until a task of the service changes class (the tally's version).
+        During a blue/green deployment, the original and replacement sets' healthy tasks in
+        the proportion the listener's weights give (see :func:`weighted_targets`)."""
         if self._targets_version != self.tally.version:
-            self._targets = self.healthy
+            healthy = self.healthy
+            if self.green_percent is not None:
+                r = self.tally.revision
+                healthy = weighted_targets([t for t in healthy if t.revision != r],
+                                           [t for t in healthy if t.revision == r],
+                                           self.green_percent)
+            self._targets = healthy
             self._targets_version = self.tally.version
         return self._targets
+
+    @property
+    def test_targets(self) -> list[Task]:
+        """What a CODE_DEPLOY service's test listener reaches: the replacement set's
+        healthy tasks during a deployment, else the service's healthy tasks."""
+        healthy = self.healthy
+        if self.green_percent is None:
+            return healthy
+        return [t for t in healthy if t.revision == self.tally.revision]
+
+    def shift_traffic(self, percent: int | None) -> None:
+        """Set the replacement set's share (None: no shift in progress); the tally's
+        version moves, so that every view of the targets reads them again."""
+        if percent != self.green_percent:
+            self.green_percent = percent
+            self.tally.version += 1
 
     def counts(self) -> Row:
         """The timeline's row: running old, running new, pending, healthy, draining."""

@@ -3,9 +3,12 @@
 A task definition is written into the service as the scenario's own fields, through the
 same translation ``task_definition:`` files go through
 (:func:`ecsnetsim.scenario.taskdef.task_definition_fields`), so that an imported task
-definition is read exactly as one given by path. What the scenario format cannot say
-yet (capacity provider strategies, the CODE_DEPLOY controller, several target groups,
-GPUs, the EXTERNAL launch type) is said in a comment with what was assumed instead.
+definition is read exactly as one given by path. Several target groups become the
+service's ``load_balancers``; the CODE_DEPLOY controller its ``deployment_controller``
+(CodeDeploy's own settings are not in an ECS stack: their defaults are said). What the
+scenario format cannot say yet (capacity provider strategies, the EXTERNAL launch type)
+is said in a comment with what was assumed instead. GPUs (the containers'
+``resourceRequirements`` of type GPU) are the service's ``gpu``.
 """
 
 from __future__ import annotations
@@ -233,9 +236,13 @@ def _deployment(b: Builder, svc: Item, out: dict, path: tuple) -> None:
     if dep:
         out["deployment"] = dep
     controller = str(svc.get("controller") or "ECS").upper()
-    if controller == "CODE_DEPLOY":
-        b.say(path, "deployment controller CODE_DEPLOY (blue/green) is not modelled: a "
-                    "deployment is a rolling update within the percentages above")
+    if controller == "CODE_DEPLOY":  # kept if a load balancer is modelled (_balancer)
+        out["deployment_controller"] = "CODE_DEPLOY"
+        b.comments.end((*path, "deployment_controller"), "blue/green")
+        b.say(path, "deployment controller CODE_DEPLOY (blue/green): its traffic shift, test "
+                    "listener and termination wait are the CodeDeploy deployment group's, "
+                    "not read from the source: all at once, no test listener and no wait "
+                    "assumed (set blue_green)")
     elif controller == "EXTERNAL":
         b.say(path, "deployment controller EXTERNAL is not modelled: a deployment is a "
                     "rolling update within the percentages above")
@@ -245,35 +252,66 @@ def _deployment(b: Builder, svc: Item, out: dict, path: tuple) -> None:
 
 
 def _balancer(b: Builder, svc: Item, out: dict, fields: dict, mode: str, path: tuple) -> None:
-    """The service's first target group as a load balancer of the scenario, with its
-    health check and deregistration delay; a flow through it (assumed)."""
-    mappings = svc.dicts("load_balancers")
-    if not mappings:
+    """The service's target groups: one as ``load_balancer`` (a load balancer of the
+    scenario), several as ``load_balancers`` (each a container and port on its balancer,
+    as ECS's loadBalancers[]); the first one's health check and deregistration delay; a
+    flow through each (assumed). A CODE_DEPLOY service without a balancer modelled rolls."""
+    groups = []
+    for mapping in svc.dicts("load_balancers"):
+        tg = b.stack.find("target_group", mapping.get("target_group"))
+        if tg is None:
+            b.say(path, f"target group {_short(mapping.get('target_group'))} (or a Classic "
+                        "Load Balancer) is not in the source: not modelled")
+            continue
+        name = _load_balancer(b, tg, mode, path)
+        if name is not None:
+            groups.append((tg, name, mapping))
+    if not groups:
+        if out.pop("deployment_controller", None):
+            b.say(path, "CODE_DEPLOY shifts a load balancer's traffic and none is modelled: "
+                        "a deployment is a rolling update within the percentages above")
         return
-    if len(mappings) > 1:
-        rest = [b.stack.find("target_group", m.get("target_group")) for m in mappings[1:]]
-        names = ", ".join(str(t.origin) if t else _short(m.get("target_group"))
-                          for t, m in zip(rest, mappings[1:], strict=True))
-        b.say(path, f"{len(mappings)} target groups: only the first is modelled (the "
-                    f"scenario registers a service in one load balancer); left out: {names}")
-    first = mappings[0]
-    tg = b.stack.find("target_group", first.get("target_group"))
-    if tg is None:
-        b.say(path, f"target group {_short(first.get('target_group'))} (or a Classic Load "
-                    "Balancer) is not in the source: no load balancer modelled")
-        return
-    name = _load_balancer(b, tg, mode, path)
-    if name is None:
-        return
-    out["load_balancer"] = name
-    b.comments.end((*path, "load_balancer"), f"target group {tg.origin}")
+    if len(groups) > 1 and out.get("deployment_controller") == "CODE_DEPLOY":
+        b.say(path, f"{len(groups)} target groups with CODE_DEPLOY, which ECS refuses "
+                    "(several target groups need the ECS deployment controller): only the "
+                    f"first is modelled; left out: "
+                    f"{', '.join(str(tg.origin) for tg, _n, _m in groups[1:])}")
+        groups = groups[:1]
+    if len(groups) == 1:
+        out["load_balancer"] = groups[0][1]
+        b.comments.end((*path, "load_balancer"), f"target group {groups[0][0].origin}")
+    else:
+        out["load_balancers"] = [_target_group(b, tg, name, m, fields, (*path, "load_balancers",
+                                                                        i))
+                                 for i, (tg, name, m) in enumerate(groups)]
+    tg = groups[0][0]
     check = _health_check(b, svc, tg)
     if check:
         out["health_check"] = check
     delay = as_int(tg.get("dereg"))
     if delay is not None:
         out["deregistration_delay"] = f"{delay}s"
-    _flow(b, out, fields, first, name)
+    for _tg, name, mapping in groups:
+        _flow(b, out, fields, mapping, name)
+
+
+def _target_group(b: Builder, tg: Item, lb: str, mapping: dict, fields: dict,
+                  path: tuple) -> dict:
+    """One entry of ``load_balancers``: the balancer standing for ``tg``, the container and
+    port ECS registers (the first mapped port when the source has none)."""
+    b.origin(path, tg)
+    entry: dict[str, Any] = {"load_balancer": lb}
+    if mapping.get("container"):
+        entry["container"] = str(mapping["container"])
+    ports = [pm.get("container_port") for c in fields.get("containers", [])
+             if c.get("name") == entry.get("container", c.get("name"))
+             for pm in c.get("port_mappings", []) if pm.get("container_port")]
+    port = as_int(mapping.get("port"))
+    if port is None and ports:
+        port = ports[0]
+        b.say(path, f"no container port in the source: {port}, the first mapped, assumed")
+    entry["container_port"] = port if port is not None else 80
+    return entry
 
 
 def _health_check(b: Builder, svc: Item, tg: Item) -> dict:
@@ -386,7 +424,7 @@ def _flow(b: Builder, svc: dict, fields: dict, mapping: dict, lb: str) -> None:
     if port is None:
         return
     path = ("traffic", len(b.traffic))
-    name = b.names.give("flow", svc["name"], f"{svc['name']}-in")
+    name = b.names.give("flow", f"{svc['name']}/{lb}", f"{svc['name']}-in")  # one per group
     b.say(path, f"assumed: {FLOW_RATE} from a client through {lb} (a stack has no traffic; "
                 "change the rate or remove the flow)")
     b.traffic.append({"name": name, "from": "client", "to": svc["name"], "port": port,

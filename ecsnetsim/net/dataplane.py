@@ -9,12 +9,13 @@ device loads are what the engine counted; nothing is looked up.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter, defaultdict
 
 import numpy as np
 
-from .. import calibration, modes
+from .. import calibration, modes, targetgroups
 from ..model.instance import Task
 from ..model.resources import ENA_COUNTERS
 from ..modes import Unreachable
@@ -108,8 +109,10 @@ class DataPlane:
         port, proto = self._port(flow, dst_svc)
         sport = self._source_port(index, src_svc)  # one ephemeral source port per flow
         lb = None
+        dst_view = dst_svc  # whose ``targets`` the flow's packets reach
         if flow.via != "direct":
             lb = router.balancer(flow.via, modes.get(dst_svc.spec.network_mode))
+            lb, port, proto, dst_view = self._listener(flow, dst_svc, lb, port, proto)
         cache: dict[tuple[str, str], Outcome] = {}
         blocked: list[Unreachable] = []  # the first reason packets of this flow met
         counts = self._log_counter(index, flow, lb)
@@ -165,7 +168,7 @@ class DataPlane:
                 src = senders[int(uniform() * len(senders))]
             if outside:
                 return src, None
-            targets = dst_svc.targets
+            targets = dst_view.targets
             if not targets:
                 return None
             if round_robin:
@@ -178,7 +181,7 @@ class DataPlane:
             """``choose`` then ``route``, done by the packet loop: the same draws in the
             same order, a route table per (sender, target) that ``compiled`` fills."""
             return Choice(None if src_svc is None else TargetSet(src_svc),
-                          None if outside else TargetSet(dst_svc), round_robin,
+                          None if outside else TargetSet(dst_view), round_robin,
                           Draws(rng.random, 4096), lambda s, d: compiled(s, d).route)
 
         # a flow whose packets are counted into flow logs keeps ``route`` (and ``log``)
@@ -188,9 +191,32 @@ class DataPlane:
         typical = None
         if src_svc is None or src_svc.targets:
             src = None if src_svc is None else src_svc.targets[0]
-            dsts = [None] if outside else dst_svc.targets
+            dsts = [None] if outside else dst_view.targets
             typical = next((o.route for dst in dsts if (o := compiled(src, dst)).route), None)
         self.flows.append((flow, stats, typical, blocked, dst_svc))
+
+    def _listener(self, flow, dst_svc, lb, port: int, proto: str):
+        """``(balancer, port, protocol, targets' owner)`` of a flow through ``lb``: the
+        target group its listener and path select (its container port; the balancer as
+        that group's listener), and, on a CODE_DEPLOY service's test listener, the
+        replacement task set. A flow to a service with one target group and no
+        listener of its own keeps what it had."""
+        spec = dst_svc.spec
+        view = dst_svc
+        if flow.listener_port is not None:
+            lb = dataclasses.replace(lb, port=flow.listener_port)
+            bg = spec.blue_green
+            if bg is not None and bg.test_listener_port == flow.listener_port:
+                return lb, port, proto, TestListener(dst_svc)
+        if spec.load_balancers is not None:
+            named = self.scenario.load_balancer(flow.via)
+            tg = targetgroups.for_flow(
+                targetgroups.of_service(spec, lambda n: self.scenario.load_balancer(n).port),
+                flow.via if named is not None else "", flow.port, flow.path, flow.listener_port)
+            if tg is not None:
+                port, proto = tg.container_port, tg.protocol
+                lb = dataclasses.replace(lb, port=tg.listener_port)
+        return lb, port, proto, view
 
     def _start(self, flow, stats: FlowStats, rng: np.random.Generator, choose, compiled,
                route, log, choice=None) -> None:
@@ -359,6 +385,21 @@ class DataPlane:
                     drops=sum(d.drops for d in pool.devices),
                 ))
         return rows
+
+
+class TestListener:
+    """A CODE_DEPLOY service as its test listener sees it: the same task tally (its
+    version says when to look again), the replacement task set as targets."""
+
+    __slots__ = ("service", "tally")
+
+    def __init__(self, service) -> None:
+        self.service = service
+        self.tally = service.tally
+
+    @property
+    def targets(self) -> list:
+        return self.service.test_targets
 
 
 def _latency(summary: dict) -> Latency:

@@ -33,6 +33,7 @@ from collections import Counter
 
 import numpy as np
 
+from .. import targetgroups
 from ..rows import FlowLogRecord
 
 #: Field ``version``: the default format's.
@@ -183,6 +184,12 @@ def _index(scenario, name: str) -> int:
 def _target(scenario, spec, task, modes, vpc):
     """``(balancer, target endpoint, port checked, protocol)`` of a task, or None when no
     balancer checks it (no listener port, no balancer named or in front of it)."""
+    if spec.load_balancers is not None:  # the first target group's checks
+        tg = targetgroups.of_service(spec)[0]
+        mode = modes.get(task.mode)
+        lb = vpc.balancer(scenario, tg.load_balancer, mode.target_type)
+        dport = task.binding.host_ports.get((tg.container_port, tg.protocol), tg.container_port)
+        return lb, mode.endpoint(task, spec), dport, tg.protocol
     via = spec.load_balancer or next(
         (f.via for f in scenario.traffic if f.via != "direct"
          and getattr(scenario.service_named(f.to), "name", None) == spec.name), None)

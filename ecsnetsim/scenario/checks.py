@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from pydantic import ValidationError
 
-from .. import catalog, modes
+from .. import catalog, modes, targetgroups
 from ..errors import choices, show
 from ..model import fargate, query
 from .messages import describe
@@ -198,10 +198,75 @@ def _check_traffic(sc: Scenario) -> Iterator[Problem]:
         if f.port is not None and ports and f.port not in ports:
             yield loc + ("port",), (f"service {show(target.name)} maps no container port {f.port}; "
                                     f"expected one of {_ports_text(sorted(ports))}")
-        if f.via in balancers and target.load_balancer != f.via:
+        if f.via in balancers and f.via not in target.balancers:
             yield loc + ("via",), (f"service {show(target.name)} is not registered in load "
                                    f"balancer {show(f.via)}'s target group (set "
                                    f"services[{_position(sc, target)}].load_balancer)")
+        else:
+            yield from _check_listener(sc, f, loc, target, balancers.get(f.via))
+
+
+def _check_listener(sc: Scenario, f, loc: tuple, target, lb) -> Iterator[Problem]:
+    """A flow's path and listener: a path needs an ALB's listener rules, a listener port a
+    named balancer with that listener; a service with several target groups must have one
+    the flow's listener, path and port select."""
+    if f.path is not None and (f.via == "direct" or (lb or sc.balancer_for(f.via, "ip"))
+                               .type != "alb"):
+        yield loc + ("path",), "a request path selects a target group by an ALB listener " \
+                               "rule: it needs via: an ALB"
+    if f.listener_port is not None and lb is None:
+        yield loc + ("listener_port",), "a listener port needs via: a load balancer's name"
+        return
+    if lb is None or target.load_balancers is None:
+        return
+    groups = targetgroups.of_service(target, lambda n: getattr(sc.load_balancer(n), "port",
+                                                               None))
+    if targetgroups.for_flow(groups, f.via, f.port, f.path, f.listener_port) is None:
+        there = [f"{g.name} (listener {g.listener_port}{', path ' + g.path if g.path else ''}"
+                 f", container port {g.container_port})" for g in groups
+                 if g.load_balancer == f.via]
+        yield loc + ("via",), (f"no target group of service {show(target.name)} on load "
+                               f"balancer {show(f.via)} matches the flow's listener, path and "
+                               f"port; its groups there: {'; '.join(there)}")
+
+
+def _check_target_groups(sc: Scenario, i: int) -> Iterator[Problem]:
+    """A service's ``load_balancers`` entries: known balancers of the right target type,
+    containers and ports the task maps, path rules on ALBs, distinct names."""
+    svc = sc.services[i]
+    mode = modes.get(svc.network_mode)
+    containers = {c.name: c for c in svc.containers}
+    seen: set[tuple[str, str]] = set()
+    for j, tg in enumerate(svc.load_balancers or ()):
+        loc = ("services", i, "load_balancers", j)
+        lb = sc.load_balancer(tg.load_balancer)
+        if lb is None:
+            yield loc + ("load_balancer",), _unknown(
+                "load balancer", tg.load_balancer, [b.name for b in sc.load_balancers])
+            continue
+        if lb.target_type != mode.target_type:
+            yield loc + ("load_balancer",), (
+                f"The provided target group {lb.name} has target type {lb.target_type}, which "
+                f"is incompatible with the {mode.name} network mode specified in the task "
+                f"definition (expected target type {mode.target_type})")
+        if tg.container is not None and tg.container not in containers:
+            yield loc + ("container",), _unknown("container", tg.container, containers)
+            continue
+        mapped = [c for c in svc.containers if tg.container in (None, c.name) and any(
+            pm.ports[0] <= tg.container_port < pm.ports[0] + pm.ports[1]
+            for pm in c.port_mappings)]
+        if not mapped:  # ECS: InvalidParameterException
+            name = tg.container or (svc.containers[0].name if svc.containers else "?")
+            yield loc + ("container_port",), (f"The container {name} did not have a "
+                                              f"container port {tg.container_port} defined.")
+        if tg.path is not None and lb.type != "alb":
+            yield loc + ("path",), "path rules are ALB listener rules; an NLB listener " \
+                                   "forwards by port only"
+        name = tg.target_group or f"{svc.name}-{tg.container_port}"
+        if (tg.load_balancer, name) in seen:
+            yield loc + ("target_group",), (f"target group {show(name)} is listed twice; "
+                                            "name each group (target_group)")
+        seen.add((tg.load_balancer, name))
 
 
 def _ports_text(ports: list[int]) -> str:
@@ -454,6 +519,7 @@ def check_scenario(sc: Scenario) -> Iterator[Problem]:
     for i in range(len(sc.services)):
         yield from _check_service(sc, i, subnet_names)
         yield from _check_reachability_fields(sc, i)
+        yield from _check_target_groups(sc, i)
     yield from _check_traffic(sc)
     yield from _check_events(sc)
     from .. import calibration  # noqa: PLC0415  (the profile reads its YAML and numpy)

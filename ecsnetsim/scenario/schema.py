@@ -414,6 +414,101 @@ class HealthCheck(Model):
                                      description="UnhealthyThresholdCount (ALB default 2).")
 
 
+#: CodeDeploy's predefined deployment configurations for Amazon ECS (CodeDeploy User Guide,
+#: "Deployment configurations on an Amazon ECS compute platform"; ECS Developer Guide,
+#: "CodeDeploy blue/green deployments for Amazon ECS"): name -> (type, percent, minutes).
+CODEDEPLOY_ECS_CONFIGS: dict[str, tuple[str, int | None, float | None]] = {
+    "CodeDeployDefault.ECSAllAtOnce": ("all_at_once", None, None),
+    "CodeDeployDefault.ECSLinear10PercentEvery1Minutes": ("linear", 10, 1),
+    "CodeDeployDefault.ECSLinear10PercentEvery3Minutes": ("linear", 10, 3),
+    "CodeDeployDefault.ECSCanary10Percent5Minutes": ("canary", 10, 5),
+    "CodeDeployDefault.ECSCanary10Percent15Minutes": ("canary", 10, 15),
+}
+
+
+def _shift_by_name(value: Any) -> Any:
+    """A traffic shift may be written as CodeDeploy's predefined configuration name, or
+    as ``all_at_once``; both become the mapping form."""
+    if not isinstance(value, str):
+        return value
+    if value == "all_at_once":
+        return {"type": "all_at_once"}
+    if value not in CODEDEPLOY_ECS_CONFIGS:
+        names = ", ".join(CODEDEPLOY_ECS_CONFIGS)
+        raise ValueError(f"expected all_at_once, a mapping {{type, percent, interval}} or one "
+                         f"of CodeDeploy's predefined ECS configurations: {names} "
+                         f"(got {value!r})")
+    kind, percent, minutes = CODEDEPLOY_ECS_CONFIGS[value]
+    out: dict[str, Any] = {"type": kind}
+    if percent is not None:
+        out.update(percent=percent, interval=minutes * 60)
+    return out
+
+
+class TrafficShift(Model):
+    """How CodeDeploy moves production traffic to the replacement task set: all at once,
+    canary (``percent``, then the rest after ``interval``) or linear (``percent`` more
+    every ``interval``), as its TimeBasedCanary / TimeBasedLinear configurations."""
+
+    type: Literal["all_at_once", "canary", "linear"] = "all_at_once"
+    percent: int | None = Field(None, ge=1, le=99,
+                                description="canary: the first increment; linear: each one.")
+    interval: Duration | None = Field(
+        None, gt=0, description="canary: before the rest moves; linear: between increments.")
+
+    @model_validator(mode="after")
+    def _parameters(self) -> TrafficShift:
+        given = self.percent is not None, self.interval is not None
+        if self.type == "all_at_once" and any(given):
+            raise ValueError("all_at_once takes no percent or interval")
+        if self.type != "all_at_once" and not all(given):
+            raise ValueError(f"{self.type} needs percent and interval")
+        return self
+
+
+class BlueGreen(Model):
+    """The CODE_DEPLOY (blue/green) controller's deployment group settings."""
+
+    traffic_shift: Annotated[TrafficShift, BeforeValidator(_shift_by_name)] = Field(
+        default_factory=TrafficShift,
+        description="all_at_once, {type: canary|linear, percent, interval}, or a predefined "
+                    "name such as CodeDeployDefault.ECSCanary10Percent5Minutes.")
+    test_listener_port: Port | None = Field(
+        None, description="A test listener on the balancer: it reaches the replacement task "
+                          "set before production traffic shifts (optional).")
+    termination_wait: Duration = Field(
+        0.0, ge=0,
+        description="Original revision termination: how long after all traffic shifted the "
+                    "original task set is kept before it is deleted (CodeDeploy's "
+                    "terminationWaitTimeInMinutes, at most 2880 min; default 0).")
+
+    @field_validator("termination_wait")
+    @classmethod
+    def _at_most_two_days(cls, v: float) -> float:
+        if v > 2880 * 60:
+            raise ValueError(f"CodeDeploy waits at most 2880 minutes (2 days) before it "
+                             f"deletes the original task set (got {v / 60:g} min)")
+        return v
+
+
+class ServiceTargetGroup(Model):
+    """One entry of the service's loadBalancers: a target group on a balancer, the
+    container and port registered in it, and the listener (port, path rule) in front."""
+
+    load_balancer: str = Field(min_length=1, description="The balancer, by name.")
+    target_group: Name | None = Field(
+        None, description="The target group's name; default <service>-<container_port>.")
+    container: str | None = Field(
+        None, description="containerName; default the container that maps container_port.")
+    container_port: Port = Field(description="containerPort registered in the group.")
+    listener_port: Port | None = Field(
+        None, description="The listener forwarding to the group; default the balancer's port.")
+    path: str | None = Field(
+        None, min_length=1, max_length=128,
+        description="An ALB listener rule's path pattern (* and ? wildcards) forwarding to "
+                    "the group; none: the listener's default action.")
+
+
 class Service(Model):
     name: str = Field(min_length=1)  # ECS's own rule: checks.py
     desired_count: int = Field(1, ge=0, le=100000)
@@ -448,6 +543,15 @@ class Service(Model):
     load_balancer: str | None = Field(
         None, description="The load balancer (by name) whose target group the service's "
                           "tasks register in.")
+    load_balancers: list[ServiceTargetGroup] | None = Field(
+        None, min_length=1, max_length=5,
+        description="Several target groups (ECS loadBalancers[], at most 5): each a "
+                    "container/port on a balancer's listener; instead of load_balancer.")
+    deployment_controller: Literal["ECS", "CODE_DEPLOY"] = Field(
+        "ECS", description="ECS (rolling update) or CODE_DEPLOY (blue/green: a replacement "
+                           "task set at full size, then traffic shifted to it).")
+    blue_green: BlueGreen | None = Field(
+        None, description="CODE_DEPLOY only: traffic shift, test listener, termination wait.")
     assign_public_ip: bool = Field(False, description="Fargate only: give each task ENI a "
                                                       "public IP.")
     service_discovery: ServiceDiscovery | None = None
@@ -457,6 +561,37 @@ class Service(Model):
                          "ECS setting). Behind a load balancer, a task whose target turns "
                          "unhealthy after the grace period is stopped and replaced.")
 
+
+    @model_validator(mode="after")
+    def _controller(self) -> Service:
+        """What ECS refuses about the deployment controller and target groups."""
+        if self.load_balancer is not None and self.load_balancers is not None:
+            raise ValueError("give load_balancer (one target group) or load_balancers "
+                             "(several), not both")
+        if self.blue_green is not None and self.deployment_controller != "CODE_DEPLOY":
+            raise ValueError("blue_green applies to deployment_controller: CODE_DEPLOY")
+        if self.deployment_controller == "CODE_DEPLOY":
+            if self.blue_green is None:
+                self.blue_green = BlueGreen()
+            if self.load_balancers is not None and len(self.load_balancers) > 1:
+                raise ValueError(
+                    "several target groups are supported only with the ECS deployment "
+                    "controller (ECS Developer Guide, Registering multiple target groups)")
+            if self.load_balancer is None and self.load_balancers is None:
+                raise ValueError("deployment_controller CODE_DEPLOY needs a load balancer: "
+                                 "set load_balancer (CodeDeploy shifts its listener's "
+                                 "traffic between two target groups)")
+            if self.scheduling == "daemon":
+                raise ValueError("the DAEMON scheduling strategy supports the ECS "
+                                 "deployment controller only")
+        return self
+
+    @property
+    def balancers(self) -> list[str]:
+        """The load balancers the service's tasks register in, by name."""
+        if self.load_balancers is not None:
+            return list(dict.fromkeys(tg.load_balancer for tg in self.load_balancers))
+        return [] if self.load_balancer is None else [self.load_balancer]
 
     @model_validator(mode="after")
     def _default_mode(self) -> Service:
@@ -529,6 +664,14 @@ class Flow(Model):
         None, description="Connection-level flow; default packets only.")
     start: Duration | None = None
     stop: Duration | None = None
+    path: str | None = Field(
+        None, min_length=1, max_length=1024, pattern=r"^/",
+        description="Through an ALB: the request path, which picks the target group whose "
+                    "listener rule matches it (services with several target groups).")
+    listener_port: Port | None = Field(
+        None, description="Through a named balancer: the listener connected to; default the "
+                          "target group's (a CODE_DEPLOY service's test listener reaches its "
+                          "replacement task set).")
 
     @model_validator(mode="after")
     def _connection_rate(self) -> Flow:
