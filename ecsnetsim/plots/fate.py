@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import matplotlib.ticker as mticker
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .data import _flow, _flow_names, _label
+from . import pathdata
 from .style import _figure, _legend, _styled, _title
 
-_FATE = (("delivered", "#59a14f"), ("dropped", "#f28e2b"), ("unreachable", "#9c2a2a"),
-         ("in_flight", "#bab0ac"))
-
-
-def _short_reason(blocked: dict | None, width: int = 64, lines: int = 3) -> str:
-    """Why packets stopped, wrapped beside a bar (the device id is in results.json)."""
-    if not blocked:
-        return ""
-    wrapped = textwrap.wrap(blocked["reason"], width)
-    if len(wrapped) > lines:
-        wrapped = wrapped[:lines]
-        wrapped[-1] = wrapped[-1][:width - 1] + "\u2026"
-    return "\n".join(wrapped)
-
-
-def _drop_reasons(drops: dict | None, width: int = 64, lines: int = 3) -> str:
-    """The limits that dropped packets, by the names Linux and AWS give them (a full
-    conntrack table, ErrorPortAllocation, an ENA allowance), beside a bar."""
-    named = [textwrap.shorten(f"dropped: {k} \u00d7{n:,}", width) for k, n in (drops or {}).items()
-             if n]
-    return "\n".join(named[:lines])
+#: The colour of each fate, in :data:`.pathdata.FATES` order.
+_COLORS = {"delivered": "#59a14f", "dropped": "#f28e2b", "unreachable": "#9c2a2a",
+           "in_flight": "#bab0ac"}
 
 
 @_styled
@@ -57,31 +37,22 @@ def packet_fate(doc: dict) -> Figure | None:
     >>> plots.packet_fate({"variants": []}) is None
     True
     """
-    variants = doc["variants"]
-    flows = _flow_names(variants)
-    if not any(f.get("unreachable") or f.get("blocked") or f.get("drops") for v in variants
-               for f in v.get("flows", [])):
+    data = pathdata.packet_fate(doc)
+    if data is None:
         return None
-    rows = [(name, v) for name in flows for v in variants if _flow(v, name)]
-    fig, axes = _figure(11.0, 1.2 + 0.62 * len(rows))
+    fig, axes = _figure(11.0, 1.2 + 0.62 * len(data.bars))
     ax = axes[0]
-    labels = []
-    for y, (name, v) in enumerate(rows):
-        f = _flow(v, name)
-        sent = max(1, f["sent"])
+    for y, bar in enumerate(data.bars):
         left = 0.0
-        for key, color in _FATE:
-            share = (f.get(key) or 0) / sent
+        for key in pathdata.FATES:
+            share = bar.shares[key]
             if share:
-                ax.barh(y, share, left=left, height=0.6, color=color, edgecolor="white",
-                        linewidth=0.6)
+                ax.barh(y, share, left=left, height=0.6, color=_COLORS[key],
+                        edgecolor="white", linewidth=0.6)
                 left += share
-        ax.text(1.02, y, _short_reason(f.get("blocked")) or _drop_reasons(f.get("drops")),
-                va="center", fontsize=7,
+        ax.text(1.02, y, bar.reason, va="center", fontsize=7,
                 color="#9c2a2a", transform=ax.get_yaxis_transform())
-        labels.append(f"{name} \u00b7 {_label(v).replace(chr(10), ' ')}" if len(flows) > 1
-                      else _label(v).replace(chr(10), " "))
-    ax.set_yticks(range(len(rows)), labels)
+    ax.set_yticks(range(len(data.bars)), [bar.label for bar in data.bars])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
@@ -89,7 +60,6 @@ def packet_fate(doc: dict) -> Figure | None:
     ax.grid(True, axis="x")
     ax.grid(False, axis="y")
     _title(fig, "Where packets stop: arrived, dropped, or unreachable and why")
-    used = [(k, c) for k, c in _FATE if any((_flow(v, n) or {}).get(k) for n, v in rows)]
-    _legend(fig, [Patch(facecolor=c, label=k.replace("_", " ")) for k, c in used],
+    _legend(fig, [Patch(facecolor=_COLORS[k], label=k.replace("_", " ")) for k in data.used],
             title="packets")
     return fig

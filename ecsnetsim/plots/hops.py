@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .data import _collapse, _flow, _flow_names, _flow_panels
+from . import pathdata
 from .style import (
     _cat_width,
     _categories,
@@ -45,43 +43,32 @@ def hops_by_mode(doc: dict) -> Figure | None:
     >>> plots.hops_by_mode({"variants": []}) is None
     True
     """
-    variants = doc["variants"]
-    flows = _flow_names(variants)
-    if not flows:
+    data = pathdata.hops(doc)
+    if data is None:
         return None
-    cats_per_flow = []
-    for name in flows:
-        def path_of(v, name=name):
-            f = _flow(v, name)
-            return tuple(f["path"]) if f else None
-        cats_per_flow.append([(lab, v) for lab, v in _collapse(variants, path_of)
-                              if _flow(v, name) is not None])
-    panels = _flow_panels(variants, flows, cats_per_flow)
-    n = max(len(cats) for _, cats in panels)
-    fig, axes = _figure(_cat_width(n, 0.7), 1.4 + 3.2 * len(panels), nrows=len(panels))
-    kinds_seen: list[str] = _kind_order({k for v in variants for f in v.get("flows", [])
-                                         for k in f["path"]})
-    for ax, (title, cats) in zip(axes, panels, strict=True):
-        for x, (_, v, name) in enumerate(cats):
-            f = _flow(v, name)
-            counts = Counter(f["path"])
+    n = max(len(panel.bars) for panel in data.panels)
+    fig, axes = _figure(_cat_width(n, 0.7), 1.4 + 3.2 * len(data.panels),
+                        nrows=len(data.panels))
+    kinds_seen: list[str] = _kind_order(data.kinds)
+    for ax, panel in zip(axes, data.panels, strict=True):
+        for x, bar in enumerate(panel.bars):
             bottom = 0
             for kind in kinds_seen:
-                if counts[kind]:
-                    ax.bar(x, counts[kind], bottom=bottom, width=0.6,
+                if bar.counts.get(kind):
+                    ax.bar(x, bar.counts[kind], bottom=bottom, width=0.6,
                            color=_kind_color(kind, kinds_seen), edgecolor="white",
                            linewidth=0.8)
-                    bottom += counts[kind]
+                    bottom += bar.counts[kind]
             if bottom:
                 ax.annotate(f"{bottom}", (x, bottom), xytext=(0, 2),
                             textcoords="offset points", ha="center", va="bottom",
                             fontsize=8, fontweight="bold")
             else:
-                _note(ax, x, "unreachable" if f["unreachable"] else "no route")
-        _categories(ax, [c[0] for c in cats])
+                _note(ax, x, bar.note)
+        _categories(ax, [bar.label for bar in panel.bars])
         ax.set_ylim(bottom=0, top=max(1, ax.get_ylim()[1]))
         ax.set_ylabel("hops, one way (devices)")
-        ax.set_title(title, loc="left")
+        ax.set_title(panel.title, loc="left")
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.margins(y=0.1)
     _title(fig, "Hops a packet crosses, by device kind")

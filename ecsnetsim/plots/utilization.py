@@ -5,31 +5,11 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .data import _label, _one_line, _pool
+from . import pathdata
+from .data import _pool
 from .style import _figure, _kind_color, _kind_order, _legend, _styled, _title
 
 _DOTS = "...."
-
-
-def _duplicate(pool: dict, devices: list[dict]) -> bool:
-    """Whether a shared resource only repeats one device of its host (a card link that
-    one ENI alone uses): the same packets, busy time and drops."""
-    return any(not _pool(d["kind"]) and d.get("host") == pool.get("host")
-               and d["packets"] == pool["packets"] and d["drops"] == pool["drops"]
-               and abs(d["utilization"] - pool["utilization"]) < 1e-9 for d in devices)
-
-
-def _ranked(devices: list[dict]) -> list[dict]:
-    """Devices and shared resources, busiest first; a shared resource that repeats a
-    single device is left out, every other one competes for a bar like any device."""
-    shown = [d for d in devices if not (_pool(d["kind"]) and _duplicate(d, devices))]
-    return sorted(shown, key=lambda d: (-d["utilization"], -d["drops"], d["id"]))
-
-
-def _drops(v: dict) -> int:
-    """Packets a variant's devices dropped; a shared resource's drops are those of the
-    devices that use it, so they are not counted again."""
-    return sum(d["drops"] for d in v["devices"] if not _pool(d["kind"]))
 
 
 @_styled
@@ -62,52 +42,22 @@ def device_utilization(doc: dict, top: int = 12) -> Figure | None:
     >>> plots.device_utilization({"variants": []}) is None
     True
     """
-    variants = [v for v in doc["variants"] if v.get("devices")]
-    if not variants:
+    data = pathdata.busiest_devices(doc, top)
+    if data is None:
         return None
-    swept = any(v.get("sweep") for v in doc["variants"])
-    if len(variants) > 4 or swept:
-        variants = [max(variants, key=lambda v: (_drops(v),
-                                                 max(d["utilization"] for d in v["devices"])))]
-        top_n = top
-    else:
-        top_n = top if len(variants) == 1 else max(4, top // 2)
-    picked = [(v, _ranked(v["devices"])[:top_n]) for v in variants]
-    kinds = _kind_order({d["kind"] for _, devs in picked for d in devs})
-    heights = [len(devs) for _, devs in picked]
-    longest = max(len(d["id"]) for _, devs in picked for d in devs)
+    kinds = _kind_order(data.kinds)
+    heights = [len(panel.devices) for panel in data.panels]
+    longest = max(len(d["id"]) for panel in data.panels for d in panel.devices)
     fig, axes = _figure(min(14.0, 6.0 + 0.07 * longest),
-                        1.0 + sum(0.22 * h + 0.65 for h in heights), nrows=len(picked),
+                        1.0 + sum(0.22 * h + 0.65 for h in heights), nrows=len(data.panels),
                         sharex=True, gridspec_kw={"height_ratios": heights})
-    umax = max(d["utilization"] for _, devs in picked for d in devs) * 100
-    for ax, (v, devs) in zip(axes, picked, strict=True):
-        for shared in (False, True):
-            rows = [(y, d) for y, d in enumerate(devs) if _pool(d["kind"]) == shared]
-            if rows:
-                ax.barh([y for y, _ in rows], [d["utilization"] * 100 for _, d in rows],
-                        height=0.7, color=[_kind_color(d["kind"], kinds) for _, d in rows],
-                        hatch=_DOTS if shared else None, edgecolor="white", linewidth=0)
-        for y, d in enumerate(devs):
-            u = d["utilization"] * 100
-            text = f"{u:.3g} %"
-            dropped = d["drops"] and not _pool(d["kind"])
-            if dropped:
-                text += f"  \u2022 {d['drops']:,} drops"
-            ax.annotate(text, (u, y), xytext=(3, 0), textcoords="offset points", va="center",
-                        fontsize=7, color="#b00000" if dropped else "#333333")
-        ax.set_yticks(range(len(devs)), [d["id"] for d in devs])
-        ax.invert_yaxis()
-        ax.grid(False, axis="y")
-        ax.grid(True, axis="x")
-        ax.tick_params(axis="y", labelsize=7)
-        drops = _drops(v)
-        ax.set_title(f"variant {_one_line(_label(v))}"
-                     + (f" \u2014 {drops:,} packets dropped in all" if drops else ""),
-                     loc="left")
+    umax = max(d["utilization"] for panel in data.panels for d in panel.devices) * 100
+    for ax, panel in zip(axes, data.panels, strict=True):
+        _bars(ax, panel.devices, kinds)
+        ax.set_title(panel.title, loc="left")
     axes[-1].set_xlabel("utilization (% of the run's measured window busy)")
     axes[-1].set_xlim(0, umax * 1.35 if umax > 0 else 1)
-    busiest = " (busiest variant)" if len(picked) == 1 and len(doc["variants"]) > 1 else ""
-    _title(fig, f"Busiest devices{busiest}")
+    _title(fig, f"Busiest devices{' (busiest variant)' if data.busiest_only else ''}")
     handles = [Patch(facecolor=_kind_color(k, kinds), hatch=_DOTS if _pool(k) else None,
                      edgecolor="white", label=k + (" (shared)" if _pool(k) else ""))
                for k in kinds]
@@ -117,3 +67,27 @@ def device_utilization(doc: dict, top: int = 12) -> Figure | None:
                                    "it; its drops\nare counted at those devices"))
     _legend(fig, handles, title="device kind")
     return fig
+
+
+def _bars(ax, devs: list[dict], kinds: list[str]) -> None:
+    """A panel's bars: devices plain, shared resources dotted, each with its utilization
+    and (devices only) its drops."""
+    for shared in (False, True):
+        rows = [(y, d) for y, d in enumerate(devs) if _pool(d["kind"]) == shared]
+        if rows:
+            ax.barh([y for y, _ in rows], [d["utilization"] * 100 for _, d in rows],
+                    height=0.7, color=[_kind_color(d["kind"], kinds) for _, d in rows],
+                    hatch=_DOTS if shared else None, edgecolor="white", linewidth=0)
+    for y, d in enumerate(devs):
+        u = d["utilization"] * 100
+        text = f"{u:.3g} %"
+        dropped = d["drops"] and not _pool(d["kind"])
+        if dropped:
+            text += f"  \u2022 {d['drops']:,} drops"
+        ax.annotate(text, (u, y), xytext=(3, 0), textcoords="offset points", va="center",
+                    fontsize=7, color="#b00000" if dropped else "#333333")
+    ax.set_yticks(range(len(devs)), [d["id"] for d in devs])
+    ax.invert_yaxis()
+    ax.grid(False, axis="y")
+    ax.grid(True, axis="x")
+    ax.tick_params(axis="y", labelsize=7)

@@ -1,0 +1,71 @@
+"""The numbers of the hops, packet-fate and busiest-devices figures, checked against the
+results they come from, without matplotlib."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import SCENARIOS
+
+import ecsnetsim
+from ecsnetsim.plots import pathdata
+
+
+@pytest.fixture(scope="module")
+def doc():
+    sc = ecsnetsim.load_scenario(SCENARIOS / "security-groups.yaml")
+    return ecsnetsim.simulate(sc, seed=3, progress=False).document
+
+
+def test_the_data_needs_no_matplotlib():
+    code = ("import sys; from ecsnetsim.plots import pathdata; "
+            "pathdata.hops({'variants': []}); assert 'matplotlib' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_hop_bar_is_the_flows_path(doc):
+    data = pathdata.hops(doc)
+    bars = [bar for panel in data.panels for bar in panel.bars]
+    assert bars
+    paths = [f["path"] for v in doc["variants"] for f in v["flows"]]
+    for bar in bars:
+        assert bar.total in {len(p) for p in paths}
+        assert (bar.total == 0) == bool(bar.note)
+    assert data.kinds == {k for p in paths for k in p}
+
+
+def test_fate_shares_are_the_counts_over_sent(doc):
+    data = pathdata.packet_fate(doc)
+    assert data is not None  # the scenario refuses some flows
+    flows = [f for f in doc["variants"][0]["flows"]]
+    for bar in data.bars[:len(flows)]:
+        total = sum(bar.shares.values())
+        assert total == pytest.approx(1.0) or total == 0.0
+    unreachable = [b for b in data.bars if b.shares["unreachable"]]
+    assert unreachable and all(b.reason for b in unreachable)
+    assert data.used == [k for k in pathdata.FATES if any(b.shares[k] for b in data.bars)]
+
+
+def test_no_fate_figure_when_every_packet_could_arrive():
+    doc = {"variants": [{"name": "a", "flows": [{"name": "f", "sent": 5, "delivered": 5,
+                                                   "unreachable": 0}]}]}
+    assert pathdata.packet_fate(doc) is None
+
+
+def test_busiest_devices_ranked_and_counted_once(doc):
+    data = pathdata.busiest_devices(doc, top=6)
+    busy = [v for v in doc["variants"] if v["devices"]]
+    assert len(data.panels) == len(busy) <= 4
+    for panel, v in zip(data.panels, busy, strict=True):
+        util = [d["utilization"] for d in panel.devices]
+        assert util == sorted(util, reverse=True)
+        assert len(panel.devices) <= 6
+        # a shared resource's drops are its devices': counted once
+        assert panel.drops == sum(d["drops"] for d in v["devices"]
+                                  if not d["kind"].endswith("_pool")
+                                  and not d["kind"].startswith("card_"))
+    swept = {"variants": [dict(v, sweep={"value": 1}) for v in doc["variants"]]}
+    assert len(pathdata.busiest_devices(swept).panels) == 1
+    assert pathdata.busiest_devices({"variants": []}) is None
