@@ -142,7 +142,7 @@ def _html(table: tables.Table) -> str:
 
 def _tables(doc: dict) -> list[str]:
     variants = doc["variants"]
-    unplaced, subnets, flows, devices, deployments = ([] for _ in range(5))
+    unplaced, subnets, devices, deployments = ([] for _ in range(4))
     for v in variants:
         name = variant_label(v["name"])
         placement = v["placement"]
@@ -160,13 +160,6 @@ def _tables(doc: dict) -> list[str]:
         for sn in placement.get("subnets") or []:
             subnets.append([name, sn["name"], sn.get("cidr"), sn.get("az"), sn.get("usable"),
                             sn.get("ips_used"), sn.get("ips_free")])
-        for f in v["flows"]:
-            lat, blocked = f.get("latency_us") or {}, f.get("blocked") or {}
-            flows.append([name, f["name"], f.get("from"), f.get("to"), f.get("via"),
-                          f.get("sent"), f.get("delivered"), f.get("dropped"),
-                          f.get("unreachable"), f.get("in_flight"),
-                          (f.get("hops") or {}).get("mean"), lat.get("mean"), lat.get("p50"),
-                          lat.get("p99"), blocked.get("reason")])
         top = sorted(v["devices"], key=lambda d: (-d["utilization"], d["id"]))[:TOP_DEVICES]
         for d in top:
             devices.append([name, d["id"], d["kind"], d["packets"],
@@ -186,10 +179,7 @@ def _tables(doc: dict) -> list[str]:
                "Tasks not placed at the end of the run, by service and reason."),
         _table("Subnets", ["variant", "subnet", "CIDR", "AZ", "usable", "IPs used",
                            "IPs free"], subnets, "subnets"),
-        _table("Flows", ["variant", "flow", "from", "to", "via", "sent", "delivered",
-                         "dropped", "unreachable", "in flight", "hops", "mean µs", "p50 µs",
-                         "p99 µs", "blocked"], flows, "flows",
-               "sent = delivered + dropped + unreachable + in flight."),
+        _html(tables.flows(variants)),
         _table(f"Busiest devices (top {TOP_DEVICES} per variant)",
                ["variant", "device", "kind", "packets", "busy %", "mean wait µs", "drops"],
                devices, "devices"),

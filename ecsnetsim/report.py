@@ -217,8 +217,8 @@ def summary(results: HasDocument) -> str:
     for v in doc["variants"]:
         out.append("")
         out.append(f"== variant {v['name']}  ({_start(v)}, ran to {v['end']:.1f}s)")
-        out.append(tables.as_text(tables.services([v]), without=("variant", "steady at s")))
-        out.append(tables.as_text(tables.instance_types([v]), without=("variant",)))
+        out.append(tables.summary_text(tables.services([v])))
+        out.append(tables.summary_text(tables.instance_types([v])))
         fg = v["placement"].get("fargate")
         if fg:
             azs = ", ".join(f"{az} {n}" for az, n in fg["by_az"].items()) or "-"
@@ -238,14 +238,7 @@ def summary(results: HasDocument) -> str:
                        f"{sn['ips_free']} free")
         flows = v["flows"]
         if flows:
-            out.append(f"  {'flow':<16}{'sent':>9}{'deliv':>9}{'drop':>7}{'unreach':>8}"
-                       f"{'inflight':>9}{'hops':>6}{'mean us':>10}{'p99 us':>10}")
-            for f in flows:
-                lat = f["latency_us"]
-                out.append(f"  {f['name']:<16}{f['sent']:>9}{f['delivered']:>9}"
-                           f"{f['dropped']:>7}{f['unreachable']:>8}{f['in_flight']:>9}"
-                           f"{_num(f['hops']['mean']):>6}{_num(lat['mean']):>10}"
-                           f"{_num(lat['p99']):>10}")
+            out.append(tables.summary_text(tables.flows([v])))
             for f in flows:
                 ci = (f.get("ci95") or {})
                 if ci.get("latency_mean_us"):
@@ -317,6 +310,3 @@ def _reasons(s: dict) -> dict:
     failures', else its stops'."""
     return s["failures"] or s.get("launch_failures") or s.get("stopped") or {}
 
-
-def _num(x) -> str:
-    return "-" if x is None else f"{x:.1f}"

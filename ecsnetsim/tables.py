@@ -50,6 +50,10 @@ class Column:
     width: int | None = None
     left: bool = False
     sep: str = ""
+    #: a shorter header for the fixed-width text
+    short: str | None = None
+    #: decimals of a number in the text (None: as it is)
+    digits: int | None = None
 
     def text(self, value: Any) -> str:
         """The cell as the text summary prints it."""
@@ -57,7 +61,8 @@ class Column:
             right = (self.width - 1) // 2
             return (f"{_plain(value.used):>{self.width - 1 - right}}/"
                     f"{_plain(value.limit):<{right}}")
-        shown = _plain(value)
+        shown = (f"{value:.{self.digits}f}" if self.digits is not None and value is not None
+                 else _plain(value))
         if self.width is None:
             return self.sep + shown
         return self.sep + (f"{shown:<{self.width}}" if self.left else f"{shown:>{self.width}}")
@@ -95,9 +100,10 @@ def as_text(table: Table, without: Iterable[str] = (), indent: str = "  ") -> st
 
 
 def _header(c: Column) -> str:
+    h = c.short or c.header
     if c.width is None:
-        return c.sep + c.header
-    return c.sep + (f"{c.header:<{c.width}}" if c.left else f"{c.header:>{c.width}}")
+        return c.sep + h
+    return c.sep + (f"{h:<{c.width}}" if c.left else f"{h:>{c.width}}")
 
 
 # -- services ------------------------------------------------------------------------
@@ -216,6 +222,42 @@ def instances(variants: Sequence[dict]) -> Table:
         Column("AZ", 12, left=True), Column("tasks", 7), *map(_resource_column, network),
         Column("IPs", 6), Column("static ports", 13, left=True), Column("dynamic ports", 14),
         *map(_resource_column, compute)), rows)
+
+
+# -- flows ---------------------------------------------------------------------------
+
+
+def flows(variants: Sequence[dict]) -> Table:
+    """Per variant and flow: packets sent and what became of them, hops, latency, and
+    why the flow is blocked when it is."""
+    rows = []
+    for v in variants:
+        for f in v["flows"]:
+            lat, blocked = f.get("latency_us") or {}, f.get("blocked") or {}
+            rows.append([variant_label(v["name"]), f["name"], f.get("from"), f.get("to"),
+                         f.get("via"), f.get("sent"), f.get("delivered"), f.get("dropped"),
+                         f.get("unreachable"), f.get("in_flight"),
+                         (f.get("hops") or {}).get("mean"), lat.get("mean"), lat.get("p50"),
+                         lat.get("p99"), blocked.get("reason")])
+    return Table("flows", "Flows", (
+        VARIANT, Column("flow", 16, left=True), Column("from", 16, left=True),
+        Column("to", 16, left=True), Column("via", 12, left=True), Column("sent", 9),
+        Column("delivered", 9, short="deliv"), Column("dropped", 7, short="drop"),
+        Column("unreachable", 8, short="unreach"), Column("in flight", 9, short="inflight"),
+        Column("hops", 6, digits=1), Column("mean µs", 10, short="mean us", digits=1),
+        Column("p50 µs", 10, short="p50 us", digits=1),
+        Column("p99 µs", 10, short="p99 us", digits=1), Column("blocked", sep="  ")), rows,
+        "sent = delivered + dropped + unreachable + in flight.")
+
+
+#: The columns the summary leaves to report.html and the CSV files.
+TEXT_OMITS = {"services": ("variant", "steady at s"), "instance-types": ("variant",),
+              "flows": ("variant", "from", "to", "via", "p50 µs", "blocked")}
+
+
+def summary_text(table: Table) -> str:
+    """``table`` as the text summary prints it (one variant's rows)."""
+    return as_text(table, without=TEXT_OMITS.get(table.name, ("variant",)))
 
 
 #: A table builder: the variants of a results document -> a table.
