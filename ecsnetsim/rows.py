@@ -158,7 +158,7 @@ class ServiceRow(Row):
     name: str
     #: awsvpc, bridge, host, none or default
     network_mode: str
-    #: EC2 or FARGATE
+    #: EC2, FARGATE or EXTERNAL
     launch_type: str = entry(optional=True)
     #: REPLICA or DAEMON
     scheduling: str = entry(optional=True)
@@ -185,6 +185,9 @@ class ServiceRow(Row):
     steady_at: float | None = entry(optional=True)
     #: when its last task still running turned RUNNING (s), or None
     last_running_at: float | None = entry(optional=True)
+    #: capacity provider -> its tasks running at the end, draining ones excluded (count;
+    #: only for a service with a capacity provider strategy)
+    capacity_providers: dict[str, int] | None = entry(omit_none=True, default=None)
 
 
 @row

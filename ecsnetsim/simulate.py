@@ -47,7 +47,7 @@ STREAM_JITTER = 2
 STREAM_JITTER = 2
 
 
-def _service_row(svc) -> ServiceRow:
+def _service_row(svc, providers=None) -> ServiceRow:
     failures = Counter(t.last_failure for t in svc.unplaced if t.last_failure)
     running = [t for t in svc.running if not t.draining]
     # the counts the timeline records (running old + new, pending = the new revision's
@@ -67,7 +67,17 @@ def _service_row(svc) -> ServiceRow:
         steady_at=svc.steady_at,
         last_running_at=max((t.running_at for t in running if t.running_at is not None),
                             default=None),
+        capacity_providers=_per_provider(svc, running, providers),
     )
+
+
+def _per_provider(svc, running, providers) -> dict[str, int] | None:
+    """A strategy's running tasks per capacity provider (None without a strategy)."""
+    if providers is None or not svc.spec.capacity_provider_strategy:
+        return None
+    counts = Counter(providers.provider_of(svc, t) for t in running)
+    counts.pop(None, None)
+    return dict(sorted(counts.items()))
 
 
 def _instance_row(inst, connections: dict) -> InstanceRow:
@@ -99,7 +109,7 @@ def _placement_block(cluster: Cluster, plane) -> PlacementBlock:
     on_fargate = [t for svc in services if svc.spec.launch_type == "FARGATE" for t in svc.live]
     discovery = [_records(svc) for svc in services if svc.spec.service_discovery]
     return PlacementBlock(
-        services=[_service_row(svc) for svc in services],
+        services=[_service_row(svc, cluster.providers) for svc in services],
         instances=[_instance_row(inst, plane.instance_connections(inst))
                    for inst in cluster.instances],
         subnets=[SubnetRow(s.name, s.cidr, s.az, s.usable, s.used, s.free)

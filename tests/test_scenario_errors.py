@@ -307,7 +307,7 @@ def test_several_errors_are_listed_with_their_lines(tmp_path, capsys):
     ("    network_mode: bridge\n", "    network_mode: nat\n", "services[0].network_mode",
      ("'awsvpc', 'bridge', 'host', 'none' or 'default'", "'nat'")),
     ("    network_mode: bridge\n", "    network_mode: bridge\n    launch_type: ec2\n",
-     "services[0].launch_type", ("'EC2' or 'FARGATE'",)),
+     "services[0].launch_type", ("'EC2', 'FARGATE' or 'EXTERNAL'",)),
     ("      subnet: a\n", "      subnet: a\n      os: macos\n", "cluster.instance_groups[0].os",
      ("'linux' or 'windows'",)),
     ("    rate: 100/s\n", "    rate: 100/s\n    via: elb\n", "traffic[0].via",

@@ -65,7 +65,24 @@ def build_instance(sc: Scenario, g: InstanceGroup, index: int, subnet: SubnetPoo
     inst.security_groups = tuple(g.security_groups)
     inst.public_ip = g.public_ip
     inst.metadata = g.metadata
+    if g.external:
+        _make_external(inst)
     return inst
+
+
+#: Where external instances (ECS Anywhere) take their address: their own network, not a
+#: subnet of the VPC (the range is an assumption; no result depends on it but the rows).
+ON_PREMISES = ("on-premises", "192.168.0.0/16", "on-premises")
+
+
+def _make_external(inst: ContainerInstance) -> None:
+    """An ECS Anywhere server: registered with the ``ecs.capability.external`` attribute
+    (ECS Developer Guide, external instances), no ENI to attach, no VPC subnet or AZ."""
+    inst.eni_limit = 0
+    attributes = inst.attributes
+    for name in ("ecs.availability-zone", "ecs.subnet-id", "ecs.capability.task-eni"):
+        attributes.pop(name, None)
+    attributes["ecs.capability.external"] = "true"
 
 
 class Fleet:
@@ -78,6 +95,11 @@ class Fleet:
         self.subnets = subnets
         self.log = log
         self.instances: list[ContainerInstance] = []
+        #: external instances (ECS Anywhere), apart: EC2 placement never sees them, and
+        #: only EXTERNAL tasks go to them (with their own change log)
+        self.external: list[ContainerInstance] = []
+        self.external_changes: list[ContainerInstance] = []
+        self._on_premises: SubnetPool | None = None
         self.groups = {g.name: g for g in scenario.cluster.instance_groups}
         self._members: dict[str, list[ContainerInstance]] = {name: [] for name in self.groups}
         self._launched: Counter = Counter()  # group -> instances launched (next index)
@@ -92,6 +114,10 @@ class Fleet:
                 self.launch(g)
 
     def subnet_of(self, g: InstanceGroup) -> SubnetPool:
+        if g.external:
+            if self._on_premises is None:
+                self._on_premises = SubnetPool(*ON_PREMISES)
+            return self._on_premises
         return self.subnets[g.subnet or self.scenario.vpc.subnets[0].name]
 
     def build(self, g: InstanceGroup, index: int, subnet: SubnetPool) -> ContainerInstance:
@@ -101,12 +127,16 @@ class Fleet:
         """Launch and register the group's next instance (a failure is an event)."""
         inst = self.build(g, self._launched[g.name], self.subnet_of(g))
         self._launched[g.name] += 1
-        inst.changes = self.changes
-        inst.position = len(self.instances)
+        instances, changes = (self.external, self.external_changes) if g.external else \
+            (self.instances, self.changes)
+        inst.changes = changes
+        inst.position = len(instances)
         failure = inst.register()
         if failure:
             self.log.instance("launch-failed", failure)
-        self.instances.append(inst)
+        if g.external:
+            inst.eni_used = 0  # (its own network: no primary ENI of a VPC)
+        instances.append(inst)
         self._members[g.name].append(inst)
         return inst
 

@@ -24,6 +24,7 @@ from ..scenario.schema import InstanceGroup
 from .events import EventLog
 from .fleet import Fleet
 from .placement import check_constraints, check_resources
+from .providers import StrategyPlacement
 
 if TYPE_CHECKING:
     from .servicestate import ServiceState
@@ -42,6 +43,11 @@ class ManagedScaling:
         self.log = log
         self.wake = wake  # every service looks again once instances arrived
         self.launching: Counter = Counter()  # group -> instances on their way
+        #: the cluster's capacity providers (set by the service controller); their groups
+        #: grow for their own tasks only, toward their target capacity
+        self.providers = None
+        self.awaiting: Counter = Counter()  # (service, provider) -> tasks launching
+        # instances will take
 
     @property
     def pending(self) -> int:
@@ -52,8 +58,14 @@ class ManagedScaling:
         """Launch instances for tasks that no instance can take, in the first group with
         room and an instance type that takes at least one of them."""
         mode = modes.get(svc.spec.network_mode)
+        placement = self.providers.for_service(svc) if self.providers is not None else None
+        if placement is not None:  # a strategy's groups scale for it; EXTERNAL never does
+            if isinstance(placement, StrategyPlacement):
+                self._provider_scale_out(svc, placement, mode)
+            return
+        provider_groups = self.providers.groups if self.providers is not None else {}
         for g in self.fleet.scenario.cluster.instance_groups:
-            if g.scaling is None:
+            if g.scaling is None or g.name in provider_groups or g.external:
                 continue
             room = g.scaling.max - self.fleet.held(g.name) - self.launching[g.name]
             waiting = len(svc.waiting) - svc.awaiting_capacity
@@ -70,6 +82,67 @@ class ManagedScaling:
                                         "placed", n, service=svc.name)
             self.env.process(self._arrive(g, n, svc, n * per_instance))
             return
+
+    def _provider_scale_out(self, svc: ServiceState, placement: StrategyPlacement,
+                            mode: NetworkMode) -> None:
+        """Managed scaling of each provider of the strategy that the waiting tasks need:
+        its group grows to ``ceil(M x 100 / target_capacity)`` instances, M the instances
+        needed (those running tasks, those launching, and those the waiting tasks need),
+        within the scaling step sizes and the group's maximum (ECS Developer Guide,
+        cluster auto scaling: CapacityProviderReservation = M / N x 100 is kept at the
+        target)."""
+        for item in placement.strategy:
+            cp = self.providers.by_name.get(item.capacity_provider)
+            if cp is None or cp.instance_group is None or cp.managed_scaling is None or \
+                    cp.managed_scaling.status != "ENABLED":
+                continue
+            key = (svc.name, cp.name)
+            waiting = placement.waiting_on(svc, cp.name, len(svc.waiting)) - \
+                self.awaiting[key]
+            g = self.fleet.groups[cp.instance_group]
+            if waiting <= 0 or g.scaling is None:
+                continue
+            per_instance = self.fit_on_new(g, svc, mode, waiting)
+            if per_instance == 0:
+                continue
+            n, reservation = self.reservation_step(cp, g, math.ceil(waiting / per_instance))
+            if n <= 0:
+                continue
+            self.launching[g.name] += n
+            self.awaiting[key] += min(waiting, n * per_instance)
+            self.log.instance(
+                "launch", f"capacity provider {cp.name}: CapacityProviderReservation "
+                          f"{reservation}% against target {cp.managed_scaling.target_capacity}%: "
+                          f"managed scaling launches {n} {g.type} instance(s) in {g.name} for "
+                          f"{waiting} task(s) waiting for capacity", n, service=svc.name)
+            self.env.process(self._arrive_for_provider(g, n, key,
+                                                       min(waiting, n * per_instance)))
+
+    def _arrive_for_provider(self, g: InstanceGroup, n: int, key: tuple, expected: int):
+        yield self.env.timeout(g.scaling.launch_delay)
+        for _ in range(n):
+            inst = self.fleet.launch(g)
+            self.log.instance("register", f"container instance {inst.id} registered in "
+                                          f"{g.name} by managed scaling")
+        self.launching[g.name] -= n
+        self.awaiting[key] = max(0, self.awaiting[key] - expected)
+        self.wake()
+
+    def reservation_step(self, cp, g: InstanceGroup, needed: int) -> tuple[int, int]:
+        """(instances to launch, CapacityProviderReservation in % before they are) for a
+        group that needs ``needed`` more instances for its waiting tasks."""
+        ms = cp.managed_scaling
+        have = self.fleet.held(g.name) + self.launching[g.name]  # N: the group's size
+        busy = sum(1 for i in self.fleet.members(g.name)
+                   if i.status in ("ACTIVE", "DRAINING") and i.running_tasks)
+        needed_total = busy + needed + self.launching[g.name]  # M
+        # N = 0: ECS publishes 200 % (scale out from zero)
+        reservation = round(100 * needed_total / have) if have else 200
+        target = math.ceil(needed_total * 100 / ms.target_capacity)
+        step = max(ms.minimum_scaling_step_size, min(ms.maximum_scaling_step_size,
+                                                     target - have))
+        room = g.scaling.max - have
+        return (min(step, room) if target > have else 0), reservation
 
     def fit_on_new(self, g: InstanceGroup, svc: ServiceState, mode: NetworkMode,
                    limit: int) -> int:

@@ -29,6 +29,7 @@ from .events import Event, EventLog, Timeline
 from .fleet import Fleet
 from .hostports import PORT_ALREADY_ALLOCATED, AgentPicks, collision
 from .lifecycle import Lifecycle
+from .providers import CapacityProviders, interrupt
 from .scaling import ManagedScaling
 from .service import ServiceController, ServiceState
 
@@ -72,7 +73,14 @@ class Cluster:
 
     @property
     def instances(self) -> list[ContainerInstance]:
-        return self.fleet.instances
+        """The container instances, EC2 first, then external ones (ECS Anywhere)."""
+        fleet = self.fleet
+        return fleet.instances + fleet.external if fleet.external else fleet.instances
+
+    @property
+    def providers(self) -> CapacityProviders:
+        """The cluster's capacity providers and which provider runs which task."""
+        return self.controller.providers
 
     @property
     def events(self) -> list[Event]:
@@ -108,6 +116,8 @@ class Cluster:
             self.controller.deploy(svc, spec)
         elif ev.scale is not None:
             self.controller.scale(self.controller.service(ev.scale), ev.desired_count)
+        elif ev.interrupt is not None:
+            interrupt(self, ev.interrupt)
         else:
             sel, drain = (ev.drain, True) if ev.drain is not None else (ev.terminate, False)
             for inst in self.fleet.active(sel.group)[:sel.count]:

@@ -35,6 +35,7 @@ from .events import EventLog, Timeline
 from .fleet import Fleet
 from .lifecycle import Lifecycle
 from .placement import check_constraints, check_resources
+from .providers import CapacityProviders
 from .scaling import ManagedScaling
 from .servicestate import RETRY_FIRST, RETRY_MAX, ServiceState
 from .waiting import WaitingTasks
@@ -108,6 +109,10 @@ class ServiceController:
             "EC2": ContainerInstancePlacement(fleet.instances, rng, fleet.changes),
             "FARGATE": FargateMicroVmPerTask(scenario.fargate.task_start_delay),
         }
+        #: capacity provider strategies and EXTERNAL: where such a service's tasks go
+        self.providers = CapacityProviders(scenario, fleet, self.capacity["EC2"],
+                                           self.capacity["FARGATE"])
+        scaling.providers = self.providers
         balanced = {scenario.service_named(f.to).name for f in scenario.traffic
                     if f.via != "direct" and scenario.service_named(f.to) is not None}
         balanced |= {s.name for s in scenario.services if s.balancers}
@@ -349,7 +354,7 @@ class ServiceController:
         launches = svc.launches  # in time order: the ones out of the window are first
         while launches and launches[0] <= now - LAUNCH_WINDOW:
             launches.popleft()
-        budget = self.capacity[svc.spec.launch_type].launch_batch - len(svc.launches)
+        budget = self._capacity(svc).launch_batch - len(svc.launches)
         svc.throttled = count > budget
         if count > budget:
             delay = svc.launches[0] + LAUNCH_WINDOW - now if svc.launches else LAUNCH_WINDOW
@@ -370,7 +375,7 @@ class ServiceController:
         """Place and start up to ``count`` waiting tasks; return (started, the placement
         decision that found no instance, if one did not)."""
         mode = modes.get(svc.spec.network_mode)
-        capacity = self.capacity[svc.spec.launch_type]
+        capacity = self._capacity(svc)
         started = []
         now = self.env.now
         for _ in range(count):
@@ -387,6 +392,11 @@ class ServiceController:
             if self.lifecycle.start(svc, task, decision.instance, mode):
                 started.append(task)
         return started, None
+
+    def _capacity(self, svc: ServiceState):
+        """Where the service's tasks go: its capacity provider strategy's providers, the
+        external instances (EXTERNAL), or its launch type's placement."""
+        return self.providers.for_service(svc) or self.capacity[svc.spec.launch_type]
 
     def _unplaced(self, svc: ServiceState, blocked) -> None:
         """No instance takes the next task: every waiting task says why, the service says

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from .. import catalog, modes, targetgroups
 from ..errors import choices, show
 from ..model import fargate, query
+from .capacitychecks import check_capacity
 from .messages import describe
 from .schema import Scenario, Service
 from .yamlsrc import format_path
@@ -74,7 +75,8 @@ def _check_task_definition(sc: Scenario, i: int) -> Iterator[Problem]:
         yield loc + ("launch_type",), (f"Task definition does not support launch_type "
                                        f"{svc.launch_type} (requiresCompatibilities: "
                                        f"{', '.join(compat) or 'none, which means EC2'})")
-    if not mode.allows(svc.launch_type, os):
+    if svc.launch_type != "EXTERNAL" and not mode.allows(svc.launch_type, os):
+        # (EXTERNAL: capacitychecks.py, with ECS Anywhere's own modes)
         allowed = [m.name for m in modes.MODES.values() if m.allows(svc.launch_type, os)]
         who = "Fargate" if svc.launch_type == "FARGATE" else "EC2"
         if os:
@@ -435,9 +437,10 @@ def _check_events(sc: Scenario) -> Iterator[Problem]:
     groups = {g.name: g for g in sc.cluster.instance_groups}
     for i, ev in enumerate(sc.events):
         loc = ("events", i)
-        kinds = [k for k in ("deploy", "scale", "drain", "terminate") if getattr(ev, k)]
+        kinds = [k for k in ("deploy", "scale", "drain", "terminate", "interrupt")
+                 if getattr(ev, k)]
         if len(kinds) != 1:
-            yield loc, ("expected exactly one of deploy, scale, drain, terminate "
+            yield loc, ("expected exactly one of deploy, scale, drain, terminate, interrupt "
                         f"(got {', '.join(kinds) or 'none'})")
             continue
         kind = kinds[0]
@@ -520,6 +523,7 @@ def check_scenario(sc: Scenario) -> Iterator[Problem]:
         yield from _check_service(sc, i, subnet_names)
         yield from _check_reachability_fields(sc, i)
         yield from _check_target_groups(sc, i)
+    yield from check_capacity(sc)
     yield from _check_traffic(sc)
     yield from _check_events(sc)
     from .. import calibration  # noqa: PLC0415  (the profile reads its YAML and numpy)

@@ -253,6 +253,11 @@ class InstanceGroup(Model):
                     "default 2.52 on Linux, 0.01 on Windows, derived from the ECS guide's "
                     "m4.large example: 8192 MiB registers 7985 (Linux) and 8191 (Windows).")
     scaling: Scaling | None = None
+    external: bool = Field(
+        False, description="ECS Anywhere: servers outside AWS registered to the cluster (an "
+                           "SSM activation), running tasks with launch_type EXTERNAL only. "
+                           "They have no ENIs (type gives only their CPU and memory) and no "
+                           "VPC address.")
     security_groups: list[str] = Field(
         default_factory=list, description="Groups of the instances' primary ENI (and so of "
                                           "every bridge, host and default task on them).")
@@ -306,8 +311,65 @@ class Scaling(Model):
                           "EC2 boot plus agent start; AWS gives no figure).")
 
 
+#: The Fargate capacity providers every account has (they need only be associated with
+#: the cluster): ECS API reference, CapacityProviderStrategyItem.
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
+class ManagedScaling(Model):
+    """An Auto Scaling group provider's managed scaling (ECS API reference, ManagedScaling;
+    defaults are ECS's): ECS keeps CapacityProviderReservation, M/N x 100 (M instances
+    needed, N in the group), at ``target_capacity``."""
+
+    status: Literal["ENABLED", "DISABLED"] = "ENABLED"
+    target_capacity: int = Field(100, ge=1, le=100,
+                                 description="Target CapacityProviderReservation, 1-100 (%).")
+    minimum_scaling_step_size: int = Field(
+        1, ge=1, le=10000, description="Fewest instances a scale-out launches.")
+    maximum_scaling_step_size: int = Field(
+        10000, ge=1, le=10000, description="Most instances a scale-out launches.")
+
+
+class CapacityProvider(Model):
+    """A capacity provider associated with the cluster: an Auto Scaling group provider
+    (``instance_group``: the group it scales), or FARGATE / FARGATE_SPOT."""
+
+    name: Name
+    instance_group: str | None = Field(
+        None, description="The instance group (Auto Scaling group) of an ASG provider; none "
+                          "for FARGATE and FARGATE_SPOT.")
+    managed_scaling: ManagedScaling | None = Field(
+        None, description="Managed scaling of an ASG provider; null: off (the group keeps "
+                          "its size).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_name(cls, value: Any) -> Any:
+        """``- FARGATE`` is short for ``- {name: FARGATE}``."""
+        return {"name": value} if isinstance(value, str) else value
+
+
+class CapacityProviderStrategyItem(Model):
+    """One provider of a strategy (ECS API reference, CapacityProviderStrategyItem)."""
+
+    capacity_provider: str = Field(min_length=1, max_length=255)
+    base: int = Field(0, ge=0, le=100000,
+                      description="Tasks that run on this provider first (one provider of a "
+                                  "strategy may have a base).")
+    weight: int = Field(0, ge=0, le=1000,
+                        description="Share of the tasks beyond the bases (0: none).")
+
+
 class Cluster(Model):
     instance_groups: list[InstanceGroup] = Field(default_factory=list)
+    capacity_providers: list[CapacityProvider] = Field(
+        default_factory=list, max_length=20,
+        description="Capacity providers associated with the cluster (ASG providers, "
+                    "FARGATE, FARGATE_SPOT).")
+    default_capacity_provider_strategy: list[CapacityProviderStrategyItem] = Field(
+        default_factory=list, max_length=20,
+        description="The strategy of a service that gives neither launch_type nor "
+                    "capacity_provider_strategy.")
 
 
 class PortMapping(Model):
@@ -515,7 +577,15 @@ class Service(Model):
     network_mode: NetworkMode | None = Field(
         None, description="Default: ECS's for the task's OS (bridge on Linux, default on "
                           "Windows).")
-    launch_type: Literal["EC2", "FARGATE"] = "EC2"
+    launch_type: Literal["EC2", "FARGATE", "EXTERNAL"] = Field(
+        "EC2", description="EC2, FARGATE or EXTERNAL (ECS Anywhere); with a capacity "
+                           "provider strategy, its providers' (FARGATE for FARGATE and "
+                           "FARGATE_SPOT, else EC2).")
+    capacity_provider_strategy: list[CapacityProviderStrategyItem] | None = Field(
+        None, max_length=20,
+        description="Capacity providers the tasks are split over (base first, then by "
+                    "weight); instead of launch_type. null: launch_type, or the cluster's "
+                    "default strategy when launch_type is not given either.")
     runtime_platform: RuntimePlatform | None = Field(
         None, description="runtimePlatform; null: any OS and CPU architecture on EC2.")
     requires_compatibilities: list[Literal["EC2", "FARGATE", "EXTERNAL"]] | None = Field(
@@ -593,6 +663,21 @@ class Service(Model):
             return list(dict.fromkeys(tg.load_balancer for tg in self.load_balancers))
         return [] if self.load_balancer is None else [self.load_balancer]
 
+    #: The launch type as written (None: not written), before a capacity provider
+    #: strategy set it from its providers (checks.py compares the two).
+    _written_launch_type: str | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _launch_type_of_strategy(self) -> Service:
+        """A capacity provider strategy decides the launch type: FARGATE for Fargate
+        providers, EC2 for Auto Scaling group providers (a mix is refused in checks)."""
+        written = self.launch_type if "launch_type" in self.model_fields_set else None
+        self._written_launch_type = written
+        kind = strategy_launch_type(self.capacity_provider_strategy)
+        if kind is not None:
+            self.launch_type = kind
+        return self
+
     @model_validator(mode="after")
     def _default_mode(self) -> Service:
         """ECS's network mode when the task definition names none: its OS's default."""
@@ -600,6 +685,21 @@ class Service(Model):
             os = self.runtime_platform.os if self.runtime_platform else "linux"
             self.network_mode = modes.default_for(os)
         return self
+
+
+def strategy_launch_type(strategy: list[CapacityProviderStrategyItem] | None) -> str | None:
+    """The launch type a strategy's providers give: FARGATE (all Fargate providers), EC2
+    (all Auto Scaling group providers), None (no strategy, or a mix).
+
+    >>> strategy_launch_type([CapacityProviderStrategyItem(capacity_provider="FARGATE_SPOT")])
+    'FARGATE'
+    """
+    if not strategy:
+        return None
+    fargate = {item.capacity_provider in FARGATE_PROVIDERS for item in strategy}
+    if len(fargate) != 1:
+        return None
+    return "FARGATE" if fargate.pop() else "EC2"
 
 
 class ServiceDiscovery(Model):
@@ -690,6 +790,16 @@ class InstanceSelector(Model):
     count: int = Field(1, ge=1)
 
 
+class SpotInterruption(Model):
+    """Which FARGATE_SPOT tasks a Spot interruption reaches."""
+
+    capacity_provider: Literal["FARGATE_SPOT"] = "FARGATE_SPOT"
+    service: str | None = Field(None, description="Only this service's tasks; null: every "
+                                                  "service's.")
+    count: int | None = Field(None, ge=1, description="How many tasks (the oldest first); "
+                                                      "null: all of them.")
+
+
 class Event(Model):
     """Something that happens at a simulated time (the clock starts at 0 with placement)."""
 
@@ -702,6 +812,9 @@ class Event(Model):
     desired_count: int | None = Field(None, ge=0, le=100000)
     drain: InstanceSelector | None = None
     terminate: InstanceSelector | None = None
+    interrupt: SpotInterruption | None = Field(
+        None, description="Fargate Spot takes capacity back: the tasks get the two-minute "
+                          "warning (SIGTERM) and stop two minutes later.")
 
 
 class Fargate(Model):
@@ -783,6 +896,24 @@ class Scenario(Model):
                     "\"awsvpc: web.running == 4\" or \"bridge: flow in.hops > host: flow "
                     "in.hops\" (the language: README, Checked expectations); 'run' says "
                     "whether the run agrees.")
+
+    @model_validator(mode="after")
+    def _cluster_default_strategy(self) -> Scenario:
+        """A service that names neither a launch type nor a strategy takes the cluster's
+        default capacity provider strategy (CreateService: "If no capacityProviderStrategy
+        or launchType is specified, the defaultCapacityProviderStrategy for the cluster is
+        used")."""
+        default = self.cluster.default_capacity_provider_strategy
+        if not default:
+            return self
+        for svc in self.services:
+            if svc.capacity_provider_strategy is None and \
+                    "launch_type" not in svc.model_fields_set:
+                svc.capacity_provider_strategy = [i.model_copy() for i in default]
+                kind = strategy_launch_type(default)
+                if kind is not None:
+                    svc.launch_type = kind
+        return self
 
     def service_named(self, to: str) -> Service | None:
         """The service a flow's ``to`` names: its name, or its Cloud Map name

@@ -1,0 +1,220 @@
+"""Capacity providers: where each task of a service with a capacity provider strategy runs.
+
+A strategy lists providers with a ``base`` and a ``weight`` (ECS API reference,
+CapacityProviderStrategyItem): "The base value designates how many tasks, at a minimum,
+to run on the specified capacity provider"; "The weight value is taken into consideration
+after the base value, if defined, is satisfied": two providers of weight 1 share the rest
+evenly, weights 1 and 4 put four tasks on the second for every one on the first; a
+provider of weight 0 takes no task beyond its base. Each new task goes to the provider
+whose base is not yet met, else to the one furthest below its share: the smallest
+``(tasks beyond its base + 1) / weight``, the first listed among equals. The tasks
+counted are the service's current revision's that are not stopping, so that a task that
+stops (a Spot interruption) is replaced where the split is short.
+
+Providers: an Auto Scaling group provider places on its instance group's instances only
+(ECS's placement, strategies and constraints within them); FARGATE and FARGATE_SPOT run
+each task on a micro-VM of its own (FARGATE_SPOT's can be interrupted: :func:`interrupt`).
+Tasks of the EXTERNAL launch type (ECS Anywhere) go to external instances only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from fractions import Fraction
+
+from ..model import fargate
+from ..model.instance import Task
+from ..model.states import TaskState, advance
+from ..model.tally import retally
+from ..scenario.schema import FARGATE_PROVIDERS, CapacityProviderStrategyItem, Scenario
+from .capacity import EC2_LAUNCH_BATCH
+from .placement import DEFAULT_SERVICE_STRATEGY, Decision, place
+
+#: A Fargate Spot task is stopped two minutes after its interruption warning (ECS API
+#: reference, CapacityProviderStrategyItem: "your tasks are interrupted with a two-minute
+#: warning"; Developer Guide: the warning is a task state change event and a SIGTERM to
+#: the running task).
+SPOT_WARNING = 120.0
+
+#: The stopped reason of an interrupted Fargate Spot task (as ECS reports it).
+SPOT_STOPPED_REASON = "Your Spot Task was interrupted."
+
+
+def next_provider(strategy: list[CapacityProviderStrategyItem], counts: Counter) -> str:
+    """The provider the next task goes to, given the tasks each already runs.
+
+    Examples
+    --------
+    >>> s = [CapacityProviderStrategyItem(capacity_provider="A", weight=1),
+    ...      CapacityProviderStrategyItem(capacity_provider="B", weight=4)]
+    >>> split(s, 10)
+    Counter({'B': 8, 'A': 2})
+    """
+    for item in strategy:
+        if item.base and counts[item.capacity_provider] < item.base:
+            return item.capacity_provider
+    weighted = [i for i in strategy if i.weight > 0] or strategy[:1]
+    best, best_share = weighted[0].capacity_provider, None
+    for item in weighted:
+        beyond = max(0, counts[item.capacity_provider] - item.base)
+        share = Fraction(beyond + 1, item.weight or 1)
+        if best_share is None or share < best_share:
+            best, best_share = item.capacity_provider, share
+    return best
+
+
+def split(strategy: list[CapacityProviderStrategyItem], tasks: int,
+          counts: Counter | None = None) -> Counter:
+    """How ``tasks`` new tasks split over the providers (on top of ``counts``)."""
+    counts = Counter(counts or {})
+    added: Counter = Counter()
+    for _ in range(tasks):
+        name = next_provider(strategy, counts)
+        counts[name] += 1
+        added[name] += 1
+    return added
+
+
+class GroupPlacement:
+    """An Auto Scaling group provider: ECS's placement over its group's instances."""
+
+    launch_batch = EC2_LAUNCH_BATCH
+
+    def __init__(self, fleet, group: str, draws) -> None:
+        self.fleet = fleet
+        self.group = group
+        self.draws = draws  # the placement stream's tie-breaks, shared with EC2 placement
+
+    def choose(self, svc, task: Task, mode, only=None) -> Decision:
+        cluster = [only] if only is not None else self.fleet.members(self.group)
+        return place(svc.task_spec, task.group, mode, cluster,
+                     svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY,
+                     svc.spec.placement_constraints, self.draws)
+
+
+class ExternalPlacement(GroupPlacement):
+    """EXTERNAL: ECS's placement over the cluster's external instances (ECS Anywhere)."""
+
+    def choose(self, svc, task: Task, mode, only=None) -> Decision:
+        cluster = [only] if only is not None else self.fleet.external
+        return place(svc.task_spec, task.group, mode, cluster,
+                     svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY,
+                     svc.spec.placement_constraints, self.draws)
+
+
+class StrategyPlacement:
+    """A service's tasks over the providers of its strategy, each task where the split
+    is short (see :func:`next_provider`); remembers which provider runs which task."""
+
+    def __init__(self, strategy: list[CapacityProviderStrategyItem], providers: dict) -> None:
+        self.strategy = strategy
+        self.providers = providers  # name -> GroupPlacement or the Fargate micro-VMs
+        fargate_kind = strategy[0].capacity_provider in FARGATE_PROVIDERS
+        self.launch_batch = fargate.LAUNCH_BATCH if fargate_kind else EC2_LAUNCH_BATCH
+        self.provider_of: dict[str, str] = {}  # task id -> provider
+        self.waiting_for: str | None = None  # the provider the next waiting task needs
+
+    def counts(self, svc) -> Counter:
+        """The service's current tasks per provider (stopping ones not counted)."""
+        out: Counter = Counter()
+        of = self.provider_of
+        for t in svc.tally.live:
+            if not t.draining and t.revision == svc.revision and t.id in of:
+                out[of[t.id]] += 1
+        return out
+
+    def choose(self, svc, task: Task, mode, only=None) -> Decision:
+        name = next_provider(self.strategy, self.counts(svc))
+        decision = self.providers[name].choose(svc, task, mode, only)
+        if decision.instance is None:
+            self.waiting_for = name
+        else:
+            self.provider_of[task.id] = name
+        return decision
+
+    def waiting_on(self, svc, provider: str, waiting: int) -> int:
+        """How many of the service's ``waiting`` tasks the split sends to ``provider``."""
+        return split(self.strategy, waiting, self.counts(svc))[provider]
+
+
+class CapacityProviders:
+    """The cluster's providers, and each service's placement by its strategy."""
+
+    def __init__(self, scenario: Scenario, fleet, ec2, micro_vms) -> None:
+        self.scenario = scenario
+        self.fleet = fleet
+        self.by_name = {cp.name: cp for cp in scenario.cluster.capacity_providers}
+        self.placements: dict = {"FARGATE": micro_vms, "FARGATE_SPOT": micro_vms}
+        for cp in scenario.cluster.capacity_providers:
+            if cp.instance_group is not None:
+                self.placements[cp.name] = GroupPlacement(fleet, cp.instance_group, ec2.draws)
+        self.external = ExternalPlacement(fleet, "", ec2.draws)
+        self._strategies: dict[tuple, StrategyPlacement] = {}
+        #: the groups of providers: scaled by their provider only (see scaling.py)
+        self.groups = {cp.instance_group: cp for cp in scenario.cluster.capacity_providers
+                       if cp.instance_group is not None}
+
+    def for_service(self, svc) -> StrategyPlacement | GroupPlacement | None:
+        """The placement of a service with a strategy (or EXTERNAL), else None."""
+        spec = svc.spec
+        if spec.launch_type == "EXTERNAL":
+            return self.external
+        strategy = spec.capacity_provider_strategy
+        if not strategy:
+            return None
+        key = (spec.name, tuple((i.capacity_provider, i.base, i.weight) for i in strategy))
+        placement = self._strategies.get(key)
+        if placement is None:
+            placement = self._strategies[key] = StrategyPlacement(strategy, self.placements)
+        return placement
+
+    def provider_of(self, svc, task: Task) -> str | None:
+        """The provider a task of ``svc`` runs on, if it has one."""
+        placement = self.for_service(svc)
+        return getattr(placement, "provider_of", {}).get(task.id)
+
+
+def interrupt(cluster, selector) -> list[Task]:
+    """Fargate Spot takes capacity back: each chosen FARGATE_SPOT task gets the warning
+    now (a SIGTERM; it is deregistered and stops counting, so that its service starts a
+    replacement where its strategy says) and is STOPPED two minutes later."""
+    hit = []
+    for svc in cluster.services:
+        if selector.service is not None and svc.name != selector.service:
+            continue
+        spot = [t for t in svc.tally.live
+                if t.state == TaskState.RUNNING and not t.draining
+                and cluster.providers.provider_of(svc, t) == "FARGATE_SPOT"]
+        spot.sort(key=lambda t: t.id)  # the oldest first (task numbers grow)
+        if selector.count is not None:
+            spot = spot[:selector.count - len(hit)]
+        for task in spot:
+            _warn(cluster, svc, task)
+            hit.append(task)
+    if hit:
+        cluster.log.instance("spot-interruption", f"Fargate Spot interrupted {len(hit)} "
+                             f"task(s): {' '.join(t.id for t in hit)}; each stops in "
+                             f"{SPOT_WARNING:g} s", len(hit))
+    return hit
+
+
+def _warn(cluster, svc, task: Task) -> None:
+    """The two-minute warning: SIGTERM, out of the target group, replaced; then stopped."""
+    cluster.log.service(svc.name, f"(task {task.id}) received a Fargate Spot interruption "
+                                  f"warning: SIGTERM sent, the task stops in "
+                                  f"{SPOT_WARNING:g} seconds.")
+    cluster.stopping(svc, task)
+    cluster.lifecycle.settle()
+    advance(task, TaskState.DEACTIVATING)
+    task.healthy = False
+    retally(task)
+    cluster.changed(svc)
+    cluster.env.process(_reclaim(cluster, svc, task))
+
+
+def _reclaim(cluster, svc, task: Task):
+    yield cluster.env.timeout(SPOT_WARNING)
+    if task.state == TaskState.DEACTIVATING:
+        cluster.lifecycle.release(svc, task, SPOT_STOPPED_REASON)
+        cluster.log.service(svc.name, f"(task {task.id}) stopped: {SPOT_STOPPED_REASON}")
+    cluster.wake_all()
