@@ -69,3 +69,23 @@ def test_busiest_devices_ranked_and_counted_once(doc):
     swept = {"variants": [dict(v, sweep={"value": 1}) for v in doc["variants"]]}
     assert len(pathdata.busiest_devices(swept).panels) == 1
     assert pathdata.busiest_devices({"variants": []}) is None
+
+
+def test_overhead_bars_add_up_to_the_measured_difference():
+    """compare-modes against host: bridge adds docker0, a veth, NAT and forwarding; the
+    kinds a bar stacks add up to the net change of the mean latency the run measured
+    (within what each kind's rounding leaves); a variant with nothing delivered has no
+    bar."""
+    sc = ecsnetsim.load_scenario(SCENARIOS / "compare-modes.yaml",
+                                 overrides=["duration=0.05s", "warmup=0s"])
+    doc = ecsnetsim.simulate(sc, seed=2, progress=False).document
+    data = pathdata.overhead(doc)
+    assert data.baseline == doc["comparison"]["baseline"]
+    bars = {b.label: b for p in data.panels for b in p.bars}
+    bridge = bars["bridge"]
+    assert {"docker0", "veth", "iptables_nat"} <= set(bridge.by_kind)
+    assert all(bridge.by_kind[k] > 0 for k in ("docker0", "veth", "iptables_nat"))
+    assert sum(bridge.by_kind.values()) == pytest.approx(bridge.net, abs=0.05)
+    assert bridge.extra_hops == 4
+    assert not bars["none"].delivered and bars["none"].net is None
+    assert pathdata.overhead({"variants": []}) is None

@@ -203,3 +203,58 @@ def busiest_devices(doc: dict, top: int = 12) -> Busiest | None:
                                   + (f" \u2014 {drops:,} packets dropped in all" if drops
                                      else ""), _ranked(v["devices"])[:top_n], drops))
     return Busiest(panels, len(panels) == 1 and len(doc["variants"]) > 1)
+
+
+# ---- what each device kind adds against the baseline ------------------------------------
+
+
+@dataclass
+class OverheadBar:
+    """One variant of a flow against the baseline: the latency each device kind adds
+    (µs, one way; only differences above the figures' resolution), the net change of the
+    mean latency and the extra hops; no net when no packet was delivered."""
+
+    label: str
+    by_kind: dict[str, float]
+    net: float | None
+    extra_hops: float | None
+    delivered: bool
+
+
+@dataclass
+class OverheadPanel:
+    flow: str
+    bars: list[OverheadBar]
+
+
+@dataclass
+class Overhead:
+    baseline: str
+    panels: list[OverheadPanel]
+    #: device kinds some bar has
+    kinds: set[str]
+
+
+def overhead(doc: dict) -> Overhead | None:
+    """The overhead figure's bars (one panel per flow), or None when no variant differs
+    from the baseline by more than :data:`.data.RESOLUTION_US`."""
+    from .data import RESOLUTION_US, _short
+    from .figdata import overhead_rows
+
+    rows = overhead_rows(doc)
+    if not rows:
+        return None
+    by_name = {v["name"]: v for v in doc["variants"]}
+    panels = []
+    for flow in dict.fromkeys(r["name"] for r in rows):
+        bars = []
+        for r in (r for r in rows if r["name"] == flow):
+            v = by_name.get(r["variant"])
+            shown = {k: d for k, d in (r.get("overhead_by_kind_us") or {}).items()
+                     if abs(d) >= RESOLUTION_US}
+            bars.append(OverheadBar(_label(v) if v else _short(r["variant"]), shown,
+                                    (r.get("latency_overhead_us") or {}).get("mean"),
+                                    r.get("extra_hops"), bool(r.get("latency_overhead_us"))))
+        panels.append(OverheadPanel(flow, bars))
+    kinds = {k for p in panels for b in p.bars for k in b.by_kind}
+    return Overhead((doc.get("comparison") or {}).get("baseline", ""), panels, kinds)
