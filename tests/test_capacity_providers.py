@@ -290,3 +290,26 @@ def test_the_error_names_the_line(tmp_path):
         load_scenario(path)
     lines = text.splitlines()
     assert "base: 2" in lines[err.value.line - 1]
+
+
+def test_an_auto_scaling_group_over_two_subnets_grows_balanced():
+    """A provider whose Auto Scaling group spans two subnets (one instance group each):
+    8 awsvpc tasks need 4 c5.large from zero, 2 in each AZ, as the group balances them."""
+    sc = make_scenario(
+        vpc=TWO_AZ,
+        cluster={"instance_groups": [
+            {"name": "asg-a", "type": "c5.large", "count": 0, "subnet": "a",
+             "scaling": {"max": 5, "launch_delay": "60s"}},
+            {"name": "asg-b", "type": "c5.large", "count": 0, "subnet": "b",
+             "scaling": {"max": 5, "launch_delay": "60s"}}],
+            "capacity_providers": [{"name": "cp", "instance_group": ["asg-a", "asg-b"],
+                                    "managed_scaling": {}}],
+            "default_capacity_provider_strategy": [{"capacity_provider": "cp", "weight": 1}]},
+        services=[{"name": "api", "desired_count": 8, "network_mode": "awsvpc", "cpu": 256,
+                   "memory": 512}])
+    p = simulate(sc, workers=1).variants[0]["placement"]
+    assert p["services"][0]["running"] == 8
+    groups = _groups(p)
+    assert groups == {"asg-a": [2, 2], "asg-b": [2, 2]}
+    (launch,) = [e for e in p["events"] if e.get("kind") == "launch"]
+    assert launch["instances"] == 4 and "CapacityProviderReservation 200%" in launch["message"]

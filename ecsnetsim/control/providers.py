@@ -76,17 +76,25 @@ def split(strategy: list[CapacityProviderStrategyItem], tasks: int,
 
 
 class GroupPlacement:
-    """An Auto Scaling group provider: ECS's placement over its group's instances."""
+    """An Auto Scaling group provider: ECS's placement over its groups' instances (in
+    launch order)."""
 
     launch_batch = EC2_LAUNCH_BATCH
 
-    def __init__(self, fleet, group: str, draws) -> None:
+    def __init__(self, fleet, groups: list[str], draws) -> None:
         self.fleet = fleet
-        self.group = group
+        self.groups = groups
         self.draws = draws  # the placement stream's tie-breaks, shared with EC2 placement
 
+    def members(self) -> list:
+        groups = self.groups
+        if len(groups) == 1:
+            return self.fleet.members(groups[0])
+        return sorted((i for g in groups for i in self.fleet.members(g)),
+                      key=lambda i: i.position)
+
     def choose(self, svc, task: Task, mode, only=None) -> Decision:
-        cluster = [only] if only is not None else self.fleet.members(self.group)
+        cluster = [only] if only is not None else self.members()
         return place(svc.task_spec, task.group, mode, cluster,
                      svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY,
                      svc.spec.placement_constraints, self.draws)
@@ -146,13 +154,13 @@ class CapacityProviders:
         self.by_name = {cp.name: cp for cp in scenario.cluster.capacity_providers}
         self.placements: dict = {"FARGATE": micro_vms, "FARGATE_SPOT": micro_vms}
         for cp in scenario.cluster.capacity_providers:
-            if cp.instance_group is not None:
-                self.placements[cp.name] = GroupPlacement(fleet, cp.instance_group, ec2.draws)
-        self.external = ExternalPlacement(fleet, "", ec2.draws)
+            if cp.groups:
+                self.placements[cp.name] = GroupPlacement(fleet, cp.groups, ec2.draws)
+        self.external = ExternalPlacement(fleet, [], ec2.draws)
         self._strategies: dict[tuple, StrategyPlacement] = {}
         #: the groups of providers: scaled by their provider only (see scaling.py)
-        self.groups = {cp.instance_group: cp for cp in scenario.cluster.capacity_providers
-                       if cp.instance_group is not None}
+        self.groups = {g: cp for cp in scenario.cluster.capacity_providers
+                       for g in cp.groups}
 
     def for_service(self, svc) -> StrategyPlacement | GroupPlacement | None:
         """The placement of a service with a strategy (or EXTERNAL), else None."""

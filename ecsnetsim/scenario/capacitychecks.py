@@ -64,7 +64,7 @@ def _providers(sc: Scenario) -> Iterator[Problem]:
                                     "cluster associates each once")
         seen[cp.name] = i
         if cp.name in FARGATE_PROVIDERS:
-            if cp.instance_group is not None or cp.managed_scaling is not None:
+            if cp.groups or cp.managed_scaling is not None:
                 field = "instance_group" if cp.instance_group is not None else "managed_scaling"
                 yield loc + (field,), (f"{cp.name} is a Fargate capacity provider: it has no "
                                        "Auto Scaling group and no managed scaling")
@@ -76,34 +76,35 @@ def _providers(sc: Scenario) -> Iterator[Problem]:
 
 
 def _asg_provider(cp, loc: tuple, groups: dict, sc: Scenario) -> Iterator[Problem]:
-    if cp.instance_group is None:
+    if not cp.groups:
         yield loc, (f"capacity provider {show(cp.name)} needs instance_group: the Auto "
                     "Scaling group it scales (or name it FARGATE or FARGATE_SPOT)")
         return
-    g = groups.get(cp.instance_group)
-    if g is None:
-        yield loc + ("instance_group",), (f"no instance group named {show(cp.instance_group)}; "
-                                          f"expected one of {choices(sorted(groups))}")
-        return
-    others = [o.name for o in sc.cluster.capacity_providers
-              if o is not cp and o.instance_group == cp.instance_group]
-    if others and others[0] < cp.name:
-        yield loc + ("instance_group",), (
-            f"instance group {show(g.name)} is already the Auto Scaling group of capacity "
-            f"provider {show(others[0])}; an Auto Scaling group belongs to one provider")
-    if g.external:
-        yield loc + ("instance_group",), (
-            f"instance group {show(g.name)} is external (ECS Anywhere): capacity providers "
-            "aren't supported on external instances")
+    many = isinstance(cp.instance_group, list)
+    for j, name in enumerate(cp.groups):
+        gloc = loc + (("instance_group", j) if many else ("instance_group",))
+        g = groups.get(name)
+        if g is None:
+            yield gloc, (f"no instance group named {show(name)}; expected one of "
+                         f"{choices(sorted(groups))}")
+            continue
+        others = [o.name for o in sc.cluster.capacity_providers
+                  if o is not cp and name in o.groups]
+        if others and others[0] < cp.name:
+            yield gloc, (f"instance group {show(g.name)} is already an Auto Scaling group of "
+                         f"capacity provider {show(others[0])}; an Auto Scaling group "
+                         "belongs to one provider")
+        if g.external:
+            yield gloc, (f"instance group {show(g.name)} is external (ECS Anywhere): capacity "
+                         "providers aren't supported on external instances")
+        ms = cp.managed_scaling
+        if ms is not None and ms.status == "ENABLED" and g.scaling is None:
+            yield loc + ("managed_scaling",), (
+                f"managed scaling grows instance group {show(g.name)} up to its Auto Scaling "
+                f"group's maximum size: set cluster.instance_groups[{_index(sc, g)}].scaling."
+                "max (and launch_delay)")
     ms = cp.managed_scaling
-    if ms is None or ms.status == "DISABLED":
-        return
-    if g.scaling is None:
-        yield loc + ("managed_scaling",), (
-            f"managed scaling grows instance group {show(g.name)} up to its Auto Scaling "
-            f"group's maximum size: set cluster.instance_groups[{_index(sc, g)}].scaling."
-            "max (and launch_delay)")
-    if ms.minimum_scaling_step_size > ms.maximum_scaling_step_size:
+    if ms is not None and ms.minimum_scaling_step_size > ms.maximum_scaling_step_size:
         yield loc + ("managed_scaling", "minimum_scaling_step_size"), (
             f"minimum_scaling_step_size {ms.minimum_scaling_step_size} is above "
             f"maximum_scaling_step_size {ms.maximum_scaling_step_size}")

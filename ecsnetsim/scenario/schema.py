@@ -231,27 +231,6 @@ class Agent(Model):
         return f"{lo}-{hi}"
 
 
-class EnaAllowances(Model):
-    """An instance's ENA allowances (ecsnetsim.net.ena): packets beyond them are dropped
-    and counted as pps_allowance_exceeded, bw_in_allowance_exceeded or
-    bw_out_allowance_exceeded, never queued. Each null is the documented default."""
-
-    pps: Rate | None = Field(
-        None, gt=0, description="Packets per second in and out together; AWS publishes none: null "
-                          "assumes 100,000 per Gbps of the type's peak bandwidth.")
-    bandwidth: Bandwidth | None = Field(
-        None, description="Sustained bandwidth per direction (the credits' refill); null: the "
-                          "type's baseline bandwidth.")
-    burst: Duration | None = Field(
-        None, ge=0, description="How long full credits last at the type's peak bandwidth "
-                                "(network I/O credits); null: 300 s, the shortest of AWS's "
-                                "'typically from 5 to 60 minutes'.")
-    window: Duration | None = Field(
-        None, gt=0, le=60, description="Seconds of each allowance's rate that a burst may "
-                                       "take before packets are dropped; null: 10 ms "
-                                       "(AWS does not publish it).")
-
-
 class InstanceGroup(Model):
     name: Name
     type: str = Field(description="An EC2 instance type from the catalog, e.g. c5.large.")
@@ -308,9 +287,6 @@ class InstanceGroup(Model):
         description="Connections the instance's ENIs track at once (AWS's conntrack "
                     "allowance, conntrack_allowance_exceeded beyond it); AWS does not publish "
                     "it: null assumes 200,000.")
-    ena_allowances: EnaAllowances | None = Field(
-        None, description="The instances' PPS and bandwidth allowances {pps, bandwidth, burst, "
-                          "window}; null: the type's (ecsnetsim.net.ena).")
 
     @field_validator("ephemeral_port_range", "dynamic_host_port_range", mode="before")
     @classmethod
@@ -359,9 +335,10 @@ class CapacityProvider(Model):
     (``instance_group``: the group it scales), or FARGATE / FARGATE_SPOT."""
 
     name: Name
-    instance_group: str | None = Field(
-        None, description="The instance group (Auto Scaling group) of an ASG provider; none "
-                          "for FARGATE and FARGATE_SPOT.")
+    instance_group: str | list[str] | None = Field(
+        None, description="The instance group of an ASG provider (the Auto Scaling group), or "
+                          "its groups, one per subnet, when the Auto Scaling group spans "
+                          "several; none for FARGATE and FARGATE_SPOT.")
     managed_scaling: ManagedScaling | None = Field(
         None, description="Managed scaling of an ASG provider; null: off (the group keeps "
                           "its size).")
@@ -371,6 +348,12 @@ class CapacityProvider(Model):
     def _by_name(cls, value: Any) -> Any:
         """``- FARGATE`` is short for ``- {name: FARGATE}``."""
         return {"name": value} if isinstance(value, str) else value
+
+    @property
+    def groups(self) -> list[str]:
+        """The instance groups of its Auto Scaling group (none for Fargate)."""
+        group = self.instance_group
+        return [] if group is None else [group] if isinstance(group, str) else list(group)
 
 
 class CapacityProviderStrategyItem(Model):
