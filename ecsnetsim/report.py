@@ -10,6 +10,16 @@ from .rows import HasDocument
 from .scenario.expect import verdict
 
 
+def _blue_green_line(d: dict) -> str:
+    """A CODE_DEPLOY deployment's traffic shift and original set, in one line."""
+    steps = ", ".join(f"{p['percent']}% at {p['t']:.0f}s" for p in d.get("traffic_shift", []))
+    shift = f"traffic to the replacement set: {steps}" if steps else \
+        "no traffic shifted (the replacement task set never was all healthy)"
+    gone = d.get("original_terminated_at")
+    return "blue/green: " + shift + (f"; original task set deleted at {gone:.0f}s"
+                                     if gone is not None else "")
+
+
 def _fmt_failures(failures: dict) -> str:
     return ", ".join(f"{k}×{v}" for k, v in failures.items()) or "-"
 
@@ -261,6 +271,8 @@ def summary(results: HasDocument) -> str:
                        f"{d['started_at']:.0f}s, finished {end}, {d['waves']} wave(s), "
                        f"min healthy {d['min_healthy_observed']}, zero-healthy "
                        f"{d['zero_healthy_seconds']:.0f}s, failures {reasons}")
+            if d.get("controller") == "CODE_DEPLOY":
+                out.append("    " + _blue_green_line(d))
         last = [e for e in v["placement"]["events"] if "unable" in e["message"]]
         for e in last[-3:]:
             out.append(f"  event t={e['t']:.1f}s: {e['message']}")

@@ -254,3 +254,26 @@ def test_invalid_blue_green_settings_exit_2(capsys, tmp_path, svc, path, words):
     rc, _out, err = run_cli(capsys, "validate", f)
     assert rc == 2, err
     assert path in err and words in err and "Traceback" not in err
+
+
+def test_the_summary_says_each_step_and_the_deletion(capsys, tmp_path):
+    import json
+
+    import yaml
+
+    sc = cluster(4, **code_deploy(traffic_shift="CodeDeployDefault.ECSCanary10Percent5Minutes",
+                                  termination_wait="1min"))
+    sc["duration"] = "12min"
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(sc))
+    rc, out, err = run_cli(capsys, "run", f, "-o", tmp_path / "r")
+    assert rc == 0, err
+    (dep,) = json.loads((tmp_path / "r" / "results.json").read_text())["variants"][0][
+        "deployments"]
+    (a, b) = dep["traffic_shift"]
+    assert (a["percent"], b["percent"], b["t"] - a["t"]) == (10, 100, 300)
+    assert (f"blue/green: traffic to the replacement set: 10% at {a['t']:.0f}s, 100% at "
+            f"{b['t']:.0f}s; original task set deleted at {b['t'] + 60:.0f}s") in out
+    rc, out, err = run_cli(capsys, "run", SCENARIOS / "deploy-blue-green.yaml", "-o",
+                           tmp_path / "stalled")
+    assert "blue/green: no traffic shifted" in out
