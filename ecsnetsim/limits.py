@@ -30,6 +30,9 @@ SHORT = {
     "conntrack_allowance_exceeded": "ENA conntrack allowance exceeded",
     "linklocal_allowance_exceeded": "link-local allowance exceeded (1024 packets/s per ENI)",
     "EADDRNOTAVAIL": "ephemeral ports exhausted (EADDRNOTAVAIL)",
+    "pps_allowance_exceeded": "ENA PPS allowance exceeded",
+    "bw_in_allowance_exceeded": "ENA inbound bandwidth allowance exceeded",
+    "bw_out_allowance_exceeded": "ENA outbound bandwidth allowance exceeded",
 }
 
 

@@ -230,6 +230,9 @@ class InstanceRow(Row):
     cpu: UsedLimit = entry()
     #: memory reserved by tasks of the registered memory (MiB)
     memory: UsedLimit = entry()
+    #: GPUs reserved by tasks of the type's GPUs (GPUs; only where the instance has GPUs
+    #: or a task asked for some)
+    gpu: UsedLimit | None = entry(omit_none=True, default=None)
     #: its conntrack tables (connection-level flows only; see :class:`ConntrackRow`)
     conntrack: ConntrackRow | None = entry(omit_none=True, default=None)
     #: its host namespace's ephemeral ports (connection-level flows only)

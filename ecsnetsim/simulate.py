@@ -80,7 +80,9 @@ def _per_provider(svc, running, providers) -> dict[str, int] | None:
     return dict(sorted(counts.items()))
 
 
-def _instance_row(inst, connections: dict) -> InstanceRow:
+def _instance_row(inst, connections: dict, gpus_asked: bool = False) -> InstanceRow:
+    """An instance at the end of the run; its GPUs only where it has some or a task of
+    the run asked for GPUs (so that runs without GPUs keep the rows they had)."""
     live = inst.running_tasks
     task_ips = sum(1 for t in live if t.binding.subnet is not None)
     per_mode = Counter(t.mode for t in live)
@@ -98,6 +100,8 @@ def _instance_row(inst, connections: dict) -> InstanceRow:
         ports=Ports(inst.ports.static_ports(), len(inst.ports.dynamic)),
         cpu=UsedLimit(inst.cpu_used, inst.cpu_limit),
         memory=UsedLimit(inst.memory_used, inst.memory_limit),
+        gpu=(UsedLimit(inst.gpu_used, inst.gpu_limit) if gpus_asked or inst.gpu_limit
+             else None),
         **connections,
     )
 
@@ -108,9 +112,10 @@ def _placement_block(cluster: Cluster, plane) -> PlacementBlock:
     services = cluster.services
     on_fargate = [t for svc in services if svc.spec.launch_type == "FARGATE" for t in svc.live]
     discovery = [_records(svc) for svc in services if svc.spec.service_discovery]
+    gpus_asked = any(spec.gpu for svc in services for spec, _ in svc.revisions.values())
     return PlacementBlock(
         services=[_service_row(svc, cluster.providers) for svc in services],
-        instances=[_instance_row(inst, plane.instance_connections(inst))
+        instances=[_instance_row(inst, plane.instance_connections(inst), gpus_asked)
                    for inst in cluster.instances],
         subnets=[SubnetRow(s.name, s.cidr, s.az, s.usable, s.used, s.free)
                  for s in cluster.subnets.values()],

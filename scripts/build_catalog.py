@@ -14,7 +14,7 @@ imports it.
 Output columns:
 
 ``instance_type, vcpus, memory_mib, max_enis, network_cards, ipv4_per_eni,
-baseline_gbps, peak_gbps, hypervisor, architectures, bare_metal, burstable``
+baseline_gbps, peak_gbps, hypervisor, architectures, bare_metal, burstable, gpus``
 
 * ``max_enis`` is the sum of ``NetworkCards[*].MaximumNetworkInterfaces``, i.e. the
   total over all network cards (checked against ``NetworkInfo.MaximumNetworkInterfaces``;
@@ -24,6 +24,9 @@ baseline_gbps, peak_gbps, hypervisor, architectures, bare_metal, burstable``
   reports the value.
 * ``hypervisor`` is ``nitro``, ``xen`` or empty (bare metal).
 * ``architectures`` is ``ProcessorInfo.SupportedArchitectures`` joined with ``;``.
+* ``gpus`` is the sum of ``GpuInfo.Gpus[*].Count`` (whole GPUs; 0 without ``GpuInfo``).
+  Types that offer a fraction of a GPU (``GpuPartitionSize`` below 1, such as g6f) have a
+  count of 0 there, and so 0 here.
 
 The first line is a ``# Source: ...`` comment naming the input and the generation date.
 Rows are sorted by type name, so the output only depends on the input and the date
@@ -68,6 +71,7 @@ COLUMNS = (
     "architectures",
     "bare_metal",
     "burstable",
+    "gpus",
 )
 
 
@@ -133,6 +137,12 @@ def _sum_card_field(cards: list[dict[str, Any]], field: str) -> str:
     return format_float(sum(float(v) for v in values))
 
 
+def _gpu_count(record: dict[str, Any]) -> int:
+    """Whole GPUs of the type: the sum of ``GpuInfo.Gpus[*].Count`` (0 without GPUs)."""
+    gpus = (record.get("GpuInfo") or {}).get("Gpus") or []
+    return sum(int(g.get("Count") or 0) for g in gpus if isinstance(g, dict))
+
+
 def convert(record: dict[str, Any], warn=None) -> dict[str, str]:
     """Turn one DescribeInstanceTypes object into a CSV row."""
     name = record.get("InstanceType")
@@ -175,6 +185,7 @@ def convert(record: dict[str, Any], warn=None) -> dict[str, str]:
         "architectures": ";".join(architectures),
         "bare_metal": "true" if record.get("BareMetal") else "false",
         "burstable": "true" if record.get("BurstablePerformanceSupported") else "false",
+        "gpus": str(_gpu_count(record)),
     }
 
 
@@ -196,7 +207,7 @@ def render_csv(rows: list[dict[str, str]], source: str, date: str) -> str:
     buffer.write(f"# Source: {source}; generated {date} by scripts/build_catalog.py\n")
     buffer.write(
         f"# {len(rows)} instance types. max_enis and baseline_gbps/peak_gbps are totals "
-        "over all network cards.\n"
+        "over all network cards; gpus is the sum of GpuInfo.Gpus[].Count.\n"
     )
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()

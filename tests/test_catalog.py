@@ -275,15 +275,15 @@ def test_match_without_glob_is_family_or_exact():
 # --- the build script ---------------------------------------------------------------
 
 EXPECTED_SAMPLE_ROWS = [
-    "c5.large,2,4096,3,1,10,0.75,10.0,nitro,x86_64,false,false",
-    "c5.metal,96,196608,15,1,50,25.0,25.0,,x86_64,true,false",
-    "m1.small,1,1740,2,1,4,0.3,1.2,xen,i386;x86_64,false,false",
-    "p4d.24xlarge,96,1179648,60,4,50,400.0,400.0,nitro,x86_64,false,false",
-    "t3.micro,2,1024,2,1,2,0.064,5.0,nitro,x86_64,false,true",
+    "c5.large,2,4096,3,1,10,0.75,10.0,nitro,x86_64,false,false,0",
+    "c5.metal,96,196608,15,1,50,25.0,25.0,,x86_64,true,false,0",
+    "m1.small,1,1740,2,1,4,0.3,1.2,xen,i386;x86_64,false,false,0",
+    "p4d.24xlarge,96,1179648,60,4,50,400.0,400.0,nitro,x86_64,false,false,8",
+    "t3.micro,2,1024,2,1,2,0.064,5.0,nitro,x86_64,false,true,0",
 ]
 EXPECTED_HEADER = (
     "instance_type,vcpus,memory_mib,max_enis,network_cards,ipv4_per_eni,"
-    "baseline_gbps,peak_gbps,hypervisor,architectures,bare_metal,burstable"
+    "baseline_gbps,peak_gbps,hypervisor,architectures,bare_metal,burstable,gpus"
 )
 
 
@@ -367,6 +367,7 @@ def test_build_script_sums_cards_and_leaves_missing_bandwidth_empty(tmp_path):
             "architectures": "x86_64",
             "bare_metal": "false",
             "burstable": "false",
+            "gpus": "8",
         }
     ]
 

@@ -76,10 +76,13 @@ def test_a_stack_of_templates_round_trips_to_a_running_scenario(capsys, tmp_path
     assert lbs[web["load_balancer"]]["target_type"] == "instance"
     assert lbs[services["api"]["load_balancer"]]["target_type"] == "ip"
     assert lbs[web["load_balancer"]]["scheme"] == "internet-facing"
-    # it ran: every task placed, the assumed flows delivered through the ALB
+    # it ran: every task placed but the one that needs a GPU (the cluster's c5.large have
+    # none: ECS's RESOURCE:GPU), the assumed flows delivered through the ALB
     (variant,) = res["variants"]
-    running = {s["name"]: (s["running"], s["desired"]) for s in variant["placement"]["services"]}
-    assert all(r == d for r, d in running.values()), running
+    placed = {s["name"]: s for s in variant["placement"]["services"]}
+    assert services["batch"]["gpu"] == 1 and placed["batch"]["running"] == 0
+    assert set(placed["batch"]["failures"]) == {"RESOURCE:GPU"}
+    assert all(s["running"] == s["desired"] for n, s in placed.items() if n != "batch"), placed
     flows = by_name(variant["flows"])
     assert flows["web-in"]["delivered"] > 0 and flows["web-in"]["unreachable"] == 0
     assert "alb" in flows["web-in"]["path"]
@@ -116,7 +119,7 @@ def test_what_the_format_cannot_say_is_said_in_comments(capsys):
                  "listener and termination wait are the CodeDeploy deployment group's",
                  "no listener or load balancer forwards to AWS::ElasticLoadBalancingV2::"
                  "TargetGroup ApiAdminTG (web-stack.yaml)",
-                 "needs 1 GPU: not modelled",
+                 "1 GPU(s) per task, the sum of its containers",
                  "launch type EXTERNAL (ECS Anywhere) is not modelled",
                  "capacity provider strategy [FARGATE base 1 weight 1, FARGATE_SPOT base 0 "
                  "weight 3] is not modelled",

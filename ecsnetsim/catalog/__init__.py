@@ -6,6 +6,12 @@ Two package-data files back this module:
     Every instance type of the EC2 ``DescribeInstanceTypes`` data the catalog was built
     from (regenerate it with ``scripts/build_catalog.py``). ``max_enis`` is the total
     over all network cards, and the bandwidth columns are per-card sums in Gbps.
+    ``gpus`` is the sum of ``GpuInfo.Gpus[].Count``: the whole GPUs of the type (g4dn.xlarge
+    1, g4dn.12xlarge 4, p4d.24xlarge 8, ...), 0 for a type without GPUs and for the
+    fractional-GPU types (g6f, gr6f: ``GpuPartitionSize`` below 1, a count of 0). The
+    count is EC2's for every manufacturer (NVIDIA, AMD on g4ad, Habana on dl1); the ECS
+    GPU-optimized AMI registers NVIDIA GPUs, and whether ECS registers the others was
+    not checked. Types absent from the EC2 data (p3) have no row, so no GPU figure.
 
 ``data/trunking.csv``
     The table "Supported Amazon EC2 instance types" of the Amazon ECS Developer Guide
@@ -63,6 +69,8 @@ __all__ = [
     "all_types",
     "get",
     "match",
+    "read_trunking_rows",
+    "trunk_decision",
     "trunking_table",
 ]
 
@@ -153,6 +161,8 @@ class InstanceType:
     burstable: bool
     trunk_tasks: int | None
     trunk_note: str | None
+    #: GPUs the ECS agent registers (EC2's ``GpuInfo.Gpus[].Count``; 0: none)
+    gpus: int = 0
 
     @property
     def family(self) -> str:
@@ -236,8 +246,16 @@ def _unsupported_reason(name: str) -> str | None:
     return None
 
 
-def _trunk_decision(name: str, max_enis: int, row: tuple[int, int] | None):
-    """Apply the documented decisions to one table row: (trunk_tasks, trunk_note)."""
+def trunk_decision(name: str, max_enis: int, row: tuple[int, int] | None):
+    """Apply the documented decisions to one table row: (trunk_tasks, trunk_note).
+
+    The same decisions apply to a row of a user's trunking table (``cluster.
+    trunking_table``): a trunked figure below the untrunked one, or above
+    :data:`TRUNK_TASK_CAP`, is read as the built-in table's are.
+
+    >>> trunk_decision("m7i.large", 3, (2, 12))
+    (12, None)
+    """
     if row is None:
         return None, None
     without, with_trunking = row
@@ -278,7 +296,7 @@ def _catalog() -> tuple[str, dict[str, InstanceType]]:
     for row in rows:
         name = row["instance_type"].strip()
         max_enis = int(row["max_enis"])
-        tasks, note = _trunk_decision(name, max_enis, table.get(name))
+        tasks, note = trunk_decision(name, max_enis, table.get(name))
         arch = tuple(a for a in row["architectures"].split(";") if a)
         types[name] = InstanceType(
             name=name,
@@ -295,6 +313,7 @@ def _catalog() -> tuple[str, dict[str, InstanceType]]:
             burstable=_bool(row["burstable"]),
             trunk_tasks=tasks,
             trunk_note=note,
+            gpus=int(row.get("gpus") or 0),
         )
     return _source_of(comments), dict(sorted(types.items()))
 
@@ -336,6 +355,64 @@ def match(pattern: str) -> list[InstanceType]:
             return [types[key]] if key in types else []
         key += ".*"
     return [t for name, t in types.items() if fnmatch.fnmatchcase(name, key)]
+
+
+#: The columns of a trunking table, the shipped one's and a user's.
+TRUNKING_COLUMNS = ("instance_type", "tasks_without_trunking", "tasks_with_trunking")
+#: Most rows of a user's trunking table (ECS's table has about 430) and the largest figure
+#: (the scenario's ``trunk_tasks`` allows up to 1000 too).
+MAX_TRUNKING_ROWS = 10_000
+MAX_TRUNKING_TASKS = 1000
+
+
+def read_trunking_rows(text: str) -> list[tuple[str, int, int, int]]:
+    """The rows of a trunking table in the shipped file's layout (``#`` comment lines,
+    then a header naming :data:`TRUNKING_COLUMNS`): ``(type, without, with, line)``.
+
+    Raises ``ValueError("<line>: <problem>")`` for a row that cannot be read.
+
+    >>> read_trunking_rows("# mine\\ninstance_type,tasks_without_trunking,"
+    ...                    "tasks_with_trunking\\nm7i.large,2,12\\n")
+    [('m7i.large', 2, 12, 3)]
+    """
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1)
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        raise ValueError(f"1: empty; expected a header {','.join(TRUNKING_COLUMNS)} and rows")
+    header_at, header = lines[0]
+    names = [c.strip() for c in next(csv.reader([header]))]
+    missing = [c for c in TRUNKING_COLUMNS if c not in names]
+    if missing:
+        raise ValueError(f"{header_at}: the header lacks {', '.join(missing)}; expected "
+                         f"{','.join(TRUNKING_COLUMNS)} (the columns of ECS's table)")
+    if len(lines) - 1 > MAX_TRUNKING_ROWS:
+        raise ValueError(f"{lines[MAX_TRUNKING_ROWS + 1][0]}: more than {MAX_TRUNKING_ROWS:,} "
+                         "rows")
+    rows: list[tuple[str, int, int, int]] = []
+    seen: dict[str, int] = {}
+    for n, line in lines[1:]:
+        cells = dict(zip(names, (c.strip() for c in next(csv.reader([line]))), strict=False))
+        rows.append(_trunking_row(cells, n, seen))
+    return rows
+
+
+def _trunking_row(cells: dict[str, str], n: int, seen: dict[str, int]
+                  ) -> tuple[str, int, int, int]:
+    """One row of a user's trunking table, checked; ``seen``: type -> line so far."""
+    name = (cells.get("instance_type") or "").lower()
+    if not name:
+        raise ValueError(f"{n}: instance_type is empty")
+    if name in seen:
+        raise ValueError(f"{n}: {name} is also on line {seen[name]}; give each type once")
+    seen[name] = n
+    figures = []
+    for column in TRUNKING_COLUMNS[1:]:
+        text = cells.get(column) or ""
+        if not (text.isascii() and text.isdigit()) or int(text) > MAX_TRUNKING_TASKS:
+            raise ValueError(f"{n}: {column} of {name}: expected a whole number of tasks "
+                             f"from 0 to {MAX_TRUNKING_TASKS}, got {text!r}")
+        figures.append(int(text))
+    return name, figures[0], figures[1], n
 
 
 def trunking_table() -> dict[str, tuple[int, int]]:

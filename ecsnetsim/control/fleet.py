@@ -41,7 +41,7 @@ def build_instance(sc: Scenario, g: InstanceGroup, index: int, subnet: SubnetPoo
     itype = catalog.get(g.type)
     windows = g.os == "windows"
     trunk = trunking.decide(itype, g.os, sc.account.awsvpc_trunking, g.awsvpc_trunking,
-                            g.trunk_tasks)
+                            g.trunk_tasks, sc.cluster.trunking_table)
     overhead = g.memory_overhead_percent
     if overhead is None:
         overhead = WINDOWS_MEMORY_OVERHEAD_PERCENT if windows else LINUX_MEMORY_OVERHEAD_PERCENT

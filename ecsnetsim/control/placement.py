@@ -1,7 +1,7 @@
 """ECS task placement: filter by resources, then constraints, then rank by strategies.
 
 One task at a time, in ECS's order (Amazon ECS Developer Guide, task placement):
-1. instances with the task's CPU, memory, ports and ENI/branch (and a subnet IP);
+1. instances with the task's CPU, GPUs, memory, ports and ENI/branch (and a subnet IP);
 2. instances that satisfy the constraints (``distinctInstance``, ``memberOf``);
 3. strategies, applied in the order listed, each narrowing the ties of the previous
    (``binpack`` cpu|memory, ``spread`` instanceId/host/attribute, ``random``);
@@ -34,8 +34,9 @@ DEFAULT_SERVICE_STRATEGY = (
 NOT_ACTIVE = "NOT_ACTIVE"
 
 #: Filter stages in ECS's order; a later stage means a closer match.
-_STAGE = {"AGENT": 0, "ATTRIBUTE": 1, "LOCATION": 2, "RESOURCE:CPU": 3, "RESOURCE:MEMORY": 4,
-          "RESOURCE:PORTS": 5, "RESOURCE:ENI": 6, "RESOURCE:IP": 7, "CONSTRAINT": 8}
+_STAGE = {"AGENT": 0, "ATTRIBUTE": 1, "LOCATION": 2, "RESOURCE:CPU": 3, "RESOURCE:GPU": 4,
+          "RESOURCE:MEMORY": 5, "RESOURCE:PORTS": 6, "RESOURCE:ENI": 7, "RESOURCE:IP": 8,
+          "CONSTRAINT": 9}
 
 
 @dataclass
@@ -57,7 +58,7 @@ class Decision:
         for item in self.rejected.items():
             if item[1].reason == NOT_ACTIVE:
                 continue
-            if best is None or _STAGE.get(item[1].reason, 9) > _STAGE.get(best[1].reason, 9):
+            if best is None or _STAGE.get(item[1].reason, 10) > _STAGE.get(best[1].reason, 10):
                 best = item
         return best
 
@@ -84,6 +85,11 @@ def check_resources(inst: ContainerInstance, spec: TaskSpec, mode: NetworkMode) 
     if spec.cpu > free_cpu:
         return Rejection("RESOURCE:CPU", f"needs {spec.cpu} CPU units, {free_cpu} of "
                          f"{inst.cpu_limit} free")
+    if spec.gpu:  # (ECS checks CPU, GPU, memory and ports in that order: task placement)
+        free_gpu = inst.gpu_limit - inst.gpu_used
+        if spec.gpu > free_gpu:
+            return Rejection("RESOURCE:GPU", f"needs {spec.gpu} GPU(s), {free_gpu} of "
+                             f"{inst.gpu_limit} free")
     free_mem = inst.memory_limit - inst.memory_used
     if spec.memory > free_mem:
         return Rejection("RESOURCE:MEMORY", f"needs {spec.memory} MiB, {free_mem} of "

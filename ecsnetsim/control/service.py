@@ -83,7 +83,7 @@ def task_spec(svc: Service, fleet: Fleet, subnets: dict[str, SubnetPool]) -> Tas
     return TaskSpec(service=svc.name, mode=svc.network_mode, cpu=svc.cpu,
                     memory=svc.memory, port_mappings=maps, subnets=chosen,
                     os=platform.os if platform else None,
-                    cpu_architecture=platform.arch if platform else None)
+                    cpu_architecture=platform.arch if platform else None, gpu=svc.gpu)
 
 
 class ServiceController:
@@ -304,7 +304,7 @@ class ServiceController:
         spec = svc.spec
         task = Task(id=f"{spec.name}-{number:04d}", service=spec.name,
                     group=svc.group, mode=spec.network_mode, cpu=spec.cpu,
-                    memory=spec.memory)
+                    memory=spec.memory, gpu=spec.gpu)
         task.revision = svc.revision
         task.tally = svc.tally
         return task

@@ -56,23 +56,24 @@ def _task_definition(b: Builder, svc: Item, path: tuple) -> dict:
     doc = doc if isinstance(doc, dict) else {}
     data = json.dumps(doc, default=str).encode()
     try:
-        fields, warnings = task_definition_fields(data, td.origin.file)
+        # (keys the ECS API does not define are said, not refused: Terraform's provider,
+        # for one, drops them from container_definitions before ECS sees them)
+        fields, warnings = task_definition_fields(data, td.origin.file, unknown_keys="warn")
     except InputError as exc:  # name the resource, not a JSON file
         where = f"{exc.path}: " if exc.path else ""
         raise StackError(f"{td.origin}: {where}{exc.message}", file=td.origin.file) from None
     for warning in warnings:
         b.say(path, warning.split(": ", 1)[-1])
-    _gpus(b, doc, path)
+    _gpus(b, fields, path)
     return fields
 
 
-def _gpus(b: Builder, doc: dict, path: tuple) -> None:
-    for c in as_list(doc.get("containerDefinitions")):
-        c = c if isinstance(c, dict) else {}
-        for req in as_list(c.get("resourceRequirements")):
-            if isinstance(req, dict) and str(req.get("type")).upper() == "GPU":
-                b.say(path, f"container {c.get('name')} needs {req.get('value')} GPU: not "
-                            "modelled (placed by CPU, memory, ports and ENIs only)")
+def _gpus(b: Builder, fields: dict, path: tuple) -> None:
+    """Say where a service's ``gpu`` comes from (the task definition's containers)."""
+    if fields.get("gpu"):
+        b.say(path, f"{fields['gpu']} GPU(s) per task, the sum of its containers' "
+                    "resourceRequirements of type GPU: placed only on instances with that "
+                    "many GPUs free (RESOURCE:GPU)")
 
 
 def _service(b: Builder, svc: Item) -> dict | None:
@@ -104,7 +105,7 @@ def _service(b: Builder, svc: Item) -> dict | None:
     if launch != "EC2":
         out["launch_type"] = launch
     for key in ("network_mode", "runtime_platform", "requires_compatibilities", "cpu",
-                "memory"):
+                "memory", "gpu"):
         if key in fields:
             out[key] = fields[key]
     mode = fields.get("network_mode") or ("awsvpc" if launch == "FARGATE" else None)

@@ -1,7 +1,8 @@
 """Container instances as the ECS agent registers them, and the tasks they run.
 
 Registration follows the agent: CPU = vCPUs x 1024; memory = the OS's MemTotal
-(the type's MiB less what the kernel keeps) minus ``ECS_RESERVED_MEMORY``; reserved
+(the type's MiB less what the kernel keeps) minus ``ECS_RESERVED_MEMORY``; the type's
+GPUs (the GPU-optimized AMI registers each one; a task reserves whole GPUs); reserved
 ports; the dynamic port range; the built-in attributes. ENI slots are the type's
 maximum ENIs (all network cards), the primary ENI taking one; a trunked instance
 also holds a trunk ENI and offers VLAN branch ENIs up to the trunking table's limit.
@@ -52,6 +53,7 @@ class Task:
     mode: str
     cpu: int
     memory: int
+    gpu: int = 0  # GPUs it reserves on its instance
     state: TaskState = TaskState.PENDING  # see lifecycle.py: PENDING (unplaced) ->
     # PROVISIONING -> PENDING -> RUNNING (-> DEACTIVATING) -> STOPPED
     instance: ContainerInstance | MicroVm | None = None  # a micro-VM on Fargate
@@ -75,9 +77,9 @@ class Task:
     counted_on: ContainerInstance | None = field(default=None, repr=False)
 
     def __init__(self, *, id: str, service: str, group: str, mode: str, cpu: int,
-                 memory: int) -> None:
+                 memory: int, gpu: int = 0) -> None:
         self.id, self.service, self.group, self.mode = id, service, group, mode
-        self.cpu, self.memory = cpu, memory
+        self.cpu, self.memory, self.gpu = cpu, memory, gpu
         self.state = TaskState.PENDING
         self.instance = None
         self.binding = Binding()
@@ -103,7 +105,8 @@ class ContainerInstance:
     #: attributes on slots: placement reads a few of them for every candidate
     __slots__ = (
         "id", "group", "index", "type", "os", "cpu_architecture", "subnet", "az",
-        "cpu_limit", "memory_limit", "cpu_used", "memory_used", "ports", "eni_limit",
+        "cpu_limit", "memory_limit", "cpu_used", "memory_used", "gpu_limit", "gpu_used",
+        "ports", "eni_limit",
         "eni_used", "trunk_tasks", "trunk_note", "trunked", "branch_used", "primary_ip",
         "trunk_ip", "mode_state", "security_groups", "public_ip", "metadata", "tasks",
         "group_counts", "changes", "position", "eni_attach_delay",
@@ -133,6 +136,8 @@ class ContainerInstance:
         self.memory_limit = max(0, mem_total - reserved_memory)
         self.cpu_used = 0
         self.memory_used = 0
+        self.gpu_limit = itype.gpus
+        self.gpu_used = 0
         self.ports = PortTable(reserved_ports, reserved_ports_udp, dynamic_range)
         self.eni_limit = itype.max_enis
         self.eni_used = 0
@@ -234,6 +239,7 @@ class ContainerInstance:
         self.tasks.append(task)
         self.cpu_used += task.cpu
         self.memory_used += task.memory
+        self.gpu_used += task.gpu
         task.instance = self
         self.count_running(task)
         retally(task)
@@ -244,6 +250,7 @@ class ContainerInstance:
             self.tasks.remove(task)
             self.cpu_used -= task.cpu
             self.memory_used -= task.memory
+            self.gpu_used -= task.gpu
             if task.counted_on is self:  # removed before it was STOPPED
                 self.group_counts[task.group] -= 1
                 task.counted_on = None

@@ -11,8 +11,8 @@ is complete.)
 Examples
 --------
 >>> [r.name for r in RESOURCES]  # doctest: +NORMALIZE_WHITESPACE
-['cpu', 'memory', 'eni', 'branch_eni', 'conntrack', 'tracked_connections',
- 'ephemeral_ports', 'linklocal_pps']
+['cpu', 'memory', 'gpu', 'eni', 'branch_eni', 'conntrack', 'tracked_connections',
+ 'ephemeral_ports', 'linklocal_pps', 'pps', 'bandwidth_in', 'bandwidth_out']
 >>> by_name("conntrack").failure
 'nf_conntrack: table full, dropping packet'
 >>> u = by_name("conntrack").from_row({"conntrack": {"peak": 10, "max": 10, "dropped": 3}})
@@ -87,6 +87,13 @@ def _used_limit(key: str) -> Callable[[dict], Usage | None]:
     return read
 
 
+def _gpu_read(inst) -> Usage | None:
+    """GPUs in use of the instance's GPUs; None on an instance without GPUs."""
+    if not inst.gpu_limit and not inst.gpu_used:
+        return None
+    return Usage(inst.gpu_used, inst.gpu_limit)
+
+
 def _conntrack_read(inst) -> Usage | None:
     state = ct.state_of(inst)
     if state is None:
@@ -136,6 +143,20 @@ def _linklocal_read(inst) -> Usage | None:
     return Usage(None, ct.LINKLOCAL_PPS, state.ena.get("linklocal_allowance_exceeded", 0))
 
 
+#: Key of an EC2 instance's ENA allowances (an :class:`ecsnetsim.net.engine.Allowance`)
+#: in its ``mode_state``, set by the data plane that wires the instance.
+ALLOWANCE_KEY = "ena_allowances"
+
+
+def _allowance_read(counter: str, rate: str) -> Callable[[Any], Usage | None]:
+    def read(inst) -> Usage | None:
+        found = inst.mode_state.get(ALLOWANCE_KEY)
+        if found is None:
+            return None
+        return Usage(None, getattr(found, rate), found.counters()[counter])
+    return read
+
+
 RESOURCES: tuple[Resource, ...] = (
     Resource(
         "cpu", "CPU units (1024 per vCPU)", "instance", "tasks' cpu reservations",
@@ -145,6 +166,11 @@ RESOURCES: tuple[Resource, ...] = (
         "memory", "MiB", "instance", "tasks' memory reservations", "RESOURCE:MEMORY",
         "the agent registers MemTotal less ECS_RESERVED_MEMORY",
         lambda i: Usage(i.memory_used, i.memory_limit), _used_limit("memory")),
+    Resource(
+        "gpu", "GPUs", "instance", "tasks' resourceRequirements of type GPU (whole GPUs)",
+        "RESOURCE:GPU", "the EC2 type's GPUs (DescribeInstanceTypes GpuInfo), each "
+        "registered by the agent of the ECS GPU-optimized AMI",
+        _gpu_read, _used_limit("gpu")),
     Resource(
         "eni", "ENIs", "instance", "the primary ENI, the trunk ENI, awsvpc task ENIs",
         "RESOURCE:ENI", "the EC2 type's maximum network interfaces",
@@ -182,9 +208,32 @@ RESOURCES: tuple[Resource, ...] = (
         "linklocal_allowance_exceeded",
         "Amazon EC2 User Guide: 1024 packets/s per ENI; burst an assumption",
         _linklocal_read, _ena_row("linklocal_allowance_exceeded", ct.LINKLOCAL_PPS)),
+    Resource(
+        "pps", "packets/s", "instance",
+        "every packet into or out of any ENI of the instance",
+        "pps_allowance_exceeded",
+        "not published by AWS; the group's ena_allowances.pps, else 100,000 per Gbps of the "
+        "type's peak bandwidth assumed (ecsnetsim.net.ena)",
+        _allowance_read("pps_allowance_exceeded", "pps_rate"),
+        _ena_row("pps_allowance_exceeded", None)),
+    Resource(
+        "bandwidth_in", "bytes/s", "instance", "packets into any ENI of the instance",
+        "bw_in_allowance_exceeded",
+        "Amazon EC2 User Guide: the type's baseline bandwidth per direction, with network "
+        "I/O credits for 300 s at its peak (assumed); the group's ena_allowances",
+        _allowance_read("bw_in_allowance_exceeded", "in_rate"),
+        _ena_row("bw_in_allowance_exceeded", None)),
+    Resource(
+        "bandwidth_out", "bytes/s", "instance", "packets out of any ENI of the instance",
+        "bw_out_allowance_exceeded",
+        "Amazon EC2 User Guide: the type's baseline bandwidth per direction, with network "
+        "I/O credits for 300 s at its peak (assumed); the group's ena_allowances",
+        _allowance_read("bw_out_allowance_exceeded", "out_rate"),
+        _ena_row("bw_out_allowance_exceeded", None)),
 )
 
-#: The ENA counters a run reports, as ``ethtool -S`` names them.
+#: The ENA counters a run with connection-level or link-local flows reports, as
+#: ``ethtool -S`` names them (the PPS and bandwidth counters appear when they counted).
 ENA_COUNTERS = ("conntrack_allowance_exceeded", "linklocal_allowance_exceeded")
 
 

@@ -56,6 +56,7 @@ class TaskSpec:
     subnets: tuple[SubnetPool, ...] = ()  # where task ENIs may go (modes with their own ENI)
     os: str | None = None  # runtimePlatform: "linux" | "windows" | None (any)
     cpu_architecture: str | None = None  # runtimePlatform: "x86_64" | "arm64" | None (any)
+    gpu: int = 0  # GPUs its containers' resourceRequirements reserve
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ import math
 
 cdef double INF = math.inf
 
-CORE_VERSION = 2  # the interface version: the pure-Python twin's CORE_VERSION
+CORE_VERSION = 3  # the interface version: the pure-Python twin's CORE_VERSION
 
 # --------------------------------------------------------------------------- C heaps
 
@@ -419,9 +419,10 @@ cdef enum:
     K_DELAY = 4
     K_SINK = 5
     K_SINK_RECORDED = 6
+    K_POLICED = 7
 
 _KIND_NAMES = ("cpu", "cpu_then_link", "link", "link_only", "delay", "deliver",
-               "deliver_recorded")
+               "deliver_recorded", "policed")
 
 
 cdef class Stage:
@@ -452,6 +453,8 @@ cdef class Stage:
             return self.dev._delay_stage(p, now)
         if k == K_SINK:
             return self.flow._deliver_c(p, now)
+        if k == K_POLICED:
+            return self.dev._policed_stage(p, now)
         return self.flow._deliver_recorded_c(p, now)
 
 
@@ -547,6 +550,77 @@ cdef class ServerCore:
         return [self.free.a[i] for i in range(self.free.n)]
 
 
+# --------------------------------------------------------------------------- allowances
+
+cdef class AllowanceCore:
+    """An instance's ENA allowances (see the pure-Python ``AllowanceCore``): a PPS bucket
+    for both directions and a bandwidth bucket per direction, each a theoretical arrival
+    time (GCRA), with the same floating-point operations in the same order."""
+
+    cdef public double pps_rate
+    cdef public double pps_limit
+    cdef public double pps_tat
+    cdef public double in_rate
+    cdef public double in_limit
+    cdef public double in_tat
+    cdef public double out_rate
+    cdef public double out_limit
+    cdef public double out_tat
+    cdef public long long pps_allowance_exceeded
+    cdef public long long bw_in_allowance_exceeded
+    cdef public long long bw_out_allowance_exceeded
+    cdef public dict by_flow
+
+    def _admit(self, p, double now, bint outbound):
+        return bool(self._admit_c(<Packet?>p, now, outbound))
+
+    cdef int _admit_c(self, Packet p, double now, bint outbound) except -1:
+        """1 if ``p`` conforms to the PPS allowance and to its direction's bandwidth
+        allowance (both then take it); else 0, the first it exceeds counting it."""
+        cdef double t = self.pps_tat
+        cdef double b
+        if t < now:
+            t = now
+        t += 1.0 / self.pps_rate
+        if t - now > self.pps_limit:
+            if p.measured:
+                self.pps_allowance_exceeded += 1
+                self._count(p, 0)
+            return 0
+        if outbound:
+            b = self.out_tat
+            if b < now:
+                b = now
+            b += p._dsize / self.out_rate
+            if b - now > self.out_limit:
+                if p.measured:
+                    self.bw_out_allowance_exceeded += 1
+                    self._count(p, 2)
+                return 0
+            self.out_tat = b
+        else:
+            b = self.in_tat
+            if b < now:
+                b = now
+            b += p._dsize / self.in_rate
+            if b - now > self.in_limit:
+                if p.measured:
+                    self.bw_in_allowance_exceeded += 1
+                    self._count(p, 1)
+                return 0
+            self.in_tat = b
+        self.pps_tat = t
+        return 1
+
+    cdef int _count(self, Packet p, int which) except -1:
+        stats = p.route.stats
+        found = self.by_flow.get(stats)
+        if found is None:
+            found = self.by_flow[stats] = [0, 0, 0]
+        found[which] += 1
+        return 0
+
+
 # --------------------------------------------------------------------------- devices
 
 cdef class DeviceCore:
@@ -572,6 +646,10 @@ cdef class DeviceCore:
     cdef public double link_wait
     cdef public object _entry
     cdef public object _link
+    cdef public object allowance
+    cdef public bint outbound
+    cdef public object _inner
+    cdef AllowanceCore _allowance
     cdef PacketLoop _loop
     cdef ServerCore _cpu_pool
     cdef ServerCore _link_pool
@@ -616,6 +694,23 @@ cdef class DeviceCore:
             self._entry = _stage(K_LINK_ONLY, self, None)
         else:
             self._entry = _stage(K_DELAY, self, None)
+        if self.allowance is not None:
+            self._allowance = <AllowanceCore?>self.allowance
+            self._inner = self._entry
+            self._entry = _stage(K_POLICED, self, None)
+
+    def _policed(self, p, double now):
+        self._policed_stage(<Packet?>p, now)
+
+    cdef int _policed_stage(self, Packet p, double now) except -1:
+        """Entry of a device under ENA allowances: a packet beyond them is dropped here
+        (counted by the allowance and as the device's drop), never queued."""
+        if self._allowance._admit_c(p, now, self.outbound):
+            return (<Stage>self._inner).run(p, now)
+        if p.measured:
+            self.drops += 1
+            p.route.stats.dropped += 1
+        return 0
 
     def _drop(self, p):
         if p.measured:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-CORE_VERSION = 2
+CORE_VERSION = 3
 """The cores' interface version: the compiled twin must carry the same (a build older
 than its source runs the pure-Python core instead, with a warning)."""
 
@@ -205,17 +205,76 @@ class Packet:
         return f"<Packet hop={self.hop} size={self.size} sent={self.sent}>"
 
 
+class AllowanceCore:
+    """An instance's ENA allowances, each a token bucket written as a theoretical arrival
+    time (GCRA): ``*_tat`` is when the bucket would be full again, a packet conforms when
+    ``max(tat, now) + cost / rate - now <= limit`` (``limit``: the bucket's depth in
+    seconds of its rate) and then moves ``tat`` there. The PPS bucket counts the packets
+    of both directions (cost 1), the bandwidth buckets the bytes of one direction each."""
+
+    __slots__ = ("pps_rate", "pps_limit", "pps_tat", "in_rate", "in_limit", "in_tat",
+                 "out_rate", "out_limit", "out_tat", "pps_allowance_exceeded",
+                 "bw_in_allowance_exceeded", "bw_out_allowance_exceeded", "by_flow")
+
+    def _admit(self, p: Packet, now: float, outbound: bool) -> bool:
+        """Whether ``p`` conforms to the PPS allowance and to its direction's bandwidth
+        allowance (both then take it); else count the first it exceeds and refuse it."""
+        t = self.pps_tat
+        if t < now:
+            t = now
+        t += 1.0 / self.pps_rate
+        if t - now > self.pps_limit:
+            if p.measured:
+                self.pps_allowance_exceeded += 1
+                self._count(p, 0)
+            return False
+        if outbound:
+            b = self.out_tat
+            if b < now:
+                b = now
+            b += p.size / self.out_rate
+            if b - now > self.out_limit:
+                if p.measured:
+                    self.bw_out_allowance_exceeded += 1
+                    self._count(p, 2)
+                return False
+            self.out_tat = b
+        else:
+            b = self.in_tat
+            if b < now:
+                b = now
+            b += p.size / self.in_rate
+            if b - now > self.in_limit:
+                if p.measured:
+                    self.bw_in_allowance_exceeded += 1
+                    self._count(p, 1)
+                return False
+            self.in_tat = b
+        self.pps_tat = t
+        return True
+
+    def _count(self, p: Packet, which: int) -> None:
+        """One more refused packet of ``p``'s flow (0 PPS, 1 inbound, 2 outbound)."""
+        stats = p.route.stats
+        found = self.by_flow.get(stats)
+        if found is None:
+            found = self.by_flow[stats] = [0, 0, 0]
+        found[which] += 1
+
+
 class DeviceCore:
     """A device's per-packet state and its stages (handlers)."""
 
     __slots__ = (
         "service", "latency", "bandwidth", "buffer", "cpu", "link", "service_sampler", "jitter",
         "packets", "drops", "cpu_busy", "link_busy", "wait", "link_wait", "jitter_busy",
-        "_q", "_eid", "_entry", "_cpu_heap", "_link_heap", "_occ", "_n",
+        "allowance", "outbound",
+        "_q", "_eid", "_entry", "_inner", "_cpu_heap", "_link_heap", "_occ", "_n",
     )
 
     def _bind(self, loop: PacketLoop) -> None:
-        """Take the loop and the pools, and choose the entry handler (at first use)."""
+        """Take the loop and the pools, and choose the entry handler (at first use): a
+        device under an instance's ENA allowances checks them first (:meth:`_policed`)."""
         self._q = loop.heap
         self._eid = loop.eid
         self._occ: list[float] = []
@@ -228,6 +287,17 @@ class DeviceCore:
             self._entry = self._link_only
         else:
             self._entry = self._delay
+        if self.allowance is not None:
+            self._inner = self._entry
+            self._entry = self._policed
+
+    def _policed(self, p: Packet, now: float) -> None:
+        """Entry of a device under ENA allowances: a packet beyond them is dropped here
+        (counted by the allowance and as the device's drop), never queued."""
+        if self.allowance._admit(p, now, self.outbound):
+            self._inner(p, now)
+        else:
+            self._drop(p)
 
     # ------------------------------------------------------------------ hot path
     # Each handler runs when the packet reaches a stage, at time ``now``: it reserves the

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import calibration, modes, targetgroups
 from ..model.instance import Task
-from ..model.resources import ENA_COUNTERS
+from ..model.resources import ALLOWANCE_KEY, ENA_COUNTERS
 from ..modes import Unreachable
 from ..rows import (
     Blocked,
@@ -40,7 +40,8 @@ from .connections import (
     LinkLocalPolice,
     PolicedSource,
 )
-from .engine import Choice, Draws, Engine, FlowStats, Route, TargetSet
+from .ena import allowance_of
+from .engine import Allowance, Choice, Draws, Engine, FlowStats, Route, TargetSet
 from .flowlogs import FlowLog, ephemeral_port
 from .routing import Outcome, Router
 from .timeseries import TimeSeries
@@ -72,6 +73,7 @@ class DataPlane:
         self.connections = ConnectionState(scenario) if any(
             f.connections is not None or f.to == "imds" for f in scenario.traffic) else None
         self.instances = {inst.id: inst for inst in cluster.instances}
+        self._groups = {g.name: g for g in scenario.cluster.instance_groups}
         self._sources: list[ConnectionSource | None] = []
         self._drops: list[Counter | None] = []  # per flow: named drops, or None
         streams = rng.bit_generator.seed_seq.spawn(max(1, len(scenario.traffic)))
@@ -88,12 +90,23 @@ class DataPlane:
             return
         inst = task.instance
         if inst.id not in self._wired:
-            self.topo.add_host(inst.id, inst.type.vcpus, inst.type.bandwidth_bps)
+            self.topo.add_host(inst.id, inst.type.vcpus, inst.type.bandwidth_bps,
+                               self._allowance(inst))
             if inst.platform == "EC2":  # a Fargate micro-VM has no host namespace of ours
                 self.topo.host_stack(inst.id)
             self._wired.add(inst.id)
         modes.get(task.mode).wire(self.topo, task)
         self._wired.add(task.id)
+
+    def _allowance(self, inst) -> Allowance | None:
+        """An EC2 instance's ENA allowances, from its type and its group's
+        ``ena_allowances`` (a Fargate micro-VM's card is not ours to model)."""
+        if inst.platform != "EC2":
+            return None
+        group = self._groups.get(inst.group)
+        found = allowance_of(inst.id, inst.type, getattr(group, "ena_allowances", None))
+        inst.mode_state[ALLOWANCE_KEY] = found  # what the resource table reads
+        return found
 
     # ---- flows ----------------------------------------------------------------------
     def _add_flow(self, index: int, flow, rng: np.random.Generator) -> None:
@@ -313,6 +326,7 @@ class DataPlane:
         rows = []
         for (flow, stats, typical, blocked, dst_svc), source, drops in zip(
                 self.flows, self._sources, self._drops, strict=True):
+            drops = self._with_allowance_drops(stats, drops)
             s = stats.summary(window)
             if not blocked and s["unreachable"] and dst_svc is not None and \
                     dst_svc.health_check_blocked:  # no target ever turned healthy: why
@@ -335,15 +349,39 @@ class DataPlane:
             ))
         return rows
 
+    def _with_allowance_drops(self, stats: FlowStats, drops: Counter | None) -> dict | None:
+        """A flow's named drops with the packets the instances' ENA allowances refused
+        (the same object when they refused none of them)."""
+        extra: Counter = Counter()
+        for inst_id in self.instances:
+            allowance = self.topo.allowance(inst_id)
+            if allowance is not None and allowance.by_flow:
+                extra.update(allowance.drops_of(stats))
+        if not extra:
+            return drops
+        return extra if drops is None else drops + extra
+
+    def _ena_counters(self, inst) -> dict[str, int]:
+        """The bandwidth and PPS counters ``inst``'s allowances counted (nonzero only: a
+        run within them reports as before)."""
+        allowance = self.topo.allowance(inst.id)
+        if allowance is None:
+            return {}
+        return {k: n for k, n in allowance.counters().items() if n}
+
     def instance_connections(self, inst) -> dict:
         """The connection fields of ``inst``'s row (none for packet-only runs): its
-        conntrack tables and host ephemeral ports (EC2 Linux), its ENA counters."""
+        conntrack tables and host ephemeral ports (EC2 Linux), its ENA counters (the
+        connection and link-local ones in runs with such flows, the bandwidth and PPS
+        ones whenever they counted a packet)."""
+        allowances = self._ena_counters(inst)
         if self.connections is None or inst.platform != "EC2":
-            return {}
+            return {"ena": dict(sorted(allowances.items()))} if allowances else {}
         state = self.connections.of(inst)
         tables = state.tables()
         lo, hi = state.ports.range
-        out: dict = {"ena": {name: state.ena.get(name, 0) for name in ENA_COUNTERS}}
+        counters = {name: state.ena.get(name, 0) for name in ENA_COUNTERS}
+        out: dict = {"ena": dict(sorted({**counters, **allowances}.items()))}
         if inst.os != "windows":
             out["conntrack"] = ConntrackRow(max(t.peak for t in tables), state.conntrack_max,
                                             sum(t.dropped for t in tables))

@@ -120,9 +120,9 @@ SourceCore = _core.SourceCore
 Choice = _core.Choice
 TargetSet = _core.TargetSet
 
-__all__ = ["COMPILED", "Choice", "Device", "Draws", "Engine", "Environment", "FlowStats",
-           "LatencyHistogram", "Packet", "PacketLoop", "Route", "Server", "SourceCore",
-           "TargetSet", "sampler"]
+__all__ = ["ALLOWANCE_COUNTERS", "COMPILED", "Allowance", "Choice", "Device", "Draws", "Engine",
+           "Environment", "FlowStats", "LatencyHistogram", "Packet", "PacketLoop", "Route",
+           "Server", "SourceCore", "TargetSet", "sampler"]
 
 
 class Environment(simpy.Environment):
@@ -258,6 +258,88 @@ class Server(_core.ServerCore):
 
 
 
+class Allowance(_core.AllowanceCore):
+    """An instance's ENA allowances, as its card enforces them on every packet of every
+    ENI: a packets-per-second allowance for both directions together and a bandwidth
+    allowance per direction, each a token bucket (``rate`` per second, ``depth`` tokens).
+    A packet that finds too few tokens in either is dropped, never queued, and counted
+    under the ``ethtool -S`` name of the first it exceeds (``pps_allowance_exceeded``,
+    ``bw_in_allowance_exceeded``, ``bw_out_allowance_exceeded``; packets sent from the
+    warm-up on), per flow too (:meth:`drops_of`).
+
+    Parameters
+    ----------
+    name : str
+        Identifier used in reports (the instance).
+    pps, pps_depth : float, optional
+        Packets per second (in and out together) and the bucket's depth in packets;
+        ``None``: no PPS allowance.
+    bw_in, bw_in_depth, bw_out, bw_out_depth : float, optional
+        Bytes per second and depth in bytes of the inbound and outbound allowances;
+        ``None``: none.
+
+    Examples
+    --------
+    >>> env = Environment()
+    >>> engine = Engine(env)
+    >>> card = Allowance("i-1", pps=1000.0, pps_depth=2.0)
+    >>> eni = Device("i-1/eni:rx", kind="eni", latency=5e-6, allowance=card)
+    >>> flow = FlowStats("in")
+    >>> for _ in range(3):
+    ...     engine.send(Route((eni,), flow), size=100)
+    >>> env.run()
+    >>> flow.delivered, flow.dropped, card.counters()["pps_allowance_exceeded"]
+    (2, 1, 1)
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str, pps: float | None = None, pps_depth: float = 1.0,
+                 bw_in: float | None = None, bw_in_depth: float = 0.0,
+                 bw_out: float | None = None, bw_out_depth: float = 0.0) -> None:
+        self.name = name
+        self.pps_rate, self.pps_limit = _bucket(name, "pps", pps, pps_depth, 1.0)
+        self.in_rate, self.in_limit = _bucket(name, "bw_in", bw_in, bw_in_depth, 0.0)
+        self.out_rate, self.out_limit = _bucket(name, "bw_out", bw_out, bw_out_depth, 0.0)
+        self.pps_tat = self.in_tat = self.out_tat = -math.inf  # full buckets
+        self.pps_allowance_exceeded = 0
+        self.bw_in_allowance_exceeded = 0
+        self.bw_out_allowance_exceeded = 0
+        self.by_flow: dict[Any, list[int]] = {}
+
+    def __repr__(self) -> str:
+        return f"Allowance({self.name!r})"
+
+    def counters(self) -> dict[str, int]:
+        """The packets each allowance refused, by their ``ethtool -S`` names."""
+        return dict(zip(ALLOWANCE_COUNTERS, (self.pps_allowance_exceeded,
+                                             self.bw_in_allowance_exceeded,
+                                             self.bw_out_allowance_exceeded), strict=True))
+
+    def drops_of(self, stats: FlowStats) -> dict[str, int]:
+        """The packets of the flow ``stats`` that each allowance refused (nonzero only)."""
+        found = self.by_flow.get(stats) or [0, 0, 0]
+        return {name: n for name, n in zip(ALLOWANCE_COUNTERS, found, strict=True) if n}
+
+
+#: The ENA counters of :class:`Allowance`, as ``ethtool -S`` names them.
+ALLOWANCE_COUNTERS = ("pps_allowance_exceeded", "bw_in_allowance_exceeded",
+                      "bw_out_allowance_exceeded")
+
+
+def _bucket(name: str, what: str, rate: float | None, depth: float,
+            least: float) -> tuple[float, float]:
+    """A bucket's ``(rate, limit)``: its depth in seconds of its rate (GCRA's
+    tolerance); no allowance is an infinite rate, which never refuses."""
+    if rate is None:
+        return math.inf, math.inf
+    if not rate > 0 or not math.isfinite(rate):
+        raise ValueError(f"allowance {name!r}: {what} must be a finite rate > 0")
+    if not depth >= least:
+        raise ValueError(f"allowance {name!r}: {what} depth must be >= {least:g}")
+    return float(rate), float(depth) / float(rate)
+
+
 class Device(_core.DeviceCore):
     """A hop: a FIFO device with an optional CPU stage, link stage, latency and buffer.
 
@@ -294,6 +376,14 @@ class Device(_core.DeviceCore):
         ``jitter() -> seconds``, a random excess drawn per packet and added to
         ``latency`` (it holds no stage: queueing and utilization do not see it). ``None``
         is a constant delay, exactly as without it.
+    allowance : Allowance, optional
+        The ENA allowances of the instance whose card the device is on: every packet
+        reaching the device first passes them, and one beyond them is dropped there
+        (counted by the allowance and in ``drops``), never queued. ``None``: no check, and
+        no cost.
+    outbound : bool
+        Which bandwidth allowance the device's packets take: outbound (True, an ENI's
+        transmit side) or inbound.
 
     Notes
     -----
@@ -322,6 +412,8 @@ class Device(_core.DeviceCore):
         link: Server | None = None,
         service_sampler: Callable[[], float] | None = None,
         jitter: Callable[[], float] | None = None,
+        allowance: Allowance | None = None,
+        outbound: bool = False,
     ) -> None:
         if not service >= 0:
             raise ValueError(f"device {name!r}: service must be >= 0 seconds")
@@ -345,6 +437,8 @@ class Device(_core.DeviceCore):
         self.buffer = None if buffer is None else int(buffer)
         self.service_sampler = service_sampler
         self.jitter = jitter
+        self.allowance = allowance
+        self.outbound = bool(outbound)
         has_cpu = self.service > 0 or service_sampler is not None
         if has_cpu and cpu is None:
             cpu = Server(f"{name}/cpu", 1)

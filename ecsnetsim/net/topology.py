@@ -6,7 +6,8 @@ each direction: bandwidth applies per direction and extra ENIs do not add any), 
 shared vCPU pool for its kernel devices, a primary ENI and a host stack; each network
 mode wires its own devices for each task (see ``modes/``). The VPC fabric joins ENIs
 (same-AZ or cross-AZ), a Nitro hairpin joins two ENIs of one instance, and load
-balancers and client endpoints sit in the VPC. A route is a walk in this graph, checked
+balancers and client endpoints sit in the VPC. An instance's ENIs (the devices on its
+card) pass its ENA allowances (:mod:`ecsnetsim.net.ena`). A route is a walk in this graph, checked
 edge by edge, so a device that is not wired cannot be on a path.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from ..calibration import DeviceParams
 from ..calibration.jitter import kind_seed
-from .engine import Device, Draws, Server
+from .engine import Allowance, Device, Draws, Server
 
 #: Client endpoints and load balancers are fleets, not one host: enough servers that
 #: they never queue unless a scenario asks for it through calibration.
@@ -45,10 +46,15 @@ class Topology:
         self._cpu: dict[str, Server] = {}
         self._links: dict[tuple[str, str], Server] = {}
         self._hosts: dict[str, object] = {}
+        self._allowances: dict[str, Allowance] = {}
 
     # ---- building blocks ------------------------------------------------------------
-    def add_host(self, host_id: str, vcpus: int, bandwidth_bps: float | None) -> None:
-        """Register a CPU pool and a network card (in and out links) for a host."""
+    def add_host(self, host_id: str, vcpus: int, bandwidth_bps: float | None,
+                 allowance: Allowance | None = None) -> None:
+        """Register a CPU pool and a network card (in and out links) for a host, and the
+        ENA allowances its ENIs' packets pass (None: none, as for a client fleet)."""
+        if allowance is not None:
+            self._allowances[host_id] = allowance
         self._cpu[host_id] = Server(f"{host_id}/cpu", max(1, vcpus))
         bw = bandwidth_bps or 1.25e9  # 10 Gbit/s when the catalog has no figure
         for direction in ("rx", "tx"):
@@ -70,7 +76,9 @@ class Topology:
         dev = Device(node, kind=kind, host=host, service=p.service, latency=p.latency,
                      buffer=p.buffer, cpu=cpu, link=link,
                      bandwidth=p.bandwidth if link is None else None,
-                     jitter=self.draws(kind))
+                     jitter=self.draws(kind),
+                     allowance=self._allowances.get(host) if link is not None else None,
+                     outbound=direction == "tx")
         self.g.add_node(node, device=dev, kind=kind, host=host)
         return node
 
@@ -131,6 +139,10 @@ class Topology:
         return self.device(f"{name or kind}/{az}", kind)
 
     # ---- routes ---------------------------------------------------------------------
+    def allowance(self, host: str) -> Allowance | None:
+        """The ENA allowances of ``host``'s card, if it has any."""
+        return self._allowances.get(host)
+
     def pools(self):
         """``(kind, host, Server)`` for every shared pool: vCPUs and card links."""
         for host, pool in self._cpu.items():

@@ -88,6 +88,10 @@ def _check_task_definition(sc: Scenario, i: int) -> Iterator[Problem]:
         problem = fargate.size_problem(svc.cpu, svc.memory, os or "linux")
         if problem:
             yield loc + (problem[0],), problem[1]
+        if svc.gpu:  # (ECS Developer Guide, task definition differences for Fargate)
+            yield loc + ("gpu",), ("GPUs are not available on Fargate: a task with "
+                                   "resourceRequirements of type GPU runs on EC2 instances "
+                                   "with GPUs")
     elif svc.memory == 0:
         yield loc + ("memory",), (
             "a task must reserve memory: ECS requires a task-level memory or, in every "

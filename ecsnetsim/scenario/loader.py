@@ -22,10 +22,12 @@ from .. import modes
 from ..errors import InputError, ScenarioError, clip, show
 from .checks import check_scenario
 from .expect import check_claims
+from .hostos import with_host_network_modes
 from .messages import describe, did_you_mean
 from .overrides import apply_overrides, set_path
 from .schema import NETWORK_MODES, Scenario
 from .taskdef import task_definition_fields
+from .trunkfile import BASE_KEY
 from .yamlsrc import (  # noqa: F401 (question: part of this module's surface)
     Lines,
     check_depth,
@@ -168,13 +170,20 @@ def _merge_task_definitions(raw: dict, source: Source) -> dict:
     return raw
 
 
+def _context(source: Source) -> dict:
+    """What validation needs beyond the data: the directory that paths in the scenario
+    (``cluster.trunking_table``) are relative to."""
+    return {BASE_KEY: str(Path(source.path).parent if source.path else Path.cwd())}
+
+
 def _validate(raw: Any, source: Source, variant: Variant | None = None) -> Scenario:
     if not isinstance(raw, dict):
         raise ScenarioError("expected a mapping of scenario fields at the top level "
                             "(version, name, vpc, cluster, services, ...)", file=source.path,
                             line=1)
     try:
-        scenario = Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(with_host_network_modes(raw),
+                                           context=_context(source))
     except ValidationError as exc:
         _raise_validation(exc, source, variant)
     for loc, message in check_scenario(scenario):

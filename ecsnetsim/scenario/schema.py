@@ -26,6 +26,7 @@ from pydantic import (
 from .. import modes
 from ..units import MAX_SEED, parse_bandwidth, parse_duration, parse_rate
 from . import expect as _expect
+from . import trunkfile
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Rate = Annotated[float, BeforeValidator(parse_rate)]
@@ -231,6 +232,27 @@ class Agent(Model):
         return f"{lo}-{hi}"
 
 
+class EnaAllowances(Model):
+    """An instance's ENA allowances (ecsnetsim.net.ena): packets beyond them are dropped
+    and counted as pps_allowance_exceeded, bw_in_allowance_exceeded or
+    bw_out_allowance_exceeded, never queued. Each null is the documented default."""
+
+    pps: Rate | None = Field(
+        None, gt=0, description="Packets per second in and out together; AWS publishes none: null "
+                          "assumes 100,000 per Gbps of the type's peak bandwidth.")
+    bandwidth: Bandwidth | None = Field(
+        None, description="Sustained bandwidth per direction (the credits' refill); null: the "
+                          "type's baseline bandwidth.")
+    burst: Duration | None = Field(
+        None, ge=0, description="How long full credits last at the type's peak bandwidth "
+                                "(network I/O credits); null: 300 s, the shortest of AWS's "
+                                "'typically from 5 to 60 minutes'.")
+    window: Duration | None = Field(
+        None, gt=0, le=60, description="Seconds of each allowance's rate that a burst may "
+                                       "take before packets are dropped; null: 10 ms "
+                                       "(AWS does not publish it).")
+
+
 class InstanceGroup(Model):
     name: Name
     type: str = Field(description="An EC2 instance type from the catalog, e.g. c5.large.")
@@ -287,6 +309,9 @@ class InstanceGroup(Model):
         description="Connections the instance's ENIs track at once (AWS's conntrack "
                     "allowance, conntrack_allowance_exceeded beyond it); AWS does not publish "
                     "it: null assumes 200,000.")
+    ena_allowances: EnaAllowances | None = Field(
+        None, description="The instances' PPS and bandwidth allowances {pps, bandwidth, burst, "
+                          "window}; null: the type's (ecsnetsim.net.ena).")
 
     @field_validator("ephemeral_port_range", "dynamic_host_port_range", mode="before")
     @classmethod
@@ -367,8 +392,33 @@ class CapacityProviderStrategyItem(Model):
                         description="Share of the tasks beyond the bases (0: none).")
 
 
+class TrunkingRow(Model):
+    """A row of a user's ENI trunking table, as the CSV file gives it."""
+
+    instance_type: str = Field(min_length=1)
+    tasks_without_trunking: int = Field(ge=0)
+    tasks_with_trunking: int = Field(ge=0)
+    line: int | None = Field(None, description="Its line in the file.")
+
+
+class TrunkingTable(Model):
+    """A user's ENI trunking table: the file as the scenario names it, and its rows."""
+
+    file: str = Field(min_length=1)
+    rows: list[TrunkingRow] = Field(default_factory=list)
+
+    def row(self, instance_type: str) -> TrunkingRow | None:
+        return next((r for r in self.rows if r.instance_type == instance_type), None)
+
+
 class Cluster(Model):
     instance_groups: list[InstanceGroup] = Field(default_factory=list)
+    trunking_table: Annotated[TrunkingTable | None, BeforeValidator(trunkfile.read_table)] = \
+        Field(None, description="A CSV file (path relative to the scenario) with the columns "
+                                "of ECS's trunking table (instance_type, "
+                                "tasks_without_trunking, tasks_with_trunking), merged over "
+                                "the built-in table of 2023-04-18: its rows add types (m7i, "
+                                "c7i, ...) or replace built-in rows.")
     capacity_providers: list[CapacityProvider] = Field(
         default_factory=list, max_length=20,
         description="Capacity providers associated with the cluster (ASG providers, "
@@ -599,6 +649,11 @@ class Service(Model):
         None, description="requiresCompatibilities of the task definition.")
     cpu: int = Field(256, ge=0, description="Task CPU units (1024 = one vCPU).")
     memory: int = Field(512, ge=0, description="Task memory in MiB.")
+    gpu: int = Field(
+        0, ge=0,
+        description="GPUs the task reserves on its instance: the sum of its containers' "
+                    "resourceRequirements of type GPU (0: none). ECS places it only where "
+                    "that many of the instance's GPUs are free (RESOURCE:GPU).")
     subnets: list[str] | None = Field(
         None, description="awsvpc only; default the subnets of the cluster's instances.")
     containers: list[Container] = Field(default_factory=list)

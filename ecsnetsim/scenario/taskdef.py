@@ -10,10 +10,12 @@ schema and checks as fields written in the scenario.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
-from ..errors import ScenarioError, show
-from .yamlsrc import load_json
+from ..errors import ScenarioError, choices, show
+from .taskdef_shapes import SHAPES
+from .yamlsrc import format_path, json_lines, load_json
 
 #: RegisterTaskDefinition: a task-level ``cpu``, when given, is "between 128 CPU units
 #: (0.125 vCPUs) and 196608 CPU units (192 vCPUs)" (ECS API reference, TaskDefinition.cpu).
@@ -22,6 +24,12 @@ TASK_CPU_RANGE = (128, 196608)
 #: ("Minimum memory limit allowed is 6MB"); the ECS API reference says not to specify less
 #: (ContainerDefinition.memory, memoryReservation).
 MIN_CONTAINER_MIB = 6
+#: Keys other tools spell differently (Docker's API and compose files), and the ECS key
+#: they mean: named in the error when no ECS key is spelled closely enough.
+OTHER_TOOLS_KEYS = {"portBindings": "portMappings", "ports": "portMappings",
+                    "env": "environment", "Env": "environment", "cpus": "cpu",
+                    "mem_limit": "memory", "memoryLimit": "memory",
+                    "mem_reservation": "memoryReservation", "network_mode": "networkMode"}
 
 
 class _Problem(Exception):
@@ -33,19 +41,84 @@ class _Problem(Exception):
         self.message = message
 
 
-def task_definition_fields(data: bytes, file: str) -> tuple[dict[str, Any], list[str]]:
+def task_definition_fields(data: bytes, file: str, unknown_keys: str = "refuse"
+                           ) -> tuple[dict[str, Any], list[str]]:
     """The scenario fields of the task definition ``data`` (the bytes of ``file``, read
     with :func:`~.yamlsrc.read_bounded`), and warnings.
 
     Raises :class:`ScenarioError` naming ``file`` (and the JSON field) for a document that
-    is not an ECS task definition or that RegisterTaskDefinition would refuse.
+    is not an ECS task definition or that RegisterTaskDefinition would refuse. A key the
+    ECS API does not define is refused as the AWS CLI refuses it, with its line
+    (``unknown_keys="warn"``: said in a warning instead, for a source whose own tool drops
+    such keys before ECS sees them, as Terraform's AWS provider does).
     """
     doc = load_json(data, file)
+    found = unknown_key(doc)
+    warnings = []
+    if found is not None:
+        path, known = found
+        if unknown_keys != "warn":
+            line = json_lines(data.decode("utf-8-sig")).get(path)
+            raise ScenarioError(unknown_key_message(path, known), file=file,
+                                path=format_path(path), line=line)
+        warnings.append(f"{file}: {format_path(path)}: not a key of an ECS task definition "
+                        f"{_suggestion(str(path[-1]), known)}; ignored")
     try:
-        return _fields(doc, file)
+        fields, more = _fields(doc, file)
+        return fields, warnings + more
     except _Problem as exc:
         where = f"{exc.where}: " if exc.where else ""
         raise ScenarioError(where + exc.message, file=file) from None
+
+
+def unknown_key(doc: Any) -> tuple[tuple, list[str]] | None:
+    """The field path of the first key in ``doc`` that the ECS API does not define, and
+    the keys allowed where it is; None when every key is one of the API's.
+
+    >>> unknown_key({"family": "web", "containerDefinitions": [{"portBindings": []}]})[0]
+    ('containerDefinitions', 0, 'portBindings')
+    """
+    if not isinstance(doc, dict):
+        return None
+    shape = "DescribeTaskDefinitionResponse" if "taskDefinition" in doc else "TaskDefinition"
+    todo: list[tuple[Any, str, tuple]] = [(doc, shape, ())]
+    while todo:
+        node, shape, path = todo.pop(0)
+        members = SHAPES[shape]
+        for key, value in node.items():
+            if key not in members:
+                return path + (key,), list(members)
+            inner = members[key]
+            if inner is None:
+                continue
+            if isinstance(value, dict):
+                todo.append((value, inner, path + (key,)))
+            elif isinstance(value, list):
+                todo.extend((v, inner, path + (key, i)) for i, v in enumerate(value)
+                            if isinstance(v, dict))
+    return None
+
+
+def _suggestion(key: str, known: list[str]) -> str:
+    """``(did you mean 'portMappings'?)`` for a key spelled close to an allowed one (or
+    one Docker spells so), else ``""``."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6) or [
+        k for k in known if k.lower() == key.lower()]
+    if not close and OTHER_TOOLS_KEYS.get(key) in known:
+        close = [OTHER_TOOLS_KEYS[key]]
+    return f"(did you mean {show(close[0])}?)" if close else ""
+
+
+def unknown_key_message(path: tuple, known: list[str]) -> str:
+    """The AWS CLI's words for a key the API does not define, with a did-you-mean:
+    ``Unknown parameter in containerDefinitions[0]: "portBindings" (did you mean
+    'portMappings'?), must be one of: name, image, ...``."""
+    key = str(path[-1])
+    where = format_path(path[:-1]) or "input"
+    hint = _suggestion(key, known)
+    return (f"Unknown parameter in {where}: \"{key}\"{' ' + hint if hint else ''}: the AWS "
+            f"CLI refuses a key the ECS API does not define; expected one of "
+            f"{choices(known, most=24)}")
 
 
 def _units(value: Any, key: str, where: str) -> int:
@@ -122,6 +195,31 @@ def _container_memory(c: dict, i: int, task_memory: int | None) -> int | None:
     return soft if soft is not None else hard
 
 
+def _container_gpus(c: dict, i: int, warnings: list[str]) -> int:
+    """The GPUs a container's ``resourceRequirements`` reserve (ECS API reference,
+    ResourceRequirement: for type GPU, "the number of physical GPUs the Amazon ECS
+    container agent reserves for the container"; the value is a string)."""
+    where = f"containerDefinitions[{i}].resourceRequirements"
+    total = 0
+    for j, req in enumerate(_objects(c, "resourceRequirements", f"containerDefinitions[{i}].")):
+        kind, value = req.get("type"), req.get("value")
+        if kind == "InferenceAccelerator":
+            warnings.append(f"{where}[{j}]: an Elastic Inference accelerator is not modelled "
+                            "(ignored)")
+            continue
+        if kind != "GPU":
+            raise _Problem(f"{where}[{j}].type", f"expected GPU or InferenceAccelerator, got "
+                                                 f"{show(kind)}")
+        text = str(value).strip() if isinstance(value, str | int) and \
+            not isinstance(value, bool) else ""
+        if not text.isdigit() or int(text) < 1:
+            raise _Problem(f"{where}[{j}].value", (
+                f"expected a whole number of GPUs such as \"1\", got {show(value)} (ALL and "
+                "fractions of a GPU, which ECS Managed Instances accept, are not modelled)"))
+        total += int(text)
+    return total
+
+
 def _fields(doc: Any, file: str) -> tuple[dict[str, Any], list[str]]:
     if isinstance(doc, dict) and "taskDefinition" in doc:
         doc = doc["taskDefinition"]
@@ -152,8 +250,14 @@ def _fields(doc: Any, file: str) -> tuple[dict[str, Any], list[str]]:
     for i, c in enumerate(container_defs):
         if c.get("cpu") is not None:
             cpus.append(_units(c["cpu"], "cpu", f"containerDefinitions[{i}].cpu"))
-    if "cpu" not in out and cpus:
+    if "cpu" not in out:
+        # a container without cpu reserves 0 units (ECS API reference, Container.cpu:
+        # "0 if no value was specified in the container definition when the task
+        # definition was registered"), so a task with no cpu anywhere reserves none
         out["cpu"] = sum(cpus)
+    gpus = sum(_container_gpus(c, i, warnings) for i, c in enumerate(container_defs))
+    if gpus:
+        out["gpu"] = gpus
     reserved = sum(m for m in memories if m is not None)
     if "memory" not in out:
         out["memory"] = reserved
@@ -185,16 +289,23 @@ def _fields(doc: Any, file: str) -> tuple[dict[str, Any], list[str]]:
         warnings.append(
             f"{file}: task definition {rev} is INACTIVE (deregistered): ECS keeps running "
             "existing tasks of it but new services and deployments cannot use it")
+    constraints = _placement_constraints(doc)
+    if constraints:
+        out["placement_constraints"] = constraints
+    return out, warnings
+
+
+def _placement_constraints(doc: dict) -> list[dict]:
+    """The task definition's placement constraints, memberOf only (ECS Developer Guide,
+    task placement constraints: distinctInstance is given to the service or RunTask)."""
     constraints = [
         {k: v for k, v in (("type", pc.get("type")), ("expression", pc.get("expression")))
          if v is not None}
         for pc in _objects(doc, "placementConstraints")
     ]
     for i, pc in enumerate(constraints):
-        if pc.get("type") != "memberOf":  # ECS DG, task placement constraints
+        if pc.get("type") != "memberOf":
             raise _Problem(f"placementConstraints[{i}].type", (
                 f"a task definition's placement constraints are memberOf only (got "
                 f"{pc.get('type')!r}; distinctInstance is given to the service or RunTask)"))
-    if constraints:
-        out["placement_constraints"] = constraints
-    return out, warnings
+    return constraints

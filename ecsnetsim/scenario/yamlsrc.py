@@ -468,6 +468,43 @@ def _duplicate_at(text: str) -> tuple[str | None, int | None]:
     return None, None
 
 
+def json_lines(text: str) -> Lines:
+    """The line of every key of ``text`` (valid JSON), by its field path, as
+    :func:`load_yaml` gives them for YAML: so that an error in a JSON file names the line.
+
+    >>> json_lines('{"a": [\\n  {"b": 1}]}')[("a", 0, "b")]
+    2
+    """
+    lines: Lines = {}
+    path: list = []  # per open object or array, the key or index inside it
+    arrays: list[bool] = []
+    line, i = 1, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        elif ch == '"':
+            start = i
+            i += 1
+            while text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            if arrays and not arrays[-1] and text[i + 1:].lstrip().startswith(":"):
+                path[-1] = json.loads(text[start:i + 1])
+                lines.setdefault(tuple(path), line)
+        elif ch in "{[":
+            if arrays and arrays[-1]:
+                lines.setdefault(tuple(path), line)
+            arrays.append(ch == "[")
+            path.append(0 if ch == "[" else None)
+        elif ch in "}]":
+            arrays.pop()
+            path.pop()
+        elif ch == "," and arrays and arrays[-1]:
+            path[-1] += 1
+        i += 1
+    return lines
+
+
 def check_depth(data: object) -> None:
     """Refuse data (a dict given to the Python API) nested deeper than :data:`MAX_DEPTH`,
     without recursing: copying or validating it would exhaust the stack."""
