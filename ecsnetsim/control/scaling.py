@@ -86,63 +86,91 @@ class ManagedScaling:
     def _provider_scale_out(self, svc: ServiceState, placement: StrategyPlacement,
                             mode: NetworkMode) -> None:
         """Managed scaling of each provider of the strategy that the waiting tasks need:
-        its group grows to ``ceil(M x 100 / target_capacity)`` instances, M the instances
-        needed (those running tasks, those launching, and those the waiting tasks need),
-        within the scaling step sizes and the group's maximum (ECS Developer Guide,
-        cluster auto scaling: CapacityProviderReservation = M / N x 100 is kept at the
-        target)."""
+        its Auto Scaling group grows to ``ceil(M x 100 / target_capacity)`` instances, M
+        the instances needed (those running tasks, those launching, and those the waiting
+        tasks need), within the scaling step sizes and the group's maximum (ECS Developer
+        Guide, cluster auto scaling: CapacityProviderReservation = M / N x 100 is kept at
+        the target)."""
         for item in placement.strategy:
             cp = self.providers.by_name.get(item.capacity_provider)
-            if cp is None or cp.instance_group is None or cp.managed_scaling is None or \
+            if cp is None or not cp.groups or cp.managed_scaling is None or \
                     cp.managed_scaling.status != "ENABLED":
                 continue
             key = (svc.name, cp.name)
             waiting = placement.waiting_on(svc, cp.name, len(svc.waiting)) - \
                 self.awaiting[key]
-            g = self.fleet.groups[cp.instance_group]
-            if waiting <= 0 or g.scaling is None:
+            groups = [self.fleet.groups[name] for name in cp.groups]
+            if waiting <= 0 or any(g.scaling is None for g in groups):
                 continue
-            per_instance = self.fit_on_new(g, svc, mode, waiting)
+            per_instance = self.fit_on_new(groups[0], svc, mode, waiting)
             if per_instance == 0:
                 continue
-            n, reservation = self.reservation_step(cp, g, math.ceil(waiting / per_instance))
+            n, reservation = self.reservation_step(cp, groups,
+                                                   math.ceil(waiting / per_instance))
             if n <= 0:
                 continue
-            self.launching[g.name] += n
             self.awaiting[key] += min(waiting, n * per_instance)
             self.log.instance(
                 "launch", f"capacity provider {cp.name}: CapacityProviderReservation "
                           f"{reservation}% against target {cp.managed_scaling.target_capacity}%: "
-                          f"managed scaling launches {n} {g.type} instance(s) in {g.name} for "
-                          f"{waiting} task(s) waiting for capacity", n, service=svc.name)
-            self.env.process(self._arrive_for_provider(g, n, key,
-                                                       min(waiting, n * per_instance)))
+                          f"managed scaling launches {n} {groups[0].type} instance(s) in "
+                          f"{', '.join(cp.groups)} for {waiting} task(s) waiting for capacity",
+                n, service=svc.name)
+            by_name = {g.name: g for g in groups}
+            for name, k in self._balance(groups, n).items():
+                g = by_name[name]
+                self.launching[g.name] += k
+                self.env.process(self._arrive_for_provider(g, k, key))
+            self.env.process(self._awaited(groups[0], key, min(waiting, n * per_instance)))
 
-    def _arrive_for_provider(self, g: InstanceGroup, n: int, key: tuple, expected: int):
+    def _balance(self, groups: list[InstanceGroup], n: int) -> dict[str, int]:
+        """Where ``n`` new instances go (group name -> how many): each to the group
+        (subnet, AZ) with the fewest,
+        as an Auto Scaling group balances its Availability Zones."""
+        size = {g.name: self.fleet.held(g.name) + self.launching[g.name] for g in groups}
+        out: dict = {}
+        for _ in range(n):
+            g = min((g for g in groups if size[g.name] < g.scaling.max),
+                    key=lambda g: size[g.name], default=None)
+            if g is None:
+                break
+            size[g.name] += 1
+            out[g.name] = out.get(g.name, 0) + 1
+        return out
+
+    def reservation_step(self, cp, groups: list[InstanceGroup],
+                         needed: int) -> tuple[int, int]:
+        """(instances to launch, CapacityProviderReservation in % before they are) for an
+        Auto Scaling group that needs ``needed`` more instances for its waiting tasks."""
+        ms = cp.managed_scaling
+        launching = sum(self.launching[g.name] for g in groups)
+        have = sum(self.fleet.held(g.name) for g in groups) + launching  # N
+        busy = sum(1 for g in groups for i in self.fleet.members(g.name)
+                   if i.status in ("ACTIVE", "DRAINING") and i.running_tasks)
+        needed_total = busy + needed + launching  # M
+        # N = 0: ECS publishes 200 % (scale out from zero)
+        reservation = round(100 * needed_total / have) if have else 200
+        target = math.ceil(needed_total * 100 / ms.target_capacity)
+        step = max(ms.minimum_scaling_step_size, min(ms.maximum_scaling_step_size,
+                                                     target - have))
+        room = sum(g.scaling.max for g in groups) - have
+        return (min(step, room) if target > have else 0), reservation
+
+    def _arrive_for_provider(self, g: InstanceGroup, n: int, key: tuple):
         yield self.env.timeout(g.scaling.launch_delay)
         for _ in range(n):
             inst = self.fleet.launch(g)
             self.log.instance("register", f"container instance {inst.id} registered in "
                                           f"{g.name} by managed scaling")
         self.launching[g.name] -= n
-        self.awaiting[key] = max(0, self.awaiting[key] - expected)
         self.wake()
 
-    def reservation_step(self, cp, g: InstanceGroup, needed: int) -> tuple[int, int]:
-        """(instances to launch, CapacityProviderReservation in % before they are) for a
-        group that needs ``needed`` more instances for its waiting tasks."""
-        ms = cp.managed_scaling
-        have = self.fleet.held(g.name) + self.launching[g.name]  # N: the group's size
-        busy = sum(1 for i in self.fleet.members(g.name)
-                   if i.status in ("ACTIVE", "DRAINING") and i.running_tasks)
-        needed_total = busy + needed + self.launching[g.name]  # M
-        # N = 0: ECS publishes 200 % (scale out from zero)
-        reservation = round(100 * needed_total / have) if have else 200
-        target = math.ceil(needed_total * 100 / ms.target_capacity)
-        step = max(ms.minimum_scaling_step_size, min(ms.maximum_scaling_step_size,
-                                                     target - have))
-        room = g.scaling.max - have
-        return (min(step, room) if target > have else 0), reservation
+    def _awaited(self, g: InstanceGroup, key: tuple, expected: int):
+        """The tasks the launched instances were for are asked for again once they are
+        in (after the instances' own arrivals at the same time)."""
+        yield self.env.timeout(g.scaling.launch_delay)
+        self.awaiting[key] = max(0, self.awaiting[key] - expected)
+        self.wake()
 
     def fit_on_new(self, g: InstanceGroup, svc: ServiceState, mode: NetworkMode,
                    limit: int) -> int:
