@@ -5,9 +5,11 @@ warning, and what AWS refuses, each with its field, line and exit status 2."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
-from conftest import make_scenario, run_cli
+from conftest import ROOT, make_scenario, run_cli
 
 from ecsnetsim import ScenarioError, load_scenario, simulate
 
@@ -246,7 +248,9 @@ def test_a_strategy_mixing_fargate_and_asg_providers_is_refused(tmp_path, capsys
     data["services"][0]["capacity_provider_strategy"].append(
         {"capacity_provider": "FARGATE", "weight": 1})
     err = _refused(tmp_path, capsys, data)
-    assert "services[0].capacity_provider_strategy" in err and "not both" in err
+    assert "services[0].capacity_provider_strategy" in err and \
+        "cannot contain a mix of capacity providers using Auto Scaling groups and Fargate " \
+        "providers" in err
 
 
 def test_launch_type_contradicting_the_strategy_is_refused(tmp_path, capsys):
@@ -313,3 +317,32 @@ def test_an_auto_scaling_group_over_two_subnets_grows_balanced():
     assert groups == {"asg-a": [2, 2], "asg-b": [2, 2]}
     (launch,) = [e for e in p["events"] if e.get("kind") == "launch"]
     assert launch["instances"] == 4 and "CapacityProviderReservation 200%" in launch["message"]
+
+
+# ---- imported stacks ----------------------------------------------------------------------
+def test_an_imported_stack_keeps_its_strategies_and_providers(capsys, tmp_path):
+    """CloudFormation: the Auto Scaling group provider (managed scaling, target 90 %) over
+    the ASG's two subnets, the cluster's default strategy for the services that name no
+    launch type, the nested stack's FARGATE/FARGATE_SPOT split; the scenario runs."""
+    data = ROOT / "tests" / "data" / "import" / "cloudformation"
+    out = tmp_path / "stack.yaml"
+    rc, _, err = run_cli(capsys, "import", "cloudformation", data / "web-stack.yaml",
+                         data / "network.json", "-o", out, "--quiet")
+    assert rc == 0, err
+    sc = yaml.safe_load(out.read_text())
+    providers = {cp["name"]: cp for cp in sc["cluster"]["capacity_providers"]}
+    assert providers["CapacityProvider"] == {
+        "name": "CapacityProvider", "instance_group": ["Asg-1", "Asg-2"],
+        "managed_scaling": {"target_capacity": 90}}
+    services = {s["name"]: s for s in sc["services"]}
+    assert services["web"]["capacity_provider_strategy"] == [
+        {"capacity_provider": "CapacityProvider", "base": 0, "weight": 1}]
+    assert "launch_type" not in services["web"]
+    rc, _, err = run_cli(capsys, "run", out, "--quiet", "--workers", "1", "-o",
+                         tmp_path / "results")
+    assert rc == 0, err
+    res = json.loads((tmp_path / "results" / "results.json").read_text())
+    placed = {s["name"]: s for s in res["variants"][0]["placement"]["services"]}
+    assert placed["web"]["capacity_providers"] == {"CapacityProvider": 2}
+    worker = placed["worker"]["capacity_providers"]
+    assert worker == {"FARGATE": 1, "FARGATE_SPOT": 2}  # base 1, then 1:3 of the other 2

@@ -52,7 +52,7 @@ def test_a_stack_of_templates_round_trips_to_a_running_scenario(capsys, tmp_path
                                    "az": "us-east-1b", "route": "nat:NatA"}
     assert sc["vpc"]["nat_gateways"] == [{"name": "NatA", "subnet": "PublicA"}]
     # !ImportValue across templates and !Split: the ASG's two private subnets, 3 instances
-    groups = sc["cluster"]["instance_groups"]
+    groups = [g for g in sc["cluster"]["instance_groups"] if not g.get("external")]
     assert [(g["subnet"], g["count"]) for g in groups] == [("PrivateA", 2), ("PrivateB", 1)]
     assert {g["type"] for g in groups} == {"c5.large"}
     assert groups[0]["metadata"] == {"http_tokens": "required", "hop_limit": 2}
@@ -68,7 +68,10 @@ def test_a_stack_of_templates_round_trips_to_a_running_scenario(capsys, tmp_path
     assert web["deregistration_delay"] == "30s"
     # the nested stack's Fargate service with its parameters (a subnet list, a group)
     worker = services["worker"]
-    assert worker["launch_type"] == "FARGATE" and worker["memory"] == 1024
+    assert worker["capacity_provider_strategy"] == [
+        {"capacity_provider": "FARGATE", "base": 1, "weight": 1},
+        {"capacity_provider": "FARGATE_SPOT", "base": 0, "weight": 3}]
+    assert worker["memory"] == 1024
     assert worker["subnets"] == ["PrivateA", "PrivateB"]
     assert worker["security_groups"] == ["HostSG"]
     # the load balancer: one per target group used, behind the listener (or its rule)
@@ -120,11 +123,9 @@ def test_what_the_format_cannot_say_is_said_in_comments(capsys):
                  "no listener or load balancer forwards to AWS::ElasticLoadBalancingV2::"
                  "TargetGroup ApiAdminTG (web-stack.yaml)",
                  "1 GPU(s) per task, the sum of its containers",
-                 "launch type EXTERNAL (ECS Anywhere) is not modelled",
-                 "capacity provider strategy [FARGATE base 1 weight 1, FARGATE_SPOT base 0 "
-                 "weight 3] is not modelled",
-                 "FARGATE_SPOT interruptions are not modelled",
-                 "its target capacity 90% is not modelled",
+                 "launch type EXTERNAL (ECS Anywhere): on the external instances",
+                 "placeholder: the external instances (ECS Anywhere)",
+                 "toward its target capacity 90%",
                  "protocol icmp not modelled",
                  "peer ::/0 not modelled",
                  "AWS::Logs::LogGroup LogGroup (web-stack.yaml): logging is not part",

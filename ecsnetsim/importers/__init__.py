@@ -114,6 +114,8 @@ def assemble(stack: Stack, name: str, region: str) -> Imported:
         vpc["security_groups"] = b.groups
     scenario["vpc"] = vpc
     scenario["cluster"] = {"instance_groups": b.instance_groups}
+    if b.capacity_providers:
+        scenario["cluster"]["capacity_providers"] = b.capacity_providers
     for key, value in (("services", b.services), ("load_balancers", b.load_balancers),
                        ("traffic", b.traffic)):
         if value:

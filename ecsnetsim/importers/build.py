@@ -70,6 +70,10 @@ class Builder:
         self.nat_gateways: list[dict] = []
         self.groups: list[dict] | None = None
         self.instance_groups: list[dict] = []
+        #: the cluster's capacity providers that a service's strategy names, and the
+        #: instance groups made of each Auto Scaling group (by its key)
+        self.capacity_providers: list[dict] = []
+        self.asg_groups: dict[str, list[str]] = {}
         self.services: list[dict] = []
         self.load_balancers: list[dict] = []
         self.traffic: list[dict] = []
@@ -336,6 +340,41 @@ class Builder:
                 out[asg.key] = cp
         return out
 
+    # -- capacity providers ------------------------------------------------------------
+    def provider_name(self, ref: Any) -> str | None:
+        """The scenario name of the capacity provider ``ref`` (FARGATE, FARGATE_SPOT, or an
+        Auto Scaling group provider of the stack), added to ``capacity_providers``; None
+        when the stack does not hold it or its Auto Scaling group."""
+        if str(ref) in ("FARGATE", "FARGATE_SPOT"):
+            if not any(cp["name"] == ref for cp in self.capacity_providers):
+                self.capacity_providers.append({"name": str(ref)})
+            return str(ref)
+        item = self.stack.find("capacity_provider", ref)
+        asg = self.stack.find("asg", item.get("asg")) if item is not None else None
+        groups = self.asg_groups.get(asg.key) if asg is not None else None
+        if not groups:
+            return None
+        known = self.names.get("cp", item.key)
+        if known is not None:
+            return known
+        wanted = item.name if not item.name.startswith(("aws", "ecs", "fargate")) else \
+            f"cp-{item.name}"
+        name = self.names.give("cp", item.key, wanted)
+        path = ("cluster", "capacity_providers", len(self.capacity_providers))
+        self.origin(path, item)
+        entry: dict[str, Any] = {"name": name,
+                                 "instance_group": groups[0] if len(groups) == 1 else groups}
+        if item.get("managed_scaling"):
+            scaling = {"target_capacity": as_int(item.get("target_capacity")) or 100}
+            for key in ("minimum_scaling_step_size", "maximum_scaling_step_size"):
+                if as_int(item.get(key)) is not None:
+                    scaling[key] = as_int(item.get(key))
+            entry["managed_scaling"] = scaling
+        else:
+            self.say(path, "managed scaling off: its Auto Scaling group keeps its size")
+        self.capacity_providers.append(entry)
+        return name
+
     def _asg(self, asg: Item, provider: Item | None) -> None:
         """One instance group per subnet of the Auto Scaling group, its desired capacity
         shared among them as the group balances its AZs."""
@@ -369,9 +408,10 @@ class Builder:
             if provider is not None:
                 entry["scaling"] = {"max": maxes[i]}
                 self.say(path, f"managed scaling by {provider.origin} (up to MaxSize "
-                               f"{top}); its target capacity "
-                               f"{provider.get('target_capacity', 100)}% is not modelled: "
-                               "instances are launched for tasks that cannot be placed")
+                               f"{top}), toward its target capacity "
+                               f"{provider.get('target_capacity') or 100}% for the services "
+                               "whose capacity provider strategy names it")
+            self.asg_groups.setdefault(asg.key, []).append(entry["name"])
             self.instance_groups.append(entry)
 
     def _instance_type(self, asg: Item, lt: dict) -> str:

@@ -138,7 +138,9 @@ def _capacity_provider(s: Stack, key: str, p: dict, o: Origin, t: Template) -> N
     s.add("capacity_provider", key, o.name.rsplit(".", 1)[-1], o, aliases=(p.get("Name"),),
           asg=asg.get("AutoScalingGroupArn"),
           managed_scaling=str(scaling.get("Status", "")).upper() == "ENABLED",
-          target_capacity=scaling.get("TargetCapacity"))
+          target_capacity=scaling.get("TargetCapacity"),
+          minimum_scaling_step_size=scaling.get("MinimumScalingStepSize"),
+          maximum_scaling_step_size=scaling.get("MaximumScalingStepSize"))
 
 
 def _cluster_cps(s: Stack, key: str, p: dict, o: Origin, t: Template) -> None:

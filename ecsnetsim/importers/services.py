@@ -5,9 +5,10 @@ same translation ``task_definition:`` files go through
 (:func:`ecsnetsim.scenario.taskdef.task_definition_fields`), so that an imported task
 definition is read exactly as one given by path. Several target groups become the
 service's ``load_balancers``; the CODE_DEPLOY controller its ``deployment_controller``
-(CodeDeploy's own settings are not in an ECS stack: their defaults are said). What the
-scenario format cannot say yet (capacity provider strategies, the EXTERNAL launch type)
-is said in a comment with what was assumed instead. GPUs (the containers'
+(CodeDeploy's own settings are not in an ECS stack: their defaults are said). A capacity
+provider strategy (the service's, or the cluster's default) is the service's
+``capacity_provider_strategy``, its providers the cluster's ``capacity_providers``; the
+EXTERNAL launch type stays EXTERNAL. GPUs (the containers'
 ``resourceRequirements`` of type GPU) are the service's ``gpu``.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from ..errors import InputError
 from .build import FLOW_RATE, Builder, _short
-from .stack import Item, StackError, as_bool, as_int, as_list
+from .stack import Item, StackError, as_bool, as_int
 
 #: Capacity providers that are Fargate rather than an Auto Scaling group.
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -95,14 +96,14 @@ def _service(b: Builder, svc: Item) -> dict | None:
             desired = 1
             b.say(path, "no desired count: 1 assumed (CloudFormation's and ECS's default)")
         out["desired_count"] = max(0, desired)
-    launch = _launch_type(b, svc, fields, path)
+    launch = _launch_type(b, svc, fields, path, out)
     fields.pop("launch_type", None)
     compat = fields.get("requires_compatibilities")
     if isinstance(compat, list) and launch not in compat:
         fields["requires_compatibilities"] = [launch]
         b.say(path, f"requiresCompatibilities {compat} written as [{launch}], the launch type "
                     "modelled")
-    if launch != "EC2":
+    if launch != "EC2" and "capacity_provider_strategy" not in out:
         out["launch_type"] = launch
     for key in ("network_mode", "runtime_platform", "requires_compatibilities", "cpu",
                 "memory", "gpu"):
@@ -117,26 +118,39 @@ def _service(b: Builder, svc: Item) -> dict | None:
     return out
 
 
-def _launch_type(b: Builder, svc: Item, fields: dict, path: tuple) -> str:
-    """EC2 or FARGATE: the service's launch type, or what its capacity provider strategy
-    (or the cluster's default strategy) mostly uses, said so."""
+def _launch_type(b: Builder, svc: Item, fields: dict, path: tuple, out: dict) -> str:
+    """EC2, FARGATE or EXTERNAL: the service's launch type, or its capacity provider
+    strategy's (or the cluster's default strategy's), written as the service's strategy."""
     launch = str(svc.get("launch_type") or "").upper()
     strategy = svc.dicts("strategy") or ([] if launch else _default_strategy(b, path))
     if not launch and strategy:
-        launch = _from_strategy(b, strategy, path)
+        launch = _from_strategy(b, strategy, path, out)
     elif not launch:
         launch = str(fields.get("launch_type") or "EC2")
         if launch == "FARGATE":
             b.say(path, "no launch type given: FARGATE, the only one its task definition's "
                         "requiresCompatibilities allows")
     if launch == "EXTERNAL":
-        b.say(path, "launch type EXTERNAL (ECS Anywhere) is not modelled: the tasks run on "
-                    "the cluster's EC2 instances instead")
-        return "EC2"
-    if launch not in ("EC2", "FARGATE"):
+        _external_instances(b, path)
+    if launch not in ("EC2", "FARGATE", "EXTERNAL"):
         raise StackError(f"{svc.origin}: launch type {_short(launch)}; expected EC2, FARGATE "
                          "or EXTERNAL", file=svc.origin.file)
     return launch
+
+
+def _external_instances(b: Builder, path: tuple) -> None:
+    """EXTERNAL tasks run on external instances (ECS Anywhere), which a stack does not
+    describe (they register themselves): a placeholder group stands for them."""
+    if any(g.get("external") for g in b.instance_groups):
+        return
+    gpath = ("cluster", "instance_groups", len(b.instance_groups))
+    b.say(gpath, "placeholder: the external instances (ECS Anywhere) the EXTERNAL "
+                 "service runs on register themselves and are not in the source; 2 servers "
+                 "the size of an m5.xlarge assumed")
+    b.instance_groups.append({"name": b.names.give("group", "?external", "external"),
+                              "type": "m5.xlarge", "count": 2, "external": True})
+    b.say(path, "launch type EXTERNAL (ECS Anywhere): on the external instances of "
+                "cluster.instance_groups (a placeholder)")
 
 
 def _default_strategy(b: Builder, path: tuple) -> list:
@@ -149,22 +163,44 @@ def _default_strategy(b: Builder, path: tuple) -> list:
     return []
 
 
-def _from_strategy(b: Builder, strategy: list, path: tuple) -> str:
-    """The launch type of the provider that takes most tasks: the one with a base, else
-    the heaviest weight. The split itself is not modelled."""
+def _from_strategy(b: Builder, strategy: list, path: tuple, out: dict) -> str:
+    """The strategy as the service's ``capacity_provider_strategy`` (its launch type:
+    FARGATE for Fargate providers, else EC2); when a provider or its Auto Scaling group
+    is not in the source, the launch type of the provider that takes most tasks instead,
+    said so."""
+    fargate = {str(s.get("provider")) in FARGATE_PROVIDERS for s in strategy}
+    names = [b.provider_name(s.get("provider")) for s in strategy] if len(fargate) == 1 \
+        else []
+    if names and all(names):
+        out["capacity_provider_strategy"] = [
+            {"capacity_provider": name, "base": as_int(s.get("base")) or 0,
+             "weight": as_int(s.get("weight")) or 0} for name, s in zip(names, strategy,
+                                                                           strict=True)]
+        return "FARGATE" if all(n in FARGATE_PROVIDERS for n in names) else "EC2"
+
     def weight(s: dict) -> tuple:
         return (as_int(s.get("base")) or 0, as_int(s.get("weight")) or 0)
 
     chosen = max(strategy, key=weight)
     name = str(chosen.get("provider"))
-    text = ", ".join(f"{_provider_name(b, s.get('provider'))} base {as_int(s.get('base')) or 0}"
-                     f" weight {as_int(s.get('weight')) or 0}" for s in strategy)
     launch = "FARGATE" if name in FARGATE_PROVIDERS else "EC2"
-    b.say(path, f"capacity provider strategy [{text}] is not modelled (no base/weight split): "
-                f"every task runs as {launch} on {_provider_name(b, name)}")
-    if name == "FARGATE_SPOT" or any(s.get("provider") == "FARGATE_SPOT" for s in strategy):
-        b.say(path, "FARGATE_SPOT interruptions are not modelled")
+    if not names:
+        why = ("mixes Auto Scaling group and Fargate providers, which ECS refuses (\"A "
+               "capacity provider strategy cannot contain a mix of capacity providers using "
+               "Auto Scaling groups and Fargate providers\")")
+    else:
+        missing = [_short(s.get("provider")) for s, n in zip(strategy, names, strict=True)
+                   if n is None]
+        why = f"names {', '.join(missing)}, not in the source (or its Auto Scaling group)"
+    b.say(path, f"capacity provider strategy [{_strategy_text(b, strategy)}] {why}: it is "
+                f"not written; every task runs as {launch} on {_provider_name(b, name)}")
     return launch
+
+
+def _strategy_text(b: Builder, strategy: list) -> str:
+    return ", ".join(f"{_provider_name(b, s.get('provider'))} base "
+                     f"{as_int(s.get('base')) or 0} weight {as_int(s.get('weight')) or 0}"
+                     for s in strategy)
 
 
 def _provider_name(b: Builder, ref: Any) -> str:

@@ -225,7 +225,9 @@ def _capacity_provider(r, res: dict, v: dict, o: Origin) -> None:
                 asg=r.ref(res, asg.get("auto_scaling_group_arn"),
                           ["auto_scaling_group_provider", 0, "auto_scaling_group_arn"]),
                 managed_scaling=str(scaling.get("status", "")).upper() == "ENABLED",
-                target_capacity=scaling.get("target_capacity"))
+                target_capacity=scaling.get("target_capacity"),
+                minimum_scaling_step_size=scaling.get("minimum_scaling_step_size"),
+                maximum_scaling_step_size=scaling.get("maximum_scaling_step_size"))
 
 
 def _cluster_cps(r, res: dict, v: dict, o: Origin) -> None:

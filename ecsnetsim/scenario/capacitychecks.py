@@ -12,8 +12,11 @@ where AWS has them. Sources:
   launchType parameter must be omitted."
 * ECS API reference, CreateCapacityProvider: a name can't start with ``aws``, ``ecs`` or
   ``fargate``.
-* ECS Developer Guide, Fargate capacity providers: a strategy holds Fargate providers or
-  Auto Scaling group providers, not both; FARGATE_SPOT runs Linux tasks only.
+* ECS Developer Guide, capacity providers for EC2 workloads: "a capacity provider strategy
+  can only contain Auto Scaling group or Fargate capacity providers, but not both" (the
+  API's InvalidParameterException: "A capacity provider strategy cannot contain a mix of
+  capacity providers using Auto Scaling groups and Fargate providers"); Fargate capacity
+  providers: FARGATE_SPOT runs Linux tasks only.
 * ECS Developer Guide, External instances (Amazon ECS Anywhere), considerations: the
   features not supported on external instances include load balancers, service
   discovery, the awsvpc network mode and capacity providers; Linux tasks use bridge, host
@@ -69,7 +72,7 @@ def _providers(sc: Scenario) -> Iterator[Problem]:
                 yield loc + (field,), (f"{cp.name} is a Fargate capacity provider: it has no "
                                        "Auto Scaling group and no managed scaling")
             continue
-        if cp.name.lower().startswith(_RESERVED_PREFIXES):
+        if cp.name.startswith(_RESERVED_PREFIXES):
             yield loc + ("name",), (f"capacity provider name {show(cp.name)}: the name can't "
                                     "be prefixed with \"aws\", \"ecs\", or \"fargate\"")
         yield from _asg_provider(cp, loc, groups, sc)
@@ -138,9 +141,9 @@ def _strategy(sc: Scenario, strategy, loc: tuple) -> Iterator[Problem]:
         yield loc, ("at least one of the capacity providers must have a weight value greater "
                     "than zero (with every weight 0, CreateService fails)")
     if strategy_launch_type(strategy) is None:
-        yield loc, ("a capacity provider strategy holds either Fargate capacity providers "
-                    "(FARGATE, FARGATE_SPOT) or Auto Scaling group capacity providers, not "
-                    "both")
+        yield loc, ("A capacity provider strategy cannot contain a mix of capacity "
+                    "providers using Auto Scaling groups and Fargate providers. Specify one "
+                    "or the other and try again.")
 
 
 def _service_strategy(sc: Scenario, svc: Service, loc: tuple) -> Iterator[Problem]:
