@@ -12,12 +12,14 @@ from collections.abc import Iterator
 
 from pydantic import ValidationError
 
-from .. import catalog, modes, targetgroups
+from .. import catalog, modes
 from ..errors import choices, show
 from ..model import fargate, query
 from .capacitychecks import check_capacity
 from .messages import describe
 from .schema import Scenario, Service
+from .trafficrules import check_traffic
+from .trafficrules import position as _position
 from .yamlsrc import format_path
 
 Problem = tuple[tuple, str]
@@ -168,74 +170,6 @@ def _check_service(sc: Scenario, i: int, subnet_names: set[str]) -> Iterator[Pro
                 yield cloc + ("expression",), f"invalid cluster query: {exc}"
 
 
-#: Destinations of a flow that are not services.
-OUTSIDE = ("internet", "imds")
-
-
-def _check_traffic(sc: Scenario) -> Iterator[Problem]:
-    services = {s.name: s for s in sc.services}
-    balancers = {lb.name: lb for lb in sc.load_balancers}
-    for i, f in enumerate(sc.traffic):
-        loc = ("traffic", i)
-        if f.start is not None and f.stop is not None and f.stop <= f.start:
-            yield loc + ("stop",), "stop must come after start"
-        if f.from_ != "client" and f.from_ not in services:
-            yield loc + ("from",), (f"expected 'client' or a service name, one of "
-                                    f"{choices(sorted(services))} (got {show(f.from_)})")
-        if f.via not in ("direct", "alb", "nlb") and f.via not in balancers:
-            yield loc + ("via",), (f"expected direct, alb, nlb or a load balancer's name, one "
-                                   f"of {choices(sorted(balancers))} (got {show(f.via)})")
-            continue
-        if f.to in OUTSIDE:
-            if f.from_ == "client":
-                yield loc + ("from",), f"a flow to {f.to} starts at a service's tasks"
-            if f.via != "direct":
-                yield loc + ("via",), f"a flow to {f.to} goes direct"
-            continue
-        target = sc.service_named(f.to)
-        if target is None:
-            names = sorted(services) + [f"{s.name}.{s.service_discovery.namespace}"
-                                        for s in sc.services if s.service_discovery]
-            yield loc + ("to",), (f"no service named {show(f.to)}; expected one of "
-                                  f"{choices(names)}, internet or imds")
-            continue
-        ports = {pm.ports[0] + k for c in target.containers
-                 for pm in c.port_mappings for k in range(pm.ports[1])}
-        if f.port is not None and ports and f.port not in ports:
-            yield loc + ("port",), (f"service {show(target.name)} maps no container port {f.port}; "
-                                    f"expected one of {_ports_text(sorted(ports))}")
-        if f.via in balancers and f.via not in target.balancers:
-            yield loc + ("via",), (f"service {show(target.name)} is not registered in load "
-                                   f"balancer {show(f.via)}'s target group (set "
-                                   f"services[{_position(sc, target)}].load_balancer)")
-        else:
-            yield from _check_listener(sc, f, loc, target, balancers.get(f.via))
-
-
-def _check_listener(sc: Scenario, f, loc: tuple, target, lb) -> Iterator[Problem]:
-    """A flow's path and listener: a path needs an ALB's listener rules, a listener port a
-    named balancer with that listener; a service with several target groups must have one
-    the flow's listener, path and port select."""
-    if f.path is not None and (f.via == "direct" or (lb or sc.balancer_for(f.via, "ip"))
-                               .type != "alb"):
-        yield loc + ("path",), "a request path selects a target group by an ALB listener " \
-                               "rule: it needs via: an ALB"
-    if f.listener_port is not None and lb is None:
-        yield loc + ("listener_port",), "a listener port needs via: a load balancer's name"
-        return
-    if lb is None or target.load_balancers is None:
-        return
-    groups = targetgroups.of_service(target, lambda n: getattr(sc.load_balancer(n), "port",
-                                                               None))
-    if targetgroups.for_flow(groups, f.via, f.port, f.path, f.listener_port) is None:
-        there = [f"{g.name} (listener {g.listener_port}{', path ' + g.path if g.path else ''}"
-                 f", container port {g.container_port})" for g in groups
-                 if g.load_balancer == f.via]
-        yield loc + ("via",), (f"no target group of service {show(target.name)} on load "
-                               f"balancer {show(f.via)} matches the flow's listener, path and "
-                               f"port; its groups there: {'; '.join(there)}")
-
-
 def _check_target_groups(sc: Scenario, i: int) -> Iterator[Problem]:
     """A service's ``load_balancers`` entries: known balancers of the right target type,
     containers and ports the task maps, path rules on ALBs, distinct names."""
@@ -273,10 +207,6 @@ def _check_target_groups(sc: Scenario, i: int) -> Iterator[Problem]:
             yield loc + ("target_group",), (f"target group {show(name)} is listed twice; "
                                             "name each group (target_group)")
         seen.add((tg.load_balancer, name))
-
-
-def _ports_text(ports: list[int]) -> str:
-    return str(ports) if len(ports) <= 12 else f"{ports[0]}-{ports[-1]} ({len(ports)} ports)"
 
 
 def _check_vpc(sc: Scenario) -> Iterator[Problem]:
@@ -436,57 +366,124 @@ def _check_reachability_fields(sc: Scenario, i: int) -> Iterator[Problem]:
             f"{mode.name} mode registers an SRV record (its instance's IP and host port)")
 
 
+_ACTIONS = ("deploy", "scale", "drain", "terminate", "interrupt")
+
+
+def _action(ev) -> str | None:
+    """What an event does, when it says exactly one thing."""
+    kinds = [k for k in _ACTIONS if getattr(ev, k)]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def _acts_on(sc: Scenario, ev) -> str | None:
+    """The event's action, when it is one and names a service that exists (an unknown
+    service is reported once, by :func:`_names_a_known_service`)."""
+    kind = _action(ev)
+    if kind in ("deploy", "scale") and _service(sc, getattr(ev, kind)) is None:
+        return None
+    return kind
+
+
+def _service(sc: Scenario, name: str) -> Service | None:
+    """The service named ``name`` (its own name: an event does not take Cloud Map's),
+    from a table made once per scenario: the rules ask it for every event."""
+    if _SERVICES[0] is not sc:
+        _SERVICES[:] = [sc, {s.name: s for s in sc.services}]
+    return _SERVICES[1].get(name)
+
+
+#: The scenario whose services :func:`_service` last indexed, and the index.
+_SERVICES: list = [None, {}]
+
+
+def _does_one_thing(sc: Scenario, i: int) -> Iterator[Problem]:
+    ev = sc.events[i]
+    if _action(ev) is None:
+        kinds = [k for k in _ACTIONS if getattr(ev, k)]
+        yield ("events", i), (f"expected exactly one of {', '.join(_ACTIONS)} "
+                              f"(got {', '.join(kinds) or 'none'})")
+
+
+def _happens_in_the_run(sc: Scenario, i: int) -> Iterator[Problem]:
+    ev = sc.events[i]
+    if _action(ev) and ev.at > sc.duration > 0:  # duration 0: placement only
+        yield ("events", i, "at"), _after_the_end(ev.at, sc.duration)
+
+
+def _names_a_known_service(sc: Scenario, i: int) -> Iterator[Problem]:
+    ev, kind = sc.events[i], _action(sc.events[i])
+    if kind in ("deploy", "scale") and _acts_on(sc, ev) is None:
+        services = sorted(s.name for s in sc.services)
+        yield ("events", i, kind), (f"no service named {show(getattr(ev, kind))}; expected "
+                                    f"one of {choices(services)}")
+
+
+def _scale_has_a_desired_count(sc: Scenario, i: int) -> Iterator[Problem]:
+    ev = sc.events[i]
+    if _acts_on(sc, ev) == "scale" and ev.desired_count is None:
+        yield ("events", i), "scale needs desired_count"
+
+
+def _desired_count_goes_with_scale(sc: Scenario, i: int) -> Iterator[Problem]:
+    ev = sc.events[i]
+    if _acts_on(sc, ev) not in (None, "scale") and ev.desired_count is not None:
+        yield ("events", i, "desired_count"), "desired_count goes with scale"
+
+
+def _set_goes_with_deploy(sc: Scenario, i: int) -> Iterator[Problem]:
+    ev = sc.events[i]
+    if _acts_on(sc, ev) not in (None, "deploy") and ev.set:
+        yield ("events", i, "set"), "set goes with deploy"
+
+
+def _deployed_revision_is_valid(sc: Scenario, i: int) -> Iterator[Problem]:
+    """The new revision passes the schema and the same AWS checks as a service written
+    directly."""
+    ev = sc.events[i]
+    if _acts_on(sc, ev) != "deploy" or not ev.set:
+        return
+    loc = ("events", i)
+    svc = _service(sc, ev.deploy)
+    data = {**svc.model_dump(by_alias=True), **ev.set}
+    try:
+        changed = Service.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = tuple(err["loc"])
+        yield loc + ("set",) + where[:1], f"{format_path(where)}: {describe(err, where, Service)}"
+        return
+    index = _position(sc, svc)
+    revised = sc.model_copy(update={"services": [
+        changed if s is svc else s for s in sc.services]})
+    for where, message in [*_check_service(revised, index, {
+            s.name for s in sc.vpc.subnets}), *_check_reachability_fields(revised, index)]:
+        field = where[2] if len(where) > 2 else None
+        yield loc + ("set",) + ((field,) if field in ev.set else ()), (
+            f"{format_path(where[2:]) or 'the service'}: {message}")
+
+
+def _drains_a_known_group(sc: Scenario, i: int) -> Iterator[Problem]:
+    ev, kind = sc.events[i], _action(sc.events[i])
+    if kind not in ("drain", "terminate"):
+        return
+    groups = sorted(g.name for g in sc.cluster.instance_groups)
+    sel = getattr(ev, kind)
+    if sel.group not in groups:
+        yield ("events", i, kind, "group"), (f"no instance group named {show(sel.group)}; "
+                                             f"expected one of {choices(groups)}")
+
+
+#: Every rule of an event, in the order of the fields they read.
+EVENT_RULES = (_does_one_thing, _happens_in_the_run, _names_a_known_service,
+               _scale_has_a_desired_count, _desired_count_goes_with_scale,
+               _set_goes_with_deploy, _deployed_revision_is_valid, _drains_a_known_group)
+
+
 def _check_events(sc: Scenario) -> Iterator[Problem]:
-    services = {s.name: s for s in sc.services}
-    groups = {g.name: g for g in sc.cluster.instance_groups}
-    for i, ev in enumerate(sc.events):
-        loc = ("events", i)
-        kinds = [k for k in ("deploy", "scale", "drain", "terminate", "interrupt")
-                 if getattr(ev, k)]
-        if len(kinds) != 1:
-            yield loc, ("expected exactly one of deploy, scale, drain, terminate, interrupt "
-                        f"(got {', '.join(kinds) or 'none'})")
-            continue
-        kind = kinds[0]
-        if ev.at > sc.duration > 0:  # duration 0: placement only (see the loader's warning)
-            yield loc + ("at",), _after_the_end(ev.at, sc.duration)
-        if kind in ("deploy", "scale"):
-            name = getattr(ev, kind)
-            if name not in services:
-                yield loc + (kind,), (f"no service named {show(name)}; expected one of "
-                                      f"{choices(sorted(services))}")
-                continue
-        if kind == "scale" and ev.desired_count is None:
-            yield loc, "scale needs desired_count"
-        if kind != "scale" and ev.desired_count is not None:
-            yield loc + ("desired_count",), "desired_count goes with scale"
-        if kind != "deploy" and ev.set:
-            yield loc + ("set",), "set goes with deploy"
-        if kind == "deploy" and ev.set:
-            svc = services[ev.deploy]
-            data = {**svc.model_dump(by_alias=True), **ev.set}
-            try:
-                changed = Service.model_validate(data)
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                where = tuple(err["loc"])
-                yield loc + ("set",) + where[:1], (
-                    f"{format_path(where)}: {describe(err, where, Service)}")
-                continue
-            # the new revision passes the same AWS checks as a service written directly
-            index = _position(sc, svc)
-            revised = sc.model_copy(update={"services": [
-                changed if s is svc else s for s in sc.services]})
-            for where, message in [*_check_service(revised, index, {
-                    s.name for s in sc.vpc.subnets}), *_check_reachability_fields(revised, index)]:
-                field = where[2] if len(where) > 2 else None
-                yield loc + ("set",) + ((field,) if field in ev.set else ()), (
-                    f"{format_path(where[2:]) or 'the service'}: {message}")
-        if kind in ("drain", "terminate"):
-            sel = getattr(ev, kind)
-            if sel.group not in groups:
-                yield loc + (kind, "group"), (f"no instance group named {show(sel.group)}; "
-                                              f"expected one of {choices(sorted(groups))}")
+    """Every event's problems, event by event, each rule of :data:`EVENT_RULES` in turn."""
+    for i in range(len(sc.events)):
+        for rule in EVENT_RULES:
+            yield from rule(sc, i)
 
 
 def _after_the_end(at: float, duration: float) -> str:
@@ -498,13 +495,6 @@ def _after_the_end(at: float, duration: float) -> str:
             f"services are first steady, which can come at once, and the event would then "
             f"never happen; expected at most {duration:g}s, or set duration to at least "
             f"{at:g}s")
-
-
-def _position(sc: Scenario, svc: Service) -> int:
-    """The index of ``svc`` in ``sc.services``, by identity: ``list.index`` compares
-    models field by field, which made a thousand deploy events over thousands of services
-    take seconds each."""
-    return next(i for i, s in enumerate(sc.services) if s is svc)
 
 
 def check_scenario(sc: Scenario) -> Iterator[Problem]:
@@ -528,7 +518,7 @@ def check_scenario(sc: Scenario) -> Iterator[Problem]:
         yield from _check_reachability_fields(sc, i)
         yield from _check_target_groups(sc, i)
     yield from check_capacity(sc)
-    yield from _check_traffic(sc)
+    yield from check_traffic(sc)
     yield from _check_events(sc)
     from .. import calibration  # noqa: PLC0415  (the profile reads its YAML and numpy)
 
