@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,6 @@ from .scenario import expect
 
 #: The file name inside OUTDIR.
 NAME = "report.html"
-#: Devices shown per variant, the busiest first.
-TOP_DEVICES = 8
 #: Rows shown per table; the CSV files have them all.
 MAX_ROWS = 300
 
@@ -141,56 +138,13 @@ def _html(table: tables.Table) -> str:
 
 
 def _tables(doc: dict) -> list[str]:
+    """Every table of :data:`ecsnetsim.tables.REPORT_TABLES`, and the limits hit when the
+    run modelled connections."""
     variants = doc["variants"]
-    unplaced, subnets, devices, deployments = ([] for _ in range(4))
-    for v in variants:
-        name = variant_label(v["name"])
-        placement = v["placement"]
-        groups: Counter = Counter()
-        example: dict = {}
-        for u in placement.get("unplaced") or []:
-            key = (u.get("service"), u.get("reason"))
-            groups[key] += 1
-            why = u.get("why_not") or {}
-            example.setdefault(key, (u.get("closest"), next(iter(why.values()), None),
-                                     len(why)))
-        for (svc, reason), n in groups.items():
-            closest, why, count = example[(svc, reason)]
-            unplaced.append([name, svc, reason, n, closest, count, why])
-        for sn in placement.get("subnets") or []:
-            subnets.append([name, sn["name"], sn.get("cidr"), sn.get("az"), sn.get("usable"),
-                            sn.get("ips_used"), sn.get("ips_free")])
-        top = sorted(v["devices"], key=lambda d: (-d["utilization"], d["id"]))[:TOP_DEVICES]
-        for d in top:
-            devices.append([name, d["id"], d["kind"], d["packets"],
-                            100 * d["utilization"], d.get("mean_wait_us"),
-                            d["drops"]])
-        for d in v.get("deployments") or []:
-            deployments.append([name, f"{d['service']}:{d['revision']}", d["status"],
-                                d["started_at"], d.get("finished_at"), d["waves"],
-                                d.get("min_healthy_observed"), d["zero_healthy_seconds"],
-                                d.get("failures") or None])
-    return [
-        *(_html(build(variants)) for build in (tables.services, tables.instance_types,
-                                                tables.instances)),
-        _table("Unplaced tasks", ["variant", "service", "reason", "tasks",
-                                  "closest instance", "instances with a reason",
-                                  "why not (closest)"], unplaced, "unplaced",
-               "Tasks not placed at the end of the run, by service and reason."),
-        _table("Subnets", ["variant", "subnet", "CIDR", "AZ", "usable", "IPs used",
-                           "IPs free"], subnets, "subnets"),
-        _html(tables.flows(variants)),
-        _table(f"Busiest devices (top {TOP_DEVICES} per variant)",
-               ["variant", "device", "kind", "packets", "busy %", "mean wait µs", "drops"],
-               devices, "devices"),
-        _table("Deployments", ["variant", "deployment", "status", "started s", "finished s",
-                               "waves", "min healthy", "zero healthy s", "failures"],
-               deployments, "deployments"),
-        *([_table("Connection limits hit", ["variant", "where", "limit", "count", "detail"],
-                  limits.table_rows(doc, variant_label), "limits",
-                  "Connections or packets refused, named as Linux and AWS name them.")]
-          if limits.modelled(doc) else []),
-    ]
+    shown = [build(variants) for build in tables.REPORT_TABLES]
+    if limits.modelled(doc):
+        shown.append(tables.limits_hit(variants))
+    return [_html(t) for t in shown]
 
 
 def _verdict(doc: dict) -> str:

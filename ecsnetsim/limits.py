@@ -86,11 +86,6 @@ def summary_lines(v: dict) -> list[str]:
     return out
 
 
-def table_rows(doc: dict, label) -> list[list]:
-    """Rows of the report's table of limits hit: variant, where, name, count, detail."""
-    return [[label(v["name"]), *row] for v in doc["variants"] for row in limit_rows(v)]
-
-
 def modelled(doc: dict) -> bool:
     """Whether a run modelled connections (so that its report has a table of limits)."""
     return any(v.get("nat_gateways") is not None or any(

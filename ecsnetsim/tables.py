@@ -250,6 +250,80 @@ def flows(variants: Sequence[dict]) -> Table:
         "sent = delivered + dropped + unreachable + in flight.")
 
 
+# -- the report's other tables -----------------------------------------------------------
+
+
+def _table(name: str, title: str, headers: Sequence[str], rows: list[list[Any]],
+           note: str = "") -> Table:
+    """A table that only report.html prints (its columns need no text layout)."""
+    return Table(name, title, tuple(Column(h, 12, left=not i) for i, h in enumerate(headers)),
+                 rows, note)
+
+
+def unplaced(variants: Sequence[dict]) -> Table:
+    """Tasks not placed at the end of the run, by variant, service and reason, with the
+    instance that came closest and why it did not take one."""
+    rows = []
+    for v in variants:
+        groups: dict[tuple, int] = {}
+        example: dict = {}
+        for u in v["placement"].get("unplaced") or []:
+            key = (u.get("service"), u.get("reason"))
+            groups[key] = groups.get(key, 0) + 1
+            why = u.get("why_not") or {}
+            example.setdefault(key, (u.get("closest"), next(iter(why.values()), None),
+                                     len(why)))
+        for (svc, reason), n in groups.items():
+            closest, why, count = example[(svc, reason)]
+            rows.append([variant_label(v["name"]), svc, reason, n, closest, count, why])
+    return _table("unplaced", "Unplaced tasks", [
+        "variant", "service", "reason", "tasks", "closest instance", "instances with a reason",
+        "why not (closest)"], rows, "Tasks not placed at the end of the run, by service and "
+                                    "reason.")
+
+
+def subnets(variants: Sequence[dict]) -> Table:
+    rows = [[variant_label(v["name"]), sn["name"], sn.get("cidr"), sn.get("az"),
+             sn.get("usable"), sn.get("ips_used"), sn.get("ips_free")]
+            for v in variants for sn in v["placement"].get("subnets") or []]
+    return _table("subnets", "Subnets", ["variant", "subnet", "CIDR", "AZ", "usable",
+                                         "IPs used", "IPs free"], rows)
+
+
+#: Devices the report shows per variant, the busiest first.
+TOP_DEVICES = 8
+
+
+def devices(variants: Sequence[dict]) -> Table:
+    rows = [[variant_label(v["name"]), d["id"], d["kind"], d["packets"], 100 * d["utilization"],
+             d.get("mean_wait_us"), d["drops"]]
+            for v in variants
+            for d in sorted(v["devices"], key=lambda d: (-d["utilization"], d["id"]))[
+                :TOP_DEVICES]]
+    return _table("devices", f"Busiest devices (top {TOP_DEVICES} per variant)", [
+        "variant", "device", "kind", "packets", "busy %", "mean wait µs", "drops"], rows)
+
+
+def deployments(variants: Sequence[dict]) -> Table:
+    rows = [[variant_label(v["name"]), f"{d['service']}:{d['revision']}", d["status"],
+             d["started_at"], d.get("finished_at"), d["waves"], d.get("min_healthy_observed"),
+             d["zero_healthy_seconds"], d.get("failures") or None]
+            for v in variants for d in v.get("deployments") or []]
+    return _table("deployments", "Deployments", [
+        "variant", "deployment", "status", "started s", "finished s", "waves", "min healthy",
+        "zero healthy s", "failures"], rows)
+
+
+def limits_hit(variants: Sequence[dict]) -> Table:
+    """Connections or packets refused, by the names Linux and AWS give them."""
+    from . import limits  # noqa: PLC0415 (it reads the declared resources too)
+
+    rows = [[variant_label(v["name"]), *row] for v in variants for row in limits.limit_rows(v)]
+    return _table("limits", "Connection limits hit", [
+        "variant", "where", "limit", "count", "detail"], rows,
+        "Connections or packets refused, named as Linux and AWS name them.")
+
+
 #: The columns the summary leaves to report.html and the CSV files.
 TEXT_OMITS = {"services": ("variant", "steady at s"), "instance-types": ("variant",),
               "flows": ("variant", "from", "to", "via", "p50 µs", "blocked")}
@@ -262,3 +336,7 @@ def summary_text(table: Table) -> str:
 
 #: A table builder: the variants of a results document -> a table.
 Builder = Callable[[Sequence[dict]], Table]
+
+#: The report's tables, in the order it prints them.
+REPORT_TABLES: tuple[Builder, ...] = (services, instance_types, instances, unplaced, subnets,
+                                      flows, devices, deployments)

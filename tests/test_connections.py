@@ -273,14 +273,13 @@ def test_every_per_instance_resource_is_declared_once():
 
 
 def test_packet_fate_is_drawn_for_named_drops_and_names_them():
-    from ecsnetsim.plots import figdata
-    from ecsnetsim.plots.fate import _drop_reasons
+    from ecsnetsim.plots import figdata, pathdata
 
     v = _run(_egress("bridge", 200, 1.0, 2.0, conntrack_max=100))
     doc = {"variants": [v]}
     assert v["flows"][0]["unreachable"] == 0 and figdata.APPLIES["packet_fate"](doc)
     n = v["flows"][0]["dropped"]
-    assert _drop_reasons(v["flows"][0]["drops"]) == \
+    assert pathdata.packet_fate(doc).bars[0].reason == \
         f"dropped: nf_conntrack: table full, dropping packet \u00d7{n:,}"
 
 
