@@ -28,6 +28,12 @@ closed connection.
 Packets to link-local services (IMDS) pass each ENI's 1024 packets/s allowance, a token
 bucket: a packet that finds no token is dropped and counted as
 ``linklocal_allowance_exceeded`` on its instance, never queued.
+
+A connection through docker-proxy (a hairpin to a host port of the same instance) costs
+the proxy an ``accept`` and a ``connect`` to the container: its first packet crosses the
+proxy as a device of its own (``<proxy>/connect``, of kind ``docker_proxy``, on the
+instance's vCPUs) that takes :data:`PROXY_CONNECT_CPU` more CPU and
+:data:`PROXY_CONNECT_LATENCY` more delay than a packet of an open connection.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..model import conntrack as ct
+from .engine import Device, Route
 from .traffic import Source
 
 #: A packet the sender's ENI dropped before it left (an allowance exceeded).
@@ -61,6 +68,13 @@ UNREACHABLE = "unreachable"
 
 #: Kinds of state a connection takes (the steps of :func:`steps_of`).
 TABLE, TRACKED, PORT, NAT = range(4)
+
+#: docker-proxy's work for a new connection (accept, then dial the container), beyond a
+#: packet's: CPU seconds on the instance's vCPUs and seconds of delay. The calibration
+#: reference's row #8b (per-connection setup: +50 [20-200] us of CPU, +100 [30-900] us of
+#: latency; http_load nginx data, moby#47537; low confidence).
+PROXY_CONNECT_CPU = 50e-6
+PROXY_CONNECT_LATENCY = 100e-6
 
 
 def _range(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
@@ -104,6 +118,21 @@ class ConnectionState:
     def __init__(self, scenario) -> None:
         self.groups = {g.name: g for g in scenario.cluster.instance_groups}
         self.gateways = {g.name: NatGatewayPorts(g.name) for g in scenario.vpc.nat_gateways}
+        #: docker-proxy device -> the device a new connection's first packet crosses instead
+        self.proxy_connect: dict[str, Device] = {}
+
+    def connect_device(self, proxy: Device) -> Device:
+        """The device a connection's first packet crosses instead of docker-proxy
+        ``proxy``: the same proxy (its vCPUs, buffer and jitter), with the cost of
+        accepting the connection and dialling the container added."""
+        found = self.proxy_connect.get(proxy.name)
+        if found is None:
+            found = self.proxy_connect[proxy.name] = Device(
+                f"{proxy.name}/connect", kind=proxy.kind, host=proxy.host,
+                service=proxy.service + PROXY_CONNECT_CPU,
+                latency=proxy.latency + PROXY_CONNECT_LATENCY, buffer=proxy.buffer,
+                cpu=proxy.cpu, jitter=proxy.jitter)
+        return found
 
     def of(self, inst) -> ct.InstanceConnections:
         """``inst``'s state, made from its group's settings the first time."""
@@ -233,6 +262,7 @@ class ConnectionSource:
         self.warmup = engine.warmup
         self.choose, self.outcome, self.log, self.police = choose, outcome, log, police
         self._steps: dict[int, tuple] = {}
+        self._first_routes: dict[int, Route] = {}  # a route's outcome -> its first packet's
         self._loop = engine.loop
         self._schedule = engine.loop.schedule
         self.stop = stop
@@ -301,7 +331,7 @@ class ConnectionSource:
         if c.open > c.peak_open:
             c.peak_open = c.open
         conn.left = self.requests
-        self._request(conn, now)
+        self._request(conn, now, self._first_route(found))
 
     def _take(self, conn: _Connection, steps: tuple, counted: bool) -> str | None:
         """Take every step's state in order; on the first refusal give back what was
@@ -354,10 +384,22 @@ class ConnectionSource:
                 obj.close(conn.dest)
         conn.taken = 0
 
+    def _first_route(self, found) -> Route:
+        """The route of a connection's first packet: ``found.route`` with each docker-proxy
+        replaced by its connection setup (:meth:`ConnectionState.connect_device`)."""
+        route = self._first_routes.get(id(found))
+        if route is None:
+            devices = found.route.devices
+            first = tuple(self.state.connect_device(d) if d.kind == "docker_proxy" else d
+                          for d in devices)
+            route = found.route if first == devices else Route(first, found.route.stats)
+            self._first_routes[id(found)] = route
+        return route
+
     # ---- a connection's life ------------------------------------------------------------
-    def _request(self, conn: _Connection, now: float) -> None:
+    def _request(self, conn: _Connection, now: float, route: Route | None = None) -> None:
         self.env._now = now
-        self._send(conn, now)
+        self._send(conn, now, conn.found.route if route is None else route)
         conn.left -= 1
         if conn.left > 0:
             self._schedule(now + self.interval, self._next, conn)
@@ -367,7 +409,7 @@ class ConnectionSource:
     def _next(self, conn: _Connection, now: float) -> None:
         self._request(conn, now)
 
-    def _send(self, conn: _Connection, now: float) -> None:
+    def _send(self, conn: _Connection, now: float, route: Route) -> None:
         police = self.police
         self.log(conn.found)
         if police is not None and not police(conn.src, now):
@@ -376,7 +418,7 @@ class ConnectionSource:
                 self.stats.sent += 1
                 self.stats.dropped += 1
             return
-        self.engine.send(conn.found.route, self.size)
+        self.engine.send(route, self.size)
 
     def _close(self, conn: _Connection, now: float) -> None:
         self._give_back(conn)
