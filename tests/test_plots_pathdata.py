@@ -89,3 +89,29 @@ def test_overhead_bars_add_up_to_the_measured_difference():
     assert bridge.extra_hops == 4
     assert not bars["none"].delivered and bars["none"].net is None
     assert pathdata.overhead({"variants": []}) is None
+
+
+def test_latency_against_load_follows_the_sweep():
+    """bridge-contention's sweep: one line per compare variant, one point per swept rate;
+    bridge's mean latency grows with the load its vCPUs carry, and the drop share is the
+    run's dropped over sent."""
+    from ecsnetsim.plots import sweepdata
+
+    sc = ecsnetsim.load_scenario(SCENARIOS / "bridge-contention.yaml",
+                                 overrides=["duration=0.06s", "warmup=0.02s",
+                                            "sweep={\"traffic[0].rate\": [50000/s, 400000/s]}"])
+    doc = ecsnetsim.simulate(sc, seed=3, progress=False).document
+    data = sweepdata.latency_against_load(doc)
+    assert data.numbers == [50000, 400000]
+    assert data.modes == {"awsvpc": "awsvpc", "bridge": "bridge"}
+    (panel,) = data.panels
+    lines = {line.group: line for line in panel.lines}
+    assert [x for x, _ in lines["bridge"].mean] == data.numbers
+    assert lines["bridge"].mean[1][1] > lines["bridge"].mean[0][1]
+    for v in doc["variants"]:
+        f = v["flows"][0]
+        x = v["sweep"]["number"]
+        assert (x, 100.0 * f["dropped"] / f["sent"]) in lines[v["group"]].dropped
+    assert data.dropped == any(v["flows"][0]["dropped"] for v in doc["variants"])
+    assert data.twin("bridge") == "bridge"
+    assert sweepdata.latency_against_load({"variants": []}) is None
