@@ -115,3 +115,23 @@ def test_latency_against_load_follows_the_sweep():
     assert data.dropped == any(v["flows"][0]["dropped"] for v in doc["variants"])
     assert data.twin("bridge") == "bridge"
     assert sweepdata.latency_against_load({"variants": []}) is None
+
+
+def test_placement_outcome_bars_are_the_services_at_the_end():
+    """fargate-vs-ec2: on EC2 without trunking two tasks wait on RESOURCE:ENI; each bar
+    stacks to running + pending of its service and its desired line is the service's."""
+    from ecsnetsim.plots import placedata
+
+    sc = ecsnetsim.load_scenario(SCENARIOS / "fargate-vs-ec2.yaml",
+                                 overrides=["traffic=[]"])
+    doc = ecsnetsim.simulate(sc, seed=5, progress=False).document
+    data = placedata.placement_outcome(doc)
+    services = [s for v in doc["variants"] for s in v["placement"]["services"]]
+    assert len(data.bars) == len(services)
+    for bar, s in zip(data.bars, services, strict=True):
+        assert bar.top == s["running"] + s["pending"]
+        assert (bar.desired, bar.running) == (s["desired"], s["running"])
+    ec2 = data.bars[0]
+    assert ec2.not_running == {"RESOURCE:ENI": 2} and ec2.mode == "awsvpc"
+    assert data.reasons == ["RESOURCE:ENI"] and data.events == []
+    assert placedata.placement_outcome({"variants": []}) is None

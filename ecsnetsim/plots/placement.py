@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .data import _collapse, _mode
+from . import placedata
 from .style import (
     _PENDING_COLOR,
     _cat_width,
@@ -24,49 +24,36 @@ from .style import (
 )
 
 _SURGE = {"facecolor": "none", "edgecolor": "#333333", "linestyle": "--", "linewidth": 1.0}
-#: What happened to tasks during the run, beside the outcome: the service's field, the
+#: What happened to tasks during the run (see :data:`.placedata.EVENT_FIELDS`): the
 #: hatch of its bars and its legend label.
-_EVENT_FIELDS = (("failed", "launch_failures"), ("stopped", "stopped"))
 _EVENT_HATCH = {"failed": "xxx", "stopped": "..."}
 _EVENT_LABEL = {"failed": "placed, then failed to start: {}",
                 "stopped": "started, then stopped: {}"}
 
 
-def _events(bars: list[tuple[str, dict, dict]]) -> list[tuple[str, str]]:
-    """(kind, reason) of the tasks that failed to start or were stopped in any bar."""
-    return sorted({(kind, r) for _, _, s in bars for kind, key in _EVENT_FIELDS
-                   for r in s.get(key) or {}})
-
-
-def _draw_events(ax, bars: list[tuple[str, dict, dict]], events: list) -> None:
+def _draw_events(ax, data: placedata.PlacementOutcome) -> None:
     """Tasks that failed to start or were stopped during the run, per service, stacked by
     reason, on an axis of their own: they are counts over the run, which can exceed the
     desired count many times over, not tasks present at the end."""
-    colors = list(events)
-    for x, (_, _, s) in enumerate(bars):
+    events = data.events
+    for x, bar in enumerate(data.bars):
         base = 0
         for kind, r in events:
-            n = (s.get(dict(_EVENT_FIELDS)[kind]) or {}).get(r, 0)
+            n = bar.happened.get((kind, r), 0)
             if n:
                 ax.bar(x, n, bottom=base, width=0.6, facecolor="white",
-                       edgecolor=_reason_color(r, [c[1] for c in colors]), linewidth=0.8,
+                       edgecolor=_reason_color(r, [e[1] for e in events]), linewidth=0.8,
                        hatch=_EVENT_HATCH[kind])
                 base += n
         if base:
             ax.annotate(f"{base}", (x, base), xytext=(0, 3), textcoords="offset points",
                         ha="center", va="bottom", fontsize=7, color="#9c2a2a")
-    _categories(ax, [b[0] for b in bars])
+    _categories(ax, [bar.label for bar in data.bars])
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.margins(y=0.12)
     ax.set_ylabel("tasks, counted over the run")
     ax.set_title("during the run: failed to start, or stopped", loc="left",
                  fontweight="normal", fontsize=8)
-
-
-def _surge(s: dict) -> int:
-    """Tasks above the desired count: a deployment's new tasks started (or wanted)
-    before the old ones stop, up to ``maximum_percent`` of desired."""
-    return max(0, s["running"] + s["pending"] - s["desired"])
 
 
 @_styled
@@ -104,23 +91,10 @@ def placement_outcome(doc: dict) -> Figure | None:
     >>> plots.placement_outcome({"variants": []}) is None
     True
     """
-    variants = doc["variants"]
-    if not any(v["placement"]["services"] for v in variants):
+    data = placedata.placement_outcome(doc)
+    if data is None:
         return None
-
-    def signature(v):
-        return tuple((s["name"], s["running"], s["pending"], tuple(sorted(s["failures"].items())),
-                      tuple(sorted((s.get("launch_failures") or {}).items())))
-                     for s in v["placement"]["services"])
-
-    cats = _collapse(variants, signature)
-    services = list(dict.fromkeys(s["name"] for _, v in cats for s in v["placement"]["services"]))
-    bars = []
-    for lab, v in cats:
-        for s in v["placement"]["services"]:
-            bars.append((lab if len(services) == 1 else f"{lab}\n{s['name']}", v, s))
-    reasons = sorted({r for _, _, s in bars for r in s["failures"]})
-    events = _events(bars)
+    bars, reasons, events = data.bars, data.reasons, data.events
     wide = _cat_width(len(bars), 0.8)
     if events:  # a panel of their own: counts over the run, not tasks at the end
         fig, axes = _figure(wide + 2.2 + 0.35 * len(bars), 4.6, ncols=2,
@@ -128,59 +102,55 @@ def placement_outcome(doc: dict) -> Figure | None:
     else:
         fig, axes = _figure(wide, 4.6)
     ax = axes[0]
-    modes, waiting, surged, olds = [], False, False, False
-    for x, (_, v, s) in enumerate(bars):
-        mode = _mode(v, s["name"])
-        old = min(s.get("running_old") or 0, s["running"])
-        bottom = 0
-        if s["running"]:  # the current revision's tasks, the old revision's above them
-            ax.bar(x, s["running"] - old, width=0.6, color=_mode_color(mode),
-                   edgecolor="white", linewidth=0.8)
-            if old:
-                ax.bar(x, old, bottom=s["running"] - old, width=0.6,
-                       color=_lighten(_mode_color(mode), 0.5), edgecolor="white",
-                       linewidth=0.8)
-                olds = True
-            modes.append(mode)
-            bottom = s["running"]
-        for r in reasons:
-            n = s["failures"].get(r, 0)
-            if n:
-                ax.bar(x, n, bottom=bottom, width=0.6, color=_reason_color(r, reasons),
-                       edgecolor="white", linewidth=0.8, hatch="///")
-                bottom += n
-        rest = s["pending"] - sum(s["failures"].values())
-        if rest > 0:
-            ax.bar(x, rest, bottom=bottom, width=0.6, color=_PENDING_COLOR, edgecolor="white",
-                   linewidth=0.8, hatch="///")
-            bottom += rest
-            waiting = True
-        ax.plot([x - 0.38, x + 0.38], [s["desired"]] * 2, color="black", linewidth=2.2,
-                solid_capstyle="butt", zorder=4)
-        text = (f"{s['running'] - old}/{s['desired']} new\n+{old} old" if old
-                else f"{s['running']}/{s['desired']}")
-        surge = _surge(s)
-        deploying = any(d.get("service") == s["name"] for d in v.get("deployments") or [])
-        if surge and not deploying:
-            text += f"\n+{surge} above desired"
-        elif surge:
-            # the part of the stack above the desired line: the deployment's surge
-            ax.bar(x, surge, bottom=s["desired"], width=0.72, zorder=5, **_SURGE)
-            text += "" if old == surge else f"\n+{surge} surge"
-            surged = True
-        ax.annotate(text, (x, max(bottom, s["desired"])), xytext=(0, 3),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=7)
-    _categories(ax, [b[0] for b in bars])
+    for x, bar in enumerate(bars):
+        _stack(ax, x, bar, reasons)
+    _categories(ax, [bar.label for bar in bars])
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("tasks at the end of the run")
     ax.margins(y=0.12)
     if events:
-        _draw_events(axes[1], bars, events)
+        _draw_events(axes[1], data)
     _title(fig, "Placement outcome: running tasks, and the rest by the reason ECS gives")
-    shown = {"old": olds, "waiting": waiting, "surged": surged}
-    handles = _handles(modes, reasons, events, shown)
+    shown = {"old": any(b.old for b in bars), "waiting": any(b.waiting for b in bars),
+             "surged": any(b.surge and b.deploying for b in bars)}
+    handles = _handles([b.mode for b in bars if b.running], reasons, events, shown)
     _legend(fig, handles, title="tasks")
     return fig
+
+
+def _stack(ax, x: int, bar: placedata.OutcomeBar, reasons: list[str]) -> None:
+    """A service's bar: running tasks (the older revision's lighter, above), the rest by
+    reason, the desired line, a deployment's surge bracketed, and the counts above."""
+    color = _mode_color(bar.mode)
+    if bar.running:  # the current revision's tasks, the old revision's above them
+        ax.bar(x, bar.running - bar.old, width=0.6, color=color, edgecolor="white",
+               linewidth=0.8)
+        if bar.old:
+            ax.bar(x, bar.old, bottom=bar.running - bar.old, width=0.6,
+                   color=_lighten(color, 0.5), edgecolor="white", linewidth=0.8)
+    bottom = bar.running
+    for r in reasons:
+        n = bar.not_running.get(r, 0)
+        if n:
+            ax.bar(x, n, bottom=bottom, width=0.6, color=_reason_color(r, reasons),
+                   edgecolor="white", linewidth=0.8, hatch="///")
+            bottom += n
+    if bar.waiting:
+        ax.bar(x, bar.waiting, bottom=bottom, width=0.6, color=_PENDING_COLOR,
+               edgecolor="white", linewidth=0.8, hatch="///")
+        bottom += bar.waiting
+    ax.plot([x - 0.38, x + 0.38], [bar.desired] * 2, color="black", linewidth=2.2,
+            solid_capstyle="butt", zorder=4)
+    text = (f"{bar.running - bar.old}/{bar.desired} new\n+{bar.old} old" if bar.old
+            else f"{bar.running}/{bar.desired}")
+    if bar.surge and not bar.deploying:
+        text += f"\n+{bar.surge} above desired"
+    elif bar.surge:
+        # the part of the stack above the desired line: the deployment's surge
+        ax.bar(x, bar.surge, bottom=bar.desired, width=0.72, zorder=5, **_SURGE)
+        text += "" if bar.old == bar.surge else f"\n+{bar.surge} surge"
+    ax.annotate(text, (x, max(bottom, bar.desired)), xytext=(0, 3),
+                textcoords="offset points", ha="center", va="bottom", fontsize=7)
 
 
 def _handles(modes: list[str], reasons: list[str], events: list[tuple[str, str]],
