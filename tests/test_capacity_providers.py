@@ -9,7 +9,7 @@ import json
 
 import pytest
 import yaml
-from conftest import ROOT, make_scenario, run_cli
+from conftest import ROOT, SCENARIOS, make_scenario, run_cli
 
 from ecsnetsim import ScenarioError, load_scenario, simulate
 
@@ -346,3 +346,22 @@ def test_an_imported_stack_keeps_its_strategies_and_providers(capsys, tmp_path):
     assert placed["web"]["capacity_providers"] == {"CapacityProvider": 2}
     worker = placed["worker"]["capacity_providers"]
     assert worker == {"FARGATE": 1, "FARGATE_SPOT": 2}  # base 1, then 1:3 of the other 2
+
+
+def test_the_shipped_scenario_answers_its_question():
+    """scenarios/capacity-providers.yaml: the splits, the two scale-outs, the Spot
+    replacements and the external servers, as its Expected: says."""
+    p = simulate(load_scenario(SCENARIOS / "capacity-providers.yaml"),
+                 workers=1).variants[0]["placement"]
+    svc = {s["name"]: s for s in p["services"]}
+    assert svc["api"]["capacity_providers"] == {"on-demand": 7, "spot-hosts": 5}
+    assert svc["worker"]["capacity_providers"] == {"FARGATE": 4, "FARGATE_SPOT": 6}
+    launches = [(e["t"], e["instances"]) for e in p["events"] if e.get("kind") == "launch"]
+    assert launches == [(0, 3), (0, 3)]
+    assert svc["api"]["last_running_at"] == 96  # 90 s launch, 5 s ENI, 1 s start
+    replaced = [e for e in p["events"] if e["t"] == 300 and e["service"] == "worker"
+                and "has started 2 tasks" in e["message"]]
+    assert replaced
+    groups = _groups(p)
+    assert sum(groups["onprem"]) == 4 and all(
+        i["eni"]["limit"] == 0 for i in p["instances"] if i["group"] == "onprem")

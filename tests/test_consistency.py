@@ -226,14 +226,15 @@ def test_service_counts_agree_with_timeline_and_unplaced(name):
 
 @pytest.mark.parametrize("name", _ids())
 def test_instances_hold_the_services_tasks(name):
-    """The tasks on the instances are the EC2 services' running and draining tasks (the
-    service rows and the timeline's last row); each instance's tasks by mode add up to its
-    tasks; Fargate's block counts the Fargate services' running tasks, one IP each."""
+    """The tasks on the instances are the EC2 and EXTERNAL services' running and draining
+    tasks (the service rows and the timeline's last row); each instance's tasks by mode add
+    up to its tasks; Fargate's block counts the Fargate services' running tasks, one IP
+    each."""
     _, res = _run(name)
     for v in res.variants:
         services = v["placement"]["services"]
         last = {r["service"]: r for r in v["timeline"]}
-        ec2 = [s for s in services if s["launch_type"] == "EC2"]
+        ec2 = [s for s in services if s["launch_type"] in ("EC2", "EXTERNAL")]
         draining = sum(last[s["name"]]["draining"] for s in ec2 if s["name"] in last)
         on_instances = sum(i["tasks"] for i in v["placement"]["instances"])
         assert on_instances == sum(s["running"] for s in ec2) + draining, v["name"]

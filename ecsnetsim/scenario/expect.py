@@ -53,7 +53,7 @@ FIELDS: dict[str, dict[str, str]] = {
     "service": {"desired": NUM, "running": NUM, "pending": NUM, "unplaced": NUM,
                 "steady_at": NUM, "last_running_at": NUM, "network_mode": TEXT,
                 "launch_type": TEXT, "failures": COUNTS, "launch_failures": COUNTS,
-                "stopped": COUNTS, "running_old": NUM},
+                "stopped": COUNTS, "running_old": NUM, "capacity_providers": COUNTS},
     "flow": {"sent": NUM, "delivered": NUM, "dropped": NUM, "unreachable": NUM,
              "in_flight": NUM, "hops": NUM, "hops.mean": NUM, "hops.min": NUM,
              "hops.max": NUM, "latency_us.mean": NUM, "latency_us.p50": NUM,
