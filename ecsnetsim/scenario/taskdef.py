@@ -61,8 +61,9 @@ def task_definition_fields(data: bytes, file: str, unknown_keys: str = "refuse"
             line = json_lines(data.decode("utf-8-sig")).get(path)
             raise ScenarioError(unknown_key_message(path, known), file=file,
                                 path=format_path(path), line=line)
-        warnings.append(f"{file}: {format_path(path)}: not a key of an ECS task definition "
-                        f"{_suggestion(str(path[-1]), known)}; ignored")
+        hint = _suggestion(str(path[-1]), known)
+        warnings.append(f"{file}: {format_path(path)}: not a key of an ECS task definition"
+                        f"{' ' + hint if hint else ''}; ignored")
     try:
         fields, more = _fields(doc, file)
         return fields, warnings + more
