@@ -68,17 +68,20 @@ class AgentPicks:
                 entry[1] = now
 
 
-def collision(task, picks: AgentPicks | None) -> str | None:
-    """Why ``task``'s container could not bind its dynamic host port, or None;
-    ``picks``: the agent's picks (None: Docker picked, blind to the kernel's ports)."""
+def collision(task, picks: AgentPicks, agent_picks: dict[str, bool]) -> str | None:
+    """Why ``task``'s container could not bind its dynamic host port, or None (a Fargate
+    micro-VM has no host ports to pick: nothing can collide there). ``agent_picks``
+    says per instance group whether the agent picks the port (``picks``: its picks) or
+    Docker does, blind to the kernel's ports (groups not named: the agent)."""
     inst = task.instance
     if inst is None or inst.platform != "EC2" or inst.ports is None:
         return None
+    agent = picks if agent_picks.get(inst.group, True) else None
     picked = task.placed_at if task.placed_at is not None else 0.0
     for (port, proto), owner in list(inst.ports.dynamic.items()):
         if owner != task.id or proto != "tcp":
             continue
-        bound = port if picks is None else picks.port_for(inst, task.id, port, picked)
+        bound = port if agent is None else agent.port_for(inst, task.id, port, picked)
         if bound is not None and held_host_port(inst, bound) is not None:
             return (f"CannotStartContainerError: Error response from daemon: driver failed "
                     f"programming external connectivity: Bind for 0.0.0.0:{bound} failed: "

@@ -144,11 +144,7 @@ class Cluster:
         self.controller.refresh(svc)
 
     def running(self, svc: ServiceState, task: Task) -> None:
-        inst = task.instance
-        # (a Fargate micro-VM has no host ports to pick: nothing can collide there)
-        by_agent = inst is None or inst.platform != "EC2" or \
-            self._agent_picks.get(inst.group, True)
-        held = collision(task, self._picks if by_agent else None)
+        held = collision(task, self._picks, self._agent_picks)
         if held is not None:  # docker could not bind the dynamic host port: never started
             self.controller.fail(svc, task, held, key=PORT_ALREADY_ALLOCATED)
             return
