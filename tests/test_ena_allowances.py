@@ -259,3 +259,12 @@ def test_bad_allowance_is_a_located_error(tmp_path, capsys):
     rc, _out, err = run_cli(capsys, "validate", path)
     assert rc == 2
     assert "cluster.instance_groups[0].ena_allowances.pps" in err and "Traceback" not in err
+
+
+def test_claims_read_the_counters():
+    sc = _inbound(2 * RATE, pps=RATE)
+    sc["expect"] = ["instances.ena.pps_allowance_exceeded.sum == flow in.dropped",
+                    "instances.ena.pps_allowance_exceeded.sum > 7000"]
+    doc = ecsnetsim.simulate(sc, seed=1, workers=1).document
+    assert doc["expectations"]["agrees"] is True
+    assert [c["pass"] for c in doc["expectations"]["claims"]] == [True, True]

@@ -78,7 +78,10 @@ FIELDS: dict[str, dict[str, str]] = {
                   "conntrack.max": AGGREGATED, "conntrack.dropped": AGGREGATED,
                   "ephemeral_ports.peak": AGGREGATED,
                   "ena.conntrack_allowance_exceeded": AGGREGATED,
-                  "ena.linklocal_allowance_exceeded": AGGREGATED},
+                  "ena.linklocal_allowance_exceeded": AGGREGATED,
+                  "ena.pps_allowance_exceeded": AGGREGATED,
+                  "ena.bw_in_allowance_exceeded": AGGREGATED,
+                  "ena.bw_out_allowance_exceeded": AGGREGATED},
     "fargate": {"tasks": NUM, "enis": NUM, "ips_used": NUM, "by_az": COUNTS},
     "variant": {"steady_at": NUM, "steady": BOOL, "end": NUM},
 }
