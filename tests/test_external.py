@@ -5,10 +5,12 @@ providers), each with its field, line and exit status 2."""
 
 from __future__ import annotations
 
+import json
+
 import yaml
 from conftest import make_scenario, run_cli
 
-from ecsnetsim import simulate
+from ecsnetsim import load_scenario, simulate
 
 GROUPS = [{"name": "hosts", "type": "c5.large", "count": 1, "subnet": "a"},
           {"name": "onprem", "type": "m5.xlarge", "count": 2, "external": True}]
@@ -43,6 +45,31 @@ def test_external_tasks_run_on_external_instances_only_and_ec2_tasks_never_do():
         assert inst["eni"] == {"used": 0, "limit": 0}
         assert inst["subnet"] == "on-premises"
     assert p["subnets"][0]["ips_used"] == 1 + 2  # the c5.large and its two task ENIs
+
+
+def test_a_task_definition_for_external_only_runs_as_external():
+    """requires_compatibilities [EXTERNAL] and no launch type: EXTERNAL, the only one the
+    task definition allows."""
+    svc = _edge(requires_compatibilities=["EXTERNAL"])
+    del svc["launch_type"]
+    (edge,) = _run([svc])["services"]
+    assert (edge["launch_type"], edge["running"]) == ("EXTERNAL", 6)
+
+
+def test_a_task_definition_file_for_external(tmp_path):
+    """The same from a task definition JSON, as the AWS CLI prints it."""
+    (tmp_path / "td.json").write_text(json.dumps({
+        "family": "edge", "networkMode": "host", "requiresCompatibilities": ["EXTERNAL"],
+        "containerDefinitions": [{"name": "agent", "image": "x", "memory": 256,
+                                  "portMappings": [{"containerPort": 9100}]}]}))
+    data = make_scenario(cluster={"instance_groups": GROUPS},
+                         services=[{"name": "edge", "desired_count": 2,
+                                    "task_definition": "td.json"}])
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    (edge,) = simulate(load_scenario(tmp_path / "s.yaml"),
+                       workers=1).variants[0]["placement"]["services"]
+    assert (edge["launch_type"], edge["network_mode"], edge["running"]) == \
+        ("EXTERNAL", "host", 2)
 
 
 def test_external_tasks_wait_when_the_servers_are_full():

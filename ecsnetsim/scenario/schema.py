@@ -738,6 +738,8 @@ class Service(Model):
         kind = strategy_launch_type(self.capacity_provider_strategy)
         if kind is not None:
             self.launch_type = kind
+        elif written is None and self.requires_compatibilities == ["EXTERNAL"]:
+            self.launch_type = "EXTERNAL"  # the only one the task definition allows
         return self
 
     @model_validator(mode="after")
