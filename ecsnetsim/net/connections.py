@@ -282,7 +282,7 @@ class ConnectionSource:
 
     # ---- arrivals ---------------------------------------------------------------------
     def _arrive(self, _p, now: float) -> None:
-        self.env._now = now
+        self.env.clock_to(now)
         self._open(now)
         if self.constant:
             self._i += 1
@@ -350,7 +350,7 @@ class ConnectionSource:
                     why = TRACKED_EXCEEDED
                     break
             elif kind == PORT:
-                port = obj.take(self._uniform_block, conn.port_dest, self.env._now)
+                port = obj.take(self._uniform_block, conn.port_dest, self.env.now)
                 if port is None:
                     why = PORTS_EXHAUSTED
                     break
@@ -398,7 +398,7 @@ class ConnectionSource:
 
     # ---- a connection's life ------------------------------------------------------------
     def _request(self, conn: _Connection, now: float, route: Route | None = None) -> None:
-        self.env._now = now
+        self.env.clock_to(now)
         self._send(conn, now, conn.found.route if route is None else route)
         conn.left -= 1
         if conn.left > 0:
@@ -478,7 +478,7 @@ class PolicedSource(Source):
         if route is None:
             self.engine.unreachable(self.stats)
         elif route is DROPPED:
-            if self.env._now >= self.engine.warmup:
+            if self.env.now >= self.engine.warmup:
                 self.stats.sent += 1
                 self.stats.dropped += 1
         else:

@@ -169,6 +169,12 @@ class Environment(simpy.Environment):
         """Schedule a simpy ``event`` with ``priority`` after ``delay`` (simpy's contract)."""
         heappush(self._events, (self._now + delay, priority, self._next_eid(), event))
 
+    def clock_to(self, now: float) -> None:
+        """Move the clock to ``now``, the time of the packet event being run: packet
+        events run in batches without moving it one by one, and a callback that reads
+        ``now`` (or starts simpy work) moves it first."""
+        self._now = now
+
     def step_event(self) -> None:
         """Process the next simpy event (simpy's ``Environment.step``, through the public
         event API): raise :exc:`simpy.core.EmptySchedule` if there is none."""
