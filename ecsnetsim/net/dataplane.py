@@ -43,6 +43,7 @@ from .connections import (
 from .ena import allowance_of
 from .engine import Allowance, Choice, Draws, Engine, FlowStats, Route, TargetSet
 from .flowlogs import FlowLog, ephemeral_port
+from .owntraffic import OwnConnections
 from .routing import Outcome, Router
 from .timeseries import TimeSeries
 from .topology import Topology
@@ -71,7 +72,9 @@ class DataPlane:
         #: connection state (conntrack, ports, NAT gateways, ENA allowances) when a flow
         #: opens connections or talks to a link-local service; else None (packets only)
         self.connections = ConnectionState(scenario) if any(
-            f.connections is not None or f.to == "imds" for f in scenario.traffic) else None
+            f.connections is not None or f.to == "imds" for f in scenario.traffic) or any(
+            getattr(g, "own_connections", None) for g in scenario.cluster.instance_groups
+        ) else None
         self.instances = {inst.id: inst for inst in cluster.instances}
         self._groups = {g.name: g for g in scenario.cluster.instance_groups}
         self._sources: list[ConnectionSource | None] = []
@@ -79,6 +82,7 @@ class DataPlane:
         streams = rng.bit_generator.seed_seq.spawn(max(1, len(scenario.traffic)))
         for i, (flow, seq) in enumerate(zip(scenario.traffic, streams, strict=False)):
             self._add_flow(i, flow, np.random.default_rng(seq))
+        self._start_own(cluster, rng)
         ts = getattr(scenario, "timeseries", None)
         self.timeseries = TimeSeries(self.engine, [f[1] for f in self.flows],
                                      self.engine.warmup, self.end,
@@ -274,6 +278,22 @@ class DataPlane:
             return found
         PolicedSource(self.env, self.engine, rng, flow.rate, flow.arrival, flow.size, start,
                       stop, policed, stats=stats)
+
+    def _start_own(self, cluster, rng: np.random.Generator) -> None:
+        """The own connections of every EC2 Linux instance whose group asks for them
+        (:mod:`ecsnetsim.net.owntraffic`), each on a random stream of its own (drawn after
+        the flows', which they leave as they were)."""
+        own = [(inst, g.own_connections) for inst in cluster.instances
+               if (g := self._groups.get(inst.group)) is not None
+               and getattr(g, "own_connections", None) is not None
+               and inst.platform == "EC2" and inst.os != "windows"]
+        if not own:
+            return
+        streams = rng.bit_generator.seed_seq.spawn(len(own))
+        for (inst, spec), seq in zip(own, streams, strict=True):
+            OwnConnections(self.engine.loop, self.connections.of(inst), spec,
+                           np.random.default_rng(seq), self.start, self.end,
+                           self.engine.warmup)
 
     def _police(self):
         """The link-local allowance of a packet's sending ENI (see connections)."""

@@ -253,6 +253,19 @@ class EnaAllowances(Model):
                                        "(AWS does not publish it).")
 
 
+class OwnConnections(Model):
+    """An instance's own outbound connections (ecsnetsim.net.owntraffic): the ECS agent's,
+    Docker's, the SSM and CloudWatch agents', from the host namespace."""
+
+    rate: Rate = Field(gt=0, description="New connections per second on each instance "
+                                         "(Poisson arrivals).")
+    hold: Duration = Field(gt=0, description="How long each stays open (its exchanges, "
+                                             "keep-alive, TIME_WAIT).")
+    destinations: int = Field(1, ge=1, le=10000,
+                              description="Endpoints they go to, chosen at random (each "
+                                          "connection's port is unique per endpoint).")
+
+
 class InstanceGroup(Model):
     name: Name
     type: str = Field(description="An EC2 instance type from the catalog, e.g. c5.large.")
@@ -312,6 +325,11 @@ class InstanceGroup(Model):
     ena_allowances: EnaAllowances | None = Field(
         None, description="The instances' PPS and bandwidth allowances {pps, bandwidth, burst, "
                           "window}; null: the type's (ecsnetsim.net.ena).")
+    own_connections: OwnConnections | None = Field(
+        None, description="The instances' own outbound connections {rate, hold, destinations} "
+                          "(the ECS agent, Docker, the SSM and CloudWatch agents): each holds an "
+                          "ephemeral port and a conntrack entry of the host namespace; null: "
+                          "none.")
 
     @field_validator("ephemeral_port_range", "dynamic_host_port_range", mode="before")
     @classmethod
