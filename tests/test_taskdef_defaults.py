@@ -125,3 +125,14 @@ def test_cli_runs_the_windows_task_definition(capsys, tmp_path):
     assert rc == 0, err
     v = json.loads((tmp_path / "out" / "results.json").read_text())["variants"][0]
     assert v["placement"]["services"][0]["running"] == 1
+
+
+def test_a_scenario_service_without_network_mode_follows_the_same_rule():
+    """A service written in the scenario with neither network_mode nor runtime_platform
+    is a task definition that names neither: default on a cluster of Windows instances,
+    bridge otherwise (and a named mode is kept)."""
+    doc = make_scenario(cluster={"instance_groups": [_group("win", "m5.large", 1, "windows")]})
+    del doc["services"][0]["network_mode"]
+    assert load_scenario(doc).services[0].network_mode == "default"
+    doc["cluster"]["instance_groups"][0]["os"] = "linux"
+    assert load_scenario(doc).services[0].network_mode == "bridge"
