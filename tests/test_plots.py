@@ -721,7 +721,7 @@ def test_importing_plots_does_not_import_matplotlib():
     f"ecsnetsim.plots.{m}" for m in ("data", "style", "output", "hops", "latency", "overhead",
                                      "load", "tasks", "placement", "fate", "utilization",
                                      "timeline", "figdata", "files", "cdf", "overtime",
-                                     "pathdata", "sweepdata", "placedata"))])
+                                     "pathdata", "sweepdata", "placedata", "timedata"))])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0

@@ -135,3 +135,29 @@ def test_placement_outcome_bars_are_the_services_at_the_end():
     assert ec2.not_running == {"RESOURCE:ENI": 2} and ec2.mode == "awsvpc"
     assert data.reasons == ["RESOURCE:ENI"] and data.events == []
     assert placedata.placement_outcome({"variants": []}) is None
+
+
+def test_timeline_spans_are_the_runs_deployments():
+    """deploy-drain: each panel's deployment spans are the run's deployments of that
+    service, windows without a healthy task lie inside them and are those of the
+    timeline, and the zoomed window holds every deployment's start."""
+    from ecsnetsim.plots import timedata
+
+    sc = ecsnetsim.load_scenario(SCENARIOS / "deploy-drain.yaml")
+    doc = ecsnetsim.simulate(sc, seed=1, progress=False).document
+    data = timedata.deployment_timeline(doc)
+    assert data is not None and any(p.deployments for p in data.panels)
+    for panel in data.panels:
+        mine = [d for d in panel.variant.get("deployments") or []
+                if d["service"] == panel.service]
+        assert [s.start for s in panel.deployments] == [d["started_at"] for d in mine]
+        for span, d in zip(panel.deployments, mine, strict=True):
+            assert span.stalled == (d["status"] == "STALLED")
+            assert d["status"] in span.status
+            for z0, z1 in span.zero:
+                assert span.start <= z0 < z1 <= span.end
+                inside = [r for r in panel.rows if z0 <= r["t"] < z1]
+                assert all(r["healthy"] == 0 for r in inside)
+            if data.window is not None:
+                assert data.window[0] <= span.start <= data.window[1]
+    assert timedata.deployment_timeline({"variants": []}) is None

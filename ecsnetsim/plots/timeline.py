@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .data import _changes, _cluster_marks, _label, _one_line, _settled, _stopped, _stops
+from . import timedata
+from .data import _cluster_marks
 from .style import _figure, _legend, _styled, _title
 
 #: Timeline task states, stacked from the bottom (every task is in exactly one of them):
@@ -31,50 +32,6 @@ _DEPLOY_SPAN = {"facecolor": "#f1ce63", "alpha": 0.25}
 _STALL_SPAN = {"facecolor": "#bab0ac", "alpha": 0.35, "hatch": "//", "edgecolor": "#8c8c8c"}
 _ZERO_SPAN = {"facecolor": "#e15759", "alpha": 0.30}
 _WINDOW = {"facecolor": "#000000", "alpha": 0.08, "edgecolor": "#333333", "linewidth": 0.8}
-
-#: The zoomed window is padded by this share of its span on each side (at least 1 s).
-_PAD = 0.1
-#: A window spanning more than this share of the run (less than a 2x zoom) is not zoomed:
-#: the whole run is drawn alone.
-_WHOLE = 0.5
-
-
-# ---- what happens when ---------------------------------------------------------------------
-
-def _action(v: dict, svc: str, rows: list[dict]) -> tuple[float, float] | None:
-    """(first, last) time at which something happens to ``svc`` in ``v`` after start-up:
-    its counts change, a deployment of it starts or finishes, an instance event."""
-    times = _changes(rows) if (_stopped(rows) or v.get("deployments") or _cluster_marks(v)
-                               or any(_settled(r) for r in rows)) else []
-    for d in v.get("deployments") or []:
-        if d.get("service") == svc:
-            times.append(float(d["started_at"]))
-            if d.get("finished_at") is not None:
-                times.append(float(d["finished_at"]))
-    times += [t for t, _ in _cluster_marks(v)]
-    return (min(times), max(times)) if times else None
-
-
-def _pad(window: tuple[float, float], end: float) -> tuple[float, float]:
-    t0, t1 = window
-    pad = max(_PAD * (t1 - t0), 1.0)
-    return max(0.0, t0 - pad), min(end, t1 + pad)
-
-
-def _zero_healthy(rows: list[dict], t0: float, t1: float) -> list[tuple[float, float]]:
-    """Windows within [t0, t1] in which the service had no healthy task."""
-    windows, start = [], None
-    for r in rows:
-        t = min(max(r["t"], t0), t1)
-        if r.get("healthy", 0) == 0 and start is None and r["t"] < t1:
-            start = t
-        elif r.get("healthy", 0) > 0 and start is not None:
-            windows.append((start, t))
-            start = None
-    if start is not None:
-        windows.append((start, t1))
-    return [(a, b) for a, b in windows if b > a]
-
 
 def _unit(span: float) -> tuple[float, str]:
     """(seconds per unit, unit) for an axis spanning ``span`` seconds."""
@@ -98,31 +55,16 @@ def _states(ax, rows: list[dict], end: float, scale: float) -> float:
     return max(base)
 
 
-def _deployments(ax, v: dict, svc: str, rows: list[dict], end: float, scale: float,
-                 drawn: set[str]) -> list[str]:
-    """Shade each deployment of ``svc`` and its windows without a healthy task; return
-    the status text of each (revision, status, waves, failures)."""
-    status = []
-    for d in v.get("deployments") or []:
-        if d.get("service") != svc:
-            continue
-        t0 = d["started_at"]
-        t1 = d["finished_at"] if d.get("finished_at") is not None else end
-        stalled = d.get("status") == "STALLED"
-        ax.axvspan(t0 / scale, t1 / scale, linewidth=0, zorder=0,
-                   **(_STALL_SPAN if stalled else _DEPLOY_SPAN))
-        drawn.add("stalled" if stalled else "deploying")
-        for z0, z1 in _zero_healthy(rows, t0, t1):
+def _deployments(ax, panel: timedata.TimelinePanel, scale: float, drawn: set[str]) -> None:
+    """Shade each deployment of the panel's service and its windows without a healthy
+    task."""
+    for d in panel.deployments:
+        ax.axvspan(d.start / scale, d.end / scale, linewidth=0, zorder=0,
+                   **(_STALL_SPAN if d.stalled else _DEPLOY_SPAN))
+        drawn.add("stalled" if d.stalled else "deploying")
+        for z0, z1 in d.zero:
             ax.axvspan(z0 / scale, z1 / scale, linewidth=0, zorder=0, **_ZERO_SPAN)
             drawn.add("zero")
-        failures = d.get("failures") or {}
-        text = (f"rev {d.get('revision', '?')} {d.get('status', '')}".rstrip()
-                + (f", {d['waves']} wave(s)" if d.get("waves") else ""))
-        counts = ", ".join(f"{r}\u00d7{n}" for r, n in failures.items())
-        if failures:
-            text += (" on " if stalled else ", failures: ") + counts
-        status.append(text)
-    return status
 
 
 def _marks(ax, v: dict, scale: float, drawn: set[str]) -> None:
@@ -132,40 +74,6 @@ def _marks(ax, v: dict, scale: float, drawn: set[str]) -> None:
                     xytext=(3, -3), textcoords="offset points", va="top", fontsize=7,
                     color="#333333", annotation_clip=True)
         drawn.add("cluster")
-
-
-#: An axis whose left end has an instance event on it starts this share of its span
-#: earlier, so that the event's line is not drawn on the y axis.
-_LEAD = 0.03
-
-
-def _left(w0: float, w1: float, variants: list[dict]) -> float:
-    """The left end of an axis spanning [w0, w1]: w0, or a little before it when an
-    instance event falls on it (its line would hide in the axis and its tick labels).
-
-    >>> _left(0.0, 100.0, [{"placement": {"events": [{"t": 0.0, "kind": "drain"}]}}])
-    -3.0
-    >>> _left(0.0, 100.0, [{"placement": {"events": []}}])
-    0.0
-    """
-    span = w1 - w0
-    if any(abs(t - w0) <= 0.005 * span for v in variants for t, _ in _cluster_marks(v)):
-        return w0 - _LEAD * span
-    return w0
-
-
-def _window(panels: list[tuple[dict, str, list[dict]]],
-             end: float) -> tuple[float, float] | None:
-    """The zoomed window, shared by every panel so that variants compare, or None when
-    the action fills most of the run (the whole run is then drawn alone)."""
-    actions = [_action(v, svc, rows) for v, svc, rows in panels]
-    known = [_pad(a, end) for a in actions if a is not None]
-    if not known:
-        return None
-    union = (min(a for a, _ in known), max(b for _, b in known))
-    if (union[1] - union[0]) > _WHOLE * end:
-        return None
-    return union
 
 
 @_styled
@@ -198,13 +106,11 @@ def deployment_timeline(doc: dict) -> Figure | None:
     >>> plots.deployment_timeline({"variants": []}) is None
     True
     """
-    variants = [v for v in doc["variants"] if v.get("timeline")]
-    panels = []
-    for v in variants:
-        for svc in dict.fromkeys(r["service"] for r in v["timeline"]):
-            panels.append((v, svc, [r for r in v["timeline"] if r["service"] == svc]))
-    end = max(float(v.get("end") or max(r["t"] for r in v["timeline"])) for v in variants)
-    window = _window(panels, end)
+    data = timedata.deployment_timeline(doc)
+    if data is None:
+        return None
+    panels, end, window = data.panels, data.end, data.window
+    variants = [p.variant for p in panels]
     whole = window is None
     ncols = 1 if whole else 2
     fig, axes = _figure(9.5 if whole else 11.5, 1.2 + 2.0 * len(panels), nrows=len(panels),
@@ -213,49 +119,53 @@ def deployment_timeline(doc: dict) -> Figure | None:
     zooms, overviews = axes[::ncols], ([] if whole else axes[1::2])
     drawn: set[str] = set()
     peak = 0.0
-    for row, (ax, (v, svc, rows)) in enumerate(zip(zooms, panels, strict=True)):
-        v_end = max(float(v.get("end") or rows[-1]["t"]), rows[-1]["t"])
+    for row, (ax, panel) in enumerate(zip(zooms, panels, strict=True)):
         w0, w1 = (0.0, end) if whole else window
         scale, unit = _unit(w1 - w0)
-        peak = max(peak, _states(ax, rows, v_end, scale))
-        status = _deployments(ax, v, svc, rows, v_end, scale, drawn)
-        _marks(ax, v, scale, drawn)
-        stops = _stops(rows)
-        if stops and not status:  # tasks stopped with no deployment: health checks, ...
-            status = [f"running tasks fell {stops} time(s): stopped and replaced"]
-        title = f"{_one_line(_label(v))} \u00b7 service {svc}"
-        if status:  # on a line of its own when long: a title is no wider than its panel
-            sep = "\n" if len(title) + sum(len(x) + 2 for x in status) > 75 else "  \u2014  "
-            title += sep + "; ".join(status)
-        ax.set_title(title, loc="left")
+        peak = max(peak, _states(ax, panel.rows, panel.end, scale))
+        _deployments(ax, panel, scale, drawn)
+        _marks(ax, panel.variant, scale, drawn)
+        ax.set_title(panel.title, loc="left")
         ax.set_ylabel("tasks")
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.grid(True, axis="both")
-        ax.set_xlim(_left(w0, w1, variants) / scale, w1 / scale)
+        ax.set_xlim(timedata.left(w0, w1, variants) / scale, w1 / scale)
         last = row == len(panels) - 1
         if last:
             ax.set_xlabel(f"simulated time ({unit})" + ("" if whole else ", zoomed"))
         else:
             ax.tick_params(axis="x", labelbottom=False)
         if not whole:
-            ov = overviews[row]
-            ov.set_label("whole run")  # the artist's label: which panels are overviews
-            oscale, ounit = _unit(end)
-            _states(ov, rows, v_end, oscale)
-            ov.axvspan(w0 / oscale, w1 / oscale, zorder=4, **_WINDOW)
-            ov.plot([(w0 + w1) / 2 / oscale], [1.0], marker="v", color="#333333",
-                    transform=ov.get_xaxis_transform(), clip_on=False, zorder=5)
-            ov.set_xlim(_left(0.0, end, variants) / oscale, end / oscale)
-            ov.grid(True, axis="both")
-            ov.tick_params(labelsize=7)
-            if last:
-                ov.set_xlabel(f"whole run ({ounit})")
-            else:
-                ov.tick_params(axis="x", labelbottom=False)
+            _overview(overviews[row], panel, (w0, w1), end, variants, last)
     zooms[0].set_ylim(0, peak * 1.15 + 0.5)  # shared: the same task scale in every panel
     _title(fig, "Tasks over time" + ("" if whole else ": zoomed to the action, the whole "
                                                       "run beside it"))
-    shown = {k for v in variants for r in v["timeline"] for k in _AREAS if r.get(k)}
+    _legend(fig, _handles(panels, drawn, whole), title="tasks")
+    return fig
+
+
+def _overview(ov, panel: timedata.TimelinePanel, window: tuple[float, float], end: float,
+              variants: list[dict], last: bool) -> None:
+    """The small panel of the whole run, with the zoomed window outlined."""
+    w0, w1 = window
+    ov.set_label("whole run")  # the artist's label: which panels are overviews
+    oscale, ounit = _unit(end)
+    _states(ov, panel.rows, panel.end, oscale)
+    ov.axvspan(w0 / oscale, w1 / oscale, zorder=4, **_WINDOW)
+    ov.plot([(w0 + w1) / 2 / oscale], [1.0], marker="v", color="#333333",
+            transform=ov.get_xaxis_transform(), clip_on=False, zorder=5)
+    ov.set_xlim(timedata.left(0.0, end, variants) / oscale, end / oscale)
+    ov.grid(True, axis="both")
+    ov.tick_params(labelsize=7)
+    if last:
+        ov.set_xlabel(f"whole run ({ounit})")
+    else:
+        ov.tick_params(axis="x", labelbottom=False)
+
+
+def _handles(panels: list[timedata.TimelinePanel], drawn: set[str], whole: bool) -> list:
+    """The legend: the task states some row has, the healthy line, what was shaded."""
+    shown = {k for p in panels for r in p.rows for k in _AREAS if r.get(k)}
     handles = [Patch(**style) for key, style in _AREAS.items() if key in shown]
     handles.append(Line2D([], [], label="healthy (passing the health check)", **_HEALTHY))
     spans = {"deploying": (_DEPLOY_SPAN, "deployment in progress"),
@@ -268,5 +178,4 @@ def deployment_timeline(doc: dict) -> Figure | None:
                               label="instance events (drain, terminate,\nlaunch, register)"))
     if not whole:
         handles.append(Patch(label="zoomed window (\u25bc, in the whole run)", **_WINDOW))
-    _legend(fig, handles, title="tasks")
-    return fig
+    return handles
