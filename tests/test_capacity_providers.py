@@ -365,3 +365,17 @@ def test_the_shipped_scenario_answers_its_question():
     groups = _groups(p)
     assert sum(groups["onprem"]) == 4 and all(
         i["eni"]["limit"] == 0 for i in p["instances"] if i["group"] == "onprem")
+
+
+def test_a_provider_without_room_does_not_hold_back_the_others():
+    """The on-demand group has room for 2 tasks and no managed scaling; the Spot group
+    has room. Of 12 tasks (base 2 on on-demand, then 1:1) on-demand's 5 beyond its base
+    wait, while Spot's 5 run: ECS keeps a provider's tasks PROVISIONING, not the others'."""
+    sc = _asg_scenario()
+    for cp in sc["cluster"]["capacity_providers"]:
+        del cp["managed_scaling"]
+    sc["cluster"]["instance_groups"][1]["count"] = 3
+    p = simulate(sc, workers=1).variants[0]["placement"]
+    (svc,) = p["services"]
+    assert svc["capacity_providers"] == {"od": 2, "sp": 5}
+    assert svc["pending"] == 5

@@ -132,13 +132,27 @@ class StrategyPlacement:
         return out
 
     def choose(self, svc, task: Task, mode, only=None) -> Decision:
-        name = next_provider(self.strategy, self.counts(svc))
-        decision = self.providers[name].choose(svc, task, mode, only)
-        if decision.instance is None:
-            self.waiting_for = name
-        else:
-            self.provider_of[task.id] = name
-        return decision
+        """Place ``task`` on the provider the split sends the next task to. When that
+        provider has no room, its task waits (PROVISIONING, for managed scaling) while the
+        other providers still take their share: the waiting tasks are dealt out by the
+        split, the blocked providers' ones skipped, and this task goes to the first that
+        falls to a provider with room, if one does among them."""
+        dealt = self.counts(svc)
+        blocked: dict[str, Decision] = {}
+        first = None
+        for _ in range(max(1, len(svc.waiting))):
+            name = next_provider(self.strategy, dealt)
+            dealt[name] += 1
+            if name in blocked:
+                continue
+            decision = self.providers[name].choose(svc, task, mode, only)
+            if decision.instance is not None:
+                self.provider_of[task.id] = name
+                return decision
+            blocked[name] = decision
+            first = first or name
+        self.waiting_for = first
+        return blocked[first]
 
     def waiting_on(self, svc, provider: str, waiting: int) -> int:
         """How many of the service's ``waiting`` tasks the split sends to ``provider``."""
