@@ -177,14 +177,22 @@ def _why(v: dict) -> list[tuple[str, str]]:
 
 def _full_types(instances: list[dict]) -> list[tuple[str, str]]:
     """"at most N per TYPE" for the instance types whose instances all hold N tasks (a
-    type whose instances hold different numbers has no such limit to state)."""
+    type whose instances hold different numbers has no such limit to state), and "none
+    on TYPE" for those that hold none (a type without the GPUs a task needs, say).
+
+    >>> _full_types([{"type": "g4dn.xlarge", "tasks": 1}, {"type": "c5.xlarge", "tasks": 0}])
+    [('most', 'at most 1 per g4dn.xlarge, none on c5.xlarge')]
+    """
     counts: dict[str, set] = defaultdict(set)
     for inst in instances:
         counts[inst["type"]].add(inst["tasks"])
     full = [(t, n.pop()) for t, n in counts.items() if len(n) == 1]
+    held = [f"{n} per {t}" for t, n in full if n]
+    empty = [t for t, n in full if not n]  # e.g. no GPUs there: "none on c5.xlarge"
     if not full:
         return []
-    return [("most", "at most " + ", ".join(f"{n} per {t}" for t, n in full))]
+    return [("most", ", ".join([*(["at most " + ", ".join(held)] if held else []),
+                                *(["none on " + ", ".join(empty)] if empty else [])]))]
 
 
 #: The kind of a device that ``blocked.at`` names but the devices table does not list (no

@@ -162,3 +162,15 @@ def test_cli_run_of_a_gpu_task_definition(capsys, tmp_path):
     assert (svc["running"], svc["failures"]) == (1, {"RESOURCE:GPU": 1})
     on = {i["type"]: i["tasks"] for i in v["placement"]["instances"]}
     assert on == {"m5.large": 0, "g4dn.xlarge": 1}
+
+
+def test_the_answer_says_which_types_hold_none():
+    """Instances without GPUs hold no GPU task: the answer says "none on" them rather than
+    "at most 0 per"."""
+    from ecsnetsim.report import answer
+
+    doc = make_scenario(cluster=_cluster(("c5.xlarge", 2), ("g4dn.xlarge", 2)))
+    doc["services"][0].update(desired_count=5, gpu=1, memory=256)
+    res = ecsnetsim.simulate(doc, seed=1, workers=1, progress=False)
+    assert answer(res) == ("2/5 running, bound by RESOURCE:GPU, at most 1 per g4dn.xlarge, "
+                           "none on c5.xlarge")

@@ -41,7 +41,8 @@ def html_rows(page: str, name: str) -> list[list[str]]:
             for row in re.findall(r"<tr>(.*?)</tr>", body)]
 
 
-@pytest.mark.parametrize("module", ["ecsnetsim.tables", "ecsnetsim.model.resources"])
+@pytest.mark.parametrize("module", ["ecsnetsim.tables", "ecsnetsim.model.resources",
+                                    "ecsnetsim.report"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
