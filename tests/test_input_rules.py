@@ -6,7 +6,7 @@ its family reports that scenario; loading reports it at that path too (see
 from __future__ import annotations
 
 import pytest
-from conftest import make_scenario
+from conftest import make_scenario, run_cli
 
 from ecsnetsim.errors import ScenarioError
 from ecsnetsim.scenario import checks, load_scenario, trafficrules
@@ -19,6 +19,7 @@ WEB = {"name": "web", "desired_count": 1, "network_mode": "awsvpc", "cpu": 0, "m
 BALANCED = dict(WEB, load_balancers=[
     {"load_balancer": "front", "target_group": "api", "container": "app",
      "container_port": 8080, "path": "/api/*"}])
+ONE_GROUP = dict(WEB, load_balancer="front")
 LBS = [{"name": "front", "type": "alb", "target_type": "ip", "port": 80},
        {"name": "back", "type": "nlb", "target_type": "ip", "port": 9443}]
 
@@ -41,6 +42,8 @@ TRAFFIC_CASES = {
     "_balancer_registers_the_service": (flow_doc(flow(via="back")), ("via",)),
     "_path_needs_an_alb": (flow_doc(flow(path="/api/x")), ("path",)),
     "_listener_port_needs_a_balancer": (flow_doc(flow(listener_port=80)), ("listener_port",)),
+    "_listener_port_is_the_balancers": (flow_doc(flow(via="front", listener_port=81), ONE_GROUP),
+                                        ("listener_port",)),
     "_a_target_group_takes_the_flow": (flow_doc(flow(via="front", port=9090), BALANCED), ("via",)),
 }
 
@@ -102,6 +105,35 @@ def test_valid_flows_pass_every_rule():
                  {"name": "out", "from": "web", "to": "internet", "rate": "1/s"}]))
     assert [p for i in range(3) for rule in trafficrules.TRAFFIC_RULES
             for p in rule(sc, i)] == []
+
+
+def test_a_listener_port_of_one_target_group_is_the_balancers_or_the_test_listener():
+    blue_green = dict(ONE_GROUP, deployment_controller="CODE_DEPLOY",
+                      blue_green={"test_listener_port": 8443})
+    ports = (80, 8443, 81)
+    sc = Scenario.model_validate(make_scenario(
+        duration="1s", services=[blue_green], load_balancers=LBS,
+        traffic=[flow(name=f"f{p}", via="front", listener_port=p) for p in ports]))
+    found = [[msg for rule in trafficrules.TRAFFIC_RULES for _, msg in rule(sc, i)]
+             for i in range(len(ports))]
+    assert found[:2] == [[], []]
+    assert found[2] == ["load balancer 'front' has no listener on port 81 for service 'web'; "
+                        "expected its listener port 80 or service 'web''s test listener port "
+                        "8443"]
+
+
+def test_a_listener_port_no_listener_has_is_exit_2_with_file_path_and_line(tmp_path, capsys):
+    import yaml
+
+    path = tmp_path / "listener.yaml"
+    path.write_text(yaml.safe_dump(flow_doc(flow(via="front", listener_port=81), ONE_GROUP),
+                                   sort_keys=False))
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1)
+                if "listener_port: 81" in text)
+    rc, out, err = run_cli(capsys, "run", path, "-o", tmp_path / "out", "--no-plots")
+    assert rc == 2 and "Traceback" not in err
+    assert f"{path}:{line}" in err and "traffic[0].listener_port" in err
+    assert "no listener on port 81" in err and not (tmp_path / "out").exists()
 
 
 def test_an_unknown_service_is_reported_once():

@@ -130,6 +130,29 @@ def _listener_port_needs_a_balancer(sc: Scenario, i: int) -> Iterator[Problem]:
         yield _loc(i) + ("listener_port",), "a listener port needs via: a load balancer's name"
 
 
+def _listener_port_is_the_balancers(sc: Scenario, i: int) -> Iterator[Problem]:
+    """A service with one target group is behind the balancer's listener (``port``) and,
+    for a CODE_DEPLOY service, its test listener: a flow's ``listener_port`` names one of
+    them (a service with several target groups is :func:`_a_target_group_takes_the_flow`'s).
+    """
+    f = sc.traffic[i]
+    target, lb = _target(sc, f), sc.load_balancer(f.via)
+    if f.listener_port is None or target is None or lb is None or not _registered(sc, f) \
+            or target.load_balancers is not None:
+        return
+    listeners = [lb.port]
+    test = target.blue_green.test_listener_port if target.blue_green is not None else None
+    if test is not None:
+        listeners.append(test)
+    if f.listener_port not in listeners:
+        said = (f"its listener port {lb.port}" if test is None else
+                f"its listener port {lb.port} or service {show(target.name)}'s test "
+                f"listener port {test}")
+        yield _loc(i) + ("listener_port",), (
+            f"load balancer {show(f.via)} has no listener on port {f.listener_port} for "
+            f"service {show(target.name)}; expected {said}")
+
+
 def _a_target_group_takes_the_flow(sc: Scenario, i: int) -> Iterator[Problem]:
     """A service with several target groups must have one that the flow's listener, path
     and port select."""
@@ -160,7 +183,8 @@ def _registered(sc: Scenario, f) -> bool:
 TRAFFIC_RULES = (_stops_after_it_starts, _starts_at_a_client_or_a_service, _goes_a_known_way,
                  _leaves_the_vpc_from_tasks_directly, _reaches_a_known_service,
                  _port_is_mapped, _balancer_registers_the_service, _path_needs_an_alb,
-                 _listener_port_needs_a_balancer, _a_target_group_takes_the_flow)
+                 _listener_port_needs_a_balancer, _listener_port_is_the_balancers,
+                 _a_target_group_takes_the_flow)
 
 
 def check_traffic(sc: Scenario) -> Iterator[Problem]:
