@@ -315,14 +315,17 @@ def _cmd_instance_types(args) -> int:
     if not types:
         raise InputError(f"no instance type matches {args.pattern!r}")
     types = sorted(types, key=lambda t: natural_type_key(t.name))
+    # A GPUs column only when a listed type has GPUs: other listings read as they always did.
+    gpus = any(t.gpus for t in types)
     print(f"{'type':<22}{'vCPU':>5}{'MiB':>9}{'ENIs':>6}{'IPv4/ENI':>10}"
-          f"{'awsvpc tasks':>14}{'with trunking':>15}  note")
+          f"{'awsvpc tasks':>14}{'with trunking':>15}{'  GPUs' if gpus else ''}  note")
     for t in types:
         trunk = "-" if t.trunk_tasks is None else str(t.trunk_tasks)
         note = t.trunk_note or ("" if t.name in table else
                                 f"not in ECS's trunking table of {trunking.TABLE_DATE}")
+        gpu = f"{t.gpus or '-':>6}" if gpus else ""
         print(f"{t.name:<22}{t.vcpus:>5}{t.memory_mib:>9}{t.max_enis:>6}{t.ipv4_per_eni:>10}"
-              f"{t.awsvpc_tasks_without_trunking:>14}{trunk:>15}  {note}")
+              f"{t.awsvpc_tasks_without_trunking:>14}{trunk:>15}{gpu}  {note}")
     print(f"\n{len(types)} type(s); ENIs: EC2 DescribeInstanceTypes; trunking: ECS's table "
           f"of {trunking.TABLE_DATE}.")
     return 0

@@ -158,6 +158,22 @@ def test_instance_types_family(capsys):
     assert all(name.startswith("c5.") for name in rows)
 
 
+def test_instance_types_gpus_column_only_where_a_type_has_gpus(capsys):
+    from ecsnetsim import catalog
+
+    rc, out, _ = cli(capsys, "instance-types", "g4dn.*")
+    assert rc == 0 and out.splitlines()[0].split()[-2:] == ["GPUs", "note"]
+    rows = instance_rows(out)
+    assert rows and all(r[7] == str(catalog.get(name).gpus) for name, r in rows.items())
+    assert {r[7] for r in rows.values()} >= {"1", "4"}   # g4dn.xlarge, g4dn.12xlarge
+    rc, out, _ = cli(capsys, "instance-types")           # every type: '-' where none
+    rows = instance_rows(out)
+    assert rows["c5.large"][:8] == ["c5.large", "2", "4096", "3", "10", "2", "10", "-"]
+    assert rows["g4dn.xlarge"][7] == "1"
+    rc, out, _ = cli(capsys, "instance-types", "c5")     # no GPU type: no column
+    assert rc == 0 and "GPUs" not in out
+
+
 def test_instance_types_unknown(capsys):
     rc, out, err = cli(capsys, "instance-types", "nosuchtype")
     assert rc == 2 and out == ""
