@@ -545,8 +545,9 @@ def _add_lookups(sub) -> None:
     """``ecsnetsim instance-types``, ``modes`` and ``schema``: what the simulator knows."""
     it = _sub(sub, "instance-types", "ENIs, IPs per ENI and awsvpc task limits of EC2 types",
               "List EC2 instance types with their vCPUs, memory, ENIs, IPv4 addresses per "
-              "ENI and how many awsvpc tasks they take without and with ENI trunking, "
-              "sorted by family and size.",
+              "ENI, how many awsvpc tasks they take without and with ENI trunking and "
+              "their GPUs (a column shown when a listed type has any), sorted by family "
+              "and size.",
               "  ecsnetsim instance-types c5        # the c5 family (also: c5. or 'c5.*')\n"
               "  ecsnetsim instance-types c5.large\n"
               "  ecsnetsim instance-types '*.metal'")
