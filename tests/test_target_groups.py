@@ -69,12 +69,15 @@ def test_each_target_group_reaches_its_container_port():
     flows = {f["name"]: f for f in v["flows"]}
     assert all(f["delivered"] > 0 and f["unreachable"] == 0 for f in flows.values())
     reached = ports_reached(v)
-    checks = sum(r["packets"] for r in v["flow_logs"]
-                 if r["interface_id"].startswith("eni-web") and r["start"] < v["steady_at"])
+    checks: Counter = Counter()  # every group's health checks, each to its own port
+    for r in v["flow_logs"]:
+        if r["interface_id"].startswith("eni-web") and r["start"] < v["steady_at"]:
+            checks[r["dstport"]] += r["packets"]
     # the ALB's path rule: /api/orders -> 8080; any other path -> the default group, 9090;
     # the NLB -> 9090 (its listener 9443 is what the client connects to)
-    assert reached[8080] == flows["api"]["delivered"] + checks
-    assert reached[9090] == flows["ui"]["delivered"] + flows["admin"]["delivered"]
+    assert reached[8080] == flows["api"]["delivered"] + checks[8080]
+    assert reached[9090] == (flows["ui"]["delivered"] + flows["admin"]["delivered"]
+                             + checks[9090])
     client = {(r["dstaddr"], r["dstport"]) for r in v["flow_logs"]
               if r["interface_id"] == "eni-client"}
     assert {port for _ip, port in client} == {80, 9443}
@@ -102,6 +105,42 @@ def test_each_groups_health_checks_need_its_port_open():
     flows = {f["name"]: f for f in ecsnetsim.simulate(
         ecsnetsim.load_scenario(sc)).variants[0]["flows"]}
     assert all(f["delivered"] == f["sent"] > 0 for f in flows.values())
+
+
+def health_checks_logged(sc: dict) -> Counter:
+    """Health-check SYNs (60 bytes each) logged at the task ENIs, by (balancer, port,
+    action); a balancer is known by its own ENI's records."""
+    v = ecsnetsim.simulate(ecsnetsim.load_scenario(sc)).variants[0]
+    lbs = {r["srcaddr"]: r["interface_id"].removeprefix("eni-lb-") for r in v["flow_logs"]
+           if r["interface_id"].startswith("eni-lb-")}
+    got: Counter = Counter()
+    for r in v["flow_logs"]:
+        if r["interface_id"].startswith("eni-web") and r["srcaddr"] in lbs \
+                and r["bytes"] == 60 * r["packets"]:
+            got[lbs[r["srcaddr"]], r["dstport"], r["action"]] += r["packets"]
+    return got
+
+
+def test_flow_logs_record_every_target_groups_health_checks():
+    """Each group checks its own port every interval: the task ENIs log the ALB's checks
+    to 8080 and 9090 and the NLB's to 9090, as many to each; with 9090 closed to the ALB
+    by the tasks' security group, that group's checks are REJECT and 8080's ACCEPT."""
+    sc = shop(duration="60s")
+    sc["services"][0]["health_check"] = {"interval": "10s"}
+    got = health_checks_logged(sc)
+    assert set(got) == {("front", 8080, "ACCEPT"), ("front", 9090, "ACCEPT"),
+                        ("back", 9090, "ACCEPT")}
+    assert len(set(got.values())) == 1 and min(got.values()) > 0
+    sc["vpc"]["security_groups"] = [
+        {"name": "alb", "ingress": [{"port": 80, "from": "any"}]},
+        {"name": "tasks", "ingress": [{"port": 8080, "from": "sg:alb"}]}]
+    sc["load_balancers"][0]["security_groups"] = ["alb"]
+    sc["services"][0]["security_groups"] = ["tasks"]
+    sc["services"][0]["load_balancers"] = sc["services"][0]["load_balancers"][:2]
+    sc["traffic"] = sc["traffic"][:2]
+    got = health_checks_logged(sc)
+    assert set(got) == {("front", 8080, "ACCEPT"), ("front", 9090, "REJECT")}
+    assert got["front", 8080, "ACCEPT"] == got["front", 9090, "REJECT"] > 0
 
 
 def test_one_target_group_is_unchanged_by_the_list_form():

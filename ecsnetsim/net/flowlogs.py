@@ -20,10 +20,11 @@ from the run's seed without taking a draw from any other stream: a Linux host's
 balancer's own connections to its targets (1024-65535).
 
 The load balancers' health checks are logged too, computed from the tasks' lives: one
-record per check target and ENI, one packet per check (its TCP SYN: a check that a
-security group rejects gets no further), every ``interval`` from the moment the task
-started RUNNING until it stopped or the run ended, ACCEPT or REJECT as the target's
-security groups decide.
+record per check target and ENI (each target group of a service with several checks its
+own port), one packet per check (its TCP SYN: a check that a security group rejects gets
+no further), every ``interval`` from the moment the task started RUNNING until it
+stopped or the run ended, ACCEPT or REJECT as the target's security groups decide for
+that port.
 """
 
 from __future__ import annotations
@@ -152,25 +153,22 @@ def health_check_records(scenario, services, end: float,
             if task.running_at is None or task.instance is None:
                 continue
             spec = state.revisions.get(task.revision, (state.spec,))[0]
-            target = _target(scenario, spec, task, modes, vpc)
-            if target is None:
-                continue
-            lb, ep, dport, proto = target
             stop = end if task.stopped_at is None else min(task.stopped_at, end)
             interval = spec.health_check.interval if spec.health_check else 30.0
             checks = int((stop - task.running_at) // interval)
             if checks <= 0:
                 continue
-            blocked = vpc.health_check(scenario, groups, spec, task)
-            sport = ephemeral_port(seed, "elb", _index(scenario, lb.name))
-            p = PROTOCOLS.get(proto, 6)
             first, last = task.running_at + interval, task.running_at + checks * interval
-            for eni, action in ((lb.endpoint.eni, "ACCEPT"),
-                                (ep.eni, "REJECT" if blocked else "ACCEPT")):
-                key = (eni, lb.endpoint.ip, ep.ip, sport, dport, p, action)
-                acc = sums.setdefault(key, [0, first, last])
-                acc[0] += checks
-                acc[1], acc[2] = min(acc[1], first), max(acc[2], last)
+            for lb, ep, dport, proto, blocked in _targets(scenario, groups, spec, task,
+                                                          modes, vpc):
+                sport = ephemeral_port(seed, "elb", _index(scenario, lb.name))
+                p = PROTOCOLS.get(proto, 6)
+                for eni, action in ((lb.endpoint.eni, "ACCEPT"),
+                                    (ep.eni, "REJECT" if blocked else "ACCEPT")):
+                    key = (eni, lb.endpoint.ip, ep.ip, sport, dport, p, action)
+                    acc = sums.setdefault(key, [0, first, last])
+                    acc[0] += checks
+                    acc[1], acc[2] = min(acc[1], first), max(acc[2], last)
     return [record(*key[:6], n, n * SYN_BYTES, first, last, key[6])
             for key, (n, first, last) in sorted(sums.items())]
 
@@ -181,23 +179,32 @@ def _index(scenario, name: str) -> int:
     return names.index(name) + 1 if name in names else 0
 
 
-def _target(scenario, spec, task, modes, vpc):
-    """``(balancer, target endpoint, port checked, protocol)`` of a task, or None when no
-    balancer checks it (no listener port, no balancer named or in front of it)."""
-    if spec.load_balancers is not None:  # the first target group's checks
-        tg = targetgroups.of_service(spec)[0]
-        mode = modes.get(task.mode)
-        lb = vpc.balancer(scenario, tg.load_balancer, mode.target_type)
-        dport = task.binding.host_ports.get((tg.container_port, tg.protocol), tg.container_port)
-        return lb, mode.endpoint(task, spec), dport, tg.protocol
+def _targets(scenario, groups, spec, task, modes, vpc) -> list[tuple]:
+    """``(balancer, target endpoint, port checked, protocol, blocked)`` of each target
+    group that checks a task: every group of a service with several (each checks its own
+    port, and its own security group verdict decides its records), else the one balancer
+    in front of it; none when no balancer checks it (no listener port, no balancer named
+    or in front of it)."""
+    mode = modes.get(task.mode)
+    if spec.load_balancers is not None:
+        out = []
+        for tg in targetgroups.of_service(spec):
+            lb = vpc.balancer(scenario, tg.load_balancer, mode.target_type)
+            ep = mode.endpoint(task, spec)
+            dport = task.binding.host_ports.get((tg.container_port, tg.protocol),
+                                                tg.container_port)
+            blocked = groups.enabled and groups.admits(ep, dport, tg.protocol, lb.endpoint,
+                                                       ep.eni)
+            out.append((lb, ep, dport, tg.protocol, blocked))
+        return out
     via = spec.load_balancer or next(
         (f.via for f in scenario.traffic if f.via != "direct"
          and getattr(scenario.service_named(f.to), "name", None) == spec.name), None)
     maps = [pm for c in spec.containers for pm in c.port_mappings]
     if via is None or not maps:
-        return None
-    mode = modes.get(task.mode)
+        return []
     lb = vpc.balancer(scenario, via, mode.target_type)
     port, proto = maps[0].ports[0], maps[0].protocol
     dport = task.binding.host_ports.get((port, proto), port)
-    return lb, mode.endpoint(task, spec), dport, proto
+    return [(lb, mode.endpoint(task, spec), dport, proto,
+             vpc.health_check(scenario, groups, spec, task))]
