@@ -43,10 +43,10 @@ def limit_rows(v: dict) -> list[tuple[str, str, int, str]]:
     rows = []
     for inst_id, resource, usage in limits_hit(v["placement"]["instances"]):
         if usage.used is not None and usage.limit is not None:
-            detail = f"peak {usage.used:g} of {usage.limit:g} {resource.unit}"
+            detail = f"peak {_number(usage.used)} of {_amount(usage.limit, resource.unit)}"
         elif usage.limit is not None:
-            detail = f"limit {usage.limit:g} {resource.unit}"
-        else:
+            detail = f"limit {_amount(usage.limit, resource.unit)}"
+        else:  # a results file without the limit (written before it was kept)
             detail = resource.source
         rows.append((inst_id, resource.failure, usage.exceeded or 0, detail))
     for g in v.get("nat_gateways") or []:
@@ -55,6 +55,25 @@ def limit_rows(v: dict) -> list[tuple[str, str, int, str]]:
                          f"peak {g['peak_connections_per_destination']} of "
                          f"{NAT_GATEWAY_PORTS_PER_DESTINATION} connections to one destination"))
     return rows
+
+
+def _number(x: float) -> str:
+    """A count or rate as a person reads it: whole numbers in full (1000000, not 1e+06).
+
+    >>> _number(1e6), _number(65536), _number(0.5)
+    ('1000000', '65536', '0.5')
+    """
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:g}"
+
+
+def _amount(x: float, unit: str) -> str:
+    """``x`` in ``unit``, and in Gbps too for a bandwidth in bytes/s (as AWS states it).
+
+    >>> _amount(64e6, "bytes/s")
+    '64000000 bytes/s (0.512 Gbps)'
+    """
+    text = f"{_number(x)} {unit}"
+    return f"{text} ({x * 8 / 1e9:g} Gbps)" if unit == "bytes/s" else text
 
 
 def facts(v: dict) -> list[str]:

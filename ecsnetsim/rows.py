@@ -240,6 +240,27 @@ class InstanceRow(Row):
     #: ENA counter (``ethtool -S`` name) -> packets or connections it counted (count;
     #: connection-level or link-local flows only)
     ena: dict[str, int] | None = entry(omit_none=True, default=None)
+    #: the allowances its ENA counters count against (only once the PPS, a bandwidth or
+    #: the tracked-connections counter counted; see :class:`EnaAllowancesRow`)
+    ena_allowances: EnaAllowancesRow | None = entry(omit_none=True, default=None)
+
+
+@row
+class EnaAllowancesRow(Row):
+    """An instance's ENA allowances, what ``pps_allowance_exceeded``,
+    ``bw_in_allowance_exceeded``, ``bw_out_allowance_exceeded`` and
+    ``conntrack_allowance_exceeded`` count against: its type's defaults or its group's
+    ``ena_allowances`` and ``conntrack_allowance`` (a key is left out where the run did not
+    model that allowance on the instance)."""
+
+    #: packets in and out together (packets/s)
+    pps: float | None = entry(omit_none=True)
+    #: inbound bandwidth, the refill of its credits (bytes/s)
+    bandwidth_in: float | None = entry(omit_none=True)
+    #: outbound bandwidth, the refill of its credits (bytes/s)
+    bandwidth_out: float | None = entry(omit_none=True)
+    #: connections the instance's ENIs track at once (connections)
+    tracked_connections: int | None = entry(omit_none=True)
 
 
 @row

@@ -162,7 +162,8 @@ def test_csv_header_is_the_row_type(name, tmp_path):
 #: A connection-level run's fields stay in results.json too, so that the CSV files of every
 #: other run are what they were; so do an instance's GPUs (only in runs with GPUs).
 NOT_IN_CSV = {rows.InstanceRow: {"status", "os", "trunk_reason", "tasks_by_mode", "task_limits",
-                                 "conntrack", "ephemeral_ports", "ena", "gpu"},
+                                 "conntrack", "ephemeral_ports", "ena", "ena_allowances",
+                                 "gpu"},
               rows.FlowRow: {"breakdown_us", "drops", "connections"}}
 #: Columns a field is written as where they are not its key (or ``key_sub`` per key of a
 #: nested row).

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, make_scenario
+from conftest import ROOT, SCENARIOS, make_scenario
 
 import ecsnetsim
 from ecsnetsim import catalog, report
@@ -268,3 +268,105 @@ def test_claims_read_the_counters():
     doc = ecsnetsim.simulate(sc, seed=1, workers=1).document
     assert doc["expectations"]["agrees"] is True
     assert [c["pass"] for c in doc["expectations"]["claims"]] == [True, True]
+
+
+def test_a_counter_that_did_not_count_reads_0_in_claims():
+    """The counters are written only once they count (older results stay byte-identical);
+    where the run modelled the instance's allowances, an absent one is a count of 0 in a
+    claim, not a missing value: with no ``ena`` block at all (a run within them), and
+    beside a counter that counted. A run that carried no traffic did not model them."""
+    zero = ["instances.ena.pps_allowance_exceeded.sum == 0",
+            "instances.ena.bw_in_allowance_exceeded.max == 0",
+            "instances.ena.bw_out_allowance_exceeded.min == 0",
+            "instances.ena.linklocal_allowance_exceeded.sum == 0"]
+    within = _inbound(0.5 * RATE)
+    within["expect"] = zero
+    doc = ecsnetsim.simulate(within, seed=1, workers=1).document
+    assert "ena" not in doc["variants"][0]["placement"]["instances"][0]
+    assert [c["checks"][0]["left"] for c in doc["expectations"]["claims"]] == [0, 0, 0, 0]
+    assert doc["expectations"]["agrees"] is True
+
+    over = _inbound(2 * RATE, pps=RATE)
+    over["expect"] = ["instances.ena.pps_allowance_exceeded.sum == flow in.dropped", *zero[1:]]
+    doc = ecsnetsim.simulate(over, seed=1, workers=1).document
+    assert set(doc["variants"][0]["placement"]["instances"][0]["ena"]) == {
+        "pps_allowance_exceeded"}
+    claims = doc["expectations"]["claims"]
+    assert claims[0]["checks"][0]["left"] > 0
+    assert [c["checks"][0]["left"] for c in claims[1:]] == [0, 0, 0]
+    assert doc["expectations"]["agrees"] is True
+
+    idle = _inbound(RATE)
+    idle["traffic"], idle["expect"] = [], zero[:1]
+    doc = ecsnetsim.simulate(idle, seed=1, workers=1).document
+    claim = doc["expectations"]["claims"][0]
+    assert claim["checks"][0]["left"] is None and claim["pass"] is False
+
+
+@pytest.mark.parametrize(("counter", "scenario", "allowances", "limit"), [
+    ("pps_allowance_exceeded", _inbound, {"pps": RATE}, "limit 2000 packets/s"),
+    ("bw_in_allowance_exceeded", _inbound, {"bandwidth": RATE * 1000, "burst": 0},
+     "limit 2000000 bytes/s (0.016 Gbps)"),
+    ("bw_out_allowance_exceeded", _outbound, {"bandwidth": RATE * 1000, "burst": 0},
+     "limit 2000000 bytes/s (0.016 Gbps)"),
+])
+def test_the_summary_names_the_allowance_hit(counter, scenario, allowances, limit):
+    """Once a counter counts, the instance's row carries the allowances it counted against
+    (those of ``ena.allowance_of`` for its type and group) and the summary prints the
+    limit's value beside the counter, not where the default comes from."""
+    res = ecsnetsim.simulate(scenario(2 * RATE, **allowances), seed=1, workers=1)
+    v = res.document["variants"][0]
+    row = v["placement"]["instances"][0]
+    settings = ecsnetsim.load_scenario(scenario(RATE, **allowances)).cluster.instance_groups[0]
+    a = ena.allowance_of("i", catalog.get("m5.large"), settings.ena_allowances)
+    assert row["ena_allowances"] == {"pps": a.pps_rate, "bandwidth_in": a.in_rate,
+                                     "bandwidth_out": a.out_rate}
+    n = v["flows"][0]["dropped"]
+    assert f"{row['id']}: {counter} x{n} ({limit})" in report.summary(res)
+
+
+def test_the_allowances_stay_out_of_a_run_within_them():
+    row = _run(_inbound(0.5 * RATE, pps=RATE))["placement"]["instances"][0]
+    assert "ena_allowances" not in row and "ena" not in row
+
+
+def test_ena_allowances_scenario_drops_what_the_pps_allowance_leaves():
+    """scenarios/ena-allowances.yaml: 600,000 packets/s (Poisson) into a host-mode task.
+    The default PPS allowance is 100,000 packets/s per Gbps of peak bandwidth: 500,000 for
+    every t3 (up to 5 Gbps), 1,000,000 for an m5.large (up to 10). Its 10 ms bucket
+    (5,000 packets) empties in the 0.06 s warm-up (at 100,000/s net), so over the 0.06 s
+    counted a t3 passes 500,000 x 0.06 = 30,000 and drops the rest, a sixth; the drops
+    are all the card's."""
+    path = SCENARIOS / "ena-allowances.yaml"
+    res = ecsnetsim.simulate(ecsnetsim.load_scenario(path), workers=1)
+    by = {v["name"]: v for v in res.variants}
+    for name in ("t3.large", "t3.xlarge"):
+        f, row = by[name]["flows"][0], by[name]["placement"]["instances"][0]
+        counted = 0.06
+        assert f["sent"] == pytest.approx(600_000 * counted, rel=0.02)
+        assert f["delivered"] + f["in_flight"] == pytest.approx(500_000 * counted, rel=0.01)
+        assert row["ena"] == {"pps_allowance_exceeded": f["dropped"]}
+        assert row["ena_allowances"]["pps"] == 100_000 * catalog.get(name).peak_gbps
+        assert f["drops"] == {"pps_allowance_exceeded": f["dropped"]}
+    assert by["t3.xlarge"]["flows"][0]["dropped"] == pytest.approx(
+        by["t3.large"]["flows"][0]["dropped"], rel=0.01)  # the vCPUs change nothing here
+    m5 = by["m5.large"]
+    assert m5["flows"][0]["dropped"] == 0 and "ena" not in m5["placement"]["instances"][0]
+    assert res.document["expectations"]["agrees"] is True
+    assert "(limit 500000 packets/s)" in report.summary(res)
+
+
+def test_the_summary_names_the_tracked_connections_allowance():
+    """200 connections/s held 1 s want 200 tracked at once; the group allows 50: the row
+    carries the 50 beside conntrack_allowance_exceeded, and the summary prints it."""
+    sc = _outbound(RATE)
+    sc["cluster"]["instance_groups"][0] = {"name": "g", "type": "m5.large", "count": 1,
+                                           "subnet": "private-a", "conntrack_allowance": 50}
+    del sc["traffic"][0]["rate"]
+    sc["traffic"][0]["connections"] = {"rate": 200, "requests": 1, "hold": 1}
+    sc["duration"] = 2.0
+    res = ecsnetsim.simulate(sc, seed=1, workers=1)
+    row = res.document["variants"][0]["placement"]["instances"][0]
+    n = row["ena"]["conntrack_allowance_exceeded"]
+    assert n > 0 and row["ena_allowances"]["tracked_connections"] == 50
+    assert f"conntrack_allowance_exceeded x{n} (limit 50 connections)" in report.summary(res)

@@ -108,10 +108,19 @@ def _conntrack_row(row: dict) -> Usage | None:
     return None if found is None else Usage(found["peak"], found["max"], found["dropped"])
 
 
-def _ena_row(counter: str, limit: float | None) -> Callable[[dict], Usage | None]:
+def _ena_row(counter: str, limit: float | None,
+             allowance: str | None = None) -> Callable[[dict], Usage | None]:
+    """Read ``counter`` of a row's ``ena`` block, against ``limit``, or else the row's
+    ``ena_allowances.<allowance>`` (written once the PPS, a bandwidth or the
+    tracked-connections counter counted; absent from results written before)."""
     def read(row: dict) -> Usage | None:
         found = row.get("ena")
-        return None if found is None else Usage(None, limit, found.get(counter, 0))
+        if found is None:
+            return None
+        given = limit
+        if given is None and allowance is not None:
+            given = (row.get("ena_allowances") or {}).get(allowance)
+        return Usage(None, given, found.get(counter, 0))
     return read
 
 
@@ -193,7 +202,7 @@ RESOURCES: tuple[Resource, ...] = (
         "conntrack_allowance_exceeded",
         "not published by AWS; the group's conntrack_allowance, else 200,000 assumed "
         "(ecsnetsim.model.conntrack)",
-        _tracked_read, _ena_row("conntrack_allowance_exceeded", None)),
+        _tracked_read, _ena_row("conntrack_allowance_exceeded", None, "tracked_connections")),
     Resource(
         "ephemeral_ports", "ports", "namespace",
         "outbound connections: the host namespace's (host-mode tasks, docker-proxy's "
@@ -215,21 +224,21 @@ RESOURCES: tuple[Resource, ...] = (
         "not published by AWS; the group's ena_allowances.pps, else 100,000 per Gbps of the "
         "type's peak bandwidth assumed (ecsnetsim.net.ena)",
         _allowance_read("pps_allowance_exceeded", "pps_rate"),
-        _ena_row("pps_allowance_exceeded", None)),
+        _ena_row("pps_allowance_exceeded", None, "pps")),
     Resource(
         "bandwidth_in", "bytes/s", "instance", "packets into any ENI of the instance",
         "bw_in_allowance_exceeded",
         "Amazon EC2 User Guide: the type's baseline bandwidth per direction, with network "
         "I/O credits for 300 s at its peak (assumed); the group's ena_allowances",
         _allowance_read("bw_in_allowance_exceeded", "in_rate"),
-        _ena_row("bw_in_allowance_exceeded", None)),
+        _ena_row("bw_in_allowance_exceeded", None, "bandwidth_in")),
     Resource(
         "bandwidth_out", "bytes/s", "instance", "packets out of any ENI of the instance",
         "bw_out_allowance_exceeded",
         "Amazon EC2 User Guide: the type's baseline bandwidth per direction, with network "
         "I/O credits for 300 s at its peak (assumed); the group's ena_allowances",
         _allowance_read("bw_out_allowance_exceeded", "out_rate"),
-        _ena_row("bw_out_allowance_exceeded", None)),
+        _ena_row("bw_out_allowance_exceeded", None, "bandwidth_out")),
 )
 
 #: The ENA counters a run with connection-level or link-local flows reports, as

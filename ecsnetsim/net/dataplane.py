@@ -24,6 +24,7 @@ from ..rows import (
     ConnectionsRow,
     ConntrackRow,
     DeviceRow,
+    EnaAllowancesRow,
     EphemeralPortsRow,
     FlowRow,
     Hops,
@@ -389,14 +390,31 @@ class DataPlane:
             return {}
         return {k: n for k, n in allowance.counters().items() if n}
 
+    def _ena_allowances(self, inst, counted: dict[str, int], state) -> dict:
+        """``inst``'s allowances as a row field, once the PPS, bandwidth (``counted``) or
+        tracked-connections counter (of its connection ``state``, if any) counted: the
+        limits the summary names beside the counters (a run within them reports as
+        before)."""
+        tracked = None if state is None else state.tracked
+        if not counted and not (tracked is not None and tracked.refused):
+            return {}
+        a = self.topo.allowance(inst.id)  # None: no packet of the run crossed its card
+        return {"ena_allowances": EnaAllowancesRow(
+            None if a is None else round(a.pps_rate, 6),
+            None if a is None else round(a.in_rate, 6),
+            None if a is None else round(a.out_rate, 6),
+            None if tracked is None else int(tracked.limit))}
+
     def instance_connections(self, inst) -> dict:
         """The connection fields of ``inst``'s row (none for packet-only runs): its
         conntrack tables and host ephemeral ports (EC2 Linux), its ENA counters (the
         connection and link-local ones in runs with such flows, the bandwidth and PPS
-        ones whenever they counted a packet)."""
+        ones whenever they counted a packet) and, once one of them counted, its
+        allowances."""
         allowances = self._ena_counters(inst)
         if self.connections is None or inst.platform != "EC2":
-            return {"ena": dict(sorted(allowances.items()))} if allowances else {}
+            return {"ena": dict(sorted(allowances.items())),
+                    **self._ena_allowances(inst, allowances, None)} if allowances else {}
         state = self.connections.of(inst)
         tables = state.tables()
         lo, hi = state.ports.range
@@ -407,7 +425,7 @@ class DataPlane:
                                             sum(t.dropped for t in tables))
             out["ephemeral_ports"] = EphemeralPortsRow(state.ports.peak, hi - lo + 1,
                                                        state.exhausted())
-        return out
+        return {**out, **self._ena_allowances(inst, allowances, state)}
 
     def nat_gateway_results(self) -> list[NatGatewayRow] | None:
         """Each NAT gateway's SNAT ports, when a flow opens connections."""

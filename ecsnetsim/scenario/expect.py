@@ -455,6 +455,31 @@ def _get(obj: Any, path: str) -> Any:
     return obj
 
 
+def _ena_modelled(row: dict, v: dict) -> bool:
+    """Whether the run modelled the ENA allowances of the instance of ``row``: its row has
+    an ``ena`` block, or the variant carried traffic (every packet through an EC2
+    instance's ENIs passes its allowances; an instance no packet crossed exceeded none).
+
+    The ENA counters are written only when they counted (so that a run within the
+    allowances gives the results it gave before they were modelled): in such a run an
+    absent counter is a count of 0, not a missing value.
+
+    >>> _ena_modelled({}, {"flows": [{"name": "f"}]}), _ena_modelled({}, {"flows": []})
+    (True, False)
+    """
+    return isinstance(row.get("ena"), dict) or bool(v.get("flows"))
+
+
+def _item_number(item: Any, head: str, v: dict) -> Any:
+    """``head`` of one instance or device row of variant ``v``: an ENA counter the
+    instance's row lacks reads 0 where the run modelled its allowances."""
+    found = _get(item, head)
+    if found is None and head.startswith("ena.") and isinstance(item, dict) and \
+            _ena_modelled(item, v):
+        return 0
+    return found
+
+
 def _value(ref: Ref, v: dict) -> Any:
     obj = _entity(ref, v)
     if obj is None:
@@ -468,7 +493,8 @@ def _value(ref: Ref, v: dict) -> Any:
         if ref.field == "trunked":
             return sum(1 for i in obj if i.get("trunked"))
         head, _, agg = ref.field.rpartition(".")
-        values = [x for x in (_get(i, head) for i in obj) if isinstance(x, int | float)]
+        values = [x for x in (_item_number(i, head, v) for i in obj)
+                  if isinstance(x, int | float)]
         return AGGREGATES[agg](values) if values else None
     if ref.field in fields and fields[ref.field] == COUNTS:
         counts = obj.get(ref.field) or {}
