@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 EXPECTED = {"quickstart", "network-modes", "trunking-capacity", "deployments",
-            "reachability", "import-a-stack"}
+            "reachability", "import-a-stack", "connections"}
 CELL_TIMEOUT = 120  # seconds per cell; each notebook runs in well under 20 s
 
 
