@@ -158,12 +158,16 @@ class ManagedScaling:
 
     def _arrive_for_provider(self, g: InstanceGroup, n: int, key: tuple):
         yield self.env.timeout(g.scaling.launch_delay)
+        self._register(g, n)
+        self.wake()
+
+    def _register(self, g: InstanceGroup, n: int) -> None:
+        """``n`` instances of ``g`` launched by managed scaling register, now."""
         for _ in range(n):
             inst = self.fleet.launch(g)
             self.log.instance("register", f"container instance {inst.id} registered in "
                                           f"{g.name} by managed scaling")
         self.launching[g.name] -= n
-        self.wake()
 
     def _awaited(self, g: InstanceGroup, key: tuple, expected: int):
         """The tasks the launched instances were for are asked for again once they are
@@ -196,10 +200,6 @@ class ManagedScaling:
 
     def _arrive(self, g: InstanceGroup, n: int, svc: ServiceState, expected: int):
         yield self.env.timeout(g.scaling.launch_delay)
-        for _ in range(n):
-            inst = self.fleet.launch(g)
-            self.log.instance("register", f"container instance {inst.id} registered in "
-                                          f"{g.name} by managed scaling")
-        self.launching[g.name] -= n
+        self._register(g, n)
         svc.awaiting_capacity = max(0, svc.awaiting_capacity - expected)
         self.wake()

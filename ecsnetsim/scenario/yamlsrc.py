@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -435,47 +436,10 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return out
 
 
-def _duplicate_at(text: str) -> tuple[str | None, int | None]:
-    """The field path and line of the first key given twice in one object of ``text``
-    (valid JSON), found by walking its strings and brackets."""
-    keys: list[set | None] = []  # per open object its keys seen; None for an array
-    path: list = []  # per open object or array, the key or index inside it
-    line, i = 1, 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\n":
-            line += 1
-        elif ch == '"':
-            start = i
-            i += 1
-            while text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-            if keys and keys[-1] is not None and text[i + 1:].lstrip().startswith(":"):
-                key = json.loads(text[start:i + 1])
-                path[-1] = key
-                if key in keys[-1]:
-                    return format_path(tuple(path)) or None, line
-                keys[-1].add(key)
-        elif ch in "{[":
-            keys.append(set() if ch == "{" else None)
-            path.append(None if ch == "{" else 0)
-        elif ch in "}]":
-            keys.pop()
-            path.pop()
-        elif ch == "," and keys and keys[-1] is None:
-            path[-1] += 1
-        i += 1
-    return None, None
-
-
-def json_lines(text: str) -> Lines:
-    """The line of every key of ``text`` (valid JSON), by its field path, as
-    :func:`load_yaml` gives them for YAML: so that an error in a JSON file names the line.
-
-    >>> json_lines('{"a": [\\n  {"b": 1}]}')[("a", 0, "b")]
-    2
-    """
-    lines: Lines = {}
+def _json_places(text: str) -> Iterator[tuple[tuple, int, bool]]:
+    """``(field path, line, is_key)`` of every key of ``text`` (valid JSON) and of every
+    object or array that is an element of an array, in the order they stand, found by
+    walking its strings and brackets."""
     path: list = []  # per open object or array, the key or index inside it
     arrays: list[bool] = []
     line, i = 1, 0
@@ -490,10 +454,10 @@ def json_lines(text: str) -> Lines:
                 i += 2 if text[i] == "\\" else 1
             if arrays and not arrays[-1] and text[i + 1:].lstrip().startswith(":"):
                 path[-1] = json.loads(text[start:i + 1])
-                lines.setdefault(tuple(path), line)
+                yield tuple(path), line, True
         elif ch in "{[":
             if arrays and arrays[-1]:
-                lines.setdefault(tuple(path), line)
+                yield tuple(path), line, False
             arrays.append(ch == "[")
             path.append(0 if ch == "[" else None)
         elif ch in "}]":
@@ -502,6 +466,30 @@ def json_lines(text: str) -> Lines:
         elif ch == "," and arrays and arrays[-1]:
             path[-1] += 1
         i += 1
+
+
+def _duplicate_at(text: str) -> tuple[str | None, int | None]:
+    """The field path and line of the first key given twice in one object of ``text``
+    (valid JSON): the first key whose whole path was seen before."""
+    seen: set[tuple] = set()
+    for path, line, is_key in _json_places(text):
+        if is_key:
+            if path in seen:
+                return format_path(path) or None, line
+            seen.add(path)
+    return None, None
+
+
+def json_lines(text: str) -> Lines:
+    """The line of every key of ``text`` (valid JSON), by its field path, as
+    :func:`load_yaml` gives them for YAML: so that an error in a JSON file names the line.
+
+    >>> json_lines('{"a": [\\n  {"b": 1}]}')[("a", 0, "b")]
+    2
+    """
+    lines: Lines = {}
+    for path, line, _ in _json_places(text):
+        lines.setdefault(path, line)
     return lines
 
 
