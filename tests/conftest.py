@@ -28,6 +28,20 @@ def make_scenario(**over) -> dict:
     return out
 
 
+#: A VPC with a public subnet (internet gateway) and a private one behind a NAT gateway.
+PRIVATE_VPC = {"subnets": [
+    {"name": "public-a", "cidr": "10.0.0.0/24", "az": "us-east-1a", "route": "igw"},
+    {"name": "private-a", "cidr": "10.0.1.0/24", "az": "us-east-1a", "route": "nat:nat-a"}],
+    "nat_gateways": [{"name": "nat-a", "subnet": "public-a"}]}
+
+
+def first_variant(sc: dict, seed: int = 1) -> dict:
+    """The results document of ``sc``'s first variant, simulated in this process."""
+    import ecsnetsim
+
+    return ecsnetsim.simulate(sc, seed=seed, workers=1).document["variants"][0]
+
+
 def run_cli(capsys, *args) -> tuple[int, str, str]:
     """Run ``ecsnetsim ARGS`` in this process; return exit status, stdout, stderr (argparse's
     usage errors, --help and --version exit through SystemExit: its code is the status)."""

@@ -14,28 +14,19 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SCENARIOS, make_scenario
+from conftest import PRIVATE_VPC, ROOT, SCENARIOS, first_variant, make_scenario
 
 import ecsnetsim
 from ecsnetsim import report
 from ecsnetsim.model import conntrack as ct
 from ecsnetsim.model import resources
 
-PRIVATE = {"subnets": [
-    {"name": "public-a", "cidr": "10.0.0.0/24", "az": "us-east-1a", "route": "igw"},
-    {"name": "private-a", "cidr": "10.0.1.0/24", "az": "us-east-1a", "route": "nat:nat-a"}],
-    "nat_gateways": [{"name": "nat-a", "subnet": "public-a"}]}
-
-
-def _run(sc: dict, seed: int = 1) -> dict:
-    return ecsnetsim.simulate(sc, seed=seed, workers=1).document["variants"][0]
-
 
 def _egress(mode: str, rate: float, hold: float, duration: float, **group) -> dict:
     """One instance in a private subnet behind a NAT gateway; its one task opens
     connections to the internet at ``rate`` (constant arrivals), each held ``hold``."""
     return make_scenario(
-        duration=duration, vpc=PRIVATE,
+        duration=duration, vpc=PRIVATE_VPC,
         cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 1,
                                       "subnet": "private-a", **group}]},
         services=[{"name": "s", "desired_count": 1, "network_mode": mode, "cpu": 256,
@@ -53,7 +44,7 @@ def _instance(v: dict) -> dict:
 @pytest.mark.parametrize("mode", ["bridge", "host"])
 def test_conntrack_not_hit_below_its_max(mode):
     # 50/s held 1 s: 50 open at once (one more at an instant a close and an open tie)
-    v = _run(_egress(mode, 50, 1.0, 3.0, conntrack_max=100))
+    v = first_variant(_egress(mode, 50, 1.0, 3.0, conntrack_max=100))
     f, inst = v["flows"][0], _instance(v)
     assert f["connections"]["failed"] == {} and f["dropped"] == 0
     assert 50 <= inst["conntrack"]["peak"] <= 51 and inst["conntrack"]["dropped"] == 0
@@ -66,7 +57,7 @@ def test_conntrack_full_drops_new_connections_and_counts_them(mode):
     # second 100 arrive and the ones opened a second earlier close: [0.5, 1) none close,
     # 100 dropped; [1, 1.5) 100 close, none dropped; [1.5, 2) 100 dropped; [2, 2.5) none;
     # [2.5, 3) 100 dropped: 300 of 600 (half, as 100 / (200 x 1 s) says)
-    v = _run(_egress(mode, 200, 1.0, 3.0, conntrack_max=100))
+    v = first_variant(_egress(mode, 200, 1.0, 3.0, conntrack_max=100))
     f, inst = v["flows"][0], _instance(v)
     dropped = inst["conntrack"]["dropped"]
     assert inst["conntrack"]["peak"] == 100
@@ -81,16 +72,16 @@ def test_conntrack_default_is_the_kernels_for_the_memory():
     assert ct.kernel_conntrack_max(8 * 2**30) == 262144
     assert ct.kernel_conntrack_max(int(3.9 * 2**30)) == 65536
     assert ct.kernel_conntrack_max(2**30) == 1024 * 8  # 1 GiB: RAM / 16384 / 8
-    v = _run(_egress("bridge", 10, 1.0, 1.0))
+    v = first_variant(_egress("bridge", 10, 1.0, 1.0))
     assert _instance(v)["conntrack"]["max"] == 262144  # m5.large: 8 GiB
 
 
 def test_awsvpc_tasks_track_in_their_own_namespace():
     sc = _egress("bridge", 300, 1.0, 2.0, conntrack_max=200)
     sc["services"][0]["desired_count"] = 2
-    bridge = _run(sc)
+    bridge = first_variant(sc)
     sc["services"][0]["network_mode"] = "awsvpc"
-    awsvpc = _run(sc)
+    awsvpc = first_variant(sc)
     # 300 open at once: one host table of 200 in bridge, two task tables in awsvpc
     assert _instance(bridge)["conntrack"]["dropped"] > 0
     assert _instance(awsvpc)["conntrack"]["dropped"] == 0
@@ -99,8 +90,8 @@ def test_awsvpc_tasks_track_in_their_own_namespace():
 
 # ---- AWS's tracked connections ------------------------------------------------------------
 def test_conntrack_allowance_exceeded_counts_refused_connections():
-    hit = _run(_egress("host", 200, 1.0, 2.0, conntrack_allowance=50))
-    ok = _run(_egress("host", 40, 1.0, 2.0, conntrack_allowance=50))
+    hit = first_variant(_egress("host", 200, 1.0, 2.0, conntrack_allowance=50))
+    ok = first_variant(_egress("host", 40, 1.0, 2.0, conntrack_allowance=50))
     f = hit["flows"][0]
     n = _instance(hit)["ena"]["conntrack_allowance_exceeded"]
     assert n == f["dropped"] == f["connections"]["failed"]["conntrack_allowance_exceeded"] > 0
@@ -118,7 +109,7 @@ def _three_tasks(sc: dict) -> dict:
 def test_nat_gateway_error_port_allocation_at_55000_per_destination():
     # 1000/s held 60 s: 55,000 open at 55 s; nothing closes before 60 s, so about
     # 5 s x 1000/s are refused; with two destinations at most ~30,000 each
-    one = _run(_three_tasks(_egress("bridge", 1000, 60.0, 65.0)))
+    one = first_variant(_three_tasks(_egress("bridge", 1000, 60.0, 65.0)))
     gw = one["nat_gateways"][0]
     f = one["flows"][0]
     assert gw["peak_connections_per_destination"] == ct.NAT_GATEWAY_PORTS_PER_DESTINATION
@@ -127,7 +118,7 @@ def test_nat_gateway_error_port_allocation_at_55000_per_destination():
     assert gw["error_port_allocation"] == pytest.approx(5000, abs=10)
     sc = _three_tasks(_egress("bridge", 1000, 60.0, 65.0))
     sc["traffic"][0]["connections"]["destinations"] = 2
-    two = _run(sc)
+    two = first_variant(sc)
     assert two["nat_gateways"][0]["error_port_allocation"] == 0
     assert two["nat_gateways"][0]["peak_connections_per_destination"] < 34000
 
@@ -135,7 +126,7 @@ def test_nat_gateway_error_port_allocation_at_55000_per_destination():
 def test_one_namespace_runs_out_of_source_ports_to_one_destination():
     # one bridge task, 1000/s held 30 s to one address: 30,000 wanted, 28,232 ports in its
     # namespace's range; refused from 28.232 s until the first close at 30 s
-    v = _run(_egress("bridge", 1000, 30.0, 31.0))
+    v = first_variant(_egress("bridge", 1000, 30.0, 31.0))
     f = v["flows"][0]
     size = ct.LINUX_EPHEMERAL_RANGE[1] - ct.LINUX_EPHEMERAL_RANGE[0] + 1
     assert f["connections"]["peak_open"] == size
@@ -146,7 +137,7 @@ def test_one_namespace_runs_out_of_source_ports_to_one_destination():
     # spread over two addresses, ports are unique per destination: none refused
     sc = _egress("bridge", 1000, 30.0, 31.0)
     sc["traffic"][0]["connections"]["destinations"] = 2
-    assert _run(sc)["flows"][0]["dropped"] == 0
+    assert first_variant(sc)["flows"][0]["dropped"] == 0
 
 
 # ---- link-local allowance ---------------------------------------------------------------
@@ -162,7 +153,7 @@ def _imds(rate: float, duration: float = 1.0) -> dict:
 
 
 def test_imds_excess_is_dropped_not_queued():
-    v = _run(_imds(2048, 1.0))
+    v = first_variant(_imds(2048, 1.0))
     f = v["flows"][0]
     burst = ct.LINKLOCAL_PPS * ct.LINKLOCAL_BURST_S
     # a token bucket of 1024/s and 102.4 tokens passes 1024 x 1 s + 102 of 2048 sent
@@ -176,7 +167,7 @@ def test_imds_excess_is_dropped_not_queued():
 
 
 def test_imds_below_the_allowance_is_not_dropped():
-    v = _run(_imds(1000, 1.0))
+    v = first_variant(_imds(1000, 1.0))
     assert v["flows"][0]["dropped"] == 0
     assert _instance(v)["ena"]["linklocal_allowance_exceeded"] == 0
 
@@ -190,7 +181,7 @@ def _collision(rate: float, eph: str, dyn: str | None, tasks: int, agent_picks: 
     if dyn:
         group["dynamic_host_port_range"] = dyn
     return make_scenario(
-        duration=140, vpc=PRIVATE, cluster={"instance_groups": [group]},
+        duration=140, vpc=PRIVATE_VPC, cluster={"instance_groups": [group]},
         services=[{"name": "poller", "desired_count": 1, "network_mode": "host", "cpu": 64,
                    "memory": 64},
                   {"name": "web", "desired_count": 1, "network_mode": "bridge", "cpu": 4,
@@ -202,7 +193,7 @@ def _collision(rate: float, eph: str, dyn: str | None, tasks: int, agent_picks: 
 
 
 def test_disjoint_ranges_never_collide():
-    v = _run(_collision(10, "40000-40999", "41000-41999", 80))
+    v = first_variant(_collision(10, "40000-40999", "41000-41999", 80))
     web = v["placement"]["services"][1]
     assert web["launch_failures"] == {} and web["running"] == 80
     assert _instance(v)["ephemeral_ports"]["peak"] == 500
@@ -218,7 +209,7 @@ def _failed_share(runs: list[dict]) -> float:
 def test_ports_docker_picks_collide_at_the_share_of_ports_held():
     # 10/s held 50 s: 500 of the 1000 ports held; Docker picks in turn, blind to them, so a
     # dynamic port is held with probability 0.5 when the container binds it
-    runs = [_run(_collision(10, "40000-40999", None, 80, agent_picks=False), seed=s)
+    runs = [first_variant(_collision(10, "40000-40999", None, 80, agent_picks=False), seed=s)
             for s in (1, 2, 3)]
     held = _instance(runs[0])["ephemeral_ports"]["peak"] / 1000
     assert held == pytest.approx(0.5, abs=0.002)
@@ -232,12 +223,12 @@ def test_ports_the_agent_picks_collide_only_when_taken_before_the_start():
     # with probability 1/500 (on average over the scan's random offset), and 10/s x the
     # 10 s between the pick and the container's start open 100 connections:
     # 1 - exp(-100 / 500) = 0.18 of the starts fail
-    runs = [_run(_collision(10, "40000-40999", None, 80, start_delay=10.0), seed=s)
+    runs = [first_variant(_collision(10, "40000-40999", None, 80, start_delay=10.0), seed=s)
             for s in (1, 2, 3)]
     expected = 1 - math.exp(-10 * 10.0 / 500)
     assert _failed_share(runs) == pytest.approx(expected, abs=0.07)
     # a 1 s window: 2 %
-    quick = [_run(_collision(10, "40000-40999", None, 80), seed=s) for s in (1, 2, 3)]
+    quick = [first_variant(_collision(10, "40000-40999", None, 80), seed=s) for s in (1, 2, 3)]
     assert _failed_share(quick) < 0.06
 
 
@@ -246,7 +237,7 @@ def test_packet_flows_carry_no_connection_fields():
     sc = make_scenario(duration=0.2, traffic=[{"name": "p", "from": "client", "to": "s",
                                                "port": 80, "rate": 100}])
     sc["services"][0]["containers"] = [{"name": "c", "port_mappings": [{"container_port": 80}]}]
-    v = _run(sc)
+    v = first_variant(sc)
     assert "connections" not in v["flows"][0]
     assert not {"conntrack", "ena", "ephemeral_ports"} & set(_instance(v))
     assert "nat_gateways" not in v
@@ -267,7 +258,7 @@ def test_every_per_instance_resource_is_declared_once():
     names = [r.name for r in resources.RESOURCES]
     assert len(names) == len(set(names))
     assert {"cpu", "memory", "eni", "branch_eni", "conntrack", "ephemeral_ports"} <= set(names)
-    v = _run(_egress("bridge", 200, 1.0, 2.0, conntrack_max=100))
+    v = first_variant(_egress("bridge", 200, 1.0, 2.0, conntrack_max=100))
     hit = resources.limits_hit(v["placement"]["instances"])
     assert [r.name for _i, r, _u in hit] == ["conntrack"]
 
@@ -275,7 +266,7 @@ def test_every_per_instance_resource_is_declared_once():
 def test_packet_fate_is_drawn_for_named_drops_and_names_them():
     from ecsnetsim.plots import figdata, pathdata
 
-    v = _run(_egress("bridge", 200, 1.0, 2.0, conntrack_max=100))
+    v = first_variant(_egress("bridge", 200, 1.0, 2.0, conntrack_max=100))
     doc = {"variants": [v]}
     assert v["flows"][0]["unreachable"] == 0 and figdata.APPLIES["packet_fate"](doc)
     n = v["flows"][0]["dropped"]
@@ -373,7 +364,7 @@ def test_docker_proxy_hairpin_holds_two_entries_and_a_host_port():
         traffic=[{"name": "hairpin", "from": "front", "to": "back", "port": 80,
                   "arrival": "constant",
                   "connections": {"rate": 50, "requests": 1, "hold": 1.0}}])
-    v = _run(sc)
+    v = first_variant(sc)
     f, inst = v["flows"][0], _instance(v)
     assert "docker_proxy" in f["path"]
     assert f["connections"]["peak_open"] in (50, 51)

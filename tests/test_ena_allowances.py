@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SCENARIOS, make_scenario
+from conftest import PRIVATE_VPC, ROOT, SCENARIOS, first_variant, make_scenario
 
 import ecsnetsim
 from ecsnetsim import catalog, report
@@ -23,17 +23,10 @@ from ecsnetsim.model import resources
 from ecsnetsim.net import ena
 from ecsnetsim.net.engine import Allowance, Device, Engine, Environment, FlowStats, Route
 
-PRIVATE = {"subnets": [
-    {"name": "public-a", "cidr": "10.0.0.0/24", "az": "us-east-1a", "route": "igw"},
-    {"name": "private-a", "cidr": "10.0.1.0/24", "az": "us-east-1a", "route": "nat:nat-a"}],
-    "nat_gateways": [{"name": "nat-a", "subnet": "public-a"}]}
 RATE = 2000.0  # the allowance under test: 2000 packets/s, or 2000 x 1000 bytes/s
 WINDOW = 0.1  # its bucket holds 0.1 s of it: 200 packets
 T = 4.0  # seconds sent
 
-
-def _run(sc: dict, seed: int = 1) -> dict:
-    return ecsnetsim.simulate(sc, seed=seed, workers=1).document["variants"][0]
 
 
 def _group(**allowances) -> dict:
@@ -45,7 +38,7 @@ def _inbound(rate: float, **allowances) -> dict:
     """A client sends ``rate`` packets/s of 1000 bytes (constant) to a host-mode task: they
     cross the instance's ENI inward only."""
     return make_scenario(
-        duration=T, vpc=PRIVATE,
+        duration=T, vpc=PRIVATE_VPC,
         cluster={"instance_groups": [_group(**allowances)]},
         services=[{"name": "s", "desired_count": 1, "network_mode": "host", "cpu": 256,
                    "memory": 256, "containers": [{"name": "c", "port_mappings": [
@@ -58,7 +51,7 @@ def _outbound(rate: float, **allowances) -> dict:
     """A host-mode task sends ``rate`` packets/s of 1000 bytes to the internet through a NAT
     gateway: they cross its instance's ENI outward only."""
     return make_scenario(
-        duration=T, vpc=PRIVATE,
+        duration=T, vpc=PRIVATE_VPC,
         cluster={"instance_groups": [_group(**allowances)]},
         services=[{"name": "s", "desired_count": 1, "network_mode": "host", "cpu": 256,
                    "memory": 256}],
@@ -84,7 +77,7 @@ CASES = [
 
 @pytest.mark.parametrize(("counter", "scenario", "allowances"), CASES)
 def test_twice_the_allowance_drops_half_less_the_burst(counter, scenario, allowances):
-    v = _run(scenario(2 * RATE, **allowances))
+    v = first_variant(scenario(2 * RATE, **allowances))
     f = v["flows"][0]
     assert f["sent"] == 2 * RATE * T
     assert f["delivered"] + f["in_flight"] == pytest.approx(PASSED, abs=2)
@@ -97,7 +90,7 @@ def test_twice_the_allowance_drops_half_less_the_burst(counter, scenario, allowa
 
 @pytest.mark.parametrize(("counter", "scenario", "allowances"), CASES)
 def test_below_the_allowance_nothing_is_dropped(counter, scenario, allowances):
-    v = _run(scenario(0.95 * RATE, **allowances))
+    v = first_variant(scenario(0.95 * RATE, **allowances))
     f = v["flows"][0]
     assert f["sent"] == 0.95 * RATE * T and f["dropped"] == 0 and "drops" not in f
     assert counter not in _ena(v)
@@ -106,8 +99,8 @@ def test_below_the_allowance_nothing_is_dropped(counter, scenario, allowances):
 def test_dropped_not_queued():
     """Packets beyond the allowance are dropped at once: the ones that pass wait no longer
     than at a light load."""
-    light = _run(_inbound(0.5 * RATE, pps=RATE))["flows"][0]
-    heavy = _run(_inbound(2 * RATE, pps=RATE))["flows"][0]
+    light = first_variant(_inbound(0.5 * RATE, pps=RATE))["flows"][0]
+    heavy = first_variant(_inbound(2 * RATE, pps=RATE))["flows"][0]
     assert heavy["dropped"] > 0
     assert heavy["latency_us"]["max"] < 1.5 * light["latency_us"]["max"]
 
@@ -117,7 +110,7 @@ def test_the_burst_passes_then_the_rate():
     packets drain at 2000/s net: 0.1 s) loses nothing."""
     sc = _inbound(2 * RATE, pps=RATE)
     sc["duration"] = 0.09
-    f = _run(sc)["flows"][0]
+    f = first_variant(sc)["flows"][0]
     assert f["sent"] == 2 * RATE * 0.09 and f["dropped"] == 0
 
 
@@ -127,7 +120,7 @@ def test_warmup_drains_the_bucket_before_the_count():
     counter counts only from then."""
     sc = _inbound(2 * RATE, pps=RATE)
     sc["warmup"] = 1.0
-    v = _run(sc)
+    v = first_variant(sc)
     f = v["flows"][0]
     assert f["sent"] == 2 * RATE * (T - 1.0)
     assert f["delivered"] + f["in_flight"] == pytest.approx(RATE * (T - 1.0), abs=2)
@@ -139,7 +132,7 @@ def test_pps_counts_both_directions_of_a_hairpin():
     through the other: two packets of the instance's PPS allowance per packet sent."""
     def hairpin(rate: float) -> dict:
         return make_scenario(
-            duration=T, vpc=PRIVATE,
+            duration=T, vpc=PRIVATE_VPC,
             cluster={"instance_groups": [_group(pps=RATE)]},
             services=[{"name": "a", "desired_count": 1, "network_mode": "awsvpc", "cpu": 256,
                        "memory": 256},
@@ -148,9 +141,9 @@ def test_pps_counts_both_directions_of_a_hairpin():
                            {"container_port": 80}]}]}],
             traffic=[{"name": "ab", "from": "a", "to": "b", "rate": rate,
                       "arrival": "constant", "size": 100}])
-    ok = _run(hairpin(0.45 * RATE))["flows"][0]  # 900/s: 1800 crossings/s
+    ok = first_variant(hairpin(0.45 * RATE))["flows"][0]  # 900/s: 1800 crossings/s
     assert ok["dropped"] == 0 and ok["delivered"] + ok["in_flight"] == ok["sent"]
-    v = _run(hairpin(0.75 * RATE))  # 1500/s: 3000 crossings/s of 2000
+    v = first_variant(hairpin(0.75 * RATE))  # 1500/s: 3000 crossings/s of 2000
     f = v["flows"][0]
     assert f["dropped"] == _ena(v)["pps_allowance_exceeded"] > 0
     # 2000 x 4 s + 200 crossings at most; a delivered packet took two
@@ -235,7 +228,7 @@ def test_defaults_from_the_type():
 
 
 def test_a_run_within_the_allowances_reports_no_ena_counter():
-    v = _run(_inbound(0.5 * RATE))  # m5.large's defaults: nowhere near
+    v = first_variant(_inbound(0.5 * RATE))  # m5.large's defaults: nowhere near
     assert "ena" not in v["placement"]["instances"][0]
     assert "drops" not in v["flows"][0]
 
@@ -326,7 +319,7 @@ def test_the_summary_names_the_allowance_hit(counter, scenario, allowances, limi
 
 
 def test_the_allowances_stay_out_of_a_run_within_them():
-    row = _run(_inbound(0.5 * RATE, pps=RATE))["placement"]["instances"][0]
+    row = first_variant(_inbound(0.5 * RATE, pps=RATE))["placement"]["instances"][0]
     assert "ena_allowances" not in row and "ena" not in row
 
 

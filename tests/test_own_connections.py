@@ -6,18 +6,7 @@ they do not."""
 from __future__ import annotations
 
 import pytest
-from conftest import make_scenario
-
-import ecsnetsim
-
-PRIVATE = {"subnets": [
-    {"name": "public-a", "cidr": "10.0.0.0/24", "az": "us-east-1a", "route": "igw"},
-    {"name": "private-a", "cidr": "10.0.1.0/24", "az": "us-east-1a", "route": "nat:nat-a"}],
-    "nat_gateways": [{"name": "nat-a", "subnet": "public-a"}]}
-
-
-def _run(sc: dict, seed: int = 1) -> dict:
-    return ecsnetsim.simulate(sc, seed=seed, workers=1).document["variants"][0]
+from conftest import PRIVATE_VPC, first_variant, make_scenario
 
 
 def _scenario(own: dict | None, eph: str, dyn: str | None, tasks: int = 1,
@@ -31,7 +20,7 @@ def _scenario(own: dict | None, eph: str, dyn: str | None, tasks: int = 1,
     if dyn:
         group["dynamic_host_port_range"] = dyn
     return make_scenario(
-        duration=duration, vpc=PRIVATE, cluster={"instance_groups": [group]},
+        duration=duration, vpc=PRIVATE_VPC, cluster={"instance_groups": [group]},
         services=[{"name": "web", "desired_count": 1, "network_mode": "bridge", "cpu": 4,
                    "memory": 16,
                    "containers": [{"name": "w", "port_mappings": [{"container_port": 80}]}]}],
@@ -41,7 +30,7 @@ def _scenario(own: dict | None, eph: str, dyn: str | None, tasks: int = 1,
 def test_ports_and_entries_held_as_littles_law_says():
     # 10/s held 50 s: 500 open on average (Poisson arrivals: the peak a few standard
     # deviations, sqrt(500) = 22, above it over the run)
-    v = _run(_scenario({"rate": 10, "hold": 50}, "40000-40999", None, duration=100))
+    v = first_variant(_scenario({"rate": 10, "hold": 50}, "40000-40999", None, duration=100))
     inst = v["placement"]["instances"][0]
     assert 500 <= inst["ephemeral_ports"]["peak"] <= 500 + 5 * 22
     assert inst["conntrack"]["peak"] == inst["ephemeral_ports"]["peak"]
@@ -50,7 +39,7 @@ def test_ports_and_entries_held_as_littles_law_says():
 
 def test_a_full_range_refuses_them_by_name():
     # 10/s held 50 s wants 500 ports of a range of 100: the rest EADDRNOTAVAIL
-    v = _run(_scenario({"rate": 10, "hold": 50}, "40000-40099", "41000-41099",
+    v = first_variant(_scenario({"rate": 10, "hold": 50}, "40000-40099", "41000-41099",
                        duration=100))
     inst = v["placement"]["instances"][0]
     assert inst["ephemeral_ports"]["peak"] == 100
@@ -58,7 +47,7 @@ def test_a_full_range_refuses_them_by_name():
 
 
 def test_disjoint_ranges_never_collide():
-    v = _run(_scenario({"rate": 10, "hold": 50}, "40000-40999", "41000-41999", tasks=80))
+    v = first_variant(_scenario({"rate": 10, "hold": 50}, "40000-40999", "41000-41999", tasks=80))
     web = v["placement"]["services"][0]
     assert web["launch_failures"] == {} and web["running"] == 80
 
@@ -66,8 +55,8 @@ def test_disjoint_ranges_never_collide():
 def test_overlapping_ranges_collide_at_the_share_of_ports_held():
     # about half of the 1000 ports held; Docker picks in turn, blind to them: about half
     # of the starts fail, and the service retries them
-    runs = [_run(_scenario({"rate": 10, "hold": 50}, "40000-40999", None, tasks=80), seed=s)
-            for s in (1, 2)]
+    runs = [first_variant(_scenario({"rate": 10, "hold": 50}, "40000-40999", None, tasks=80),
+                          seed=s) for s in (1, 2)]
     failed = sum(v["placement"]["services"][0]["launch_failures"].get(
         "port is already allocated", 0) for v in runs)
     started = sum(v["placement"]["services"][0]["running"] - 1 for v in runs)
@@ -78,7 +67,7 @@ def test_overlapping_ranges_collide_at_the_share_of_ports_held():
 def test_without_them_nothing_changes():
     sc = _scenario(None, "40000-40999", None, duration=10)
     del sc["events"]
-    v = _run(sc)
+    v = first_variant(sc)
     assert "ephemeral_ports" not in v["placement"]["instances"][0]
 
 
