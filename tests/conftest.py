@@ -42,6 +42,23 @@ def first_variant(sc: dict, seed: int = 1) -> dict:
     return ecsnetsim.simulate(sc, seed=seed, workers=1).document["variants"][0]
 
 
+def hairpin_scenario(**flow) -> dict:
+    """A bridge task to another on the same instance by its host port (docker-proxy's
+    hairpin), constant arrivals for 3 s; ``flow`` adds to the flow (its rate or its
+    connections)."""
+    return make_scenario(
+        duration=3.0,
+        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 1,
+                                      "subnet": "a"}]},
+        services=[{"name": "front", "desired_count": 1, "network_mode": "bridge", "cpu": 64,
+                   "memory": 64},
+                  {"name": "back", "desired_count": 1, "network_mode": "bridge", "cpu": 64,
+                   "memory": 64,
+                   "containers": [{"name": "b", "port_mappings": [{"container_port": 80}]}]}],
+        traffic=[{"name": "hairpin", "from": "front", "to": "back", "port": 80,
+                  "arrival": "constant", **flow}])
+
+
 def run_cli(capsys, *args) -> tuple[int, str, str]:
     """Run ``ecsnetsim ARGS`` in this process; return exit status, stdout, stderr (argparse's
     usage errors, --help and --version exit through SystemExit: its code is the status)."""

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PRIVATE_VPC, ROOT, SCENARIOS, first_variant, make_scenario
+from conftest import PRIVATE_VPC, ROOT, SCENARIOS, first_variant, hairpin_scenario, make_scenario
 
 import ecsnetsim
 from ecsnetsim import report
@@ -352,18 +352,7 @@ def test_docker_proxy_hairpin_holds_two_entries_and_a_host_port():
     # a bridge task to another on the same instance by its host port: docker-proxy splices
     # two connections in the host namespace (two conntrack entries) and connects to the
     # container from a host ephemeral port; 50/s held 1 s: 50 open at once
-    sc = make_scenario(
-        duration=3.0,
-        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 1,
-                                      "subnet": "a"}]},
-        services=[{"name": "front", "desired_count": 1, "network_mode": "bridge", "cpu": 64,
-                   "memory": 64},
-                  {"name": "back", "desired_count": 1, "network_mode": "bridge", "cpu": 64,
-                   "memory": 64,
-                   "containers": [{"name": "b", "port_mappings": [{"container_port": 80}]}]}],
-        traffic=[{"name": "hairpin", "from": "front", "to": "back", "port": 80,
-                  "arrival": "constant",
-                  "connections": {"rate": 50, "requests": 1, "hold": 1.0}}])
+    sc = hairpin_scenario(connections={"rate": 50, "requests": 1, "hold": 1.0})
     v = first_variant(sc)
     f, inst = v["flows"][0], _instance(v)
     assert "docker_proxy" in f["path"]

@@ -5,29 +5,16 @@ packets of the connection the proxy as any packet does; packet flows are untouch
 from __future__ import annotations
 
 import pytest
-from conftest import make_scenario
+from conftest import first_variant, hairpin_scenario
 
-import ecsnetsim
 from ecsnetsim.net import connections
 
 SETUP_US = (connections.PROXY_CONNECT_CPU + connections.PROXY_CONNECT_LATENCY) * 1e6
 
 
 def _hairpin(**flow) -> dict:
-    """A bridge task to another on the same instance by its host port (docker-proxy),
-    50 a second, constant, for 3 s."""
-    sc = make_scenario(
-        duration=3.0,
-        cluster={"instance_groups": [{"name": "g", "type": "m5.large", "count": 1,
-                                      "subnet": "a"}]},
-        services=[{"name": "front", "desired_count": 1, "network_mode": "bridge", "cpu": 64,
-                   "memory": 64},
-                  {"name": "back", "desired_count": 1, "network_mode": "bridge", "cpu": 64,
-                   "memory": 64,
-                   "containers": [{"name": "b", "port_mappings": [{"container_port": 80}]}]}],
-        traffic=[{"name": "hairpin", "from": "front", "to": "back", "port": 80,
-                  "arrival": "constant", **flow}])
-    return ecsnetsim.simulate(sc, seed=3, workers=1).document["variants"][0]
+    """The hairpin at 50 a second (or the connections ``flow`` gives)."""
+    return first_variant(hairpin_scenario(**flow), seed=3)
 
 
 def _devices(v: dict, suffix: str) -> list[dict]:
