@@ -161,3 +161,18 @@ def test_timeline_spans_are_the_runs_deployments():
             if data.window is not None:
                 assert data.window[0] <= span.start <= data.window[1]
     assert timedata.deployment_timeline({"variants": []}) is None
+
+
+def test_no_overhead_bars_for_the_same_path_at_the_same_latency():
+    """deploy-blue-green: the flow takes the same path at the same mean latency in both
+    variants; the per-kind split differs by hundredths of a microsecond (other tasks' ENIs
+    carried the packets), which is no device's cost: no overhead figure is drawn."""
+    from ecsnetsim.plots import applicable
+
+    doc = ecsnetsim.simulate(ecsnetsim.load_scenario(SCENARIOS / "deploy-blue-green.yaml"),
+                             seed=1, progress=False).document
+    (row,) = doc["comparison"]["flows"]
+    assert row["latency_overhead_us"]["mean"] == 0 and row["extra_hops"] == 0
+    assert any(abs(d) >= 0.01 for d in row["overhead_by_kind_us"].values())
+    assert "overhead_by_device" not in applicable(doc)
+    assert pathdata.overhead(doc) is None

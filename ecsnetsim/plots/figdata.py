@@ -430,13 +430,31 @@ def _delivered(doc: dict) -> bool:
 
 def overhead_rows(doc: dict) -> list[dict]:
     """The comparison rows ``overhead_by_device`` draws: those that differ from their
-    baseline by more than :data:`RESOLUTION_US` (or have no delivered packets)."""
+    baseline by more than :data:`RESOLUTION_US` (or have no delivered packets). A flow
+    that takes the same path as in the baseline at the same mean latency differs in
+    nothing a device costs, whatever its per-kind split says (which devices of a kind
+    carried the packets, e.g. another task set's ENIs): no bar is drawn for it.
+
+    >>> def v(name, path):
+    ...     return {"name": name, "flows": [{"name": "f", "path": path}]}
+    >>> row = {"name": "f", "variant": "b", "baseline_variant": "a", "extra_hops": 0.0,
+    ...        "latency_overhead_us": {"mean": 0.0}, "overhead_by_kind_us": {"eni": 0.08}}
+    >>> doc = {"variants": [v("a", ["eni"]), v("b", ["eni"])], "comparison": {"flows": [row]}}
+    >>> overhead_rows(doc)
+    []
+    """
+    paths = {(v["name"], f["name"]): f.get("path") for v in doc["variants"]
+             for f in v.get("flows") or []}
+
     def above(row: dict) -> bool:
         kinds = row.get("overhead_by_kind_us") or {}
         net = (row.get("latency_overhead_us") or {}).get("mean") or 0.0
-        return (abs(net) >= RESOLUTION_US or any(abs(d) >= RESOLUTION_US
-                                                 for d in kinds.values())
-                or bool(row.get("extra_hops")))
+        if abs(net) >= RESOLUTION_US or row.get("extra_hops"):
+            return True
+        mine = paths.get((row.get("variant"), row["name"]))
+        same = mine is not None and mine == paths.get((row.get("baseline_variant"),
+                                                       row["name"]))
+        return not same and any(abs(d) >= RESOLUTION_US for d in kinds.values())
 
     comp = doc.get("comparison") or {}
     rows = [r for r in comp.get("flows", []) if r.get("latency_overhead_us") is None
