@@ -38,6 +38,7 @@ from .rows import (
     VariantResult,
 )
 from .scenario import Scenario, VariantSpec, expect, load_scenario, source_of, variants_of
+from .scenario.capacitychecks import EXTERNAL_MODES
 
 #: Stream indexes of SeedSequence(seed).spawn(); fixed so that adding a stream never
 #: changes the draws of another.
@@ -80,6 +81,17 @@ def _per_provider(svc, running, providers) -> dict[str, int] | None:
     return dict(sorted(counts.items()))
 
 
+def _task_limits(inst) -> dict[str, int]:
+    """The most tasks of each network mode with a per-instance limit that ``inst`` takes,
+    for the modes it can run: an external instance (ECS Anywhere) runs only its own
+    (no awsvpc: it has no ENIs to give)."""
+    external = inst.attributes.get("ecs.capability.external") == "true"
+    own = EXTERNAL_MODES.get(inst.os, ()) if external else None
+    return {name: report["task_limit"] for name, mode in modes.MODES.items()
+            if inst.os in mode.supported_os and (own is None or name in own)
+            and "task_limit" in (report := mode.instance_report(inst))}
+
+
 def _instance_row(inst, connections: dict, gpus_asked: bool = False) -> InstanceRow:
     """An instance at the end of the run; its GPUs only where it has some or a task of
     the run asked for GPUs (so that runs without GPUs keep the rows they had)."""
@@ -91,9 +103,7 @@ def _instance_row(inst, connections: dict, gpus_asked: bool = False) -> Instance
         subnet=inst.subnet.name, status=inst.status, os=inst.os, trunked=inst.trunked,
         trunk_reason=inst.trunk_note, tasks=len(live),
         tasks_by_mode=dict(sorted(per_mode.items())),
-        task_limits={name: report["task_limit"] for name, mode in modes.MODES.items()
-                     if inst.os in mode.supported_os
-                     and "task_limit" in (report := mode.instance_report(inst))},
+        task_limits=_task_limits(inst),
         eni=UsedLimit(inst.eni_used, inst.eni_limit),
         branch_eni=UsedLimit(inst.branch_used, inst.branch_limit),
         ips_used=(1 if inst.primary_ip else 0) + (1 if inst.trunk_ip else 0) + task_ips,

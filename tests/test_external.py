@@ -44,6 +44,8 @@ def test_external_tasks_run_on_external_instances_only_and_ec2_tasks_never_do():
     for inst in by_group["onprem"]:
         assert inst["eni"] == {"used": 0, "limit": 0}
         assert inst["subnet"] == "on-premises"
+        assert inst["task_limits"] == {}  # no awsvpc limit where awsvpc cannot run
+    assert by_group["hosts"][0]["task_limits"] == {"awsvpc": 2}
     assert p["subnets"][0]["ips_used"] == 1 + 2  # the c5.large and its two task ENIs
 
 
