@@ -62,6 +62,8 @@ SHAPES: dict[str, tuple[list, list, str, float]] = {
         "bridge", 0.2),
     "distinctInstance+binpack-cpu": ([{"type": "binpack", "field": "cpu"}],
                                      [{"type": "distinctInstance"}], "bridge", 1.0),
+    "capacity-providers": ([], [], "awsvpc", 0.1),
+    "fargate-spot": ([], [], "awsvpc", 0.0),
     "deployment": ([], [], "awsvpc", 0.1),
     "daemon": ([], [], "host", 0.1),
     "scale-in": ([], [], "awsvpc", 0.1),
@@ -92,6 +94,20 @@ def scenario(shape: str, tasks: int) -> dict:
            "vpc": {"subnets": subnets}, "cluster": {"instance_groups": groups},
            "services": [svc]}
     settle = f"{(tasks // 250 + 10) * 60}s"  # after the first placement settled
+    if shape == "capacity-providers":  # one provider per group: base 10, then 1:3
+        doc["cluster"]["capacity_providers"] = [
+            {"name": "first", "instance_group": "hosts-a"},
+            {"name": "second", "instance_group": "hosts-b"}]
+        svc["capacity_provider_strategy"] = [
+            {"capacity_provider": "first", "base": 10, "weight": 1},
+            {"capacity_provider": "second", "weight": 3}]
+    elif shape == "fargate-spot":  # no instances: FARGATE base 10, then 1:3 with Spot
+        doc["cluster"] = {"instance_groups": [], "capacity_providers": ["FARGATE",
+                                                                        "FARGATE_SPOT"]}
+        svc["subnets"] = ["a", "b"]
+        svc["capacity_provider_strategy"] = [
+            {"capacity_provider": "FARGATE", "base": 10, "weight": 1},
+            {"capacity_provider": "FARGATE_SPOT", "weight": 3}]
     if shape in ("deployment", "scale-in"):
         doc["duration"] = f"{(tasks // 250 + 70) * 60}s"  # the event falls within the run
     if shape == "deployment":

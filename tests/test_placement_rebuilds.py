@@ -37,7 +37,14 @@ def _built(cluster: Cluster) -> int:
     return cluster.controller.capacity["EC2"].indexes_built
 
 
-PLACEMENT_SHAPES = [s for s in bench_shapes.SHAPES if s not in ("deployment", "scale-in")]
+#: Shapes placed on instances through the placement index (Fargate runs a micro-VM per
+#: task: no instance to choose; an Auto Scaling group capacity provider still chooses
+#: among its instances by the full scan, O(instances) per task: the open case).
+PLACEMENT_SHAPES = [
+    pytest.param(s, marks=pytest.mark.xfail(strict=True, reason="a capacity provider's "
+                                            "instances are chosen by the full scan"))
+    if s == "capacity-providers" else s
+    for s in bench_shapes.SHAPES if s not in ("deployment", "scale-in", "fargate-spot")]
 
 
 @pytest.mark.parametrize("shape", PLACEMENT_SHAPES)

@@ -121,15 +121,33 @@ class StrategyPlacement:
         self.launch_batch = fargate.LAUNCH_BATCH if fargate_kind else EC2_LAUNCH_BATCH
         self.provider_of: dict[str, str] = {}  # task id -> provider
         self.waiting_for: str | None = None  # the provider the next waiting task needs
+        self._counts: Counter = Counter()  # kept by _watch: see counts
+        self._tally = None  # the tally _watch follows, and the revision it counts
+        self._revision: int | None = None
 
     def counts(self, svc) -> Counter:
-        """The service's current tasks per provider (stopping ones not counted)."""
-        out: Counter = Counter()
-        of = self.provider_of
-        for t in svc.tally.live:
-            if not t.draining and t.revision == svc.revision and t.id in of:
-                out[of[t.id]] += 1
-        return out
+        """The service's current tasks per provider (stopping ones not counted), kept as
+        its tasks change class (:meth:`_watch`) and counted afresh only when the service
+        starts following this placement or begins a deployment: a count per placed task
+        would make placing n tasks O(n^2)."""
+        tally = svc.tally
+        if self._tally is not tally or self._revision != svc.revision:
+            self._tally, self._revision = tally, svc.revision
+            tally.watcher = self._watch
+            self._counts = Counter(self.provider_of[t.id] for t in tally.live
+                                   if self._counted(t.tally_key) and t.id in self.provider_of)
+        return Counter(self._counts)
+
+    def _counted(self, key) -> bool:
+        """Whether a task of this class counts: placed, not stopped or stopping (its
+        state is not DEACTIVATING: that is when it drains), of the current revision."""
+        return key is not None and key[0] == self._revision and \
+            key[1] is not TaskState.DEACTIVATING
+
+    def _watch(self, task: Task, old, new) -> None:
+        name = self.provider_of.get(task.id)
+        if name is not None and self._counted(old) != self._counted(new):
+            self._counts[name] += 1 if self._counted(new) else -1
 
     def choose(self, svc, task: Task, mode, only=None) -> Decision:
         """Place ``task`` on the provider the split sends the next task to. When that

@@ -16,6 +16,7 @@ task id); those are kept as a set (unhealthy) and a lazy heap by id (healthy).
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .states import TaskState
@@ -52,6 +53,9 @@ class TaskTally:
         self._old_healthy: list[tuple[str, int, Task]] = []  # lazy heap by task id
         self.version = 0  # moves whenever a task changes class: views derived from it
         self._healthy = 0  # tasks in classes that are healthy and RUNNING
+        #: told ``(task, old class, new class)`` whenever a task changes class, so that a
+        #: count of the service's own (per capacity provider, say) is kept, not recounted
+        self.watcher: Callable[[Task, Key | None, Key | None], None] | None = None
 
     # ---- keeping up -------------------------------------------------------------------
     def update(self, task: Task) -> None:
@@ -63,6 +67,9 @@ class TaskTally:
         if old == new:
             return
         self.version += 1
+        watcher = self.watcher
+        if watcher is not None:
+            watcher(task, old, new)
         counts = self.counts
         if old is not None:
             left = counts[old] - 1
