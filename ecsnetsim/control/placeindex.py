@@ -86,9 +86,13 @@ class PlacementIndex:
     """Where one kind of task can go, kept up to date from the fleet's change log."""
 
     def __init__(self, instances: list[ContainerInstance], changes: list, spec, group: str,
-                 mode, strategies, constraints) -> None:
+                 mode, strategies, constraints,
+                 members: frozenset[str] | None = None) -> None:
         self.instances = instances
         self.changes = changes
+        #: the instance groups it places on (an Auto Scaling group capacity provider's),
+        #: as if the others were not in the cluster; None: every instance
+        self.members = members
         self.spec, self.group, self.mode = spec, group, mode
         self.strategies, self.constraints = strategies, constraints
         self.rules = (tuple(strategies), tuple(constraints))  # compared by value
@@ -143,10 +147,12 @@ class PlacementIndex:
     def _refresh(self, pos: int) -> None:
         """Re-check one instance: its attribute counts, whether it passes, its bucket."""
         inst = self.instances[pos]
+        member = self.members is None or inst.group in self.members
         if self.attrs:
             attributes = inst.attributes
             values = tuple([attributes.get(a) for a in self.attrs])
-            mine = inst.group_counts.get(self.group, 0) if inst.status == "ACTIVE" else 0
+            mine = inst.group_counts.get(self.group, 0) \
+                if member and inst.status == "ACTIVE" else 0
             counted = self.contrib[pos]
             if counted[1] != mine or counted[0] != values:
                 for i, v in enumerate(counted[0]):
@@ -156,7 +162,7 @@ class PlacementIndex:
                 self.contrib[pos] = (values, mine)
         else:
             values = ()
-        ok = check_resources(inst, self.spec, self.mode) is None and \
+        ok = member and check_resources(inst, self.spec, self.mode) is None and \
             (not self.constraints or check_constraints(inst, self.group, self.constraints)
              is None)
         new = (values, self._local(inst)) if ok else None

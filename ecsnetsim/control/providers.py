@@ -28,7 +28,8 @@ from ..model.states import TaskState, advance
 from ..model.tally import retally
 from ..scenario.schema import FARGATE_PROVIDERS, CapacityProviderStrategyItem, Scenario
 from .capacity import EC2_LAUNCH_BATCH
-from .placement import DEFAULT_SERVICE_STRATEGY, Decision, place
+from .placeindex import PlacementIndex
+from .placement import DEFAULT_SERVICE_STRATEGY, PLACED, Decision, place
 
 #: A Fargate Spot task is stopped two minutes after its interruption warning (ECS API
 #: reference, CapacityProviderStrategyItem: "your tasks are interrupted with a two-minute
@@ -77,7 +78,9 @@ def split(strategy: list[CapacityProviderStrategyItem], tasks: int,
 
 class GroupPlacement:
     """An Auto Scaling group provider: ECS's placement over its groups' instances (in
-    launch order)."""
+    launch order), through a placement index per kind of task that sees only them (the
+    same choice as the full scan over them, without looking at every instance per task);
+    the full scan runs when none takes the task, for its "why not" answers."""
 
     launch_batch = EC2_LAUNCH_BATCH
 
@@ -85,6 +88,17 @@ class GroupPlacement:
         self.fleet = fleet
         self.groups = groups
         self.draws = draws  # the placement stream's tie-breaks, shared with EC2 placement
+        self._indexes: dict[str, PlacementIndex] = {}  # task group -> its index
+        self.indexes_built = 0  # how many indexes were made: one per kind of task
+
+    def _index(self, svc, group: str, mode, strategies, constraints) -> PlacementIndex:
+        index = self._indexes.get(group)
+        if index is None or not index.places(svc.task_spec, mode, strategies, constraints):
+            index = self._indexes[group] = PlacementIndex(
+                self.fleet.instances, self.fleet.changes, svc.task_spec, group, mode,
+                strategies, constraints, frozenset(self.groups))
+            self.indexes_built += 1
+        return index
 
     def members(self) -> list:
         groups = self.groups
@@ -94,10 +108,16 @@ class GroupPlacement:
                       key=lambda i: i.position)
 
     def choose(self, svc, task: Task, mode, only=None) -> Decision:
+        strategies = svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY
+        constraints = svc.spec.placement_constraints
+        if only is None:
+            inst = self._index(svc, task.group, mode, strategies, constraints).choose(
+                self.draws)
+            if inst is not None:
+                return Decision(inst, PLACED)
         cluster = [only] if only is not None else self.members()
-        return place(svc.task_spec, task.group, mode, cluster,
-                     svc.spec.placement_strategy or DEFAULT_SERVICE_STRATEGY,
-                     svc.spec.placement_constraints, self.draws)
+        return place(svc.task_spec, task.group, mode, cluster, strategies, constraints,
+                     self.draws)
 
 
 class ExternalPlacement(GroupPlacement):
