@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import weakref
 from collections.abc import Iterator
 
 from pydantic import ValidationError
@@ -387,13 +388,13 @@ def _acts_on(sc: Scenario, ev) -> str | None:
 def _service(sc: Scenario, name: str) -> Service | None:
     """The service named ``name`` (its own name: an event does not take Cloud Map's),
     from a table made once per scenario: the rules ask it for every event."""
-    if _SERVICES[0] is not sc:
-        _SERVICES[:] = [sc, {s.name: s for s in sc.services}]
+    if _SERVICES[0]() is not sc:  # (a weak reference: the table never keeps a scenario)
+        _SERVICES[:] = [weakref.ref(sc), {s.name: s for s in sc.services}]
     return _SERVICES[1].get(name)
 
 
-#: The scenario whose services :func:`_service` last indexed, and the index.
-_SERVICES: list = [None, {}]
+#: The scenario whose services :func:`_service` last indexed (weakly), and the index.
+_SERVICES: list = [lambda: None, {}]
 
 
 def _does_one_thing(sc: Scenario, i: int) -> Iterator[Problem]:
