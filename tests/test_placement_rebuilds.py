@@ -48,7 +48,8 @@ def _group_providers(cluster: Cluster) -> int:
 #: Shapes placed on instances through the placement index (Fargate runs a micro-VM per
 #: task: no instance to choose).
 PLACEMENT_SHAPES = [s for s in bench_shapes.SHAPES
-                    if s not in ("deployment", "scale-in", "fargate-spot")]
+                    if s not in ("deployment", "scale-in", "fargate-spot",
+                                 "capacity-providers-short")]
 
 
 @pytest.mark.parametrize("shape", PLACEMENT_SHAPES)

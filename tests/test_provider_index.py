@@ -59,3 +59,38 @@ def test_the_index_chooses_what_the_full_scan_chooses(rules, monkeypatch):
     scanned = _placements(rules, True, monkeypatch)
     assert len(indexed) >= 30
     assert indexed == scanned
+
+
+def _deal_one_by_one(strategy, dealt, blocked, budget):
+    """The dealing :func:`providers.deal_past` jumps through, one task at a time."""
+    for k in range(budget):
+        name = providers.next_provider(strategy, dealt)
+        dealt[name] += 1
+        if name not in blocked:
+            return name, budget - k - 1
+    return None, 0
+
+
+def test_dealing_in_jumps_deals_as_one_by_one():
+    """Random strategies (bases, weights 0 to 7, one provider with a base as AWS allows),
+    tasks already dealt and providers without room: the same provider found, the same
+    budget left and the same tasks dealt."""
+    import random
+    from collections import Counter
+
+    from ecsnetsim.scenario.schema import CapacityProviderStrategyItem as Item
+
+    rng = random.Random(1)
+    for _ in range(3000):
+        names = [f"p{i}" for i in range(rng.randint(1, 4))]
+        based = rng.choice([None, *names])
+        strategy = [Item(capacity_provider=n, base=rng.choice([1, 3, 10]) if n == based else 0,
+                         weight=rng.choice([0, 1, 1, 2, 3, 4, 7])) for n in names]
+        dealt = Counter({n: rng.randint(0, 12) for n in names if rng.random() < 0.7})
+        blocked = {n for n in names if rng.random() < 0.5}
+        budget = rng.randint(1, 40)
+        one, jumps = Counter(dealt), Counter(dealt)
+        found = _deal_one_by_one(strategy, one, blocked, budget)
+        assert providers.deal_past(strategy, jumps, blocked, budget) == found
+        if found[0] is not None:
+            assert +one == +jumps
